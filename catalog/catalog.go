@@ -1,0 +1,122 @@
+// Package catalog holds every sentence the bot says, in Japanese and English.
+// The files active.en.yaml and active.ja.yaml are embedded; go-i18n renders them.
+package catalog
+
+import (
+	"embed"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
+)
+
+//go:embed active.*.yaml
+var files embed.FS
+
+// Locales are the languages the catalogs cover.
+var Locales = []string{"en", "ja"}
+
+// Catalog renders messages by id in a locale.
+type Catalog struct {
+	def    string
+	bundle *i18n.Bundle
+	locs   map[string]*i18n.Localizer
+	mu     sync.Mutex
+	missed map[string]bool
+}
+
+// New loads the embedded catalogs. defaultLocale is used when a person's locale is unknown.
+func New(defaultLocale string) (*Catalog, error) {
+	b := i18n.NewBundle(language.English)
+	b.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
+	for _, l := range Locales {
+		if _, err := b.LoadMessageFileFS(files, "active."+l+".yaml"); err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", l, err)
+		}
+	}
+	c := &Catalog{bundle: b, locs: map[string]*i18n.Localizer{}, missed: map[string]bool{}}
+	for _, l := range Locales {
+		c.locs[l] = i18n.NewLocalizer(b, l)
+	}
+	c.def = c.Normalize(defaultLocale)
+	if c.def == "" {
+		return nil, fmt.Errorf("locale %q: not one of %v", defaultLocale, Locales)
+	}
+	return c, nil
+}
+
+// MustNew is New for tests and fixed defaults.
+func MustNew(defaultLocale string) *Catalog {
+	c, err := New(defaultLocale)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Default is the locale used when a person's is unknown.
+func (c *Catalog) Default() string { return c.def }
+
+// Normalize maps a platform locale ("ja-JP", "en_US", "ja") to a catalog locale.
+// It returns the default locale for anything else, and "" on a catalog without a default.
+func (c *Catalog) Normalize(locale string) string {
+	l := strings.ToLower(strings.TrimSpace(locale))
+	for _, known := range Locales {
+		if l == known || strings.HasPrefix(l, known+"-") || strings.HasPrefix(l, known+"_") {
+			return known
+		}
+	}
+	if c == nil {
+		return ""
+	}
+	return c.def
+}
+
+// T renders message id in locale with the template data, if any.
+// A message missing from the catalog renders as its id, so a mistake is visible, never silent.
+func (c *Catalog) T(locale, id string, data ...map[string]any) string {
+	loc := c.locs[c.Normalize(locale)]
+	cfg := &i18n.LocalizeConfig{MessageID: id}
+	if len(data) > 0 {
+		cfg.TemplateData = data[0]
+	}
+	s, err := loc.Localize(cfg)
+	if err != nil {
+		c.mu.Lock()
+		c.missed[id] = true
+		c.mu.Unlock()
+		return id
+	}
+	return s
+}
+
+// Missed lists ids that were asked for and not found; tests assert it stays empty.
+func (c *Catalog) Missed() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for id := range c.missed {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// IDs lists the message ids of locale's catalog file.
+func IDs(locale string) ([]string, error) {
+	raw, err := files.ReadFile("active." + locale + ".yaml")
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	return ids, nil
+}

@@ -1,0 +1,155 @@
+// Package clock lets time-dependent code run on the wall clock in production
+// and on a hand-advanced clock in tests, so no test sleeps to wait for time.
+package clock
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// Clock tells the time and schedules work.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d has passed on this clock.
+	AfterFunc(d time.Duration, f func()) Timer
+	// After returns a channel that receives the time once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// Timer is a scheduled call that can be stopped.
+type Timer interface {
+	// Stop prevents the call if it has not run yet; it reports whether it did.
+	Stop() bool
+}
+
+// Real is the wall clock.
+type Real struct{}
+
+func (Real) Now() time.Time                            { return time.Now() }
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+func (Real) After(d time.Duration) <-chan time.Time    { return time.After(d) }
+
+// Fake is a clock that moves only when Advance or Set is called.
+// Timers whose deadline is reached fire in deadline order.
+type Fake struct {
+	mu      sync.Mutex
+	now     time.Time
+	timers  []*fakeTimer
+	waiters []chan struct{}
+}
+
+// NewFake returns a fake clock reading t.
+func NewFake(t time.Time) *Fake { return &Fake{now: t} }
+
+func (c *Fake) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+type fakeTimer struct {
+	c    *Fake
+	at   time.Time
+	f    func()
+	ch   chan time.Time
+	done bool
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	if t.done {
+		return false
+	}
+	t.done = true
+	return true
+}
+
+func (c *Fake) add(d time.Duration, f func(), ch chan time.Time) *fakeTimer {
+	c.mu.Lock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f, ch: ch}
+	c.timers = append(c.timers, t)
+	ws := c.waiters
+	c.waiters = nil
+	c.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+	if d <= 0 {
+		c.Advance(0)
+	}
+	return t
+}
+
+func (c *Fake) AfterFunc(d time.Duration, f func()) Timer { return c.add(d, f, nil) }
+
+func (c *Fake) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	c.add(d, nil, ch)
+	return ch
+}
+
+// Advance moves the clock forward by d and fires every timer that is due.
+func (c *Fake) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	now := c.now
+	var due []*fakeTimer
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		switch {
+		case t.done:
+		case !t.at.After(now):
+			t.done = true
+			due = append(due, t)
+		default:
+			keep = append(keep, t)
+		}
+	}
+	c.timers = keep
+	c.mu.Unlock()
+	sort.SliceStable(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
+	for _, t := range due {
+		if t.ch != nil {
+			t.ch <- now
+		} else {
+			go t.f()
+		}
+	}
+}
+
+// Pending reports how many timers are waiting.
+func (c *Fake) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.timers {
+		if !t.done {
+			n++
+		}
+	}
+	return n
+}
+
+// WaitForTimers blocks until at least n timers are pending, so a test can
+// advance the clock only once the code under test is waiting on it.
+func (c *Fake) WaitForTimers(n int) {
+	for {
+		c.mu.Lock()
+		pending := 0
+		for _, t := range c.timers {
+			if !t.done {
+				pending++
+			}
+		}
+		if pending >= n {
+			c.mu.Unlock()
+			return
+		}
+		w := make(chan struct{})
+		c.waiters = append(c.waiters, w)
+		c.mu.Unlock()
+		<-w
+	}
+}

@@ -1,0 +1,64 @@
+package resetflow
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// NopRecorder drops audit events.
+type NopRecorder struct{}
+
+func (NopRecorder) Record(context.Context, Event) error { return nil }
+
+// MemoryStore is a Store that lives as long as the process.
+type MemoryStore struct {
+	mu       sync.Mutex
+	resets   map[string][]time.Time // user id -> reset times
+	inflight map[string]InFlight
+}
+
+// NewMemoryStore returns an empty store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{resets: map[string][]time.Time{}, inflight: map[string]InFlight{}}
+}
+
+func (s *MemoryStore) ResetsSince(_ context.Context, userID string, since time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	keep := s.resets[userID][:0]
+	for _, t := range s.resets[userID] {
+		if !t.Before(since) {
+			n++
+			keep = append(keep, t)
+		}
+	}
+	s.resets[userID] = keep
+	return n, nil
+}
+
+func (s *MemoryStore) BeginReset(_ context.Context, r InFlight) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resets[r.User.ID] = append(s.resets[r.User.ID], r.Started)
+	s.inflight[r.Flow] = r
+	return nil
+}
+
+func (s *MemoryStore) EndReset(_ context.Context, flow, _ string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, flow)
+	return nil
+}
+
+func (s *MemoryStore) InFlight(context.Context) ([]InFlight, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []InFlight
+	for _, r := range s.inflight {
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,95 @@
+package resetflow
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Address is where a conversation's messages go: one person on one chat platform.
+type Address struct {
+	Platform string // "shell", "slack", "discord"
+	UserID   string // the person's id on that platform
+	Channel  string // their direct-message channel, when the platform gave one
+}
+
+func (a Address) key() string { return a.Platform + "\x00" + a.UserID }
+
+// Input is something a person did in chat: typed text, or pressed a button or picked a choice.
+type Input struct {
+	From   Address
+	Email  string // the person's company identity as the platform knows it (email or UPN); may be empty
+	Locale string // "ja" or "en"; empty means unknown
+	Text   string // typed text, when the person wrote something
+	Action string // the Value of the button or choice, when the person clicked
+}
+
+// Message is a platform-neutral bot message. Adapters render it.
+type Message struct {
+	Text    string   // localized body; may hold several lines
+	Choices []Choice // pick one of these (devices)
+	Buttons []Button
+	Link    *Link
+	Secret  *Secret // only ever sent to the requester's direct-message channel
+	Notice  string  // small print under the body (help hints)
+}
+
+// Interactive reports whether the message expects a click.
+func (m Message) Interactive() bool {
+	return len(m.Choices) > 0 || len(m.Buttons) > 0
+}
+
+// Choice is one option of a pick-one list.
+type Choice struct {
+	Value  string // opaque; comes back as Input.Action
+	Label  string
+	Detail string
+}
+
+// ButtonStyle hints at how prominent a button is.
+type ButtonStyle string
+
+const (
+	StyleDefault ButtonStyle = ""
+	StylePrimary ButtonStyle = "primary"
+	StyleDanger  ButtonStyle = "danger"
+)
+
+// Button is an action the person can take.
+type Button struct {
+	Value   string // opaque; comes back as Input.Action
+	Label   string
+	Style   ButtonStyle
+	Confirm *Confirm // a platform confirm dialog before the click counts, where the platform has one
+}
+
+// Confirm is the text of a confirm dialog.
+type Confirm struct {
+	Title, Text, OK, Cancel string
+}
+
+// Link is a URL the person opens in a browser; it stops working at Expires.
+type Link struct {
+	URL     string
+	Label   string
+	Expires time.Time
+}
+
+// Secret is a value only the requester may see. It never formats itself:
+// fmt, %v and slog print a placeholder, so it cannot leak through a log line by accident.
+type Secret struct {
+	Label string
+	value string
+}
+
+// NewSecret wraps v.
+func NewSecret(label, v string) *Secret { return &Secret{Label: label, value: v} }
+
+// Reveal returns the secret value. Call it only to render the requester's DM.
+func (s *Secret) Reveal() string { return s.value }
+
+func (s *Secret) String() string               { return "[secret]" }
+func (s *Secret) GoString() string             { return "[secret]" }
+func (s *Secret) Format(f fmt.State, _ rune)   { fmt.Fprint(f, "[secret]") }
+func (s *Secret) LogValue() slog.Value         { return slog.StringValue("[secret]") }
+func (s *Secret) MarshalText() ([]byte, error) { return []byte("[secret]"), nil }

@@ -1,0 +1,135 @@
+package resetflow
+
+import (
+	"context"
+	"time"
+)
+
+// Devices is the device management backend: the embedded fleet or Intune.
+type Devices interface {
+	// ListDevices returns the managed devices whose primary user is u.
+	ListDevices(ctx context.Context, u User) ([]Device, error)
+	// ResetPasscode asks the backend to reset the device's passcode, once.
+	// It returns an error of kind Ambiguous when the request may have been
+	// accepted; the engine then reads the result instead of asking again.
+	ResetPasscode(ctx context.Context, d Device) error
+	// ResetResult reads the state of the latest passcode reset of the device.
+	ResetResult(ctx context.Context, d Device) (ActionResult, error)
+}
+
+// ActionState is the state of a device action, as Intune reports it.
+type ActionState string
+
+const (
+	ActionNone         ActionState = "none"
+	ActionPending      ActionState = "pending"
+	ActionCanceled     ActionState = "canceled"
+	ActionActive       ActionState = "active"
+	ActionDone         ActionState = "done"
+	ActionFailed       ActionState = "failed"
+	ActionNotSupported ActionState = "notSupported"
+)
+
+// Final reports whether the action has ended.
+func (s ActionState) Final() bool {
+	switch s {
+	case ActionDone, ActionFailed, ActionCanceled, ActionNotSupported:
+		return true
+	}
+	return false
+}
+
+// ActionResult is the state of a passcode reset on a device.
+type ActionResult struct {
+	State     ActionState
+	Passcode  *Secret // the temporary passcode, when one was issued
+	ErrorCode string
+	Started   time.Time
+	Updated   time.Time
+}
+
+// Directory maps a chat identity (email or UPN) to a directory user.
+type Directory interface {
+	LookupUser(ctx context.Context, email string) (User, error)
+}
+
+// Messenger delivers messages to people in chat.
+type Messenger interface {
+	Send(ctx context.Context, to Address, m Message) error
+}
+
+// Alerter tells the helpdesk about an outcome that needs a human. It must not block.
+type Alerter interface {
+	Alert(ctx context.Context, a Alert)
+}
+
+// Recorder appends to the audit trail. The engine records a step before it
+// reports the step's effect; when Record fails the engine does not reset.
+type Recorder interface {
+	Record(ctx context.Context, e Event) error
+}
+
+// Store keeps the state that must outlive a process: reset counts and resets in flight.
+type Store interface {
+	// ResetsSince counts the resets requested for the user since t.
+	ResetsSince(ctx context.Context, userID string, since time.Time) (int, error)
+	// BeginReset records a reset about to be requested. It counts toward the limit.
+	BeginReset(ctx context.Context, r InFlight) error
+	// EndReset records that the reset has a final outcome.
+	EndReset(ctx context.Context, flow string, outcome string) error
+	// InFlight lists resets begun and not ended.
+	InFlight(ctx context.Context) ([]InFlight, error)
+}
+
+// InFlight is a reset that was requested and has no final outcome yet.
+type InFlight struct {
+	Flow    string
+	Address Address
+	Locale  string
+	User    User
+	Device  Device
+	Outcome Outcome
+	Started time.Time
+}
+
+// AlertKind says why the helpdesk is alerted. Kinds only grow at the end.
+type AlertKind string
+
+const (
+	AlertContactSupport AlertKind = "contact_support"   // company device without self-service reset
+	AlertFactoryReset   AlertKind = "factory_reset"     // device can only be factory reset
+	AlertNotSupported   AlertKind = "not_supported"     // platform without passcode reset
+	AlertLimitReached   AlertKind = "limit_reached"     // too many resets in 24 h
+	AlertWrongPerson    AlertKind = "wrong_person"      // someone else signed in with the link
+	AlertResetFailed    AlertKind = "reset_failed"      // the device reported failure
+	AlertResetTimedOut  AlertKind = "reset_timed_out"   // no final result in time
+	AlertBackendError   AlertKind = "backend_error"     // the device backend refused or is down
+	AlertAuditDown      AlertKind = "audit_unavailable" // the audit trail could not be written
+	AlertResetUnknown   AlertKind = "reset_unknown"     // a restart lost track of a reset
+)
+
+// Alert is one helpdesk notification. It never carries a passcode or token.
+type Alert struct {
+	ID       string
+	Kind     AlertKind
+	Time     time.Time
+	Platform string
+	ChatUser string
+	User     User
+	Device   *Device
+	Detail   string // backend error code and request id; never a secret
+}
+
+// Event is one audit trail entry.
+type Event struct {
+	Time     time.Time
+	Flow     string
+	Step     string // request, devices_listed, eligibility, link_issued, signin, confirm, reset_requested, result, cancel, alert_ack
+	Platform string
+	ChatUser string
+	UserID   string
+	UserUPN  string
+	DeviceID string
+	Outcome  string
+	Detail   string
+}

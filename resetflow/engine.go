@@ -485,7 +485,7 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 // minute, so the time a message promises is never later than the real deadline.
 func (e *Engine) clockTime(t time.Time) string {
 	t = t.In(e.cfg.Location)
-	return t.Truncate(time.Minute).Format("15:04") + " (" + t.Format("MST") + ")"
+	return t.Truncate(time.Minute).Format("15:04") + " " + t.Format("MST")
 }
 
 // WindowStatus is what a sign-in link is worth right now.
@@ -503,8 +503,8 @@ type WindowInfo struct {
 	Issued     time.Time
 	Expires    time.Time
 	DeviceName string
-	UserID     string
-	UserUPN    string
+	UserID     string // the device owner's object id
+	UserUPN    string // the device owner's user principal name
 }
 
 // Window looks at a sign-in window without using it up: a link preview may call this.
@@ -520,7 +520,13 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 	if c == nil || c.flow != w.flow || c.step != stepSigningIn {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
-	info := WindowInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, DeviceName: c.device.Name, UserID: c.user.ID, UserUPN: c.user.UPN}
+	info := WindowInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, DeviceName: c.device.Name, UserID: c.device.UserID, UserUPN: c.device.UserUPN}
+	if info.UserID == "" {
+		info.UserID = c.user.ID
+	}
+	if info.UserUPN == "" {
+		info.UserUPN = c.user.UPN
+	}
 	if e.d.Clock.Now().After(w.deadline) {
 		return info, WindowExpired
 	}

@@ -133,3 +133,17 @@ type Event struct {
 	Outcome  string
 	Detail   string
 }
+
+// Handler takes what a person did in chat. The Engine is one; chat adapters call it.
+type Handler interface {
+	Handle(ctx context.Context, in Input)
+}
+
+// Links remembers which directory user a chat account belongs to, for platforms
+// whose accounts carry no company email (Discord). A link is made by a sign-in.
+type Links interface {
+	LinkedUser(ctx context.Context, platform, chatUserID string) (User, bool, error)
+	SetLink(ctx context.Context, platform, chatUserID string, u User) error
+	// RemoveLink forgets a link; it reports whether there was one.
+	RemoveLink(ctx context.Context, platform, chatUserID string) (bool, error)
+}

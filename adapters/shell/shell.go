@@ -1,0 +1,158 @@
+// Package shell is the terminal as a chat, like Hubot's shell adapter: you type
+// as a demo user, the bot's choices appear numbered, links are printed, and
+// helpdesk alerts appear marked as such. It reads a pipe as well as a terminal,
+// so a script can drive a whole reset.
+package shell
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// Adapter is the terminal chat.
+type Adapter struct {
+	in      io.Reader
+	out     io.Writer
+	cat     *catalog.Catalog
+	locale  string
+	loc     *time.Location
+	users   []string // demo users, for the welcome line
+	mu      sync.Mutex
+	user    string
+	options []string // action values of the latest interactive message, numbered from 1
+}
+
+// New returns a terminal chat reading in and writing out as user.
+func New(in io.Reader, out io.Writer, cat *catalog.Catalog, locale string, loc *time.Location, user string, users []string) *Adapter {
+	return &Adapter{in: in, out: out, cat: cat, locale: locale, loc: loc, user: user, users: users}
+}
+
+// Platform is "shell".
+func (a *Adapter) Platform() string { return "shell" }
+
+// Run reads lines until end of input or ctx ends. Each line is handled in order.
+func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
+	a.printf("%s\n", a.cat.T(a.locale, "shell_welcome", map[string]any{"User": a.currentUser(), "Users": strings.Join(a.users, ", ")}))
+	lines := make(chan string)
+	errc := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(a.in)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		errc <- sc.Err()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			return err
+		case line := <-lines:
+			line = strings.TrimSpace(line)
+			if line == "" {
+				continue
+			}
+			if rest, ok := strings.CutPrefix(line, "/as "); ok {
+				a.mu.Lock()
+				a.user = strings.TrimSpace(rest)
+				a.options = nil
+				a.mu.Unlock()
+				a.printf("%s\n", a.cat.T(a.locale, "shell_you_are", map[string]any{"User": a.currentUser()}))
+				continue
+			}
+			h.Handle(ctx, a.input(line))
+		}
+	}
+}
+
+func (a *Adapter) currentUser() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.user
+}
+
+// input turns a typed line into an Input: a number picks an option of the latest message.
+func (a *Adapter) input(line string) resetflow.Input {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	in := resetflow.Input{From: resetflow.Address{Platform: "shell", UserID: a.user}, Email: a.user, Locale: "", Text: line}
+	if n, err := strconv.Atoi(line); err == nil && n >= 1 && n <= len(a.options) {
+		in.Text, in.Action = "", a.options[n-1]
+	}
+	return in
+}
+
+// Send prints a message. The terminal is the requester's own, so a secret may appear here.
+func (a *Adapter) Send(_ context.Context, to resetflow.Address, m resetflow.Message) error {
+	var b strings.Builder
+	for _, line := range strings.Split(m.Text, "\n") {
+		fmt.Fprintf(&b, "bot> %s\n", line)
+	}
+	var opts []string
+	for _, c := range m.Choices {
+		opts = append(opts, c.Value)
+		fmt.Fprintf(&b, "  [%d] %s — %s\n", len(opts), c.Label, c.Detail)
+	}
+	for _, btn := range m.Buttons {
+		opts = append(opts, btn.Value)
+		fmt.Fprintf(&b, "  [%d] %s\n", len(opts), btn.Label)
+	}
+	if m.Link != nil {
+		fmt.Fprintf(&b, "  %s: %s\n", a.cat.T(a.locale, "shell_open_link"), m.Link.URL)
+	}
+	if m.Secret != nil {
+		fmt.Fprintf(&b, "  %s: %s\n", m.Secret.Label, m.Secret.Reveal())
+	}
+	if m.Notice != "" {
+		fmt.Fprintf(&b, "  (%s)\n", m.Notice)
+	}
+	a.mu.Lock()
+	if m.Interactive() {
+		a.options = opts
+	} else if m.Link == nil {
+		a.options = nil
+	}
+	a.mu.Unlock()
+	a.printf("%s", b.String())
+	return nil
+}
+
+// PostAlerts prints helpdesk alerts, marked as such. They never carry a passcode.
+func (a *Adapter) PostAlerts(_ context.Context, alerts []resetflow.Alert) error {
+	var b strings.Builder
+	for _, al := range alerts {
+		loc := a.locale
+		dev := a.cat.T(loc, "alert_none")
+		if al.Device != nil {
+			dev = fmt.Sprintf("%s (%s %s, %s %s)", al.Device.Name, al.Device.Maker, al.Device.Model, al.Device.OS, al.Device.OSVersion)
+		}
+		fmt.Fprintf(&b, "[%s] %s | %s: %s | %s: %s | %s: %s | %s: %s\n",
+			a.cat.T(loc, "alert_banner"), a.cat.T(loc, "alert_title_"+string(al.Kind)),
+			a.cat.T(loc, "alert_who"), al.User.UPN,
+			a.cat.T(loc, "alert_device"), dev,
+			a.cat.T(loc, "alert_when"), al.Time.In(a.loc).Format("2006-01-02 15:04:05 MST"),
+			a.cat.T(loc, "alert_detail"), al.Detail)
+	}
+	a.printf("%s", b.String())
+	return nil
+}
+
+func (a *Adapter) printf(format string, args ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.out, format, args...)
+}

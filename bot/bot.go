@@ -1,0 +1,181 @@
+// Package bot is the runtime: it routes chat adapters' events into the engine,
+// delivers the engine's messages and helpdesk alerts back through the adapters,
+// serves HTTP (sign-in pages, health) and owns start and stop.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// Adapter is one chat platform.
+type Adapter interface {
+	// Platform is the adapter's name, as in resetflow.Address.Platform.
+	Platform() string
+	// Run receives events and hands them to h until ctx ends or the adapter
+	// fails for good. It must not block on h: work happens after the platform's ack.
+	Run(ctx context.Context, h resetflow.Handler) error
+	// Send delivers a message to one person. A message with a Secret must only
+	// ever go to that person's direct-message channel.
+	Send(ctx context.Context, to resetflow.Address, m resetflow.Message) error
+}
+
+// AlertPoster is an adapter that hosts a helpdesk channel.
+type AlertPoster interface {
+	// PostAlerts posts one message with the alerts (a digest when there are several).
+	// A rate-limited post returns an error with a RetryAfter() time.Duration method.
+	PostAlerts(ctx context.Context, alerts []resetflow.Alert) error
+}
+
+// HealthChecker is an adapter that knows whether it is connected.
+type HealthChecker interface {
+	// Healthy returns nil when the adapter is working.
+	Healthy() error
+}
+
+// Router delivers engine messages to the adapter of each address's platform.
+type Router struct {
+	mu       sync.RWMutex
+	adapters map[string]Adapter
+}
+
+// NewRouter returns a router over the adapters.
+func NewRouter(adapters ...Adapter) *Router {
+	r := &Router{adapters: map[string]Adapter{}}
+	for _, a := range adapters {
+		r.adapters[a.Platform()] = a
+	}
+	return r
+}
+
+// Send implements resetflow.Messenger.
+func (r *Router) Send(ctx context.Context, to resetflow.Address, m resetflow.Message) error {
+	r.mu.RLock()
+	a := r.adapters[to.Platform]
+	r.mu.RUnlock()
+	if a == nil {
+		return fmt.Errorf("no adapter for platform %q", to.Platform)
+	}
+	return a.Send(ctx, to, m)
+}
+
+// Bot runs adapters, the HTTP server and the alert queues around one engine.
+type Bot struct {
+	Engine   *resetflow.Engine
+	Adapters []Adapter
+	Alerts   *Alerts
+	Mux      *http.ServeMux // routes the caller registered (sign-in pages); health is added here
+	Listener net.Listener   // where the HTTP server listens
+	Log      *slog.Logger
+	// ShutdownTimeout bounds how long a stop waits for resets in flight and alerts.
+	ShutdownTimeout time.Duration
+	// Ready reports extra readiness checks (backends); nil means ready.
+	Ready func(ctx context.Context) error
+}
+
+// Run serves until ctx ends or an adapter stops for good, then shuts down in order:
+// no new conversations, resets in flight finished or recorded, alerts flushed.
+func (b *Bot) Run(ctx context.Context) error {
+	if b.Log == nil {
+		b.Log = slog.New(slog.DiscardHandler)
+	}
+	if b.ShutdownTimeout <= 0 {
+		b.ShutdownTimeout = 30 * time.Second
+	}
+	b.Mux.HandleFunc("GET /healthz", b.healthz)
+	b.Mux.HandleFunc("GET /readyz", b.readyz)
+	srv := &http.Server{Handler: b.Mux, ReadHeaderTimeout: 10 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(b.Listener) }()
+
+	if err := b.Engine.Resume(ctx); err != nil {
+		b.Log.Error("resuming resets in flight failed", "err", err)
+	}
+	if b.Alerts != nil {
+		b.Alerts.Start()
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	adapterErr := make(chan error, len(b.Adapters))
+	var wg sync.WaitGroup
+	for _, a := range b.Adapters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := a.Run(runCtx, b.Engine)
+			if err != nil && runCtx.Err() == nil {
+				b.Log.Error("chat adapter stopped", "platform", a.Platform(), "err", err)
+			}
+			adapterErr <- err
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-adapterErr:
+		// The shell adapter ends on end of input; others only on fatal errors.
+		runErr = err
+	case err := <-srvErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+	b.Log.Info("shutting down")
+	stopCtx, cancel := context.WithTimeout(context.Background(), b.ShutdownTimeout)
+	defer cancel()
+	if err := b.Engine.Shutdown(stopCtx); err != nil {
+		b.Log.Warn("resets still in flight at shutdown; they are resumed at the next start", "err", err)
+	}
+	if b.Alerts != nil {
+		if err := b.Alerts.Close(stopCtx); err != nil {
+			b.Log.Warn("helpdesk alerts not delivered at shutdown", "err", err)
+		}
+	}
+	stop()
+	wg.Wait()
+	_ = srv.Shutdown(stopCtx)
+	if errors.Is(runErr, context.Canceled) {
+		runErr = nil
+	}
+	return runErr
+}
+
+func (b *Bot) healthz(w http.ResponseWriter, r *http.Request) {
+	for _, a := range b.Adapters {
+		if hc, ok := a.(HealthChecker); ok {
+			if err := hc.Healthy(); err != nil {
+				http.Error(w, a.Platform()+": "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+	}
+	w.Write([]byte("ok\n"))
+}
+
+func (b *Bot) readyz(w http.ResponseWriter, r *http.Request) {
+	for _, a := range b.Adapters {
+		if hc, ok := a.(HealthChecker); ok {
+			if err := hc.Healthy(); err != nil {
+				http.Error(w, a.Platform()+": "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+	}
+	if b.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := b.Ready(ctx); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}

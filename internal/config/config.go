@@ -1,0 +1,211 @@
+// Package config reads and checks the bot's configuration file. Errors name the
+// key that is wrong; secrets are never read from the file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/passcodebot/passcodebot"
+	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Locale             string   `yaml:"locale"`
+	Timezone           string   `yaml:"timezone"`
+	Chat               []string `yaml:"chat"`
+	Devices            string   `yaml:"devices"`
+	Reauth             string   `yaml:"reauth"`
+	InsecureDemoSignIn bool     `yaml:"insecure_demo_signin_with_real_chat"`
+	HTTP               struct {
+		Listen    string `yaml:"listen"`
+		PublicURL string `yaml:"public_url"`
+	} `yaml:"http"`
+	Log struct {
+		Format string `yaml:"format"`
+		Level  string `yaml:"level"`
+	} `yaml:"log"`
+	Reset struct {
+		Window      time.Duration `yaml:"window"`
+		AuthSkew    time.Duration `yaml:"auth_skew"`
+		PickTimeout time.Duration `yaml:"pick_timeout"`
+		MaxPerDay   int           `yaml:"max_per_day"`
+		MatchBy     string        `yaml:"match_by"`
+		TenantID    string        `yaml:"tenant_id"`
+		PollFirst   time.Duration `yaml:"poll_first"`
+		PollMax     time.Duration `yaml:"poll_max"`
+		PollTimeout time.Duration `yaml:"poll_timeout"`
+		SecretTTL   time.Duration `yaml:"secret_ttl"`
+	} `yaml:"reset"`
+	Fleet struct {
+		File  string        `yaml:"file"`
+		Delay time.Duration `yaml:"delay"`
+	} `yaml:"fleet"`
+	Shell struct {
+		User string `yaml:"user"`
+	} `yaml:"shell"`
+	Rules resetflow.Rules `yaml:"rules"`
+
+	// Location is Timezone, loaded.
+	Location *time.Location `yaml:"-"`
+}
+
+// Default returns the embedded default, config.example.yaml.
+func Default() (*Config, error) { return Parse(passcodebot.ExampleConfig) }
+
+// Load reads a file; an empty path means the embedded default.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Default()
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw)
+}
+
+// Parse reads a configuration: the embedded default's values, overridden by raw.
+// Unknown keys are errors, so a typo never silently falls back to a default.
+func Parse(raw []byte) (*Config, error) {
+	var c Config
+	for _, src := range [][]byte{passcodebot.ExampleConfig, raw} {
+		dec := yaml.NewDecoder(bytes.NewReader(src))
+		dec.KnownFields(true)
+		// A key present in raw replaces the default's value; a list replaces the whole list.
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}
+
+func (c *Config) validate() error {
+	if !slices.Contains(catalog.Locales, c.Locale) {
+		return fmt.Errorf("locale: %q is not one of %v", c.Locale, catalog.Locales)
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return fmt.Errorf("timezone: %q: %v", c.Timezone, err)
+	}
+	c.Location = loc
+	if len(c.Chat) == 0 {
+		return errors.New("chat: name at least one of shell, slack, discord")
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Chat {
+		if !slices.Contains([]string{"shell", "slack", "discord"}, p) {
+			return fmt.Errorf("chat[%d]: %q is not shell, slack or discord", i, p)
+		}
+		if seen[p] {
+			return fmt.Errorf("chat[%d]: %q appears twice", i, p)
+		}
+		seen[p] = true
+	}
+	switch c.Devices {
+	case "fleet", "intune":
+	default:
+		return fmt.Errorf("devices: %q is not fleet or intune", c.Devices)
+	}
+	switch c.Reauth {
+	case "local", "oidc":
+	default:
+		return fmt.Errorf("reauth: %q is not local or oidc", c.Reauth)
+	}
+	if c.Reauth == "local" && (seen["slack"] || seen["discord"]) && !c.InsecureDemoSignIn {
+		return errors.New("reauth: local is the demo sign-in where anyone can pick any user; with slack or discord use oidc (or set insecure_demo_signin_with_real_chat: true for a test workspace)")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		return fmt.Errorf("http.listen: %q: %v", c.HTTP.Listen, err)
+	}
+	if c.HTTP.PublicURL != "" {
+		u, err := url.Parse(c.HTTP.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("http.public_url: %q is not an http(s) URL", c.HTTP.PublicURL)
+		}
+		if c.Reauth == "oidc" && u.Scheme != "https" && !isLoopback(u.Hostname()) {
+			return fmt.Errorf("http.public_url: %q must be https for oidc", c.HTTP.PublicURL)
+		}
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not text or json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	r := &c.Reset
+	if r.Window < time.Minute || r.Window > 5*time.Minute {
+		return fmt.Errorf("reset.window: %v must be between 1m and 5m (the Company Portal allows 5 minutes)", r.Window)
+	}
+	if r.AuthSkew < 0 || r.AuthSkew > 5*time.Minute {
+		return fmt.Errorf("reset.auth_skew: %v must be between 0 and 5m", r.AuthSkew)
+	}
+	if r.PickTimeout < time.Minute {
+		return fmt.Errorf("reset.pick_timeout: %v must be at least 1m", r.PickTimeout)
+	}
+	if r.MaxPerDay < 1 {
+		return fmt.Errorf("reset.max_per_day: %d must be at least 1", r.MaxPerDay)
+	}
+	switch resetflow.MatchBy(r.MatchBy) {
+	case resetflow.MatchByObjectID, resetflow.MatchByUPN:
+	default:
+		return fmt.Errorf("reset.match_by: %q is not oid or upn", r.MatchBy)
+	}
+	if r.PollFirst <= 0 || r.PollMax < r.PollFirst || r.PollTimeout < r.PollMax {
+		return fmt.Errorf("reset.poll_first, poll_max, poll_timeout: need 0 < poll_first <= poll_max <= poll_timeout")
+	}
+	if r.SecretTTL < 0 {
+		return fmt.Errorf("reset.secret_ttl: %v must not be negative", r.SecretTTL)
+	}
+	if c.Fleet.Delay < 0 {
+		return fmt.Errorf("fleet.delay: %v must not be negative", c.Fleet.Delay)
+	}
+	if seen["shell"] && strings.TrimSpace(c.Shell.User) == "" {
+		return errors.New("shell.user: needed with chat: shell")
+	}
+	if len(c.Rules) == 0 {
+		return errors.New("rules: the table is empty; every device would be refused")
+	}
+	if err := c.Rules.Validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// EngineConfig is the engine's part.
+func (c *Config) EngineConfig(publicURL string) resetflow.Config {
+	r := c.Reset
+	return resetflow.Config{
+		Rules: c.Rules, Window: r.Window, AuthSkew: r.AuthSkew, PickTimeout: r.PickTimeout,
+		MaxResetsPerDay: r.MaxPerDay, PublicURL: publicURL, MatchBy: resetflow.MatchBy(r.MatchBy),
+		TenantID: r.TenantID, PollFirst: r.PollFirst, PollMax: r.PollMax, PollTimeout: r.PollTimeout,
+		Location: c.Location,
+	}
+}

@@ -1,0 +1,200 @@
+// Package reauth serves the sign-in links the bot sends: a landing page that a
+// link preview may fetch without effect, a button that starts the sign-in with a
+// Provider (the company's OIDC provider, or the local demo sign-in), and the
+// result pages. Only a provider's callback uses up a sign-in window.
+package reauth
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// Windows is the engine's side of a sign-in window.
+type Windows interface {
+	// Window looks at a window without using it up.
+	Window(token string) (resetflow.WindowInfo, resetflow.WindowStatus)
+	// CompleteSignIn uses up a window with the identity that signed in.
+	CompleteSignIn(ctx context.Context, token string, who resetflow.Identity) resetflow.SignInResult
+}
+
+// Provider signs a person in for a window.
+type Provider interface {
+	// Begin answers the press of "Continue to sign-in" for an open window,
+	// usually with a redirect to the identity provider.
+	Begin(w http.ResponseWriter, r *http.Request, token string, info resetflow.WindowInfo)
+	// Register mounts the provider's own routes, such as its callback.
+	Register(mux *http.ServeMux)
+	// FormOrigins lists origins a sign-in form may post or redirect to, for the
+	// Content-Security-Policy's form-action; nil means only our own.
+	FormOrigins() []string
+}
+
+//go:embed templates/*.html templates/style.css
+var assets embed.FS
+
+var tmpl = template.Must(template.ParseFS(assets, "templates/*.html"))
+
+// Pages renders the sign-in pages in the person's language.
+type Pages struct {
+	Catalog  *catalog.Catalog
+	Location *time.Location
+	// FormOrigins are added to form-action in the Content-Security-Policy.
+	FormOrigins []string
+}
+
+// page is what the templates see.
+type page struct {
+	Lang    string
+	Title   string
+	Body    string
+	Note    string
+	Action  string // form action, when there is a form
+	Button  string
+	Hidden  map[string]string
+	Options []OptionT // a select, when there is one
+	Label   string
+	Status  int
+}
+
+// OptionT is one entry of a form's select.
+type OptionT struct{ Value, Label string }
+
+// SecurityHeaders are sent with every page: nothing cached, nothing framed, no referrer.
+func (p *Pages) SecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	formAction := "'self'"
+	if len(p.FormOrigins) > 0 {
+		formAction += " " + strings.Join(p.FormOrigins, " ")
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+"; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+func (p *Pages) render(w http.ResponseWriter, pg page) {
+	p.SecurityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if pg.Status == 0 {
+		pg.Status = http.StatusOK
+	}
+	w.WriteHeader(pg.Status)
+	_ = tmpl.ExecuteTemplate(w, "page.html", pg)
+}
+
+func (p *Pages) until(t time.Time) string {
+	t = t.In(p.Location)
+	return t.Truncate(time.Minute).Format("15:04") + " " + t.Format("MST")
+}
+
+// Landing is the page a sign-in link opens: what will happen, and a button.
+func (p *Pages) Landing(w http.ResponseWriter, token string, info resetflow.WindowInfo) {
+	loc := info.Locale
+	p.render(w, page{
+		Lang: loc, Title: p.Catalog.T(loc, "page_title"),
+		Body:   p.Catalog.T(loc, "page_intro", map[string]any{"Device": info.DeviceName, "Until": p.until(info.Expires)}),
+		Note:   p.Catalog.T(loc, "page_preview_note"),
+		Action: "/r/" + token, Button: p.Catalog.T(loc, "page_continue"),
+	})
+}
+
+// Status renders the page for a window that is not open, or for a sign-in result.
+func (p *Pages) Status(w http.ResponseWriter, loc string, s resetflow.SignInStatus) {
+	id, code := "page_unknown", http.StatusNotFound
+	switch s {
+	case resetflow.SignInOK:
+		id, code = "page_success", http.StatusOK
+	case resetflow.SignInExpired:
+		id, code = "page_expired", http.StatusGone
+	case resetflow.SignInWrongPerson:
+		id, code = "page_wrong_person", http.StatusForbidden
+	case resetflow.SignInStale:
+		id, code = "page_stale", http.StatusUnauthorized
+	}
+	p.render(w, page{Lang: loc, Title: p.Catalog.T(loc, id+"_title"), Body: p.Catalog.T(loc, id), Status: code})
+}
+
+// Error renders a failed sign-in with a short, safe reason.
+func (p *Pages) Error(w http.ResponseWriter, loc string, code int, reason string) {
+	p.render(w, page{Lang: loc, Title: p.Catalog.T(loc, "page_error_title"), Body: p.Catalog.T(loc, "page_error", map[string]any{"Reason": reason}), Status: code})
+}
+
+// Message renders a page with one catalog sentence.
+func (p *Pages) Message(w http.ResponseWriter, loc string, code int, titleID, bodyID string) {
+	p.render(w, page{Lang: loc, Title: p.Catalog.T(loc, titleID), Body: p.Catalog.T(loc, bodyID), Status: code})
+}
+
+// Form renders a page with a form that posts hidden fields and, optionally, a choice.
+func (p *Pages) Form(w http.ResponseWriter, loc, titleID, noteID, action, buttonID string, hidden map[string]string, label string, options []OptionT) {
+	p.render(w, page{
+		Lang: loc, Title: p.Catalog.T(loc, titleID), Note: p.Catalog.T(loc, noteID),
+		Action: action, Button: p.Catalog.T(loc, buttonID), Hidden: hidden, Label: label, Options: options,
+	})
+}
+
+// Option is one entry of a form's select.
+func Option(value, label string) OptionT { return OptionT{Value: value, Label: label} }
+
+// Server serves the sign-in links.
+type Server struct {
+	Windows  Windows
+	Provider Provider
+	Pages    *Pages
+}
+
+// Register mounts the landing page, the continue button, the stylesheet and the provider's routes.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /r/{token}", s.landing)
+	mux.HandleFunc("POST /r/{token}", s.begin)
+	mux.HandleFunc("GET /assets/style.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		css, _ := assets.ReadFile("templates/style.css")
+		w.Write(css)
+	})
+	s.Provider.Register(mux)
+}
+
+func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	info, st := s.Windows.Window(token)
+	switch st {
+	case resetflow.WindowOpen:
+		s.Pages.Landing(w, token, info)
+	case resetflow.WindowExpired:
+		s.Pages.Status(w, info.Locale, resetflow.SignInExpired)
+	default:
+		s.Pages.Status(w, localeFromRequest(r, s.Pages.Catalog), resetflow.SignInUnknown)
+	}
+}
+
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	info, st := s.Windows.Window(token)
+	switch st {
+	case resetflow.WindowOpen:
+		s.Provider.Begin(w, r, token, info)
+	case resetflow.WindowExpired:
+		s.Pages.Status(w, info.Locale, resetflow.SignInExpired)
+	default:
+		s.Pages.Status(w, localeFromRequest(r, s.Pages.Catalog), resetflow.SignInUnknown)
+	}
+}
+
+// localeFromRequest picks the page language for a link we know nothing about.
+func localeFromRequest(r *http.Request, c *catalog.Catalog) string {
+	al := r.Header.Get("Accept-Language")
+	if i := strings.IndexAny(al, ",;"); i >= 0 {
+		al = al[:i]
+	}
+	return c.Normalize(al)
+}

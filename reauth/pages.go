@@ -99,9 +99,13 @@ func (p *Pages) until(t time.Time) string {
 // Landing is the page a sign-in link opens: what will happen, and a button.
 func (p *Pages) Landing(w http.ResponseWriter, token string, info resetflow.WindowInfo) {
 	loc := info.Locale
+	intro := "page_intro"
+	if info.Linking {
+		intro = "page_intro_link"
+	}
 	p.render(w, page{
 		Lang: loc, Title: p.Catalog.T(loc, "page_title"),
-		Body:   p.Catalog.T(loc, "page_intro", map[string]any{"Device": info.DeviceName, "Until": p.until(info.Expires)}),
+		Body:   p.Catalog.T(loc, intro, map[string]any{"Device": info.DeviceName, "Until": p.until(info.Expires)}),
 		Note:   p.Catalog.T(loc, "page_preview_note"),
 		Action: "/r/" + token, Button: p.Catalog.T(loc, "page_continue"),
 	})

@@ -74,6 +74,7 @@ type Deps struct {
 	Alerter   Alerter
 	Recorder  Recorder
 	Store     Store
+	Links     Links // for platforms without company emails; nil refuses them
 	Log       *slog.Logger
 }
 
@@ -84,10 +85,11 @@ const (
 	stepSigningIn
 	stepConfirming
 	stepResetting
+	stepLinking
 )
 
 func (s step) String() string {
-	return [...]string{"", "picking", "signing_in", "confirming", "resetting"}[s]
+	return [...]string{"", "picking", "signing_in", "confirming", "resetting", "linking"}[s]
 }
 
 // conversation is one person's reset in progress.
@@ -100,9 +102,10 @@ type conversation struct {
 	devices  []Device // offered, while picking
 	device   Device   // chosen
 	outcome  Outcome
-	window   string // sign-in token, while signing in
+	window   string // sign-in token, while signing in or linking
 	deadline time.Time
 	timer    clock.Timer
+	reauth   Identity // a sign-in made while linking the account, if any
 }
 
 // window is a sign-in window, stored in the go-cache under its random token.
@@ -214,6 +217,8 @@ func (e *Engine) Handle(ctx context.Context, in Input) {
 		e.start(ctx, in, loc)
 	case cmdNumber:
 		e.pick(ctx, in.From, loc, "", n)
+	case cmdUnlink:
+		e.unlink(ctx, in.From, loc)
 	default:
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.cat.T(loc, "help_hint")})
 	}
@@ -253,6 +258,7 @@ const (
 	cmdHelp
 	cmdCancel
 	cmdNumber
+	cmdUnlink
 )
 
 // parseText recognises what a person typed. Longer input is matched by keywords.
@@ -271,6 +277,8 @@ func parseText(s string) (command, int) {
 		return cmdCancel, 0
 	case "help", "ヘルプ", "使い方", "へるぷ", "h":
 		return cmdHelp, 0
+	case "unlink", "リンク解除", "連携解除":
+		return cmdUnlink, 0
 	}
 	for _, kw := range []string{"reset", "passcode", "password", "pin", "unlock", "start", "リセット", "パスコード", "パスワード", "暗証番号", "ロック解除"} {
 		if strings.Contains(t, kw) {
@@ -323,43 +331,69 @@ func (e *Engine) start(ctx context.Context, in Input, loc string) {
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "shutting_down")})
 		return
 	}
-	key := in.From.key()
-	e.mu.Lock()
-	if c := e.convs[key]; c != nil {
-		e.mu.Unlock()
+	if e.busy(in.From.key(), "") {
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
 		return
 	}
-	e.mu.Unlock()
-
+	var user User
 	if strings.TrimSpace(in.Email) == "" {
-		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "no_identity")})
-		return
-	}
-	user, err := e.d.Directory.LookupUser(ctx, in.Email)
-	if err != nil {
-		e.log.Warn("directory lookup failed", "platform", in.From.Platform, "chat_user", in.From.UserID, "err", err)
-		if KindOf(err) == KindNotFound {
-			e.send(ctx, in.From, Message{Text: e.cat.T(loc, "unknown_user")})
+		// A platform without company emails (Discord): the account must be linked by a sign-in.
+		if e.d.Links == nil {
+			e.send(ctx, in.From, Message{Text: e.cat.T(loc, "no_identity")})
 			return
 		}
-		e.send(ctx, in.From, Message{Text: e.backendSentence(loc, err)})
-		return
+		u, ok, err := e.d.Links.LinkedUser(ctx, in.From.Platform, in.From.UserID)
+		if err != nil {
+			e.log.Error("reading account links failed", "platform", in.From.Platform, "chat_user", in.From.UserID, "err", err)
+			e.send(ctx, in.From, Message{Text: e.cat.T(loc, "backend_error")})
+			return
+		}
+		if !ok {
+			e.startLink(ctx, in.From, loc)
+			return
+		}
+		user = u
+	} else {
+		u, err := e.d.Directory.LookupUser(ctx, in.Email)
+		if err != nil {
+			e.log.Warn("directory lookup failed", "platform", in.From.Platform, "chat_user", in.From.UserID, "err", err)
+			if KindOf(err) == KindNotFound {
+				e.send(ctx, in.From, Message{Text: e.cat.T(loc, "unknown_user")})
+				return
+			}
+			e.send(ctx, in.From, Message{Text: e.backendSentence(loc, err)})
+			return
+		}
+		user = u
 	}
+	e.begin(ctx, in.From, loc, user, Identity{})
+}
+
+// busy reports whether the chat account, or the directory user, has a conversation.
+func (e *Engine) busy(key, userID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.convs[key] != nil || (userID != "" && e.byUser[userID] != "")
+}
+
+// begin checks the limit and lists the user's devices. reauth is a sign-in that
+// just happened (linking an account), which may stand in for the reset's own.
+func (e *Engine) begin(ctx context.Context, from Address, loc string, user User, reauth Identity) {
+	key := from.key()
 	now := e.d.Clock.Now()
 	flow := newFlowID()
-	ev := Event{Time: now, Flow: flow, Step: "request", Platform: in.From.Platform, ChatUser: in.From.UserID, UserID: user.ID, UserUPN: user.UPN}
+	ev := Event{Time: now, Flow: flow, Step: "request", Platform: from.Platform, ChatUser: from.UserID, UserID: user.ID, UserUPN: user.UPN}
 	if err := e.d.Recorder.Record(ctx, ev); err != nil {
-		e.auditDown(ctx, in.From, loc, user, nil, err)
+		e.auditDown(ctx, from, loc, user, nil, err)
 		return
 	}
 	n, err := e.d.Store.ResetsSince(ctx, user.ID, now.Add(-24*time.Hour))
 	if err != nil {
-		e.auditDown(ctx, in.From, loc, user, nil, err)
+		e.auditDown(ctx, from, loc, user, nil, err)
 		return
 	}
 	if n >= e.cfg.MaxResetsPerDay {
-		e.limitReached(ctx, in.From, loc, flow, user, nil)
+		e.limitReached(ctx, from, loc, flow, user, nil)
 		return
 	}
 
@@ -367,21 +401,21 @@ func (e *Engine) start(ctx context.Context, in Input, loc string) {
 	if err != nil {
 		e.log.Warn("listing devices failed", "flow", flow, "user", user.UPN, "err", err)
 		e.record(ctx, ev, "devices_listed", "error", errorDetail(err))
-		e.alert(ctx, AlertBackendError, in.From, user, nil, errorDetail(err))
-		e.send(ctx, in.From, Message{Text: e.backendSentence(loc, err)})
+		e.alert(ctx, AlertBackendError, from, user, nil, errorDetail(err))
+		e.send(ctx, from, Message{Text: e.backendSentence(loc, err)})
 		return
 	}
 	e.record(ctx, ev, "devices_listed", strconv.Itoa(len(devices)), "")
 	if len(devices) == 0 {
-		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "no_devices")})
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "no_devices")})
 		return
 	}
 
-	c := &conversation{addr: in.From, flow: flow, locale: loc, user: user, step: stepPicking, devices: devices}
+	c := &conversation{addr: from, flow: flow, locale: loc, user: user, step: stepPicking, devices: devices, reauth: reauth}
 	e.mu.Lock()
 	if e.convs[key] != nil || (user.ID != "" && e.byUser[user.ID] != "") {
 		e.mu.Unlock()
-		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
 		return
 	}
 	e.convs[key] = c
@@ -391,7 +425,90 @@ func (e *Engine) start(ctx context.Context, in Input, loc string) {
 	e.arm(c, now.Add(e.cfg.PickTimeout), "expired_pick")
 	e.mu.Unlock()
 
-	e.send(ctx, in.From, e.deviceList(c))
+	e.send(ctx, from, e.deviceList(c))
+}
+
+// startLink asks an unlinked chat account to sign in once, to link it to its directory user.
+func (e *Engine) startLink(ctx context.Context, from Address, loc string) {
+	now := e.d.Clock.Now()
+	c := &conversation{addr: from, flow: newFlowID(), locale: loc, step: stepLinking}
+	token := newToken()
+	deadline := now.Add(e.cfg.Window)
+	e.mu.Lock()
+	if e.convs[from.key()] != nil {
+		e.mu.Unlock()
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
+		return
+	}
+	e.convs[from.key()] = c
+	c.window = token
+	e.windows.Set(token, &window{key: from.key(), flow: c.flow, issued: now, deadline: deadline}, cache.DefaultExpiration)
+	e.arm(c, deadline, "expired_link")
+	e.mu.Unlock()
+	e.record(ctx, Event{Time: now, Flow: c.flow, Platform: from.Platform, ChatUser: from.UserID}, "link_issued", "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
+	e.send(ctx, from, Message{
+		Text:    e.cat.T(loc, "link_needed", map[string]any{"Until": e.clockTime(deadline), "Minutes": int(e.cfg.Window / time.Minute)}),
+		Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
+		Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
+	})
+}
+
+// finishLink links the chat account to whoever signed in, then goes on with the reset.
+func (e *Engine) finishLink(ctx context.Context, c *conversation, base Event, who Identity) {
+	loc := c.locale
+	user, err := e.d.Directory.LookupUser(ctx, who.UPN)
+	if err == nil && e.cfg.MatchBy == MatchByObjectID && user.ID != "" && who.Subject != user.ID {
+		err = &Error{Kind: KindNotFound, Op: "link account", Err: errors.New("signed-in object id differs from the directory's")}
+	}
+	if err != nil {
+		e.log.Warn("linking a chat account failed", "platform", c.addr.Platform, "chat_user", c.addr.UserID, "err", err)
+		e.record(ctx, base, "link", "failed", errorDetail(err))
+		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "unknown_user")})
+		return
+	}
+	if err := e.d.Links.SetLink(ctx, c.addr.Platform, c.addr.UserID, user); err != nil {
+		e.auditDown(ctx, c.addr, loc, user, nil, err)
+		return
+	}
+	base.UserID, base.UserUPN = user.ID, user.UPN
+	e.record(ctx, base, "link", "linked", "signed_in_as="+who.UPN)
+	e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "linked", map[string]any{"UPN": user.UPN})})
+	e.begin(ctx, c.addr, loc, user, who)
+}
+
+// unlink forgets the chat account's link, and ends its conversation if it has one.
+func (e *Engine) unlink(ctx context.Context, from Address, loc string) {
+	if e.d.Links == nil {
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "not_linked")})
+		return
+	}
+	e.mu.Lock()
+	c := e.convs[from.key()]
+	if c != nil && c.step == stepResetting {
+		e.mu.Unlock()
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "cannot_cancel")})
+		return
+	}
+	if c != nil {
+		e.endLocked(c)
+	}
+	e.mu.Unlock()
+	had, err := e.d.Links.RemoveLink(ctx, from.Platform, from.UserID)
+	if err != nil {
+		e.log.Error("removing an account link failed", "platform", from.Platform, "chat_user", from.UserID, "err", err)
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "backend_error")})
+		return
+	}
+	if !had {
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "not_linked")})
+		return
+	}
+	e.record(ctx, Event{Time: e.d.Clock.Now(), Platform: from.Platform, ChatUser: from.UserID}, "unlink", "removed", "")
+	e.send(ctx, from, Message{Text: e.cat.T(loc, "unlinked")})
+}
+
+func (e *Engine) linkURL(token string) string {
+	return strings.TrimRight(e.cfg.PublicURL, "/") + "/r/" + token
 }
 
 func (e *Engine) deviceList(c *conversation) Message {
@@ -462,10 +579,19 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 		e.send(ctx, from, Message{Text: e.cat.T(loc, "denied_"+string(verdict.Decision), map[string]any{"Device": d.Name})})
 		return
 	}
+	c.outcome = verdict.Outcome
+	if r := c.reauth; !r.AuthTime.IsZero() && now.Sub(r.AuthTime) <= e.cfg.Window && e.isOwner(d, c.user, r) {
+		// The sign-in that linked the account moments ago proves who this is.
+		m := e.warnLocked(c, r.AuthTime, now)
+		e.mu.Unlock()
+		e.record(ctx, base, "eligibility", string(Allow), verdict.Rule)
+		e.record(ctx, base, "signin", "ok", "reused_link_signin auth_time="+r.AuthTime.UTC().Format(time.RFC3339))
+		e.send(ctx, from, m)
+		return
+	}
 	token := newToken()
 	deadline := now.Add(e.cfg.Window)
 	c.step = stepSigningIn
-	c.outcome = verdict.Outcome
 	c.window = token
 	e.windows.Set(token, &window{key: from.key(), flow: c.flow, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
@@ -476,9 +602,33 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 	until := e.clockTime(deadline)
 	e.send(ctx, from, Message{
 		Text:    e.cat.T(loc, "signin_needed", map[string]any{"Device": d.Name, "Until": until, "Minutes": int(e.cfg.Window / time.Minute)}),
-		Link:    &Link{URL: strings.TrimRight(e.cfg.PublicURL, "/") + "/r/" + token, Label: e.cat.T(loc, "signin_button"), Expires: deadline},
+		Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
 		Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
 	})
+}
+
+// warnLocked moves the conversation to the warning, open until 5 minutes after
+// the sign-in, and returns the warning message. e.mu is held.
+func (e *Engine) warnLocked(c *conversation, authTime, now time.Time) Message {
+	c.step = stepConfirming
+	c.window = ""
+	c.reauth = Identity{}
+	deadline := authTime.Add(e.cfg.Window)
+	if deadline.After(now.Add(e.cfg.Window)) {
+		deadline = now.Add(e.cfg.Window)
+	}
+	e.arm(c, deadline, "expired_confirm")
+	loc, flow, name := c.locale, c.flow, c.device.Name
+	return Message{
+		Text: e.cat.T(loc, "warning", map[string]any{"Device": name, "Until": e.clockTime(deadline)}),
+		Buttons: []Button{
+			{Value: actionValue(actConfirm, flow), Label: e.cat.T(loc, "button_reset"), Style: StyleDanger, Confirm: &Confirm{
+				Title: e.cat.T(loc, "confirm_title"), Text: e.cat.T(loc, "confirm_text", map[string]any{"Device": name}),
+				OK: e.cat.T(loc, "button_reset"), Cancel: e.cat.T(loc, "button_back"),
+			}},
+			{Value: actionValue(actCancel, flow), Label: e.cat.T(loc, "button_cancel")},
+		},
+	}
 }
 
 // clockTime formats t as the clock time shown to people. It rounds down to the
@@ -505,6 +655,7 @@ type WindowInfo struct {
 	DeviceName string
 	UserID     string // the device owner's object id
 	UserUPN    string // the device owner's user principal name
+	Linking    bool   // the sign-in links a chat account; there is no device yet
 }
 
 // Window looks at a sign-in window without using it up: a link preview may call this.
@@ -517,7 +668,7 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 	}
 	w := v.(*window)
 	c := e.convs[w.key]
-	if c == nil || c.flow != w.flow || c.step != stepSigningIn {
+	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
 	info := WindowInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, DeviceName: c.device.Name, UserID: c.device.UserID, UserUPN: c.device.UserUPN}
@@ -527,6 +678,7 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 	if info.UserUPN == "" {
 		info.UserUPN = c.user.UPN
 	}
+	info.Linking = c.step == stepLinking
 	if e.d.Clock.Now().After(w.deadline) {
 		return info, WindowExpired
 	}
@@ -563,7 +715,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 	e.windows.Delete(token)
 	w := v.(*window)
 	c := e.convs[w.key]
-	if c == nil || c.flow != w.flow || c.step != stepSigningIn {
+	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
 		e.mu.Unlock()
 		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
 	}
@@ -582,6 +734,28 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 		e.send(ctx, c.addr, e.expiredMessage(loc, "expired_link"))
 		return SignInResult{Status: SignInExpired, Locale: loc}
 	}
+	if who.AuthTime.IsZero() || who.AuthTime.Before(w.issued.Add(-e.cfg.AuthSkew)) || now.Sub(who.AuthTime) > e.cfg.Window {
+		// Not a fresh sign-in: the window stays usable until its deadline, for a real one.
+		e.windows.Set(token, w, cache.DefaultExpiration)
+		e.mu.Unlock()
+		e.record(ctx, base, "signin", "stale", detail)
+		return SignInResult{Status: SignInStale, Locale: loc}
+	}
+	if c.step == stepLinking {
+		if e.cfg.TenantID != "" && !strings.EqualFold(who.TenantID, e.cfg.TenantID) {
+			e.endLocked(c)
+			e.mu.Unlock()
+			e.record(ctx, base, "signin", "wrong_tenant", detail)
+			e.alert(ctx, AlertWrongPerson, c.addr, User{UPN: who.UPN}, nil, detail+" tenant="+who.TenantID)
+			e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
+			return SignInResult{Status: SignInWrongPerson, Locale: loc}
+		}
+		e.endLocked(c)
+		e.mu.Unlock()
+		e.record(ctx, base, "signin", "ok", detail)
+		e.finishLink(ctx, c, base, who)
+		return SignInResult{Status: SignInOK, Locale: loc}
+	}
 	if !e.isOwner(c.device, c.user, who) {
 		e.endLocked(c)
 		e.mu.Unlock()
@@ -591,34 +765,11 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
 		return SignInResult{Status: SignInWrongPerson, Locale: loc}
 	}
-	if who.AuthTime.IsZero() || who.AuthTime.Before(w.issued.Add(-e.cfg.AuthSkew)) || now.Sub(who.AuthTime) > e.cfg.Window {
-		// Not a fresh sign-in: the window stays usable until its deadline, for a real one.
-		e.windows.Set(token, w, cache.DefaultExpiration)
-		e.mu.Unlock()
-		e.record(ctx, base, "signin", "stale", detail)
-		return SignInResult{Status: SignInStale, Locale: loc}
-	}
-	c.step = stepConfirming
-	c.window = ""
-	deadline := who.AuthTime.Add(e.cfg.Window)
-	if deadline.After(now.Add(e.cfg.Window)) {
-		deadline = now.Add(e.cfg.Window)
-	}
-	e.arm(c, deadline, "expired_confirm")
-	flow := c.flow
+	m := e.warnLocked(c, who.AuthTime, now)
 	e.mu.Unlock()
 
 	e.record(ctx, base, "signin", "ok", detail)
-	e.send(ctx, c.addr, Message{
-		Text: e.cat.T(loc, "warning", map[string]any{"Device": c.device.Name, "Until": e.clockTime(deadline)}),
-		Buttons: []Button{
-			{Value: actionValue(actConfirm, flow), Label: e.cat.T(loc, "button_reset"), Style: StyleDanger, Confirm: &Confirm{
-				Title: e.cat.T(loc, "confirm_title"), Text: e.cat.T(loc, "confirm_text", map[string]any{"Device": c.device.Name}),
-				OK: e.cat.T(loc, "button_reset"), Cancel: e.cat.T(loc, "button_back"),
-			}},
-			{Value: actionValue(actCancel, flow), Label: e.cat.T(loc, "button_cancel")},
-		},
-	})
+	e.send(ctx, c.addr, m)
 	return SignInResult{Status: SignInOK, Locale: loc}
 }
 

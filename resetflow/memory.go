@@ -62,3 +62,35 @@ func (s *MemoryStore) InFlight(context.Context) ([]InFlight, error) {
 	}
 	return out, nil
 }
+
+// MemoryLinks is a Links that lives as long as the process.
+type MemoryLinks struct {
+	mu    sync.Mutex
+	links map[string]User
+}
+
+// NewMemoryLinks returns an empty link table.
+func NewMemoryLinks() *MemoryLinks { return &MemoryLinks{links: map[string]User{}} }
+
+func (l *MemoryLinks) LinkedUser(_ context.Context, platform, chatUserID string) (User, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u, ok := l.links[platform+"\x00"+chatUserID]
+	return u, ok, nil
+}
+
+func (l *MemoryLinks) SetLink(_ context.Context, platform, chatUserID string, u User) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.links[platform+"\x00"+chatUserID] = u
+	return nil
+}
+
+func (l *MemoryLinks) RemoveLink(_ context.Context, platform, chatUserID string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := platform + "\x00" + chatUserID
+	_, ok := l.links[k]
+	delete(l.links, k)
+	return ok, nil
+}

@@ -23,9 +23,12 @@ type Provider struct {
 
 // Begin shows the demo sign-in form: the device owner first, then the other demo users.
 func (p *Provider) Begin(w http.ResponseWriter, r *http.Request, token string, info resetflow.WindowInfo) {
-	opts := []reauth.OptionT{reauth.Option(info.UserUPN, info.UserUPN)}
+	var opts []reauth.OptionT
+	if info.UserUPN != "" {
+		opts = append(opts, reauth.Option(info.UserUPN, info.UserUPN))
+	}
 	for _, u := range p.Users {
-		if strings.EqualFold(u.UPN, info.UserUPN) {
+		if info.UserUPN != "" && strings.EqualFold(u.UPN, info.UserUPN) {
 			opts[0].Label = u.DisplayName + " <" + u.UPN + ">"
 			continue
 		}
@@ -51,7 +54,7 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 	token, upn := r.PostForm.Get("token"), r.PostForm.Get("choice")
 	info, _ := p.Windows.Window(token)
 	var who resetflow.Identity
-	if upn != "" && strings.EqualFold(upn, info.UserUPN) {
+	if upn != "" && info.UserUPN != "" && strings.EqualFold(upn, info.UserUPN) {
 		who = resetflow.Identity{Subject: info.UserID, UPN: info.UserUPN, AuthTime: p.Clock.Now()}
 	}
 	for _, u := range p.Users {

@@ -526,7 +526,7 @@ func (e *Engine) deviceList(c *conversation) Message {
 }
 
 func (e *Engine) deviceDetail(loc string, d Device) string {
-	seen := e.cat.T(loc, "never")
+	seen := e.cat.T(loc, "never_synced")
 	if !d.LastSync.IsZero() {
 		seen = d.LastSync.In(e.cfg.Location).Format("2006-01-02 15:04")
 	}
@@ -865,13 +865,6 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 // waits for the device's result and tells the person and, if needed, the helpdesk.
 func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 	base := Event{Flow: r.Flow, Platform: r.Address.Platform, ChatUser: r.Address.UserID, UserID: r.User.ID, UserUPN: r.User.UPN, DeviceID: r.Device.ID}
-	defer func() {
-		e.mu.Lock()
-		if c := e.convs[r.Address.key()]; c != nil && c.flow == r.Flow {
-			e.endLocked(c)
-		}
-		e.mu.Unlock()
-	}()
 	loc := r.Locale
 	if request {
 		err := e.d.Devices.ResetPasscode(ctx, r.Device)
@@ -974,10 +967,17 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 	}
 }
 
+// finish records a reset's final outcome and closes its conversation, before the
+// person is told: by the time they read the result, they can start again.
 func (e *Engine) finish(ctx context.Context, r InFlight, outcome string) {
 	if err := e.d.Store.EndReset(ctx, r.Flow, outcome); err != nil {
 		e.log.Error("recording the end of a reset failed", "flow", r.Flow, "err", err)
 	}
+	e.mu.Lock()
+	if c := e.convs[r.Address.key()]; c != nil && c.flow == r.Flow {
+		e.endLocked(c)
+	}
+	e.mu.Unlock()
 }
 
 // Resume picks up resets that were in flight when the process stopped: it never

@@ -14,7 +14,7 @@ import (
 
 type rateLimited struct{ after time.Duration }
 
-func (r rateLimited) Error() string               { return "rate limited" }
+func (r rateLimited) Error() string             { return "rate limited" }
 func (r rateLimited) RetryAfter() time.Duration { return r.after }
 
 // poster records posts; fail decides whether a post fails.

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -217,5 +218,24 @@ func TestBadConfigExitsTwo(t *testing.T) {
 				t.Errorf("error %q does not name %s", stderr.String(), tt.key)
 			}
 		})
+	}
+}
+
+// TestSIGTERMStopsCleanly: a signal stops the bot in order, with exit code 0.
+func TestSIGTERMStopsCleanly(t *testing.T) {
+	cmd := exec.Command(binary, "-listen", "127.0.0.1:0")
+	stdin, _ := cmd.StdinPipe()
+	defer stdin.Close()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := collect(stderr)
+	i := 0
+	logs.next(t, &i, regexp.MustCompile(`passcodebot starting`))
+	cmd.Process.Signal(syscall.SIGTERM)
+	logs.next(t, &i, regexp.MustCompile(`shutting down`))
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.text())
 	}
 }

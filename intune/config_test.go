@@ -23,7 +23,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"defaults with credentials", func(*Config) {}, ""},
 		{"loopback http for fakes", func(c *Config) { c.GraphURL, c.LoginURL = "http://127.0.0.1:8080", "http://localhost:9" }, ""},
-		{"national cloud", func(c *Config) { c.GraphURL, c.LoginURL = "https://graph.microsoft.us", "https://login.microsoftonline.us" }, ""},
+		{"national cloud", func(c *Config) {
+			c.GraphURL, c.LoginURL = "https://graph.microsoft.us", "https://login.microsoftonline.us"
+		}, ""},
 		{"no tenant", func(c *Config) { c.TenantID = "" }, "intune.tenant_id"},
 		{"tenant with a slash", func(c *Config) { c.TenantID = "contoso/../x" }, "intune.tenant_id"},
 		{"no client id", func(c *Config) { c.ClientID = "" }, "intune.client_id"},

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -823,7 +824,7 @@ func (s *Server) list(r *http.Request, version, key, crid string, f *Fault) answ
 			}
 		}
 		nq.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("o="+strconv.Itoa(offset+size))))
-		next = s.URL + r.URL.EscapedPath() + "?" + nq.Encode()
+		next = s.URL + r.URL.EscapedPath() + "?" + odataQuery(nq)
 	}
 	if f != nil && f.foreign != "" {
 		if next == "" {
@@ -835,6 +836,18 @@ func (s *Server) list(r *http.Request, version, key, crid string, f *Fault) answ
 		body["@odata.nextLink"] = next
 	}
 	return jsonAnswer(http.StatusOK, graphHeader(newID(), crid), body)
+}
+
+// odataQuery encodes q as Graph writes its links: $ and commas stay literal.
+func odataQuery(q url.Values) string {
+	keys := slices.Sorted(maps.Keys(q))
+	var parts []string
+	for _, k := range keys {
+		for _, v := range q[k] {
+			parts = append(parts, k+"="+strings.ReplaceAll(url.QueryEscape(v), "%2C", ","))
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 func (s *Server) notFoundDevice(id, crid string) answer {

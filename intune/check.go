@@ -155,3 +155,18 @@ func (r *CheckReport) Write(w io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// RunCheck is the `check` subcommand: it builds a client from cfg (defaults
+// applied, validated), checks the setup for upn and prints the report to w,
+// also when a step fails. The error names the failed step.
+func RunCheck(ctx context.Context, cfg Config, opts Options, upn string, w io.Writer) error {
+	c, err := New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	r, err := c.Check(ctx, upn)
+	if werr := r.Write(w); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}

@@ -99,3 +99,19 @@ func TestTokenRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestRunCheck(t *testing.T) {
+	h := newHarness(t, nil)
+	var out strings.Builder
+	if err := RunCheck(context.Background(), h.cfg, Options{Clock: h.clk}, aliceUPN, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "dev-pixel") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	bad := h.cfg
+	bad.GraphURL = "http://graph.example"
+	if err := RunCheck(context.Background(), bad, Options{}, aliceUPN, &out); err == nil || !strings.HasPrefix(err.Error(), "intune.graph_url: ") {
+		t.Errorf("RunCheck with a bad config = %v; want an intune.graph_url error", err)
+	}
+}

@@ -82,8 +82,14 @@ func TestListDevicesOnV10(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0].Mode != resetflow.ModeAndroidDeviceAdmin || got[1].Mode != resetflow.ModeIOS {
-		t.Errorf("modes on v1.0 = %s, %s; want android_device_admin (mode not visible), ios", got[0].Mode, got[1].Mode)
+	if got[0].Mode != resetflow.ModeUnknown || got[2].Mode != resetflow.ModeUnknown || got[1].Mode != resetflow.ModeIOS || got[4].Mode != resetflow.ModeWindows {
+		t.Errorf("modes on v1.0 = %s, %s, %s, %s; want unknown for Android (mode not visible), ios, windows",
+			got[0].Mode, got[2].Mode, got[1].Mode, got[4].Mode)
+	}
+	for _, r := range h.srv.Requests() {
+		if r.Route == graphtest.RouteList && (!strings.HasPrefix(r.Path, "/v1.0/") || strings.Contains(r.Query, "deviceType")) {
+			t.Errorf("list request %s?%s; want v1.0 without deviceType", r.Path, r.Query)
+		}
 	}
 }
 

@@ -60,8 +60,9 @@ func (c *Client) ListDevices(ctx context.Context, u resetflow.User) ([]resetflow
 	if who == "" {
 		return nil, &resetflow.Error{Kind: resetflow.KindBadRequest, Op: op, Err: errors.New("user has neither id nor UPN")}
 	}
+	beta := c.cfg.BetaVersion == "beta"
 	fields := listFields
-	if c.cfg.BetaVersion == "beta" {
+	if beta {
 		fields += ",deviceType"
 	}
 	first := c.endpoint(c.cfg.BetaVersion, "users", who, "managedDevices") + "?$select=" + fields
@@ -71,7 +72,13 @@ func (c *Client) ListDevices(ctx context.Context, u resetflow.User) ([]resetflow
 			if g.ID == "" {
 				continue
 			}
-			devices = append(devices, g.device())
+			d := g.device()
+			if !beta && d.Mode == resetflow.ModeAndroidDeviceAdmin {
+				// v1.0 names no Android Enterprise mode, so "device
+				// administrator" would be a guess: say unknown instead.
+				d.Mode = resetflow.ModeUnknown
+			}
+			devices = append(devices, d)
 		}
 		return true
 	})

@@ -30,7 +30,7 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultTenantID     = "72f988bf-0000-4000-8000-00000000c0de"
+	DefaultTenantID     = "9e8d7c6b-0000-4000-8000-000000007e57"
 	DefaultClientID     = "5e1f6a2b-0000-4000-8000-0000000b0771"
 	DefaultClientSecret = "graphtest~client~secret~value"
 )

@@ -16,7 +16,7 @@ func TestCheck(t *testing.T) {
 		if h.record(err) != nil {
 			t.Fatal(err)
 		}
-		if !r.TokenOK || len(r.Missing) != 0 || r.User.ID != aliceID || len(r.Devices) != 5 {
+		if !r.TokenOK || len(r.Missing) != 0 || r.User.UPN != aliceUPN || len(r.Devices) != 5 || r.Devices[0].UserID != aliceID {
 			t.Fatalf("report = %+v; want token, no missing permission, Alice and 5 devices", r)
 		}
 		if want := []string{graphtest.RolePrivileged, graphtest.RoleRead}; /* sorted */ strings.Join(r.Roles, ",") != strings.Join(want, ",") {

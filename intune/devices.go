@@ -94,10 +94,10 @@ func (c *Client) ListDevices(ctx context.Context, u resetflow.User) ([]resetflow
 // User.ID, so an empty id is not good enough: every such user would share one
 // counter. Two ways to get the id, chosen by Config.UserLookup:
 //
-//   - "upn" (default): the email is taken to be the UPN and the id is read from
-//     the user's managed devices (userId). It needs no permission beyond the two
-//     Intune ones; a user without devices gets no id, which is harmless since
-//     the engine then stops at "no devices".
+//   - "upn" (default): the email is taken to be the UPN, with no Graph call.
+//     The engine keys its per-person state by the UPN then, and matches the
+//     sign-in against the devices' userId. It needs no permission beyond the
+//     two Intune ones, and keeps a reset to a single device list.
 //   - "directory": GET /users/{upn}?$select=id,userPrincipalName,displayName,
 //     one small read that also needs User.ReadBasic.All. It tells an unknown
 //     user (KindNotFound) from a user without devices.
@@ -130,21 +130,9 @@ func (c *Client) LookupUser(ctx context.Context, email string) (resetflow.User, 
 		return resetflow.User{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName}, nil
 	}
 
-	user := resetflow.User{UPN: upn}
-	first := c.endpoint(c.cfg.BetaVersion, "users", upn, "managedDevices") + "?$select=userId,userPrincipalName,userDisplayName"
-	err := eachPage(ctx, c, op, first, "", func(items []graphDevice) bool {
-		for _, g := range items {
-			if g.UserID != "" && strings.EqualFold(g.UserPrincipalName, upn) {
-				user = resetflow.User{ID: g.UserID, UPN: g.UserPrincipalName, DisplayName: g.UserDisplayName}
-				return false
-			}
-		}
-		return true
-	})
-	if err != nil {
-		return resetflow.User{}, err
-	}
-	return user, nil
+	// No call: the device list the engine asks for next carries the object id
+	// (userId) that sign-ins are matched against, so one list serves both.
+	return resetflow.User{UPN: upn}, nil
 }
 
 // ResetPasscode asks Graph to reset the device's passcode, once.

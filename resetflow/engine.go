@@ -387,7 +387,7 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 		e.auditDown(ctx, from, loc, user, nil, err)
 		return
 	}
-	n, err := e.d.Store.ResetsSince(ctx, user.ID, now.Add(-24*time.Hour))
+	n, err := e.d.Store.ResetsSince(ctx, user.Key(), now.Add(-24*time.Hour))
 	if err != nil {
 		e.auditDown(ctx, from, loc, user, nil, err)
 		return
@@ -413,14 +413,14 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 
 	c := &conversation{addr: from, flow: flow, locale: loc, user: user, step: stepPicking, devices: devices, reauth: reauth}
 	e.mu.Lock()
-	if e.convs[key] != nil || (user.ID != "" && e.byUser[user.ID] != "") {
+	if uk := user.Key(); e.convs[key] != nil || (uk != "" && e.byUser[uk] != "") {
 		e.mu.Unlock()
 		e.send(ctx, from, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
 		return
 	}
 	e.convs[key] = c
-	if user.ID != "" {
-		e.byUser[user.ID] = key
+	if uk := user.Key(); uk != "" {
+		e.byUser[uk] = key
 	}
 	e.arm(c, now.Add(e.cfg.PickTimeout), "expired_pick")
 	e.mu.Unlock()
@@ -836,7 +836,7 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
-	n, err := e.d.Store.ResetsSince(ctx, cs.user.ID, now.Add(-24*time.Hour))
+	n, err := e.d.Store.ResetsSince(ctx, cs.user.Key(), now.Add(-24*time.Hour))
 	if err != nil {
 		fail()
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
@@ -991,8 +991,8 @@ func (e *Engine) Resume(ctx context.Context) error {
 		e.mu.Lock()
 		c := &conversation{addr: r.Address, flow: r.Flow, locale: r.Locale, user: r.User, step: stepResetting, device: r.Device, outcome: r.Outcome}
 		e.convs[r.Address.key()] = c
-		if r.User.ID != "" {
-			e.byUser[r.User.ID] = r.Address.key()
+		if uk := r.User.Key(); uk != "" {
+			e.byUser[uk] = r.Address.key()
 		}
 		e.mu.Unlock()
 		e.bg.Add(1)
@@ -1088,8 +1088,8 @@ func (e *Engine) endLocked(c *conversation) {
 	if e.convs[key] == c {
 		delete(e.convs, key)
 	}
-	if c.user.ID != "" && e.byUser[c.user.ID] == key {
-		delete(e.byUser, c.user.ID)
+	if uk := c.user.Key(); uk != "" && e.byUser[uk] == key {
+		delete(e.byUser, uk)
 	}
 }
 

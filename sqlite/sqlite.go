@@ -117,7 +117,7 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.db.ExecContext(ctx, `INSERT INTO resets (flow, user_id, started, data) VALUES (?, ?, ?, ?)`, r.Flow, r.User.ID, ts(r.Started), string(data))
+	_, err = d.db.ExecContext(ctx, `INSERT INTO resets (flow, user_id, started, data) VALUES (?, ?, ?, ?)`, r.Flow, r.User.Key(), ts(r.Started), string(data))
 	if err != nil {
 		return fmt.Errorf("sqlite: begin reset: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/passcodebot/passcodebot/intune/graphtest"
 )
 
 var binary string
@@ -102,6 +104,7 @@ func writeConfig(t *testing.T, body string) string {
 func TestShellResetOverAPipe(t *testing.T) {
 	cfg := writeConfig(t, "fleet: {delay: 0s}\nreset: {poll_first: 10ms, poll_max: 50ms}\n")
 	cmd := exec.Command(binary, "-config", cfg, "-listen", "127.0.0.1:0")
+	cmd.Dir = t.TempDir()
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
@@ -224,6 +227,7 @@ func TestBadConfigExitsTwo(t *testing.T) {
 // TestSIGTERMStopsCleanly: a signal stops the bot in order, with exit code 0.
 func TestSIGTERMStopsCleanly(t *testing.T) {
 	cmd := exec.Command(binary, "-listen", "127.0.0.1:0")
+	cmd.Dir = t.TempDir()
 	stdin, _ := cmd.StdinPipe()
 	defer stdin.Close()
 	stderr, _ := cmd.StderrPipe()
@@ -237,5 +241,97 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	logs.next(t, &i, regexp.MustCompile(`shutting down`))
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.text())
+	}
+}
+
+// TestShellResetWithIntune runs the same conversation with devices: intune
+// against the fake Graph: token, device list, resetPasscode and the action result.
+func TestShellResetWithIntune(t *testing.T) {
+	srv := graphtest.New(graphtest.Options{PageSize: 1})
+	defer srv.Close()
+	srv.AddUser(graphtest.User{ID: "a11ce000-0000-4000-8000-000000000001", UPN: "alice@contoso.example", DisplayName: "Alice"},
+		graphtest.Device{ID: "dev-scanner", Name: "Scanner 12", Model: "TC52", Manufacturer: "Zebra", OperatingSystem: "Android",
+			OSVersion: "11", OwnerType: "company", EnrollmentType: "androidEnterpriseDedicatedDevice", DeviceType: "androidEnterprise"},
+		graphtest.Device{ID: "dev-pixel", Name: "Alice's Pixel 8", Model: "Pixel 8", Manufacturer: "Google", OperatingSystem: "Android",
+			OSVersion: "15", OwnerType: "company", EnrollmentType: "androidEnterpriseCorporateWorkProfile", DeviceType: "androidEnterprise",
+			LastSync: time.Now().Add(-time.Hour), Reset: graphtest.Plan{Passcode: "Kp4sW9qz", PendingReads: 2}})
+	cfg := writeConfig(t, "devices: intune\nintune: {graph_url: '"+srv.URL+"', login_url: '"+srv.URL+"'}\n"+
+		"reset: {poll_first: 10ms, poll_max: 50ms}\n")
+	cmd := exec.Command(binary, "-config", cfg, "-listen", "127.0.0.1:0")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "PASSCODEBOT_GRAPH_TENANT_ID="+srv.TenantID, "PASSCODEBOT_GRAPH_CLIENT_ID="+srv.ClientID,
+		"PASSCODEBOT_GRAPH_CLIENT_SECRET="+srv.ClientSecret)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out, logs := collect(stdout), collect(stderr)
+	defer cmd.Process.Kill()
+	say := func(s string) { io.WriteString(stdin, s+"\n") }
+	i := 0
+	say("reset")
+	out.next(t, &i, regexp.MustCompile(`I found 2`))
+	pixel := out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Pixel 8 — Google Pixel 8 · Android 15`))
+	say(pixel[1])
+	link := out.next(t, &i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
+	base := link[1][:strings.Index(link[1], "/r/")]
+	resp, err := http.PostForm(base+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	reset := out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))
+	say(reset[1])
+	out.next(t, &i, regexp.MustCompile(`^\s+Temporary passcode: Kp4sW9qz$`))
+	out.next(t, &i, regexp.MustCompile(`Done: the passcode of Alice's Pixel 8 was reset successfully\.`))
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, logs.text())
+	}
+	c := srv.Counts()
+	if c.Lists != 2 || c.Resets != 1 || c.Users != 0 {
+		// two pages of one device each make one device list
+		t.Errorf("Graph calls: %+v; want one device list (2 pages), one reset, no user lookup", c)
+	}
+	for _, secret := range append(srv.Tokens(), "Kp4sW9qz", srv.ClientSecret) {
+		if strings.Contains(logs.text(), secret) {
+			t.Errorf("a token, the client secret or the passcode is in the log")
+		}
+	}
+}
+
+func TestCheckSubcommand(t *testing.T) {
+	srv := graphtest.New(graphtest.Options{})
+	defer srv.Close()
+	srv.AddUser(graphtest.User{ID: "u1", UPN: "alice@contoso.example"},
+		graphtest.Device{ID: "d1", Name: "Alice's iPhone", OperatingSystem: "iOS", OSVersion: "18.1", DeviceType: "iPhone"})
+	cfg := writeConfig(t, "devices: intune\nintune: {graph_url: '"+srv.URL+"', login_url: '"+srv.URL+"'}\n")
+	cmd := exec.Command(binary, "check", "-config", cfg, "alice@contoso.example")
+	cmd.Env = append(os.Environ(), "PASSCODEBOT_GRAPH_TENANT_ID="+srv.TenantID, "PASSCODEBOT_GRAPH_CLIENT_ID="+srv.ClientID,
+		"PASSCODEBOT_GRAPH_CLIENT_SECRET="+srv.ClientSecret)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("check: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Alice's iPhone") {
+		t.Errorf("check output lacks the device:\n%s", stdout.String())
+	}
+	if c := srv.Counts(); c.Resets != 0 {
+		t.Errorf("check reset something")
+	}
+	// Missing credentials: exit 2 naming the variable.
+	cmd = exec.Command(binary, "check", "-config", cfg, "alice@contoso.example")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "PASSCODEBOT_GRAPH_") {
+		t.Errorf("check without credentials: %v %s", err, stderr.String())
 	}
 }

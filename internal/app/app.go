@@ -19,6 +19,7 @@ import (
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -36,6 +37,14 @@ type Env func(string) string
 
 // Main runs the program with args (without the program name) and returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env Env) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return check(ctx, args[1:], stdout, stderr, env)
+		case "run":
+			args = args[1:]
+		}
+	}
 	fs := flag.NewFlagSet("passcodebot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (default: the embedded config.example.yaml)")
@@ -96,6 +105,16 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			return configError{fmt.Errorf("fleet.file: %w", err)}
 		}
 		devices, directory, demoUsers = fl, fl, fl.Users()
+	case "intune":
+		ic, err := intuneConfig(cfg, env)
+		if err != nil {
+			return configError{err}
+		}
+		c, err := intune.New(ic, intune.Options{Clock: clk, Logger: log})
+		if err != nil {
+			return configError{err}
+		}
+		devices, directory = c, c
 	default:
 		return configError{fmt.Errorf("devices: %q is not available in this build", cfg.Devices)}
 	}
@@ -171,4 +190,42 @@ func isRealChat(chat []string) bool {
 		}
 	}
 	return false
+}
+
+// intuneConfig is the intune section with defaults, credentials from the environment, validated.
+func intuneConfig(cfg *config.Config, env Env) (intune.Config, error) {
+	ic := cfg.Intune.WithDefaults()
+	ic.ApplyEnv(func(k string) (string, bool) { v := env(k); return v, v != "" })
+	if err := ic.Validate(); err != nil {
+		return ic, fmt.Errorf("%w (credentials come from %s, %s and %s)", err, intune.EnvTenantID, intune.EnvClientID, intune.EnvClientSecret)
+	}
+	return ic, nil
+}
+
+// check is the `check` subcommand: with devices: intune, it signs in to Graph,
+// reports the permissions and lists one user's devices. It never resets anything.
+func check(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) int {
+	fs := flag.NewFlagSet("passcodebot check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file")
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: passcodebot check [-config file] <user principal name>") }
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fs.Usage()
+		return ExitConfig
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "passcodebot:", err)
+		return ExitConfig
+	}
+	ic, err := intuneConfig(cfg, env)
+	if err != nil {
+		fmt.Fprintln(stderr, "passcodebot:", err)
+		return ExitConfig
+	}
+	if err := intune.RunCheck(ctx, ic, intune.Options{Logger: newLogger(cfg, stderr)}, fs.Arg(0), stdout); err != nil {
+		fmt.Fprintln(stderr, "passcodebot check:", err)
+		return ExitFail
+	}
+	return ExitOK
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/passcodebot/passcodebot"
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 		User string `yaml:"user"`
 	} `yaml:"shell"`
 	Rules resetflow.Rules `yaml:"rules"`
+
+	// Intune is the Microsoft Graph backend (devices: intune). Credentials come from the environment.
+	Intune intune.Config `yaml:"intune"`
 
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`

@@ -471,4 +471,3 @@ func short(s string, n int) string {
 	}
 	return string(r[:n]) + "…"
 }
-

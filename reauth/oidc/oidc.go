@@ -290,6 +290,13 @@ type idClaims struct {
 }
 
 func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		// A HEAD (a prefetch, a checker) must not use up the state.
+		p.o.Pages.SecurityHeaders(w)
+		w.Header().Set("Allow", http.MethodGet)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
 	q := r.URL.Query()
 	pd := p.take(q.Get("state"))
 	if pd == nil {

@@ -144,6 +144,15 @@ func TestReplayedState(t *testing.T) {
 	}
 }
 
+func TestHeadDoesNotUseState(t *testing.T) {
+	h := newHarness(t)
+	cb := h.signIn(h.requestLink("en"), h.alice())
+	if p := h.do(http.MethodHead, cb); p.status != http.StatusMethodNotAllowed {
+		t.Errorf("HEAD callback: %d, want 405", p.status)
+	}
+	h.wantPage(h.do(http.MethodGet, cb), http.StatusOK, "en", "page_success")
+}
+
 func TestStateAfterDeadline(t *testing.T) {
 	h := newHarness(t)
 	cb := h.signIn(h.requestLink("en"), h.alice())

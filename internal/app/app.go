@@ -22,6 +22,7 @@ import (
 	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
+	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -170,6 +171,13 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		} else {
 			log.Info("using the built-in demo sign-in (reauth: local); it is a development aid, not an identity provider")
 		}
+	case "oidc":
+		p, err := newOIDC(cfg, env, publicURL, engine, pages, clk, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		provider = p
 	default:
 		ln.Close()
 		return configError{fmt.Errorf("reauth: %q is not available in this build", cfg.Reauth)}
@@ -228,4 +236,30 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, env Env
 		return ExitFail
 	}
 	return ExitOK
+}
+
+// newOIDC makes the OIDC sign-in. The client id and secret come from the
+// environment; a provider that is down does not stop the bot (sign-ins retry).
+func newOIDC(cfg *config.Config, env Env, publicURL string, w reauth.Windows, pages *reauth.Pages, clk clock.Clock, log *slog.Logger) (*oidc.Provider, error) {
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	p, err := oidc.New(cfg.OIDC, oidc.Options{
+		ClientID: env(oidc.EnvClientID), ClientSecret: env(oidc.EnvClientSecret),
+		RedirectURL: strings.TrimRight(publicURL, "/") + oidc.CallbackPath,
+		Windows:     w, Pages: pages, Clock: clk, Log: log, MaxAge: cfg.Reset.Window,
+	})
+	if err != nil {
+		return nil, configError{err}
+	}
+	if cfg.Reset.TenantID == "" {
+		log.Warn("reset.tenant_id is empty: the tid of a sign-in is not checked; set it to your tenant id")
+	}
+	log.Info("sign-in with OIDC", "issuer", cfg.OIDC.Issuer, "redirect_uri", strings.TrimRight(publicURL, "/")+oidc.CallbackPath)
+	go func() {
+		if err := p.Discover(); err != nil {
+			log.Warn("oidc: the identity provider can't be reached yet; sign-ins will try again", "err", err)
+		}
+	}()
+	return p, nil
 }

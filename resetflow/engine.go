@@ -112,6 +112,7 @@ type conversation struct {
 type window struct {
 	key      string // conversation key
 	flow     string
+	locale   string
 	issued   time.Time
 	deadline time.Time
 }
@@ -442,7 +443,7 @@ func (e *Engine) startLink(ctx context.Context, from Address, loc string) {
 	}
 	e.convs[from.key()] = c
 	c.window = token
-	e.windows.Set(token, &window{key: from.key(), flow: c.flow, issued: now, deadline: deadline}, cache.DefaultExpiration)
+	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
 	e.record(ctx, Event{Time: now, Flow: c.flow, Platform: from.Platform, ChatUser: from.UserID}, "link_issued", "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
@@ -593,7 +594,7 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 	deadline := now.Add(e.cfg.Window)
 	c.step = stepSigningIn
 	c.window = token
-	e.windows.Set(token, &window{key: from.key(), flow: c.flow, issued: now, deadline: deadline}, cache.DefaultExpiration)
+	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
 
@@ -667,6 +668,10 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
 	w := v.(*window)
+	if e.d.Clock.Now().After(w.deadline) {
+		// Kept after expiry (until the cache frees it) so the page can say "expired".
+		return WindowInfo{Locale: w.locale, Issued: w.issued, Expires: w.deadline}, WindowExpired
+	}
 	c := e.convs[w.key]
 	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
@@ -679,9 +684,6 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		info.UserUPN = c.user.UPN
 	}
 	info.Linking = c.step == stepLinking
-	if e.d.Clock.Now().After(w.deadline) {
-		return info, WindowExpired
-	}
 	return info, WindowOpen
 }
 
@@ -715,7 +717,12 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 	e.windows.Delete(token)
 	w := v.(*window)
 	c := e.convs[w.key]
-	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
+	live := c != nil && c.flow == w.flow && (c.step == stepSigningIn || c.step == stepLinking)
+	if !live && now.After(w.deadline) {
+		e.mu.Unlock()
+		return SignInResult{Status: SignInExpired, Locale: w.locale}
+	}
+	if !live {
 		e.mu.Unlock()
 		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
 	}
@@ -1061,6 +1068,7 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 			e.mu.Unlock()
 			return
 		}
+		c.window = "" // the expired window stays in the cache, so its page says "expired"
 		e.endLocked(c)
 		e.mu.Unlock()
 		e.record(context.Background(), Event{Time: e.d.Clock.Now(), Flow: flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}, "expired", s.String(), "")

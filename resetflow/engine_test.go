@@ -217,11 +217,11 @@ func TestWindowBoundary(t *testing.T) {
 		link := h.pickDevice(alice, "Alice's iPhone")
 		tok := token(t, link)
 		h.clk.Advance(5*time.Minute + time.Second)
-		if _, st := h.eng.Window(tok); st != resetflow.WindowExpired && st != resetflow.WindowUnknown {
-			t.Errorf("window status at 5:01 = %v, want expired or gone", st)
+		if _, st := h.eng.Window(tok); st != resetflow.WindowExpired {
+			t.Errorf("window status at 5:01 = %v, want expired", st)
 		}
-		if res := h.signIn(alice, tok); res.Status == resetflow.SignInOK {
-			t.Fatalf("sign-in at 5:01 succeeded")
+		if res := h.signIn(alice, tok); res.Status != resetflow.SignInExpired {
+			t.Fatalf("sign-in at 5:01 = %v, want expired", res.Status)
 		}
 		m := h.chat.waitFor(alice, func(m resetflow.Message) bool { return strings.Contains(m.Text, "expired") })
 		if len(m.Buttons) == 0 || m.Buttons[0].Label != h.tr("button_start_again") {

@@ -182,10 +182,9 @@ func TestBrowserSignIn(t *testing.T) {
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				got, _ := text(ctx, "h1")
-				// The engine's expiry timer forgets the window, so the page may
-				// say "not valid" (in the browser's language, here English)
-				// rather than "expired"; both tell the person to ask again.
-				if got == h.cat.T("ja", "page_expired_title") || got == h.cat.T("en", "page_unknown_title") {
+				// The engine keeps an expired window until the cache frees it,
+				// so the page says "expired", in the conversation's language.
+				if got == h.cat.T("ja", "page_expired_title") {
 					break
 				}
 				if time.Now().After(deadline) {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/passcodebot/passcodebot/adapters/shell"
 	"github.com/passcodebot/passcodebot/bot"
@@ -19,11 +20,14 @@ import (
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/internal/logs"
 	"github.com/passcodebot/passcodebot/intune"
+	"github.com/passcodebot/passcodebot/metrics"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 // Exit codes.
@@ -80,11 +84,24 @@ type configError struct{ error }
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+	return logs.New(w, cfg.Log.Format, level)
+}
+
+// prune applies the audit retention at start and then daily.
+func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
+	for {
+		n, err := db.Prune(ctx, time.Now().AddDate(0, 0, -days))
+		if err != nil && ctx.Err() == nil {
+			log.Error("audit retention: pruning failed", "err", err)
+		} else if n > 0 {
+			log.Info("audit retention: pruned old events", "events", n, "retention_days", days)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(24 * time.Hour):
+		}
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Writer, log *slog.Logger, env Env) error {
@@ -152,9 +169,19 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	alerts := bot.NewAlerts(clk, log, posters...)
 	router := bot.NewRouter(adapters...)
 
-	engine, err := resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
-		Clock: clk, Catalog: cat, Devices: devices, Directory: directory,
-		Messenger: router, Alerter: alerts, Log: log,
+	db, err := sqlite.Open(ctx, cfg.Audit.File)
+	if err != nil {
+		ln.Close()
+		return configError{fmt.Errorf("audit.file: %w", err)}
+	}
+	defer db.Close()
+	go prune(ctx, db, cfg.Audit.RetentionDays, log)
+
+	var engine *resetflow.Engine
+	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)
+	engine, err = resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
+		Clock: clk, Catalog: cat, Devices: m.Devices(devices), Directory: directory,
+		Messenger: router, Alerter: m.Alerter(alerts), Recorder: m.Recorder(db), Store: db, Links: db, Log: log,
 	})
 	if err != nil {
 		ln.Close()
@@ -186,8 +213,17 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	mux := http.NewServeMux()
 	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages}).Register(mux)
 
-	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth, "http", ln.Addr().String(), "public_url", publicURL)
-	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, Log: log}
+	var admin net.Listener
+	if cfg.HTTP.AdminListen != "" {
+		if admin, err = net.Listen("tcp", cfg.HTTP.AdminListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("http.admin_listen: %w", err)
+		}
+	}
+	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
+		"http", ln.Addr().String(), "public_url", publicURL, "audit", cfg.Audit.File)
+	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin,
+		Metrics: m.Handler(), Log: log, Ready: func(ctx context.Context) error { return db.Ping(ctx) }}
 	return b.Run(ctx)
 }
 

@@ -32,9 +32,14 @@ type Config struct {
 	Reauth             string   `yaml:"reauth"`
 	InsecureDemoSignIn bool     `yaml:"insecure_demo_signin_with_real_chat"`
 	HTTP               struct {
-		Listen    string `yaml:"listen"`
-		PublicURL string `yaml:"public_url"`
+		Listen      string `yaml:"listen"`
+		PublicURL   string `yaml:"public_url"`
+		AdminListen string `yaml:"admin_listen"`
 	} `yaml:"http"`
+	Audit struct {
+		File          string `yaml:"file"`
+		RetentionDays int    `yaml:"retention_days"`
+	} `yaml:"audit"`
 	Log struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
@@ -153,6 +158,17 @@ func (c *Config) validate() error {
 		if c.Reauth == "oidc" && u.Scheme != "https" && !isLoopback(u.Hostname()) {
 			return fmt.Errorf("http.public_url: %q must be https for oidc", c.HTTP.PublicURL)
 		}
+	}
+	if c.HTTP.AdminListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
+			return fmt.Errorf("http.admin_listen: %q: %v", c.HTTP.AdminListen, err)
+		}
+	}
+	if strings.TrimSpace(c.Audit.File) == "" {
+		return errors.New("audit.file: needed; the bot never resets without an audit record")
+	}
+	if c.Audit.RetentionDays < 1 {
+		return fmt.Errorf("audit.retention_days: %d must be at least 1", c.Audit.RetentionDays)
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -59,6 +59,15 @@ func (e *env) resetUntilWarning(between func()) fakeslack.Message {
 	return warning
 }
 
+// confirm presses "Reset passcode" and waits for the warning to lose its buttons.
+func (e *env) confirm(warning fakeslack.Message) {
+	e.t.Helper()
+	e.click(alice, warning, "pcb_button_0", "")
+	e.waitMessage(warning.Channel, "warning without buttons", func(m fakeslack.Message) bool {
+		return m.TS == warning.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "You chose: Reset passcode")
+	})
+}
+
 // finishReset lets the fleet answer and returns the passcode message.
 func (e *env) finishReset() fakeslack.Message {
 	e.t.Helper()
@@ -74,7 +83,7 @@ func (e *env) finishReset() fakeslack.Message {
 func TestWholeResetFromDMToSuccess(t *testing.T) {
 	e := start(t, options{})
 	warning := e.resetUntilWarning(nil)
-	e.click(alice, warning, "pcb_button_0", "")
+	e.confirm(warning)
 	pass := e.finishReset()
 	code := passcodeOf(t, pass)
 	if len(code) != 8 {
@@ -105,7 +114,7 @@ func TestWholeResetFromDMToSuccess(t *testing.T) {
 
 func TestPasscodeRemovedAfterSecretTTL(t *testing.T) {
 	e := start(t, options{configure: func(c *slackadapter.Config) { c.SecretTTL = 7 * time.Minute }})
-	e.click(alice, e.resetUntilWarning(nil), "pcb_button_0", "")
+	e.confirm(e.resetUntilWarning(nil))
 	pass := e.finishReset()
 	code := passcodeOf(t, pass)
 
@@ -126,7 +135,7 @@ func TestPasscodeRemovedAfterSecretTTL(t *testing.T) {
 
 func TestPasscodeRemovalDeletesWhenUpdateFails(t *testing.T) {
 	e := start(t, options{})
-	e.click(alice, e.resetUntilWarning(nil), "pcb_button_0", "")
+	e.confirm(e.resetUntilWarning(nil))
 	pass := e.finishReset()
 	e.clk.WaitForTimers(1)
 	e.fs.FailNextWith("chat.update", pass.Channel, 1, "cant_update_message")
@@ -154,7 +163,7 @@ func TestReconnectInTheMiddle(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
-			e.click(alice, warning, "pcb_button_0", "")
+			e.confirm(warning)
 			passcodeOf(t, e.finishReset())
 			if got := e.fleet.Resets(); got != 1 {
 				t.Errorf("fleet resets = %d, want 1", got)
@@ -245,7 +254,7 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 	t.Run("whole reset", func(t *testing.T) {
 		e := start(t, options{})
 		e.fs.OverrideOpen(alice, fakeslack.Channel{ID: "C0PUBLIC", Name: "everyone"})
-		e.click(alice, e.resetUntilWarning(nil), "pcb_button_0", "")
+		e.confirm(e.resetUntilWarning(nil))
 		im := fakeslack.IM(alice)
 		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
 		e.clk.WaitForTimers(1)

@@ -98,7 +98,8 @@ type options struct {
 	handler   *recorder // run the adapter alone with this handler instead of the whole bot
 	fleetYAML string
 	configure func(*slackadapter.Config)
-	noWait    bool // do not wait for the adapter to connect
+	before    func(*fakeslack.Server) // runs before the bot starts
+	noWait    bool                    // do not wait for the adapter to connect
 }
 
 // env is a running bot (engine, runtime, sign-in pages, Slack adapter) against a fake Slack, on a fake clock.
@@ -113,7 +114,8 @@ type env struct {
 	alerts  *bot.Alerts
 	base    string // the bot's own HTTP server
 	logs    *syncBuffer
-	runErr  chan error
+	done    chan struct{} // closed when the bot (or the adapter alone) has stopped
+	err     error         // why it stopped
 	taken   chan [2]string
 }
 
@@ -144,7 +146,10 @@ func start(t *testing.T, o options) *env {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	e := &env{t: t, ctx: ctx, fs: fs, clk: clk, cat: cat, fleet: fl, base: base, logs: logs, runErr: make(chan error, 1), taken: make(chan [2]string, 10)}
+	e := &env{t: t, ctx: ctx, fs: fs, clk: clk, cat: cat, fleet: fl, base: base, logs: logs, done: make(chan struct{}), taken: make(chan [2]string, 10)}
+	if o.before != nil {
+		o.before(fs)
+	}
 	cfg := slackadapter.Config{
 		BotToken: fs.BotToken, AppToken: fs.AppToken, SigningSecret: secret, Mode: o.mode,
 		APIURL: fs.APIURL(), HelpdeskChannel: helpdesk,
@@ -168,7 +173,7 @@ func start(t *testing.T, o options) *env {
 	if o.handler != nil {
 		srv := &http.Server{Handler: mux}
 		go srv.Serve(ln)
-		go func() { e.runErr <- ad.Run(runCtx, o.handler) }()
+		go func() { e.err = ad.Run(runCtx, o.handler); close(e.done) }()
 		t.Cleanup(func() { srv.Close() })
 	} else {
 		e.alerts = bot.NewAlerts(clk, log, ad)
@@ -182,12 +187,12 @@ func start(t *testing.T, o options) *env {
 		provider := &local.Provider{Windows: engine, Pages: pages, Clock: clk, Users: fl.Users()}
 		(&reauth.Server{Windows: engine, Provider: provider, Pages: pages}).Register(mux)
 		b := &bot.Bot{Engine: engine, Adapters: []bot.Adapter{ad}, Alerts: e.alerts, Mux: mux, Listener: ln, Log: log, ShutdownTimeout: time.Second}
-		go func() { e.runErr <- b.Run(runCtx) }()
+		go func() { e.err = b.Run(runCtx); close(e.done) }()
 	}
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-e.runErr:
+		case <-e.done:
 		case <-time.After(waitTimeout):
 			t.Error("the bot did not stop")
 		}
@@ -362,4 +367,12 @@ func passcodeOf(t *testing.T, m fakeslack.Message) string {
 
 func hasBlock(id string) func(fakeslack.Message) bool {
 	return func(m fakeslack.Message) bool { return strings.Contains(string(m.Blocks), `"block_id":"`+id+`"`) }
+}
+
+func (e *env) addr(user string) resetflow.Address {
+	return resetflow.Address{Platform: "slack", UserID: user, Channel: fakeslack.IM(user)}
+}
+
+func (e *env) buttonMessage() resetflow.Message {
+	return resetflow.Message{Text: "Start again?", Buttons: []resetflow.Button{{Value: "start", Label: "Start again", Style: resetflow.StylePrimary}}}
 }

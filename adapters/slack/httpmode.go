@@ -62,7 +62,7 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if ev.Type == slackevents.URLVerification {
 		if v, ok := ev.Data.(*slackevents.EventsAPIURLVerificationEvent); ok {
 			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(slackevents.ChallengeResponse{Challenge: v.Challenge})
+			_ = json.NewEncoder(w).Encode(map[string]string{"challenge": v.Challenge})
 			return
 		}
 	}

@@ -918,9 +918,11 @@ func (s *Server) Click(user, channel, ts, actionID, value string) (Envelope, err
 	if !ok {
 		return Envelope{}, fmt.Errorf("fakeslack: no message %s/%s", channel, ts)
 	}
+	// The same action_id may appear in several blocks (one button per alert):
+	// a button is found by its value too.
 	var act *Action
 	for _, a := range m.Actions() {
-		if a.ActionID == actionID {
+		if a.ActionID == actionID && (value == "" || a.Type == "static_select" || a.Value == value) {
 			act = &a
 			break
 		}

@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
+
+var worksUntil = regexp.MustCompile(`This link works until (\d\d:\d\d \w+)`)
 
 // resetUntilWarning drives alice from "reset" to the warning with the
 // confirm button: it picks her Pixel (a temporary passcode) and signs in.
@@ -37,8 +40,13 @@ func (e *env) resetUntilWarning(between func()) fakeslack.Message {
 	if !strings.HasPrefix(link.URL, e.base+"/r/") {
 		e.t.Fatalf("link %q does not point at the bot", link.URL)
 	}
-	if !strings.Contains(linkMsg.Texts(), "Works until 09:05 UTC") {
+	// The link's own line says the same time as the engine's sentence.
+	until := worksUntil.FindStringSubmatch(linkMsg.Texts())
+	if until == nil || !strings.Contains(linkMsg.Texts(), "Works until "+until[1]) {
 		e.t.Errorf("link message does not say until when it works: %q", linkMsg.Texts())
+	}
+	if e.clk != nil && until != nil && until[1] != "09:05 UTC" {
+		e.t.Errorf("link works until %s, want 09:05 UTC (five minutes)", until[1])
 	}
 	post, _ := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Method == "chat.postMessage" && c.TS == linkMsg.TS })
 	if post.Params.Get("unfurl_links") != "false" || post.Params.Get("unfurl_media") != "false" {

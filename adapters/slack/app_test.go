@@ -68,7 +68,7 @@ type program struct {
 	stop   context.CancelFunc
 }
 
-func runProgram(t *testing.T, fs *fakeslack.Server, mode string, environ map[string]string) *program {
+func runProgram(t testing.TB, fs *fakeslack.Server, mode string, environ map[string]string) *program {
 	t.Helper()
 	cfg := `chat: [slack]
 reauth: local
@@ -114,7 +114,7 @@ slack:
 	return p
 }
 
-func newFake(t *testing.T) *fakeslack.Server {
+func newFake(t testing.TB) *fakeslack.Server {
 	fs := fakeslack.New(fakeslack.Options{})
 	t.Cleanup(fs.Close)
 	fs.AddUser(fakeslack.User{ID: alice, Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})

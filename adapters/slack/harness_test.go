@@ -104,7 +104,7 @@ type options struct {
 
 // env is a running bot (engine, runtime, sign-in pages, Slack adapter) against a fake Slack, on a fake clock.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	fs      *fakeslack.Server
 	clk     *clock.Fake
@@ -119,7 +119,7 @@ type env struct {
 	taken   chan [2]string
 }
 
-func start(t *testing.T, o options) *env {
+func start(t testing.TB, o options) *env {
 	t.Helper()
 	ctx, cancelWaits := context.WithTimeout(context.Background(), waitTimeout)
 	t.Cleanup(cancelWaits)
@@ -356,7 +356,7 @@ func (e *env) signIn(link, upn string) {
 var codeSpan = regexp.MustCompile("`([^`]+)`")
 
 // passcodeOf reads the passcode out of the secret block of a message.
-func passcodeOf(t *testing.T, m fakeslack.Message) string {
+func passcodeOf(t testing.TB, m fakeslack.Message) string {
 	t.Helper()
 	got := codeSpan.FindStringSubmatch(m.Texts())
 	if got == nil {

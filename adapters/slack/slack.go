@@ -71,7 +71,7 @@ type Config struct {
 	Location   *time.Location // clock times in messages; default time.Local
 	Clock      clock.Clock
 	Log        *slog.Logger
-	HTTPClient *http.Client
+	HTTPClient *http.Client // default: pooled connections, 30s timeout
 
 	// OnAlertTaken, when set, is called once when someone presses "I'm on it"
 	// on a helpdesk alert, with the alert id and their Slack user id.
@@ -158,9 +158,14 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.AppToken != "" {
 		opts = append(opts, slackgo.OptionAppLevelToken(cfg.AppToken))
 	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, slackgo.OptionHTTPClient(cfg.HTTPClient))
+	if cfg.HTTPClient == nil {
+		// Keep connections to Slack open for many concurrent conversations (the
+		// default keeps two), and never let a hung request hold a person's queue.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		cfg.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	}
+	opts = append(opts, slackgo.OptionHTTPClient(cfg.HTTPClient))
 	life, end := context.WithCancel(context.Background())
 	a := &Adapter{
 		cfg:            cfg,
@@ -225,6 +230,7 @@ func (a *Adapter) identify(ctx context.Context, h resetflow.Handler) error {
 			a.h, a.botUser, a.botID, a.teamID, a.entID = h, res.UserID, res.BotID, res.TeamID, res.EnterpriseID
 			close(a.ready)
 			a.log.Info("connected to the Slack Web API", "team", res.TeamID, "bot_user", res.UserID, "mode", a.cfg.Mode)
+			a.checkScopes(res.Header.Get("X-OAuth-Scopes"))
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -240,6 +246,30 @@ func (a *Adapter) identify(ctx context.Context, h resetflow.Handler) error {
 			return ctx.Err()
 		}
 		wait = min(wait*2, 5*time.Minute)
+	}
+}
+
+// requiredScopes are the bot scopes the adapter cannot work without.
+var requiredScopes = []string{"chat:write", "im:history", "im:write", "users:read", "users:read.email"}
+
+// checkScopes logs the bot scopes the token lacks: without users:read.email,
+// say, everyone would look like a person without an email.
+func (a *Adapter) checkScopes(header string) {
+	if header == "" {
+		return
+	}
+	have := map[string]bool{}
+	for _, s := range strings.Split(header, ",") {
+		have[strings.TrimSpace(s)] = true
+	}
+	var missing []string
+	for _, s := range requiredScopes {
+		if !have[s] {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		a.log.Error("the Slack bot token lacks scopes; add them (adapters/slack/manifest.yaml) and reinstall the app", "missing", strings.Join(missing, ","))
 	}
 }
 

@@ -1,6 +1,8 @@
 package slack_test
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +76,29 @@ func TestSocketModeClientIsRestartedAfterItGivesUp(t *testing.T) {
 	r.next(t)
 	if err := e.adapter.Healthy(); err != nil {
 		t.Errorf("Healthy after the restart = %v", err)
+	}
+}
+
+func TestMissingScopesAreReported(t *testing.T) {
+	r := newRecorder()
+	e := start(t, options{handler: r})
+	if strings.Contains(e.logs.String(), "lacks scopes") {
+		t.Fatal("full scopes reported as missing")
+	}
+	fs := fakeslack.New(fakeslack.Options{Scopes: []string{"chat:write", "im:history", "im:write", "users:read", "commands"}})
+	defer fs.Close()
+	logs := &syncBuffer{}
+	ad, err := slackadapter.New(slackadapter.Config{BotToken: fs.BotToken, AppToken: fs.AppToken, APIURL: fs.APIURL(), Catalog: e.cat, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() { ad.Run(ctx, r); close(done) }()
+	<-ad.Ready()
+	cancel()
+	<-done
+	if !strings.Contains(logs.String(), "lacks scopes") || !strings.Contains(logs.String(), "missing=users:read.email") {
+		t.Errorf("log:\n%s", logs.String())
 	}
 }

@@ -41,6 +41,9 @@ type Options struct {
 	AppToken     string        // default "xapp-fake-app-token"
 	TeamID       string        // default "T0FAKE"
 	PingInterval time.Duration // websocket pings; default 10s, negative: never
+	// Scopes are the bot token's scopes, sent by auth.test in X-OAuth-Scopes;
+	// default those of adapters/slack/manifest.yaml.
+	Scopes []string
 }
 
 // User is a workspace member as users.info describes them.
@@ -127,7 +130,8 @@ type Server struct {
 	calls    []Call
 	users    map[string]User
 	channels map[string]*Channel
-	messages map[string]*Message // channel + "/" + ts
+	messages map[string]*Message   // channel + "/" + ts
+	byChan   map[string][]*Message // channel -> messages, oldest first
 	tsSeq    int64
 	idSeq    int
 	fails    map[string][]failure // method + "|" + channel ("" matches any channel)
@@ -173,6 +177,9 @@ func New(o Options) *Server {
 	if o.PingInterval == 0 {
 		o.PingInterval = 10 * time.Second
 	}
+	if o.Scopes == nil {
+		o.Scopes = []string{"chat:write", "commands", "im:history", "im:read", "im:write", "users:read", "users:read.email"}
+	}
 	s := &Server{
 		BotToken: o.BotToken, AppToken: o.AppToken, TeamID: o.TeamID,
 		BotUserID: "U0BOT", BotID: "B0BOT",
@@ -183,6 +190,7 @@ func New(o Options) *Server {
 		users:    map[string]User{},
 		channels: map[string]*Channel{},
 		messages: map[string]*Message{},
+		byChan:   map[string][]*Message{},
 		fails:    map[string][]failure{},
 		every:    map[string]time.Duration{},
 		lastPost: map[string]time.Time{},
@@ -357,13 +365,10 @@ func (s *Server) WaitCall(ctx context.Context, match func(Call) bool) (Call, err
 func (s *Server) Messages(channel string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Message
-	for _, m := range s.messages {
-		if m.Channel == channel {
-			out = append(out, *m)
-		}
+	out := make([]Message, 0, len(s.byChan[channel]))
+	for _, m := range s.byChan[channel] {
+		out = append(out, *m)
 	}
-	sortMessages(out)
 	return out
 }
 
@@ -391,14 +396,6 @@ func (s *Server) WaitMessage(ctx context.Context, channel string, match func(Mes
 		return false
 	})
 	return found, err
-}
-
-func sortMessages(ms []Message) {
-	for i := 1; i < len(ms); i++ {
-		for j := i; j > 0 && ms[j].TS < ms[j-1].TS; j-- {
-			ms[j], ms[j-1] = ms[j-1], ms[j]
-		}
-	}
 }
 
 // --- Web API ---
@@ -452,6 +449,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/json")
+	if method == "auth.test" {
+		w.Header().Set("X-OAuth-Scopes", strings.Join(s.opts.Scopes, ","))
+	}
 	if aerr != nil {
 		if aerr.status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(aerr.retryAfter.Seconds()))))
@@ -573,7 +573,9 @@ func (s *Server) serveLocked(method, token string, p url.Values, call *Call) (ma
 		if method == "chat.postEphemeral" {
 			return map[string]any{"message_ts": ts}, nil
 		}
-		s.messages[call.Channel+"/"+ts] = &Message{Channel: call.Channel, TS: ts, Text: call.Text, Blocks: call.Blocks}
+		m := &Message{Channel: call.Channel, TS: ts, Text: call.Text, Blocks: call.Blocks}
+		s.messages[call.Channel+"/"+ts] = m
+		s.byChan[call.Channel] = append(s.byChan[call.Channel], m)
 		return map[string]any{"channel": call.Channel, "ts": ts, "message": map[string]any{"text": call.Text, "ts": ts}}, nil
 	case "chat.update":
 		call.TS = p.Get("ts")

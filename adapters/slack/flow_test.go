@@ -338,3 +338,27 @@ func TestMoreThanFiveDevicesUseASelect(t *testing.T) {
 		t.Errorf("the link is not for the picked device: %q", link.Texts())
 	}
 }
+
+func TestSendWaitsOutAChannelRateLimit(t *testing.T) {
+	r := newRecorder()
+	e := start(t, options{handler: r})
+	im := fakeslack.IM(alice)
+	e.fs.RateLimit(im, time.Second)
+	msg := resetflow.Message{Text: "one"}
+	if err := e.adapter.Send(e.ctx, e.addr(alice), msg); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.adapter.Send(e.ctx, e.addr(alice), resetflow.Message{Text: "two"}) }()
+	if _, err := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Channel == im && c.Status == 429 }); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.WaitForTimers(1)
+	e.clk.Advance(time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ms := e.fs.Messages(im); len(ms) != 2 || ms[1].Text != "two" {
+		t.Fatalf("messages: %s", dump(ms))
+	}
+}

@@ -228,7 +228,7 @@ func (s *Server) URL() string { return s.http.URL }
 // APIURL is the Web API base for slack.OptionAPIURL: URL() + "/api/".
 func (s *Server) APIURL() string { return s.http.URL + "/api/" }
 
-// AddUser adds or replaces a member.
+// AddUser adds or replaces a member, and their IM with the bot (IM(u.ID)).
 func (s *Server) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -236,6 +236,7 @@ func (s *Server) AddUser(u User) {
 		u.TeamID = s.TeamID
 	}
 	s.users[u.ID] = u
+	s.imLocked(u.ID)
 }
 
 // AddChannel adds or replaces a conversation (a helpdesk channel, say).

@@ -18,16 +18,19 @@ type ttlCache[V any] struct {
 	items map[string]ttlItem[V]
 	order []ttlKey // insertion order, for expiry and eviction
 	head  int
+	seq   uint64
 }
 
 type ttlItem[V any] struct {
-	v  V
-	at time.Time
+	v   V
+	at  time.Time
+	seq uint64
 }
 
 type ttlKey struct {
 	key string
 	at  time.Time
+	seq uint64 // the item it was written for; a later write of the key supersedes it
 }
 
 func newTTLCache[V any](clk clock.Clock, ttl time.Duration, max int) *ttlCache[V] {
@@ -68,29 +71,34 @@ func (c *ttlCache[V]) add(key string, v V) bool {
 	return true
 }
 
-// len counts the entries held, live or not yet swept.
-func (c *ttlCache[V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.items)
-}
-
 func (c *ttlCache[V]) putLocked(key string, v V, now time.Time) {
-	c.items[key] = ttlItem[V]{v: v, at: now}
-	c.order = append(c.order, ttlKey{key: key, at: now})
-	// Sweep from the oldest: expired entries, and the oldest beyond max.
+	c.seq++
+	c.items[key] = ttlItem[V]{v: v, at: now, seq: c.seq}
+	c.order = append(c.order, ttlKey{key: key, at: now, seq: c.seq})
+	// Sweep from the oldest: superseded and expired entries, and the oldest beyond max.
 	for c.head < len(c.order) {
 		k := c.order[c.head]
-		if now.Sub(k.at) < c.ttl && len(c.items) <= c.max {
+		it, current := c.items[k.key]
+		current = current && it.seq == k.seq
+		if current && now.Sub(k.at) < c.ttl && len(c.items) <= c.max {
 			break
 		}
-		if it, ok := c.items[k.key]; ok && it.at.Equal(k.at) {
+		if current {
 			delete(c.items, k.key)
 		}
 		c.order[c.head] = ttlKey{}
 		c.head++
 	}
-	if c.head > 1024 && c.head > len(c.order)/2 {
+	// Drop the swept head, and superseded entries once they outnumber the live ones.
+	if live := len(c.order) - c.head; live > 2*len(c.items)+64 {
+		kept := make([]ttlKey, 0, len(c.items))
+		for _, k := range c.order[c.head:] {
+			if it, ok := c.items[k.key]; ok && it.seq == k.seq {
+				kept = append(kept, k)
+			}
+		}
+		c.order, c.head = kept, 0
+	} else if c.head > 1024 && c.head > len(c.order)/2 {
 		c.order = append([]ttlKey(nil), c.order[c.head:]...)
 		c.head = 0
 	}

@@ -86,10 +86,10 @@ func (a *Adapter) retry(ctx context.Context, f func() error) error {
 }
 
 func (a *Adapter) scheduleRemoval(channel, ts, loc string) {
-	key := channel + "/" + ts
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.pendingSecrets[key] = a.clk.AfterFunc(a.cfg.SecretTTL, func() { a.removeSecret(channel, ts, loc) })
+	a.shown++
+	a.mu.Unlock()
+	a.clk.AfterFunc(a.cfg.SecretTTL, func() { a.removeSecret(channel, ts, loc) })
 }
 
 // removeSecret replaces a passcode message by removed_for_safety, or deletes it
@@ -97,7 +97,7 @@ func (a *Adapter) scheduleRemoval(channel, ts, loc string) {
 func (a *Adapter) removeSecret(channel, ts, loc string) {
 	defer func() {
 		a.mu.Lock()
-		delete(a.pendingSecrets, channel+"/"+ts)
+		a.shown--
 		a.mu.Unlock()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

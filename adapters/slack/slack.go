@@ -98,15 +98,14 @@ type Adapter struct {
 	end     context.CancelFunc
 	h       resetflow.Handler
 	botUser string
-	botID   string
 	teamID  string
 	entID   string
 
-	mu             sync.Mutex
-	fatal          error
-	connected      bool
-	downSince      time.Time
-	pendingSecrets map[string]clock.Timer // channel/ts of passcodes still shown
+	mu        sync.Mutex
+	fatal     error
+	connected bool
+	downSince time.Time
+	shown     int // temporary passcodes posted and not yet removed
 }
 
 // New checks the configuration and returns an adapter. Nothing connects before Run.
@@ -168,21 +167,20 @@ func New(cfg Config) (*Adapter, error) {
 	opts = append(opts, slackgo.OptionHTTPClient(cfg.HTTPClient))
 	life, end := context.WithCancel(context.Background())
 	a := &Adapter{
-		cfg:            cfg,
-		api:            slackgo.New(cfg.BotToken, opts...),
-		cat:            cfg.Catalog,
-		clk:            cfg.Clock,
-		log:            cfg.Log.With("platform", Platform),
-		users:          newTTLCache[*member](cfg.Clock, cfg.UserCacheTTL, 50_000),
-		ims:            newTTLCache[string](cfg.Clock, cfg.UserCacheTTL, 50_000),
-		seen:           newTTLCache[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
-		refused:        newTTLCache[struct{}](cfg.Clock, time.Hour, 10_000),
-		taken:          newTTLCache[string](cfg.Clock, 7*24*time.Hour, 100_000),
-		ready:          make(chan struct{}),
-		life:           life,
-		end:            end,
-		downSince:      cfg.Clock.Now(),
-		pendingSecrets: map[string]clock.Timer{},
+		cfg:       cfg,
+		api:       slackgo.New(cfg.BotToken, opts...),
+		cat:       cfg.Catalog,
+		clk:       cfg.Clock,
+		log:       cfg.Log.With("platform", Platform),
+		users:     newTTLCache[*member](cfg.Clock, cfg.UserCacheTTL, 50_000),
+		ims:       newTTLCache[string](cfg.Clock, cfg.UserCacheTTL, 50_000),
+		seen:      newTTLCache[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
+		refused:   newTTLCache[struct{}](cfg.Clock, time.Hour, 10_000),
+		taken:     newTTLCache[string](cfg.Clock, 7*24*time.Hour, 100_000),
+		ready:     make(chan struct{}),
+		life:      life,
+		end:       end,
+		downSince: cfg.Clock.Now(),
 	}
 	return a, nil
 }
@@ -213,7 +211,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 		err = a.supervise(ctx)
 	}
 	a.mu.Lock()
-	shown := len(a.pendingSecrets)
+	shown := a.shown
 	a.mu.Unlock()
 	if shown > 0 {
 		a.log.Warn("stopping while temporary passcodes are still shown in Slack; they will not be removed automatically", "count", shown)
@@ -227,7 +225,7 @@ func (a *Adapter) identify(ctx context.Context, h resetflow.Handler) error {
 	for {
 		res, err := a.api.AuthTestContext(ctx)
 		if err == nil {
-			a.h, a.botUser, a.botID, a.teamID, a.entID = h, res.UserID, res.BotID, res.TeamID, res.EnterpriseID
+			a.h, a.botUser, a.teamID, a.entID = h, res.UserID, res.TeamID, res.EnterpriseID
 			close(a.ready)
 			a.log.Info("connected to the Slack Web API", "team", res.TeamID, "bot_user", res.UserID, "mode", a.cfg.Mode)
 			a.checkScopes(res.Header.Get("X-OAuth-Scopes"))

@@ -123,16 +123,22 @@ func (a *Adapter) onInteraction(cb slackgo.InteractionCallback, raw json.RawMess
 		if act.Type == "static_select" {
 			value, label = act.SelectedOption.Value, act.SelectedOption.Text.Text
 		}
-		if !a.seen.add("act:"+channel+"/"+ts+"/"+act.ActionID+"/"+value, struct{}{}) {
+		// A click counts once: Slack redelivers, people double-click. An
+		// engine message takes one click in all (its buttons go away after
+		// it), so a second click on another of its buttons is dropped too.
+		key := "act:" + channel + "/" + ts + "/" + act.ActionID + "/" + value
+		engine := strings.HasPrefix(act.ActionID, actionPrefix) && act.ActionID != actionLink && value != ""
+		if engine {
+			key = "msg:" + channel + "/" + ts
+		}
+		if !a.seen.add(key, struct{}{}) {
 			a.log.Debug("dropped a repeated click", "chat_user", user, "action", act.ActionID)
 			continue
 		}
 		switch {
-		case act.ActionID == actionLink:
-			// The sign-in button opens the browser; Slack only tells us it was pressed.
 		case act.ActionID == actionTakeAlert:
 			a.do("alert:"+channel+"/"+ts, func(ctx context.Context) { a.takeAlert(ctx, user, channel, ts, value, raw) })
-		case strings.HasPrefix(act.ActionID, actionPrefix) && value != "":
+		case engine:
 			// The message loses its buttons at once, in its own queue; the engine
 			// takes the click in the person's queue, in order with their messages.
 			a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, raw) })

@@ -8,6 +8,7 @@ import (
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/resetflow"
 )
 
 func TestAckComesBeforeTheWork(t *testing.T) {
@@ -239,4 +240,35 @@ func TestHTTPMode(t *testing.T) {
 			t.Fatalf("input = %+v", in)
 		}
 	})
+}
+
+func TestOneClickPerMessage(t *testing.T) {
+	r := newRecorder()
+	e := start(t, options{handler: r})
+	im := fakeslack.IM(alice)
+	msg := resetflow.Message{Text: "Which one?", Choices: []resetflow.Choice{{Value: "pick:f:0", Label: "Phone A"}, {Value: "pick:f:1", Label: "Phone B"}},
+		Buttons: []resetflow.Button{{Value: "cancel:f", Label: "Cancel"}}}
+	if err := e.adapter.Send(e.ctx, e.addr(alice), msg); err != nil {
+		t.Fatal(err)
+	}
+	m := e.waitMessage(im, "choices", hasAction("pcb_choice_1"))
+	first, _ := e.fs.Click(alice, im, m.TS, "pcb_choice_0", "")
+	second, _ := e.fs.Click(alice, im, m.TS, "pcb_choice_1", "")
+	third, _ := e.fs.Click(alice, im, m.TS, "pcb_button_0", "")
+	e.deliver(first)
+	e.deliver(second)
+	e.deliver(third)
+	e.deliver(e.fs.DM(alice, "barrier"))
+	if in := r.next(t); in.Action != "pick:f:0" {
+		t.Fatalf("first input = %+v", in)
+	}
+	if in := r.next(t); in.Text != "barrier" {
+		t.Fatalf("a second click on the same message reached the engine: %+v", in)
+	}
+	e.waitMessage(im, "chosen", func(m2 fakeslack.Message) bool {
+		return m2.TS == m.TS && len(m2.Actions()) == 0 && strings.Contains(m2.Texts(), "You chose: Phone A")
+	})
+	if got, _ := e.fs.Message(im, m.TS); strings.Contains(got.Texts(), "Phone B\nYou chose") || got.Updates != 1 {
+		t.Errorf("the message was updated %d times: %q", got.Updates, got.Texts())
+	}
 }

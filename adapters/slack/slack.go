@@ -194,6 +194,7 @@ func (a *Adapter) Ready() <-chan struct{} { return a.ready }
 // Run learns the bot's identity (auth.test), then receives events until ctx
 // ends: over Socket Mode, or, in HTTP mode, through the handlers of Register.
 // It returns early only when Slack refuses the tokens; Healthy then fails.
+// Call it once.
 func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	defer func() {
 		a.end()

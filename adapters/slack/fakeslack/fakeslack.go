@@ -13,6 +13,16 @@
 //	fs.WaitConnections(ctx, 1)
 //	fs.Deliver(fs.DM("U1", "reset"))
 //	call, err := fs.WaitCall(ctx, func(c fakeslack.Call) bool { return c.Method == "chat.postMessage" })
+//
+// Envelopes: DM, Event (any inner event), Retry (a redelivery), Click (a button
+// or select of a stored message), Command (/reset-passcode). Deliver sends one
+// over the websocket; Envelope.HTTPRequest sends it to an app in HTTP mode,
+// signed. Faults: FailNext (429 with Retry-After), FailNextWith (an error code),
+// RateLimit (one post per interval per channel), SetAuthError, FailConnectionsOpen,
+// OverrideOpen (conversations.open answers another channel), Disconnect (Slack's
+// disconnect envelope), DropConnection (abrupt close). Observations: Calls,
+// CallsWhere, Messages, Message, Acked, Connections; waits: WaitFor, WaitCall,
+// WaitMessage, WaitAck, WaitConnections.
 package fakeslack
 
 import (

@@ -96,16 +96,21 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 		return
 	}
 	user, channel, text := m.User, m.Channel, unescape(m.Text)
-	a.do(user, func(ctx context.Context) {
-		if user == a.botUser {
-			return
-		}
-		mem, ok := a.admit(ctx, user, func(ctx context.Context, loc, id string) { a.reply(ctx, channel, loc, id) })
-		if !ok {
-			return
-		}
-		a.h.Handle(ctx, resetflow.Input{From: address(user, channel), Email: mem.email, Locale: mem.locale, Text: text})
-	})
+	a.do(user, func(ctx context.Context) { a.toEngine(ctx, user, channel, resetflow.Input{Text: text}) })
+}
+
+// toEngine hands a DM's input to the engine if the user is admitted; a
+// refusal is posted in the DM.
+func (a *Adapter) toEngine(ctx context.Context, user, channel string, in resetflow.Input) {
+	if user == a.botUser {
+		return
+	}
+	mem, ok := a.admit(ctx, user, func(ctx context.Context, loc, id string) { a.reply(ctx, channel, loc, id) })
+	if !ok {
+		return
+	}
+	in.From, in.Email, in.Locale = address(user, channel), mem.email, mem.locale
+	a.h.Handle(ctx, in)
 }
 
 // onInteraction takes a click. A click on a bot message of the person's DM goes
@@ -142,16 +147,7 @@ func (a *Adapter) onInteraction(cb slackgo.InteractionCallback, raw json.RawMess
 			// The message loses its buttons at once, in its own queue; the engine
 			// takes the click in the person's queue, in order with their messages.
 			a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, raw) })
-			a.do(user, func(ctx context.Context) {
-				if user == a.botUser {
-					return
-				}
-				mem, ok := a.admit(ctx, user, func(ctx context.Context, loc, id string) { a.reply(ctx, channel, loc, id) })
-				if !ok {
-					return
-				}
-				a.h.Handle(ctx, resetflow.Input{From: address(user, channel), Email: mem.email, Locale: mem.locale, Action: value})
-			})
+			a.do(user, func(ctx context.Context) { a.toEngine(ctx, user, channel, resetflow.Input{Action: value}) })
 		}
 	}
 }

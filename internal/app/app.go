@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/adapters/shell"
+	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
@@ -147,6 +148,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 
 	var adapters []bot.Adapter
+	var slackHTTP *slackadapter.Adapter // registers its endpoints on the bot's mux
 	for _, p := range cfg.Chat {
 		switch p {
 		case "shell":
@@ -155,6 +157,16 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 				names = append(names, u.UPN)
 			}
 			adapters = append(adapters, shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names))
+		case "slack":
+			sa, err := newSlack(cfg, env, cat, clk, log)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			if cfg.Slack.Mode == "http" {
+				slackHTTP = sa
+			}
+			adapters = append(adapters, sa)
 		default:
 			ln.Close()
 			return configError{fmt.Errorf("chat: %q is not available in this build", p)}
@@ -212,6 +224,9 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	pages.FormOrigins = provider.FormOrigins()
 	mux := http.NewServeMux()
 	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages}).Register(mux)
+	if slackHTTP != nil {
+		slackHTTP.Register(mux)
+	}
 
 	var admin net.Listener
 	if cfg.HTTP.AdminListen != "" {

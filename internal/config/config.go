@@ -63,6 +63,7 @@ type Config struct {
 	Shell struct {
 		User string `yaml:"user"`
 	} `yaml:"shell"`
+	Slack Slack           `yaml:"slack"`
 	Rules resetflow.Rules `yaml:"rules"`
 	// OIDC is the sign-in with reauth: oidc; its client id and secret come from the environment.
 	OIDC oidc.Config `yaml:"oidc"`
@@ -210,6 +211,9 @@ func (c *Config) validate() error {
 	if seen["shell"] && strings.TrimSpace(c.Shell.User) == "" {
 		return errors.New("shell.user: needed with chat: shell")
 	}
+	if err := c.Slack.validate(seen["slack"]); err != nil {
+		return err
+	}
 	if len(c.Rules) == 0 {
 		return errors.New("rules: the table is empty; every device would be refused")
 	}
@@ -236,4 +240,40 @@ func (c *Config) EngineConfig(publicURL string) resetflow.Config {
 		TenantID: r.TenantID, PollFirst: r.PollFirst, PollMax: r.PollMax, PollTimeout: r.PollTimeout,
 		Location: c.Location,
 	}
+}
+
+// Slack is the slack: section. Tokens come from the environment, never from here.
+type Slack struct {
+	Mode               string            `yaml:"mode"`    // socket or http
+	APIURL             string            `yaml:"api_url"` // Web API base
+	HelpdeskChannel    string            `yaml:"helpdesk_channel"`
+	EmailDomainRewrite map[string]string `yaml:"email_domain_rewrite"`
+	UserCacheTTL       time.Duration     `yaml:"user_cache_ttl"`
+}
+
+func (s *Slack) validate(used bool) error {
+	switch s.Mode {
+	case "socket", "http":
+	default:
+		return fmt.Errorf("slack.mode: %q is not socket or http", s.Mode)
+	}
+	u, err := url.Parse(s.APIURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("slack.api_url: %q is not an http(s) URL", s.APIURL)
+	}
+	if !strings.HasSuffix(s.APIURL, "/") {
+		s.APIURL += "/"
+	}
+	for from, to := range s.EmailDomainRewrite {
+		if !strings.HasPrefix(from, "@") || !strings.HasPrefix(to, "@") {
+			return fmt.Errorf("slack.email_domain_rewrite: %q: %q: both sides must start with @", from, to)
+		}
+	}
+	if s.UserCacheTTL < 0 {
+		return fmt.Errorf("slack.user_cache_ttl: %v must not be negative", s.UserCacheTTL)
+	}
+	if used && strings.TrimSpace(s.HelpdeskChannel) == "" {
+		return errors.New("slack.helpdesk_channel: needed with chat: slack (a channel id such as C0123456789, with the bot invited)")
+	}
+	return nil
 }

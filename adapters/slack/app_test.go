@@ -85,6 +85,7 @@ slack:
   email_domain_rewrite: {"@corp.example": "@contoso.example"}
 `
 	path := filepath.Join(t.TempDir(), "passcodebot.yaml")
+	cfg += "\naudit: {file: '" + filepath.Join(t.TempDir(), "audit.db") + "'}\n"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestProgramStopsOnARefusedToken(t *testing.T) {
 	fs := newFake(t)
 	fs.SetAuthError("invalid_auth")
 	path := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(path, []byte("chat: [slack]\nreauth: local\ninsecure_demo_signin_with_real_chat: true\nhttp: {listen: \"127.0.0.1:0\"}\nslack: {helpdesk_channel: C0HELP, api_url: "+fs.APIURL()+"}\n"), 0o600)
+	os.WriteFile(path, []byte("chat: [slack]\nreauth: local\ninsecure_demo_signin_with_real_chat: true\nhttp: {listen: \"127.0.0.1:0\"}\nslack: {helpdesk_channel: C0HELP, api_url: "+fs.APIURL()+"}\naudit: {file: '"+filepath.Join(t.TempDir(), "audit.db")+"'}\n"), 0o600)
 	stderr := newWatchedLog()
 	environ := map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken}
 	done := make(chan int, 1)

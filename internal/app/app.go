@@ -147,6 +147,17 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		publicURL = "http://" + ln.Addr().String()
 	}
 
+	var db *sqlite.DB // opened once the configuration is known to be complete
+	// An "I'm on it" click on a helpdesk alert goes into the audit trail.
+	taken := func(platform string) func(alertID, who string) {
+		return func(alertID, who string) {
+			ev := resetflow.Event{Time: clk.Now(), Step: "alert_ack", Platform: platform, ChatUser: who, Outcome: "taken", Detail: "alert=" + alertID}
+			if err := db.Record(context.Background(), ev); err != nil {
+				log.Error("recording a helpdesk acknowledgement failed", "alert", alertID, "err", err)
+			}
+		}
+	}
+
 	var adapters []bot.Adapter
 	var slackHTTP *slackadapter.Adapter // registers its endpoints on the bot's mux
 	for _, p := range cfg.Chat {
@@ -158,7 +169,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			}
 			adapters = append(adapters, shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names))
 		case "slack":
-			sa, err := newSlack(cfg, env, cat, clk, log)
+			sa, err := newSlack(cfg, env, cat, clk, log, taken("slack"))
 			if err != nil {
 				ln.Close()
 				return err
@@ -181,13 +192,14 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	alerts := bot.NewAlerts(clk, log, posters...)
 	router := bot.NewRouter(adapters...)
 
-	db, err := sqlite.Open(ctx, cfg.Audit.File)
-	if err != nil {
+	if db, err = sqlite.Open(ctx, cfg.Audit.File); err != nil {
 		ln.Close()
 		return configError{fmt.Errorf("audit.file: %w", err)}
 	}
 	defer db.Close()
-	go prune(ctx, db, cfg.Audit.RetentionDays, log)
+	pruneCtx, stopPrune := context.WithCancel(ctx)
+	defer stopPrune()
+	go prune(pruneCtx, db, cfg.Audit.RetentionDays, log)
 
 	var engine *resetflow.Engine
 	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)

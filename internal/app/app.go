@@ -47,6 +47,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		switch args[0] {
 		case "check":
 			return check(ctx, args[1:], stdout, stderr, env)
+		case "audit":
+			return audit(ctx, args[1:], stdout, stderr)
 		case "run":
 			args = args[1:]
 		}

@@ -540,3 +540,82 @@ func TestRestartBetweenConfirmAndResult(t *testing.T) {
 		t.Errorf("the result is not in the audit trail: %s %v", got, err)
 	}
 }
+
+// intuneBot starts the bot against a fake Graph with alice's Pixel, and takes
+// the conversation up to the click on "Reset passcode".
+func intuneBot(t *testing.T, srv *graphtest.Server, intuneExtra string) (*exec.Cmd, io.WriteCloser, *lines, *lines, *int) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := writeConfig(t, "devices: intune\nintune: {graph_url: '"+srv.URL+"', login_url: '"+srv.URL+"', max_backoff: 2s"+intuneExtra+"}\n"+
+		"reset: {poll_first: 10ms, poll_max: 50ms}\naudit: {file: '"+filepath.Join(dir, "audit.db")+"'}\n")
+	cmd := exec.Command(binary, "-config", cfg, "-listen", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PASSCODEBOT_GRAPH_TENANT_ID="+srv.TenantID, "PASSCODEBOT_GRAPH_CLIENT_ID="+srv.ClientID,
+		"PASSCODEBOT_GRAPH_CLIENT_SECRET="+srv.ClientSecret)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	out, logs := collect(stdout), collect(stderr)
+	i := new(int)
+	io.WriteString(stdin, "reset\n")
+	io.WriteString(stdin, out.next(t, i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Pixel 8`))[1]+"\n")
+	link := out.next(t, i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
+	resp, err := http.PostForm(link[1][:strings.Index(link[1], "/r/")]+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	io.WriteString(stdin, out.next(t, i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))[1]+"\n")
+	return cmd, stdin, out, logs, i
+}
+
+func alicePixel(plan graphtest.Plan) (graphtest.User, graphtest.Device) {
+	return graphtest.User{ID: "a11ce000-0000-4000-8000-000000000001", UPN: "alice@contoso.example"},
+		graphtest.Device{ID: "dev-pixel", Name: "Alice's Pixel 8", Model: "Pixel 8", Manufacturer: "Google", OperatingSystem: "Android",
+			OSVersion: "15", OwnerType: "company", EnrollmentType: "androidEnterpriseCorporateWorkProfile", DeviceType: "androidEnterprise", Reset: plan}
+}
+
+// TestGraphFaultsEndToEnd: Graph stalls after accepting the reset, or answers a
+// storm of 429s: never two resets, the person always gets a final message, the
+// audit trail has the outcome, and the helpdesk hears of a refusal.
+func TestGraphFaultsEndToEnd(t *testing.T) {
+	t.Run("timeout after the reset was accepted", func(t *testing.T) {
+		srv := graphtest.New(graphtest.Options{})
+		defer srv.Close()
+		u, d := alicePixel(graphtest.Plan{Passcode: "Hq3nX7wp", PendingReads: 1})
+		srv.AddUser(u, d)
+		srv.Fail(graphtest.RouteReset, graphtest.StallAfterAccept())
+		_, stdin, out, _, i := intuneBot(t, srv, ", request_timeout: 1s")
+		defer stdin.Close()
+		out.next(t, i, regexp.MustCompile(`Temporary passcode: Hq3nX7wp$`))
+		out.next(t, i, regexp.MustCompile(`was reset successfully`))
+		if n := srv.Counts().Resets; n != 1 {
+			t.Fatalf("%d reset requests, want 1", n)
+		}
+	})
+	t.Run("429 storm on the reset", func(t *testing.T) {
+		srv := graphtest.New(graphtest.Options{})
+		defer srv.Close()
+		u, d := alicePixel(graphtest.Plan{})
+		srv.AddUser(u, d)
+		var storm []graphtest.Fault
+		for range 20 {
+			storm = append(storm, graphtest.Throttle("0"))
+		}
+		srv.Fail(graphtest.RouteReset, storm...)
+		_, stdin, out, _, i := intuneBot(t, srv, "")
+		defer stdin.Close()
+		out.next(t, i, regexp.MustCompile(`The device service is busy or unreachable right now`))
+		alert := out.next(t, i, regexp.MustCompile(`^\[helpdesk\] Passcode reset: device service error .*Alice's Pixel 8.*throttled`))
+		if strings.Contains(alert[0], "Bearer") {
+			t.Errorf("alert carries a token: %s", alert[0])
+		}
+		if c := srv.Counts(); c.ResetsAccepted != 0 || c.Resets > 4 {
+			t.Errorf("Graph calls %+v: want at most 4 bounded attempts, none accepted", c)
+		}
+	})
+}

@@ -135,36 +135,28 @@ type Engine struct {
 	stopBg  context.CancelFunc
 }
 
+// orDefault sets *v to def when *v is zero or negative.
+func orDefault[T int | time.Duration | MatchBy](v *T, def T) {
+	var zero T
+	if *v <= zero {
+		*v = def
+	}
+}
+
 // New returns an engine. It fails when a required port is missing or the rules are invalid.
 func New(cfg Config, d Deps) (*Engine, error) {
 	def := DefaultConfig()
 	if cfg.Rules == nil {
 		cfg.Rules = def.Rules
 	}
-	if cfg.Window <= 0 {
-		cfg.Window = def.Window
-	}
-	if cfg.AuthSkew <= 0 {
-		cfg.AuthSkew = def.AuthSkew
-	}
-	if cfg.PickTimeout <= 0 {
-		cfg.PickTimeout = def.PickTimeout
-	}
-	if cfg.MaxResetsPerDay <= 0 {
-		cfg.MaxResetsPerDay = def.MaxResetsPerDay
-	}
-	if cfg.MatchBy == "" {
-		cfg.MatchBy = def.MatchBy
-	}
-	if cfg.PollFirst <= 0 {
-		cfg.PollFirst = def.PollFirst
-	}
-	if cfg.PollMax <= 0 {
-		cfg.PollMax = def.PollMax
-	}
-	if cfg.PollTimeout <= 0 {
-		cfg.PollTimeout = def.PollTimeout
-	}
+	orDefault(&cfg.Window, def.Window)
+	orDefault(&cfg.AuthSkew, def.AuthSkew)
+	orDefault(&cfg.PickTimeout, def.PickTimeout)
+	orDefault(&cfg.MaxResetsPerDay, def.MaxResetsPerDay)
+	orDefault(&cfg.MatchBy, def.MatchBy)
+	orDefault(&cfg.PollFirst, def.PollFirst)
+	orDefault(&cfg.PollMax, def.PollMax)
+	orDefault(&cfg.PollTimeout, def.PollTimeout)
 	if cfg.Location == nil {
 		cfg.Location = def.Location
 	}

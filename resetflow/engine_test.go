@@ -52,7 +52,7 @@ func TestPlatformOutcomes(t *testing.T) {
 			if !strings.Contains(success.Text, tt.device) {
 				t.Errorf("success notice %q does not name the device", success.Text)
 			}
-			msgs := h.chat.all()
+			msgs := h.chat.All()
 			// The message before the success notice carries the outcome.
 			outcomeMsg := msgs[len(msgs)-2].M
 			if tt.passcode == nil {
@@ -82,8 +82,8 @@ func TestPlatformOutcomes(t *testing.T) {
 			if n := h.fleet.Resets(); n != 1 {
 				t.Errorf("fleet got %d reset requests, want 1", n)
 			}
-			if len(h.alerts.kinds()) != 0 {
-				t.Errorf("alerts %v on a successful reset", h.alerts.kinds())
+			if len(h.alerts.Kinds()) != 0 {
+				t.Errorf("alerts %v on a successful reset", h.alerts.Kinds())
 			}
 			if h.eng.Active() != 0 {
 				t.Errorf("conversation still open after success")
@@ -115,10 +115,10 @@ func TestEligibility(t *testing.T) {
 			if !strings.Contains(m.Text, tt.says) {
 				t.Errorf("said %q, want it to contain %q", m.Text, tt.says)
 			}
-			if got := h.alerts.kinds(); !slices.Equal(got, []resetflow.AlertKind{tt.alert}) {
+			if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{tt.alert}) {
 				t.Fatalf("alerts = %v, want [%v]", got, tt.alert)
 			}
-			al := h.alerts.list[0]
+			al := h.alerts.All()[0]
 			if al.Device == nil || al.Device.Name != tt.device || al.User.UPN != tt.user {
 				t.Errorf("alert does not say who and which device: %+v", al)
 			}
@@ -223,7 +223,7 @@ func TestWindowBoundary(t *testing.T) {
 		if res := h.signIn(alice, tok); res.Status != resetflow.SignInExpired {
 			t.Fatalf("sign-in at 5:01 = %v, want expired", res.Status)
 		}
-		m := h.chat.waitFor(alice, func(m resetflow.Message) bool { return strings.Contains(m.Text, "expired") })
+		m := h.chat.WaitFrom(0, alice, func(m resetflow.Message) bool { return strings.Contains(m.Text, "expired") })
 		if len(m.Buttons) == 0 || m.Buttons[0].Label != h.tr("button_start_again") {
 			t.Errorf("expiry message offers no start again: %+v", m)
 		}
@@ -257,7 +257,7 @@ func TestWindowBoundary(t *testing.T) {
 		h.signIn(alice, token(t, link))
 		warn := h.last(alice)
 		h.clk.Advance(5*time.Minute + time.Second)
-		h.chat.waitFor(alice, func(m resetflow.Message) bool { return strings.Contains(m.Text, "More than 5 minutes") })
+		h.chat.WaitFrom(0, alice, func(m resetflow.Message) bool { return strings.Contains(m.Text, "More than 5 minutes") })
 		h.click(alice, button(t, warn, h.tr("button_reset")))
 		if h.fleet.Resets() != 0 {
 			t.Fatalf("reset after the confirm window")
@@ -299,7 +299,7 @@ func TestSignInChecks(t *testing.T) {
 		if res := h.signIn(bob, tok); res.Status != resetflow.SignInWrongPerson {
 			t.Fatalf("bob signing in for alice = %v", res.Status)
 		}
-		if got := h.alerts.kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertWrongPerson}) {
+		if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertWrongPerson}) {
 			t.Errorf("alerts = %v", got)
 		}
 		if !strings.Contains(h.last(alice).Text, "Someone other than the owner") {
@@ -485,7 +485,7 @@ func TestOneActiveResetPerUser(t *testing.T) {
 	}
 	// The same person from another chat account.
 	h.eng.Handle(context.Background(), resetflow.Input{From: resetflow.Address{Platform: "other", UserID: "U1"}, Email: alice, Text: "reset"})
-	all := h.chat.all()
+	all := h.chat.All()
 	if got := all[len(all)-1]; got.To.Platform != "other" || got.M.Text != h.tr("already_active") {
 		t.Errorf("same user on another platform got %+v", got)
 	}
@@ -503,8 +503,8 @@ func TestDailyLimit(t *testing.T) {
 	if got := h.last(alice).Text; !strings.Contains(got, "limit of 3") {
 		t.Fatalf("4th reset said %q", got)
 	}
-	if !slices.Contains(h.alerts.kinds(), resetflow.AlertLimitReached) {
-		t.Errorf("no limit alert: %v", h.alerts.kinds())
+	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertLimitReached) {
+		t.Errorf("no limit alert: %v", h.alerts.Kinds())
 	}
 	h.clk.Advance(24 * time.Hour)
 	h.say(alice, "reset")
@@ -537,11 +537,11 @@ func TestResetFailureAlertsHelpdesk(t *testing.T) {
 	if m.Text != h.tr("result_failed", map[string]any{"Device": "Dave's iPad"}) {
 		t.Errorf("failure said %q", m.Text)
 	}
-	if got := h.alerts.kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetFailed}) {
+	if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetFailed}) {
 		t.Fatalf("alerts %v", got)
 	}
-	if !strings.Contains(h.alerts.list[0].Detail, "DeviceNotReachable") {
-		t.Errorf("alert lacks the error code: %q", h.alerts.list[0].Detail)
+	if !strings.Contains(h.alerts.All()[0].Detail, "DeviceNotReachable") {
+		t.Errorf("alert lacks the error code: %q", h.alerts.All()[0].Detail)
 	}
 }
 
@@ -608,7 +608,7 @@ func TestResultPolling(t *testing.T) {
 		h := scriptedHarness(t, s)
 		h.toConfirmScripted("u1@x")
 		h.finishReset("u1@x", "was reset successfully")
-		msgs := h.chat.all()
+		msgs := h.chat.All()
 		if p := msgs[len(msgs)-2].M.Secret.Reveal(); p != "Zq7xK2pA" {
 			t.Fatalf("delivered passcode %q, want the new one", p)
 		}
@@ -628,10 +628,10 @@ func TestResultPolling(t *testing.T) {
 		s := &scripted{resetErr: &resetflow.Error{Kind: resetflow.KindForbidden, Op: "reset", Code: "Forbidden", RequestID: "req-1"}, results: []resetflow.ActionResult{{}}}
 		h := scriptedHarness(t, s)
 		h.toConfirmScripted("u1@x")
-		m := h.chat.waitFor("u1@x", func(m resetflow.Message) bool { return strings.Contains(m.Text, "not allowed") })
+		m := h.chat.WaitFrom(0, "u1@x", func(m resetflow.Message) bool { return strings.Contains(m.Text, "not allowed") })
 		_ = m
-		if got := h.alerts.kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertBackendError}) || !strings.Contains(h.alerts.list[0].Detail, "req-1") {
-			t.Errorf("alerts %v %+v", got, h.alerts.list)
+		if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertBackendError}) || !strings.Contains(h.alerts.All()[0].Detail, "req-1") {
+			t.Errorf("alerts %v %+v", got, h.alerts.All())
 		}
 	})
 	t.Run("no final state in time", func(t *testing.T) {
@@ -639,7 +639,7 @@ func TestResultPolling(t *testing.T) {
 		h := scriptedHarness(t, s)
 		h.toConfirmScripted("u1@x")
 		h.finishReset("u1@x", "haven't heard back")
-		if got := h.alerts.kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetTimedOut}) {
+		if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetTimedOut}) {
 			t.Errorf("alerts %v", got)
 		}
 		if s.reads > 12 {
@@ -651,7 +651,7 @@ func TestResultPolling(t *testing.T) {
 		h := scriptedHarness(t, s)
 		h.toConfirmScripted("u1@x")
 		h.finishReset("u1@x", "doesn't support")
-		if got := h.alerts.kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertNotSupported}) {
+		if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertNotSupported}) {
 			t.Errorf("alerts %v", got)
 		}
 	})
@@ -660,8 +660,8 @@ func TestResultPolling(t *testing.T) {
 		h := scriptedHarness(t, s)
 		h.toConfirmScripted("u1@x")
 		h.finishReset("u1@x", "was reset successfully")
-		if !slices.Contains(h.alerts.kinds(), resetflow.AlertResetFailed) {
-			t.Errorf("alerts %v", h.alerts.kinds())
+		if !slices.Contains(h.alerts.Kinds(), resetflow.AlertResetFailed) {
+			t.Errorf("alerts %v", h.alerts.Kinds())
 		}
 	})
 	t.Run("transient read errors are retried", func(t *testing.T) {
@@ -688,8 +688,8 @@ func TestAuditFailureRefusesReset(t *testing.T) {
 	if h.fleet.Resets() != 0 {
 		t.Fatalf("reset without an audit record")
 	}
-	if !slices.Contains(h.alerts.kinds(), resetflow.AlertAuditDown) {
-		t.Errorf("alerts %v", h.alerts.kinds())
+	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertAuditDown) {
+		t.Errorf("alerts %v", h.alerts.Kinds())
 	}
 }
 
@@ -784,7 +784,7 @@ func TestPasscodeOnlyInTheDM(t *testing.T) {
 	h.signIn(alice, token(t, h.pickDevice(alice, "Alice's Pixel 8")))
 	h.click(alice, button(t, h.last(alice), h.tr("button_reset")))
 	h.finishReset(alice, "was reset successfully")
-	msgs := h.chat.all()
+	msgs := h.chat.All()
 	var pass string
 	for _, m := range msgs {
 		if m.M.Secret != nil {
@@ -828,7 +828,7 @@ func TestResumedResetWithoutResultAlertsUnknown(t *testing.T) {
 	})
 	h.eng.Resume(context.Background())
 	h.finishReset("u1@x", "haven't heard back")
-	if got := h.alerts.kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetUnknown}) {
+	if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetUnknown}) {
 		t.Errorf("alerts %v", got)
 	}
 	if s.resets != 0 {

@@ -35,7 +35,7 @@ func FuzzHandle(f *testing.F) {
 			in.From, in.Email = addr(who), who
 			h.eng.Handle(ctx, in)
 		}
-		for _, m := range h.chat.all() {
+		for _, m := range h.chat.All() {
 			if strings.TrimSpace(m.M.Text) == "" || !utf8.ValidString(m.M.Text) {
 				t.Fatalf("empty or invalid reply %q", m.M.Text)
 			}

@@ -13,84 +13,11 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-
-// sent is one message the engine sent.
-type sent struct {
-	To resetflow.Address
-	M  resetflow.Message
-}
-
-// chat records what the engine says and lets a test wait for it without sleeping.
-type chat struct {
-	mu   sync.Mutex
-	msgs []sent
-	cond *sync.Cond
-}
-
-func newChat() *chat {
-	c := &chat{}
-	c.cond = sync.NewCond(&c.mu)
-	return c
-}
-
-func (c *chat) Send(_ context.Context, to resetflow.Address, m resetflow.Message) error {
-	c.mu.Lock()
-	c.msgs = append(c.msgs, sent{to, m})
-	c.cond.Broadcast()
-	c.mu.Unlock()
-	return nil
-}
-
-func (c *chat) all() []sent {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]sent(nil), c.msgs...)
-}
-
-// waitFor blocks until a message to user satisfies ok, and returns it. A test
-// timeout catches a message that never comes.
-func (c *chat) waitFor(user string, ok func(resetflow.Message) bool) resetflow.Message {
-	return c.waitFrom(0, user, ok)
-}
-
-// waitFrom is waitFor over the messages after the first n.
-func (c *chat) waitFrom(n int, user string, ok func(resetflow.Message) bool) resetflow.Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := n; ; {
-		for ; i < len(c.msgs); i++ {
-			if c.msgs[i].To.UserID == user && ok(c.msgs[i].M) {
-				return c.msgs[i].M
-			}
-		}
-		c.cond.Wait()
-	}
-}
-
-type alerts struct {
-	mu   sync.Mutex
-	list []resetflow.Alert
-}
-
-func (a *alerts) Alert(_ context.Context, al resetflow.Alert) {
-	a.mu.Lock()
-	a.list = append(a.list, al)
-	a.mu.Unlock()
-}
-
-func (a *alerts) kinds() []resetflow.AlertKind {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var ks []resetflow.AlertKind
-	for _, al := range a.list {
-		ks = append(ks, al.Kind)
-	}
-	return ks
-}
 
 type recorder struct {
 	mu     sync.Mutex
@@ -123,8 +50,8 @@ type harness struct {
 	clk    *clock.Fake
 	cat    *catalog.Catalog
 	fleet  *fleet.Fleet
-	chat   *chat
-	alerts *alerts
+	chat   *flowtest.Chat
+	alerts *flowtest.Alerts
 	rec    *recorder
 	store  *resetflow.MemoryStore
 	links  *resetflow.MemoryLinks
@@ -144,7 +71,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, clk: clk, cat: sharedCatalog(), fleet: fl, chat: newChat(), alerts: &alerts{}, rec: &recorder{},
+	h := &harness{t: t, clk: clk, cat: sharedCatalog(), fleet: fl, chat: flowtest.NewChat(), alerts: &flowtest.Alerts{}, rec: &recorder{},
 		store: resetflow.NewMemoryStore(), links: resetflow.NewMemoryLinks(), logs: &bytes.Buffer{}}
 	cfg := resetflow.DefaultConfig()
 	cfg.PublicURL = "http://bot.test"
@@ -195,7 +122,7 @@ func (h *harness) click(user, value string) {
 // last returns the latest message to user.
 func (h *harness) last(user string) resetflow.Message {
 	h.t.Helper()
-	all := h.chat.all()
+	all := h.chat.All()
 	for i := len(all) - 1; i >= 0; i-- {
 		if all[i].To.UserID == user {
 			return all[i].M
@@ -207,7 +134,7 @@ func (h *harness) last(user string) resetflow.Message {
 
 func (h *harness) count(user string) int {
 	n := 0
-	for _, s := range h.chat.all() {
+	for _, s := range h.chat.All() {
 		if s.To.UserID == user {
 			n++
 		}
@@ -266,9 +193,9 @@ func button(t *testing.T, m resetflow.Message, label string) string {
 func (h *harness) finishReset(user string, final string) resetflow.Message {
 	h.t.Helper()
 	done := make(chan resetflow.Message, 1)
-	n := len(h.chat.all())
+	n := len(h.chat.All())
 	go func() {
-		done <- h.chat.waitFrom(n, user, func(m resetflow.Message) bool { return strings.Contains(m.Text, final) })
+		done <- h.chat.WaitFrom(n, user, func(m resetflow.Message) bool { return strings.Contains(m.Text, final) })
 	}()
 	for {
 		timers := make(chan struct{})
@@ -282,4 +209,4 @@ func (h *harness) finishReset(user string, final string) resetflow.Message {
 	}
 }
 
-func (h *harness) String() string { return fmt.Sprint(h.chat.all()) }
+func (h *harness) String() string { return fmt.Sprint(h.chat.All()) }

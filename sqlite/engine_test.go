@@ -3,44 +3,15 @@ package sqlite
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
-
-type chat struct {
-	mu   sync.Mutex
-	msgs []resetflow.Message
-}
-
-func (c *chat) Send(_ context.Context, _ resetflow.Address, m resetflow.Message) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.msgs = append(c.msgs, m)
-	return nil
-}
-
-func (c *chat) last() resetflow.Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.msgs[len(c.msgs)-1]
-}
-
-type alerts struct {
-	mu    sync.Mutex
-	kinds []resetflow.AlertKind
-}
-
-func (a *alerts) Alert(_ context.Context, al resetflow.Alert) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.kinds = append(a.kinds, al.Kind)
-}
 
 // TestUnwritableDatabaseRefusesReset: when the SQLite file stops taking writes
 // between the warning and the click, the bot refuses to reset rather than reset
@@ -51,7 +22,7 @@ func TestUnwritableDatabaseRefusesReset(t *testing.T) {
 	clk := clock.NewFake(t0)
 	fl, _ := fleet.Load(fleet.Demo(), clk, time.Second)
 	cat := catalog.MustNew("en")
-	c, al := &chat{}, &alerts{}
+	c, al := flowtest.NewChat(), &flowtest.Alerts{}
 	eng, err := resetflow.New(resetflow.DefaultConfig(), resetflow.Deps{Clock: clk, Catalog: cat, Devices: fl, Directory: fl,
 		Messenger: c, Alerter: al, Recorder: db, Store: db, Links: db})
 	if err != nil {
@@ -63,25 +34,26 @@ func TestUnwritableDatabaseRefusesReset(t *testing.T) {
 	}
 	in("reset", "")
 	in("1", "")
-	link := c.last().Link.URL
+	m, _ := c.Last()
+	link := m.Link.URL
 	u, _ := fl.LookupUser(ctx, "alice@contoso.example")
 	if r := eng.CompleteSignIn(ctx, link[strings.LastIndex(link, "/")+1:], resetflow.Identity{Subject: u.ID, UPN: u.UPN, AuthTime: clk.Now()}); r.Status != resetflow.SignInOK {
 		t.Fatalf("sign-in %v", r.Status)
 	}
-	warn := c.last()
+	warn, _ := c.Last()
 
 	if _, err := db.db.Exec(`PRAGMA query_only = ON`); err != nil {
 		t.Fatal(err)
 	}
 	in("", warn.Buttons[0].Value)
-	if got := c.last().Text; got != cat.T("en", "audit_unavailable") {
-		t.Errorf("said %q", got)
+	if got, _ := c.Last(); got.Text != cat.T("en", "audit_unavailable") {
+		t.Errorf("said %q", got.Text)
 	}
 	if fl.Resets() != 0 {
 		t.Fatal("reset without an audit record")
 	}
-	if len(al.kinds) != 1 || al.kinds[0] != resetflow.AlertAuditDown {
-		t.Errorf("alerts %v", al.kinds)
+	if got := al.Kinds(); len(got) != 1 || got[0] != resetflow.AlertAuditDown {
+		t.Errorf("alerts %v", got)
 	}
 	if n, _ := db.ResetsSince(ctx, u.Key(), t0.Add(-time.Hour)); n != 0 {
 		t.Errorf("a refused reset was counted")
@@ -89,7 +61,7 @@ func TestUnwritableDatabaseRefusesReset(t *testing.T) {
 	// Writable again: the person can start over and finish.
 	db.db.Exec(`PRAGMA query_only = OFF`)
 	in("reset", "")
-	if len(c.last().Choices) == 0 {
-		t.Errorf("no device list after the database recovered: %q", c.last().Text)
+	if m, _ := c.Last(); len(m.Choices) == 0 {
+		t.Errorf("no device list after the database recovered: %q", m.Text)
 	}
 }

@@ -7,52 +7,23 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
-type chat struct {
-	mu   sync.Mutex
-	msgs []resetflow.Message
-}
-
-func (c *chat) Send(_ context.Context, _ resetflow.Address, m resetflow.Message) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.msgs = append(c.msgs, m)
-	return nil
-}
-
-func (c *chat) last() resetflow.Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.msgs[len(c.msgs)-1]
-}
-
-type alerts struct {
-	mu   sync.Mutex
-	list []resetflow.Alert
-}
-
-func (a *alerts) Alert(_ context.Context, al resetflow.Alert) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.list = append(a.list, al)
-}
-
 type env struct {
 	clk    *clock.Fake
 	eng    *resetflow.Engine
-	chat   *chat
-	alerts *alerts
+	chat   *flowtest.Chat
+	alerts *flowtest.Alerts
 	srv    *httptest.Server
 }
 
@@ -60,7 +31,7 @@ func setup(t *testing.T) *env {
 	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	fl, _ := fleet.Load(fleet.Demo(), clk, time.Second)
 	cat := catalog.MustNew("en")
-	e := &env{clk: clk, chat: &chat{}, alerts: &alerts{}}
+	e := &env{clk: clk, chat: flowtest.NewChat(), alerts: &flowtest.Alerts{}}
 	cfg := resetflow.DefaultConfig()
 	cfg.Location = time.UTC
 	var err error
@@ -80,7 +51,7 @@ func setup(t *testing.T) *env {
 func (e *env) link(t *testing.T, user, text string) string {
 	e.eng.Handle(context.Background(), resetflow.Input{From: resetflow.Address{Platform: "t", UserID: user}, Email: user, Text: text})
 	e.eng.Handle(context.Background(), resetflow.Input{From: resetflow.Address{Platform: "t", UserID: user}, Email: user, Text: "1"})
-	m := e.chat.last()
+	m, _ := e.chat.Last()
 	if m.Link == nil {
 		t.Fatalf("no link: %q", m.Text)
 	}
@@ -137,7 +108,7 @@ func TestPreviewDoesNotConsume(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "Go back to the chat") {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
-	if !strings.Contains(e.chat.last().Text, "physical access") {
+	if m, _ := e.chat.Last(); !strings.Contains(m.Text, "physical access") {
 		t.Errorf("chat did not move to the warning")
 	}
 	resp, body = get(t, e.srv.URL+"/r/"+tok)
@@ -175,10 +146,8 @@ func TestWrongPersonPage(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "sign in as the device owner") {
 		t.Fatalf("wrong person: %d %s", resp.StatusCode, body)
 	}
-	e.alerts.mu.Lock()
-	defer e.alerts.mu.Unlock()
-	if len(e.alerts.list) != 1 || e.alerts.list[0].Kind != resetflow.AlertWrongPerson {
-		t.Errorf("alerts %+v", e.alerts.list)
+	if got := e.alerts.Kinds(); len(got) != 1 || got[0] != resetflow.AlertWrongPerson {
+		t.Errorf("alerts %+v", got)
 	}
 	resp, _ = post(t, e.srv.URL+"/local/signin", url.Values{"token": {tok}, "choice": {"nobody@x"}})
 	if resp.StatusCode == 200 {

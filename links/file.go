@@ -128,7 +128,9 @@ func (f *File) List(context.Context) ([]Link, error) {
 		out = slices.Clone(t.Links)
 		return false, nil
 	})
-	slices.SortFunc(out, func(a, b Link) int { return strings.Compare(key(a.Platform, a.ChatUserID), key(b.Platform, b.ChatUserID)) })
+	slices.SortFunc(out, func(a, b Link) int {
+		return strings.Compare(key(a.Platform, a.ChatUserID), key(b.Platform, b.ChatUserID))
+	})
 	return out, err
 }
 
@@ -174,7 +176,9 @@ func (f *File) read() (*fileFormat, error) {
 // write replaces the file atomically: temp file in the same directory, fsync, rename, fsync the directory.
 func (f *File) write(t *fileFormat) error {
 	t.Version = 1
-	slices.SortFunc(t.Links, func(a, b Link) int { return strings.Compare(key(a.Platform, a.ChatUserID), key(b.Platform, b.ChatUserID)) })
+	slices.SortFunc(t.Links, func(a, b Link) int {
+		return strings.Compare(key(a.Platform, a.ChatUserID), key(b.Platform, b.ChatUserID))
+	})
 	raw, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return err

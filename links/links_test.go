@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/fleet"
+	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 

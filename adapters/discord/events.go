@@ -184,12 +184,15 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 	if i.Message == nil {
 		return
 	}
-	key := i.Message.ID + "\x00" + data.CustomID
+	// A person's message is used up by its first click (a device, Cancel, Reset);
+	// on a helpdesk digest each alert's button counts on its own.
+	key := "m\x00" + i.Message.ID
 	switch {
 	case strings.HasPrefix(data.CustomID, prefixTake):
 		if i.ChannelID != a.cfg.HelpdeskChannelID || i.GuildID == "" {
 			return
 		}
+		key += "\x00" + data.CustomID
 	case strings.HasPrefix(data.CustomID, prefixAction):
 		if !inBotDM(i) {
 			go a.refuseNotDM(i)
@@ -199,9 +202,9 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 		return
 	}
 	if !a.used.add(key) {
-		// This component of this message was acted on already (a double click,
-		// or a click on an old message): acknowledge it so Discord shows no
-		// error, and do nothing more.
+		// This message was acted on already (a double click, or a click on an
+		// old message from a screen that hasn't caught up): acknowledge it so
+		// Discord shows no error, and do nothing more.
 		go a.ack(i, discordgo.InteractionResponseDeferredMessageUpdate)
 		return
 	}

@@ -78,6 +78,7 @@ type gateway struct {
 	closeNext bool // close the session before the next Open(), in the same goroutine
 	everReady bool
 	restarts  int
+	changed   chan struct{} // closed and replaced at every change, for tests
 }
 
 type openResult struct {
@@ -87,7 +88,20 @@ type openResult struct {
 
 func newGateway(a *Adapter, clk clock.Clock, cfg Watchdog, log *slog.Logger) *gateway {
 	cfg.defaults()
-	return &gateway{a: a, clk: clk, cfg: cfg, log: log, poke: make(chan struct{}, 1), backoff: cfg.BackoffMin, problem: "connecting to the Discord gateway"}
+	return &gateway{a: a, clk: clk, cfg: cfg, log: log, poke: make(chan struct{}, 1), backoff: cfg.BackoffMin, problem: "connecting to the Discord gateway", changed: make(chan struct{})}
+}
+
+// notifyLocked wakes whoever watches the gateway's state. g.mu is held.
+func (g *gateway) notifyLocked() {
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+// watch returns a channel closed at the next change of state.
+func (g *gateway) watch() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.changed
 }
 
 func (g *gateway) wake() {
@@ -140,6 +154,7 @@ func (g *gateway) onReady(s *discordgo.Session, u *discordgo.User, app *discordg
 	g.problem = ""
 	first := !g.everReady
 	g.everReady = true
+	g.notifyLocked()
 	g.mu.Unlock()
 	if u != nil {
 		g.a.setBotUser(u.ID)
@@ -182,6 +197,7 @@ func (g *gateway) step() {
 	now := g.clk.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	defer g.notifyLocked()
 	switch g.state {
 	case gwIdle:
 		if now.Before(g.retryAt) {
@@ -232,6 +248,7 @@ func (g *gateway) step() {
 func (g *gateway) opened(r openResult) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	defer g.notifyLocked()
 	if r.attempt != g.attempt {
 		return // an abandoned attempt
 	}
@@ -315,6 +332,7 @@ func (g *gateway) stop() {
 	g.mu.Lock()
 	s, c, st := g.sess, g.conn, g.state
 	g.sess, g.state, g.problem = nil, gwIdle, "stopped"
+	g.notifyLocked()
 	g.mu.Unlock()
 	if c != nil {
 		c.Close()

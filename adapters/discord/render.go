@@ -142,6 +142,13 @@ func settled(comps []discordgo.MessageComponent, usedID string, values []string)
 		}
 		var nr []discordgo.MessageComponent
 		for _, rc := range row.Components {
+			// Components we built are values; ones Discord sent back are pointers.
+			switch v := rc.(type) {
+			case discordgo.Button:
+				rc = &v
+			case discordgo.SelectMenu:
+				rc = &v
+			}
 			switch v := rc.(type) {
 			case *discordgo.Button:
 				b := *v

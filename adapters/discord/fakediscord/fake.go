@@ -152,6 +152,7 @@ type Server struct {
 	byToken      map[string]string // interaction token -> id
 	commands     []*discordgo.ApplicationCommand
 	limits       []*rateLimit
+	refuse       int // callbacks to refuse as expired
 
 	conns     map[int]*gwConn
 	nextConn  int
@@ -180,6 +181,7 @@ type gwSession struct {
 
 type rateLimit struct {
 	method, path string
+	skip         int // matching requests let through first
 	times        int
 	retryAfter   time.Duration
 	global       bool
@@ -361,6 +363,21 @@ func (s *Server) dmLocked(userID string) string {
 func (s *Server) RateLimit(method, path string, times int, retryAfter time.Duration, global bool) {
 	s.mu.Lock()
 	s.limits = append(s.limits, &rateLimit{method: method, path: path, times: times, retryAfter: retryAfter, global: global})
+	s.mu.Unlock()
+}
+
+// RateLimitNth makes only the n-th next matching request (1 = the next) answer 429.
+func (s *Server) RateLimitNth(method, path string, n int, retryAfter time.Duration) {
+	s.mu.Lock()
+	s.limits = append(s.limits, &rateLimit{method: method, path: path, skip: n - 1, times: 1, retryAfter: retryAfter})
+	s.mu.Unlock()
+}
+
+// RefuseCallbacks makes the next n interaction callbacks fail with 10062
+// (Unknown interaction), as when the 3 seconds ran out on Discord's side.
+func (s *Server) RefuseCallbacks(n int) {
+	s.mu.Lock()
+	s.refuse += n
 	s.mu.Unlock()
 }
 

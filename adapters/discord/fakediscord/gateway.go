@@ -228,8 +228,17 @@ func (s *Server) Dispatch(typ string, data any) {
 	s.mu.Unlock()
 }
 
-// SendReconnect sends op 7 on the current connection.
-func (s *Server) SendReconnect() { s.sendOp(7, nil) }
+// SendReconnect sends op 7 on the current connection and, as Discord does,
+// sends nothing more on it: events from now on wait for the client's RESUME.
+func (s *Server) SendReconnect() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.current; c != nil {
+		s.outLocked(c, 7, "", 0, nil)
+		c.ready = false
+		s.current = nil
+	}
+}
 
 // SendInvalidSession sends op 9 on the current connection.
 func (s *Server) SendInvalidSession(resumable bool) { s.sendOp(9, resumable) }

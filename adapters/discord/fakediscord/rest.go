@@ -48,6 +48,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	open(p("PATCH", "/webhooks/{app}/{token}/messages/{mid}"), s.webhookEdit)
 	open(p("DELETE", "/webhooks/{app}/{token}/messages/{mid}"), s.webhookDelete)
 	mux.HandleFunc("GET /gateway-ws", s.serveWS)
+	mux.HandleFunc("GET /gateway-ws/", s.serveWS) // discordgo adds a slash
 	mux.HandleFunc(apiPrefix+"/", s.serve(false, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		apiError(w, http.StatusNotFound, 0, "404: Not Found")
 	}))
@@ -109,6 +110,10 @@ func (s *Server) takeLimit(method, path string) *rateLimit {
 	defer s.mu.Unlock()
 	for i, rl := range s.limits {
 		if (rl.method == "" || rl.method == method) && strings.Contains(path, rl.path) {
+			if rl.skip > 0 {
+				rl.skip--
+				return nil
+			}
 			rl.times--
 			if rl.times <= 0 {
 				s.limits = slices.Delete(s.limits, i, i+1)
@@ -454,6 +459,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, body []byte) {
 		refuse(http.StatusBadRequest, 40060, "Interaction has already been acknowledged.")
 		return
 	case in.Expired || time.Since(in.Dispatched) > s.opts.InteractionAckTimeout:
+		refuse(http.StatusNotFound, 10062, "Unknown interaction")
+		return
+	case s.refuse > 0:
+		s.refuse--
 		refuse(http.StatusNotFound, 10062, "Unknown interaction")
 		return
 	}

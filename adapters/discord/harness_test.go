@@ -363,3 +363,5 @@ func (h *harness) noTokens(interactionIDs ...string) {
 		}
 	}
 }
+
+func catalogEN() *catalog.Catalog { return catalog.MustNew("en") }

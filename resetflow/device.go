@@ -64,6 +64,18 @@ type User struct {
 	DisplayName string
 }
 
+// Key identifies the user for per-person state (one reset at a time, the daily
+// limit): the object id, or the UPN when the directory gave no id.
+func (u User) Key() string {
+	if u.ID != "" {
+		return u.ID
+	}
+	if u.UPN != "" {
+		return "upn:" + strings.ToLower(u.UPN)
+	}
+	return ""
+}
+
 // Identity is who signed in on a re-authentication page.
 type Identity struct {
 	Subject  string // directory object id (oid), if known

@@ -112,6 +112,7 @@ type conversation struct {
 type window struct {
 	key      string // conversation key
 	flow     string
+	locale   string
 	issued   time.Time
 	deadline time.Time
 }
@@ -387,7 +388,7 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 		e.auditDown(ctx, from, loc, user, nil, err)
 		return
 	}
-	n, err := e.d.Store.ResetsSince(ctx, user.ID, now.Add(-24*time.Hour))
+	n, err := e.d.Store.ResetsSince(ctx, user.Key(), now.Add(-24*time.Hour))
 	if err != nil {
 		e.auditDown(ctx, from, loc, user, nil, err)
 		return
@@ -413,14 +414,14 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 
 	c := &conversation{addr: from, flow: flow, locale: loc, user: user, step: stepPicking, devices: devices, reauth: reauth}
 	e.mu.Lock()
-	if e.convs[key] != nil || (user.ID != "" && e.byUser[user.ID] != "") {
+	if uk := user.Key(); e.convs[key] != nil || (uk != "" && e.byUser[uk] != "") {
 		e.mu.Unlock()
 		e.send(ctx, from, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
 		return
 	}
 	e.convs[key] = c
-	if user.ID != "" {
-		e.byUser[user.ID] = key
+	if uk := user.Key(); uk != "" {
+		e.byUser[uk] = key
 	}
 	e.arm(c, now.Add(e.cfg.PickTimeout), "expired_pick")
 	e.mu.Unlock()
@@ -442,7 +443,7 @@ func (e *Engine) startLink(ctx context.Context, from Address, loc string) {
 	}
 	e.convs[from.key()] = c
 	c.window = token
-	e.windows.Set(token, &window{key: from.key(), flow: c.flow, issued: now, deadline: deadline}, cache.DefaultExpiration)
+	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
 	e.record(ctx, Event{Time: now, Flow: c.flow, Platform: from.Platform, ChatUser: from.UserID}, "link_issued", "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
@@ -526,7 +527,7 @@ func (e *Engine) deviceList(c *conversation) Message {
 }
 
 func (e *Engine) deviceDetail(loc string, d Device) string {
-	seen := e.cat.T(loc, "never")
+	seen := e.cat.T(loc, "never_synced")
 	if !d.LastSync.IsZero() {
 		seen = d.LastSync.In(e.cfg.Location).Format("2006-01-02 15:04")
 	}
@@ -593,7 +594,7 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 	deadline := now.Add(e.cfg.Window)
 	c.step = stepSigningIn
 	c.window = token
-	e.windows.Set(token, &window{key: from.key(), flow: c.flow, issued: now, deadline: deadline}, cache.DefaultExpiration)
+	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
 
@@ -667,6 +668,10 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
 	w := v.(*window)
+	if e.d.Clock.Now().After(w.deadline) {
+		// Kept after expiry (until the cache frees it) so the page can say "expired".
+		return WindowInfo{Locale: w.locale, Issued: w.issued, Expires: w.deadline}, WindowExpired
+	}
 	c := e.convs[w.key]
 	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
@@ -679,9 +684,6 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		info.UserUPN = c.user.UPN
 	}
 	info.Linking = c.step == stepLinking
-	if e.d.Clock.Now().After(w.deadline) {
-		return info, WindowExpired
-	}
 	return info, WindowOpen
 }
 
@@ -715,7 +717,12 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 	e.windows.Delete(token)
 	w := v.(*window)
 	c := e.convs[w.key]
-	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
+	live := c != nil && c.flow == w.flow && (c.step == stepSigningIn || c.step == stepLinking)
+	if !live && now.After(w.deadline) {
+		e.mu.Unlock()
+		return SignInResult{Status: SignInExpired, Locale: w.locale}
+	}
+	if !live {
 		e.mu.Unlock()
 		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
 	}
@@ -836,7 +843,7 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
-	n, err := e.d.Store.ResetsSince(ctx, cs.user.ID, now.Add(-24*time.Hour))
+	n, err := e.d.Store.ResetsSince(ctx, cs.user.Key(), now.Add(-24*time.Hour))
 	if err != nil {
 		fail()
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
@@ -865,13 +872,6 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 // waits for the device's result and tells the person and, if needed, the helpdesk.
 func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 	base := Event{Flow: r.Flow, Platform: r.Address.Platform, ChatUser: r.Address.UserID, UserID: r.User.ID, UserUPN: r.User.UPN, DeviceID: r.Device.ID}
-	defer func() {
-		e.mu.Lock()
-		if c := e.convs[r.Address.key()]; c != nil && c.flow == r.Flow {
-			e.endLocked(c)
-		}
-		e.mu.Unlock()
-	}()
 	loc := r.Locale
 	if request {
 		err := e.d.Devices.ResetPasscode(ctx, r.Device)
@@ -974,10 +974,17 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 	}
 }
 
+// finish records a reset's final outcome and closes its conversation, before the
+// person is told: by the time they read the result, they can start again.
 func (e *Engine) finish(ctx context.Context, r InFlight, outcome string) {
 	if err := e.d.Store.EndReset(ctx, r.Flow, outcome); err != nil {
 		e.log.Error("recording the end of a reset failed", "flow", r.Flow, "err", err)
 	}
+	e.mu.Lock()
+	if c := e.convs[r.Address.key()]; c != nil && c.flow == r.Flow {
+		e.endLocked(c)
+	}
+	e.mu.Unlock()
 }
 
 // Resume picks up resets that were in flight when the process stopped: it never
@@ -991,8 +998,8 @@ func (e *Engine) Resume(ctx context.Context) error {
 		e.mu.Lock()
 		c := &conversation{addr: r.Address, flow: r.Flow, locale: r.Locale, user: r.User, step: stepResetting, device: r.Device, outcome: r.Outcome}
 		e.convs[r.Address.key()] = c
-		if r.User.ID != "" {
-			e.byUser[r.User.ID] = r.Address.key()
+		if uk := r.User.Key(); uk != "" {
+			e.byUser[uk] = r.Address.key()
 		}
 		e.mu.Unlock()
 		e.bg.Add(1)
@@ -1061,6 +1068,7 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 			e.mu.Unlock()
 			return
 		}
+		c.window = "" // the expired window stays in the cache, so its page says "expired"
 		e.endLocked(c)
 		e.mu.Unlock()
 		e.record(context.Background(), Event{Time: e.d.Clock.Now(), Flow: flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}, "expired", s.String(), "")
@@ -1088,8 +1096,8 @@ func (e *Engine) endLocked(c *conversation) {
 	if e.convs[key] == c {
 		delete(e.convs, key)
 	}
-	if c.user.ID != "" && e.byUser[c.user.ID] == key {
-		delete(e.byUser, c.user.ID)
+	if uk := c.user.Key(); uk != "" && e.byUser[uk] == key {
+		delete(e.byUser, uk)
 	}
 }
 

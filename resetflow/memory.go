@@ -41,7 +41,7 @@ func (s *MemoryStore) ResetsSince(_ context.Context, userID string, since time.T
 func (s *MemoryStore) BeginReset(_ context.Context, r InFlight) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.resets[r.User.ID] = append(s.resets[r.User.ID], r.Started)
+	s.resets[r.User.Key()] = append(s.resets[r.User.Key()], r.Started)
 	s.inflight[r.Flow] = r
 	return nil
 }

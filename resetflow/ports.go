@@ -71,8 +71,8 @@ type Recorder interface {
 
 // Store keeps the state that must outlive a process: reset counts and resets in flight.
 type Store interface {
-	// ResetsSince counts the resets requested for the user since t.
-	ResetsSince(ctx context.Context, userID string, since time.Time) (int, error)
+	// ResetsSince counts the resets requested for the user (User.Key) since t.
+	ResetsSince(ctx context.Context, userKey string, since time.Time) (int, error)
 	// BeginReset records a reset about to be requested. It counts toward the limit.
 	BeginReset(ctx context.Context, r InFlight) error
 	// EndReset records that the reset has a final outcome.

@@ -19,8 +19,10 @@ import (
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
+	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -36,6 +38,14 @@ type Env func(string) string
 
 // Main runs the program with args (without the program name) and returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env Env) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return check(ctx, args[1:], stdout, stderr, env)
+		case "run":
+			args = args[1:]
+		}
+	}
 	fs := flag.NewFlagSet("passcodebot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (default: the embedded config.example.yaml)")
@@ -96,6 +106,16 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			return configError{fmt.Errorf("fleet.file: %w", err)}
 		}
 		devices, directory, demoUsers = fl, fl, fl.Users()
+	case "intune":
+		ic, err := intuneConfig(cfg, env)
+		if err != nil {
+			return configError{err}
+		}
+		c, err := intune.New(ic, intune.Options{Clock: clk, Logger: log})
+		if err != nil {
+			return configError{err}
+		}
+		devices, directory = c, c
 	default:
 		return configError{fmt.Errorf("devices: %q is not available in this build", cfg.Devices)}
 	}
@@ -151,6 +171,13 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		} else {
 			log.Info("using the built-in demo sign-in (reauth: local); it is a development aid, not an identity provider")
 		}
+	case "oidc":
+		p, err := newOIDC(cfg, env, publicURL, engine, pages, clk, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		provider = p
 	default:
 		ln.Close()
 		return configError{fmt.Errorf("reauth: %q is not available in this build", cfg.Reauth)}
@@ -171,4 +198,68 @@ func isRealChat(chat []string) bool {
 		}
 	}
 	return false
+}
+
+// intuneConfig is the intune section with defaults, credentials from the environment, validated.
+func intuneConfig(cfg *config.Config, env Env) (intune.Config, error) {
+	ic := cfg.Intune.WithDefaults()
+	ic.ApplyEnv(func(k string) (string, bool) { v := env(k); return v, v != "" })
+	if err := ic.Validate(); err != nil {
+		return ic, fmt.Errorf("%w (credentials come from %s, %s and %s)", err, intune.EnvTenantID, intune.EnvClientID, intune.EnvClientSecret)
+	}
+	return ic, nil
+}
+
+// check is the `check` subcommand: with devices: intune, it signs in to Graph,
+// reports the permissions and lists one user's devices. It never resets anything.
+func check(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) int {
+	fs := flag.NewFlagSet("passcodebot check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file")
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: passcodebot check [-config file] <user principal name>") }
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fs.Usage()
+		return ExitConfig
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "passcodebot:", err)
+		return ExitConfig
+	}
+	ic, err := intuneConfig(cfg, env)
+	if err != nil {
+		fmt.Fprintln(stderr, "passcodebot:", err)
+		return ExitConfig
+	}
+	if err := intune.RunCheck(ctx, ic, intune.Options{Logger: newLogger(cfg, stderr)}, fs.Arg(0), stdout); err != nil {
+		fmt.Fprintln(stderr, "passcodebot check:", err)
+		return ExitFail
+	}
+	return ExitOK
+}
+
+// newOIDC makes the OIDC sign-in. The client id and secret come from the
+// environment; a provider that is down does not stop the bot (sign-ins retry).
+func newOIDC(cfg *config.Config, env Env, publicURL string, w reauth.Windows, pages *reauth.Pages, clk clock.Clock, log *slog.Logger) (*oidc.Provider, error) {
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	p, err := oidc.New(cfg.OIDC, oidc.Options{
+		ClientID: env(oidc.EnvClientID), ClientSecret: env(oidc.EnvClientSecret),
+		RedirectURL: strings.TrimRight(publicURL, "/") + oidc.CallbackPath,
+		Windows:     w, Pages: pages, Clock: clk, Log: log, MaxAge: cfg.Reset.Window,
+	})
+	if err != nil {
+		return nil, configError{err}
+	}
+	if cfg.Reset.TenantID == "" {
+		log.Warn("reset.tenant_id is empty: the tid of a sign-in is not checked; set it to your tenant id")
+	}
+	log.Info("sign-in with OIDC", "issuer", cfg.OIDC.Issuer, "redirect_uri", strings.TrimRight(publicURL, "/")+oidc.CallbackPath)
+	go func() {
+		if err := p.Discover(); err != nil {
+			log.Warn("oidc: the identity provider can't be reached yet; sign-ins will try again", "err", err)
+		}
+	}()
+	return p, nil
 }

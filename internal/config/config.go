@@ -18,6 +18,8 @@ import (
 
 	"github.com/passcodebot/passcodebot"
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/intune"
+	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -57,6 +59,11 @@ type Config struct {
 		User string `yaml:"user"`
 	} `yaml:"shell"`
 	Rules resetflow.Rules `yaml:"rules"`
+	// OIDC is the sign-in with reauth: oidc; its client id and secret come from the environment.
+	OIDC oidc.Config `yaml:"oidc"`
+
+	// Intune is the Microsoft Graph backend (devices: intune). Credentials come from the environment.
+	Intune intune.Config `yaml:"intune"`
 
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
@@ -126,6 +133,11 @@ func (c *Config) validate() error {
 	case "local", "oidc":
 	default:
 		return fmt.Errorf("reauth: %q is not local or oidc", c.Reauth)
+	}
+	if c.Reauth == "oidc" {
+		if err := c.OIDC.Validate(); err != nil {
+			return err
+		}
 	}
 	if c.Reauth == "local" && (seen["slack"] || seen["discord"]) && !c.InsecureDemoSignIn {
 		return errors.New("reauth: local is the demo sign-in where anyone can pick any user; with slack or discord use oidc (or set insecure_demo_signin_with_real_chat: true for a test workspace)")

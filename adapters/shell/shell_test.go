@@ -1,0 +1,63 @@
+package shell
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+type record struct {
+	mu  sync.Mutex
+	ins []resetflow.Input
+}
+
+func (r *record) Handle(_ context.Context, in resetflow.Input) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ins = append(r.ins, in)
+}
+
+func TestNumbersPickOptionsAndAsSwitchesUser(t *testing.T) {
+	var out bytes.Buffer
+	a := New(strings.NewReader(""), &out, catalog.MustNew("en"), "en", time.UTC, "alice@x", nil)
+	a.Send(context.Background(), resetflow.Address{}, resetflow.Message{
+		Text:    "pick",
+		Choices: []resetflow.Choice{{Value: "pick:f:0", Label: "Phone", Detail: "iOS"}},
+		Buttons: []resetflow.Button{{Value: "cancel:f", Label: "Cancel"}},
+	})
+	if got := a.input("2"); got.Action != "cancel:f" || got.Text != "" {
+		t.Errorf("2 = %+v", got)
+	}
+	if got := a.input("3"); got.Action != "" || got.Text != "3" {
+		t.Errorf("3 (out of range) = %+v; want text for the engine", got)
+	}
+	if !strings.Contains(out.String(), "  [1] Phone — iOS\n  [2] Cancel\n") {
+		t.Errorf("rendering:\n%s", out.String())
+	}
+	r := &record{}
+	in := strings.NewReader("/as bob@x\nreset\n")
+	b := New(in, &out, catalog.MustNew("en"), "en", time.UTC, "alice@x", nil)
+	if err := b.Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ins) != 1 || r.ins[0].Email != "bob@x" || r.ins[0].From.UserID != "bob@x" {
+		t.Errorf("inputs %+v", r.ins)
+	}
+}
+
+func TestAlertsAreMarkedAndCarryNoSecret(t *testing.T) {
+	var out bytes.Buffer
+	a := New(strings.NewReader(""), &out, catalog.MustNew("en"), "en", time.UTC, "alice@x", nil)
+	a.PostAlerts(context.Background(), []resetflow.Alert{{Kind: resetflow.AlertContactSupport, User: resetflow.User{UPN: "bob@x"},
+		Device: &resetflow.Device{Name: "Scanner", Maker: "Zebra", Model: "TC52", OS: "Android", OSVersion: "11"}, Time: time.Unix(0, 0)}})
+	s := out.String()
+	if !strings.HasPrefix(s, "[helpdesk] Passcode reset: company device needs support") || !strings.Contains(s, "bob@x") || !strings.Contains(s, "Zebra TC52") {
+		t.Errorf("alert line: %q", s)
+	}
+}

@@ -1,0 +1,44 @@
+package clock
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFakeFiresInOrderAndStops(t *testing.T) {
+	c := NewFake(time.Unix(0, 0))
+	got := make(chan int, 3)
+	c.AfterFunc(2*time.Second, func() { got <- 2 })
+	c.AfterFunc(time.Second, func() { got <- 1 })
+	stopped := c.AfterFunc(time.Second, func() { got <- 99 })
+	if !stopped.Stop() || stopped.Stop() {
+		t.Fatal("Stop should report true once")
+	}
+	ch := c.After(3 * time.Second)
+	c.Advance(999 * time.Millisecond)
+	if c.Pending() != 3 {
+		t.Fatalf("pending %d", c.Pending())
+	}
+	c.Advance(time.Millisecond)
+	if v := <-got; v != 1 {
+		t.Fatalf("first fired %d", v)
+	}
+	c.Advance(2 * time.Second)
+	if v := <-got; v != 2 {
+		t.Fatalf("second fired %d", v)
+	}
+	if at := <-ch; !at.Equal(time.Unix(3, 0)) {
+		t.Errorf("After fired at %v", at)
+	}
+	if c.Pending() != 0 {
+		t.Errorf("pending %d", c.Pending())
+	}
+}
+
+func TestWaitForTimers(t *testing.T) {
+	c := NewFake(time.Unix(0, 0))
+	done := make(chan struct{})
+	go func() { c.WaitForTimers(1); close(done) }()
+	c.After(time.Second)
+	<-done
+}

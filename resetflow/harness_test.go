@@ -1,0 +1,282 @@
+package resetflow_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/fleet"
+	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+// sent is one message the engine sent.
+type sent struct {
+	To resetflow.Address
+	M  resetflow.Message
+}
+
+// chat records what the engine says and lets a test wait for it without sleeping.
+type chat struct {
+	mu   sync.Mutex
+	msgs []sent
+	cond *sync.Cond
+}
+
+func newChat() *chat {
+	c := &chat{}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+func (c *chat) Send(_ context.Context, to resetflow.Address, m resetflow.Message) error {
+	c.mu.Lock()
+	c.msgs = append(c.msgs, sent{to, m})
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *chat) all() []sent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]sent(nil), c.msgs...)
+}
+
+// waitFor blocks until a message to user satisfies ok, and returns it. A test
+// timeout catches a message that never comes.
+func (c *chat) waitFor(user string, ok func(resetflow.Message) bool) resetflow.Message {
+	return c.waitFrom(0, user, ok)
+}
+
+// waitFrom is waitFor over the messages after the first n.
+func (c *chat) waitFrom(n int, user string, ok func(resetflow.Message) bool) resetflow.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := n; ; {
+		for ; i < len(c.msgs); i++ {
+			if c.msgs[i].To.UserID == user && ok(c.msgs[i].M) {
+				return c.msgs[i].M
+			}
+		}
+		c.cond.Wait()
+	}
+}
+
+type alerts struct {
+	mu   sync.Mutex
+	list []resetflow.Alert
+}
+
+func (a *alerts) Alert(_ context.Context, al resetflow.Alert) {
+	a.mu.Lock()
+	a.list = append(a.list, al)
+	a.mu.Unlock()
+}
+
+func (a *alerts) kinds() []resetflow.AlertKind {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var ks []resetflow.AlertKind
+	for _, al := range a.list {
+		ks = append(ks, al.Kind)
+	}
+	return ks
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	events []resetflow.Event
+	fail   error
+}
+
+func (r *recorder) Record(_ context.Context, e resetflow.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) steps() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var s []string
+	for _, e := range r.events {
+		s = append(s, e.Step+"/"+e.Outcome)
+	}
+	return s
+}
+
+type harness struct {
+	t      *testing.T
+	clk    *clock.Fake
+	cat    *catalog.Catalog
+	fleet  *fleet.Fleet
+	chat   *chat
+	alerts *alerts
+	rec    *recorder
+	store  *resetflow.MemoryStore
+	links  *resetflow.MemoryLinks
+	logs   *bytes.Buffer
+	eng    *resetflow.Engine
+}
+
+type option func(*resetflow.Config, *resetflow.Deps)
+
+func newHarness(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	clk := clock.NewFake(t0)
+	fl, err := fleet.Load(fleet.Demo(), clk, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, clk: clk, cat: catalog.MustNew("en"), fleet: fl, chat: newChat(), alerts: &alerts{}, rec: &recorder{},
+		store: resetflow.NewMemoryStore(), links: resetflow.NewMemoryLinks(), logs: &bytes.Buffer{}}
+	cfg := resetflow.DefaultConfig()
+	cfg.PublicURL = "http://bot.test"
+	cfg.Location = time.UTC
+	deps := resetflow.Deps{Clock: clk, Catalog: h.cat, Devices: fl, Directory: fl, Messenger: h.chat, Alerter: h.alerts,
+		Recorder: h.rec, Store: h.store, Links: h.links, Log: slog.New(slog.NewTextHandler(&lockedWriter{w: h.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, o := range opts {
+		o(&cfg, &deps)
+	}
+	h.eng, err = resetflow.New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		h.eng.Shutdown(ctx)
+		if missed := h.cat.Missed(); len(missed) > 0 {
+			t.Errorf("catalog ids used but missing: %v", missed)
+		}
+	})
+	return h
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func addr(user string) resetflow.Address {
+	return resetflow.Address{Platform: "test", UserID: user}
+}
+
+func (h *harness) say(user, text string) {
+	h.eng.Handle(context.Background(), resetflow.Input{From: addr(user), Email: user, Text: text})
+}
+
+func (h *harness) click(user, value string) {
+	h.eng.Handle(context.Background(), resetflow.Input{From: addr(user), Email: user, Action: value})
+}
+
+// last returns the latest message to user.
+func (h *harness) last(user string) resetflow.Message {
+	h.t.Helper()
+	all := h.chat.all()
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].To.UserID == user {
+			return all[i].M
+		}
+	}
+	h.t.Fatalf("no message to %s", user)
+	return resetflow.Message{}
+}
+
+func (h *harness) count(user string) int {
+	n := 0
+	for _, s := range h.chat.all() {
+		if s.To.UserID == user {
+			n++
+		}
+	}
+	return n
+}
+
+// tr is the English catalog sentence, for comparing with what the engine said.
+func (h *harness) tr(id string, data ...map[string]any) string { return h.cat.T("en", id, data...) }
+
+// pickDevice starts a reset and picks the device with the given name.
+func (h *harness) pickDevice(user, name string) resetflow.Message {
+	h.t.Helper()
+	h.say(user, "reset my passcode")
+	m := h.last(user)
+	for _, c := range m.Choices {
+		if c.Label == name {
+			h.click(user, c.Value)
+			return h.last(user)
+		}
+	}
+	h.t.Fatalf("device %q not offered; got %+v", name, m)
+	return resetflow.Message{}
+}
+
+// token is the sign-in token of a link message.
+func token(t *testing.T, m resetflow.Message) string {
+	t.Helper()
+	if m.Link == nil {
+		t.Fatalf("message has no link: %q", m.Text)
+	}
+	i := strings.LastIndex(m.Link.URL, "/r/")
+	return m.Link.URL[i+3:]
+}
+
+func (h *harness) signIn(user string, tok string) resetflow.SignInResult {
+	u, err := h.fleet.LookupUser(context.Background(), user)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return h.eng.CompleteSignIn(context.Background(), tok, resetflow.Identity{Subject: u.ID, UPN: u.UPN, AuthTime: h.clk.Now()})
+}
+
+func button(t *testing.T, m resetflow.Message, label string) string {
+	t.Helper()
+	for _, b := range m.Buttons {
+		if b.Label == label {
+			return b.Value
+		}
+	}
+	t.Fatalf("no button %q in %+v", label, m)
+	return ""
+}
+
+// finishReset advances the fake clock until the reset's final message arrives.
+func (h *harness) finishReset(user string, final string) resetflow.Message {
+	h.t.Helper()
+	done := make(chan resetflow.Message, 1)
+	n := len(h.chat.all())
+	go func() {
+		done <- h.chat.waitFrom(n, user, func(m resetflow.Message) bool { return strings.Contains(m.Text, final) })
+	}()
+	for {
+		timers := make(chan struct{})
+		go func() { h.clk.WaitForTimers(1); close(timers) }()
+		select {
+		case m := <-done:
+			return m
+		case <-timers:
+			h.clk.Advance(time.Second)
+		}
+	}
+}
+
+func (h *harness) String() string { return fmt.Sprint(h.chat.all()) }

@@ -1,0 +1,268 @@
+// Package sqlite is the durable state of the bot in one SQLite file, through a
+// pure-Go driver (no cgo): the audit trail, reset counters and resets in flight,
+// and chat account links. It implements resetflow's Recorder, Store and Links.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// DB is the bot's database. It is safe for concurrent use.
+type DB struct {
+	db *sql.DB
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	time      TEXT NOT NULL,
+	flow      TEXT NOT NULL DEFAULT '',
+	step      TEXT NOT NULL,
+	platform  TEXT NOT NULL DEFAULT '',
+	chat_user TEXT NOT NULL DEFAULT '',
+	user_id   TEXT NOT NULL DEFAULT '',
+	user_upn  TEXT NOT NULL DEFAULT '',
+	device_id TEXT NOT NULL DEFAULT '',
+	outcome   TEXT NOT NULL DEFAULT '',
+	detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_time ON events(time);
+CREATE INDEX IF NOT EXISTS events_user ON events(user_upn, time);
+CREATE INDEX IF NOT EXISTS events_device ON events(device_id, time);
+CREATE TABLE IF NOT EXISTS resets (
+	flow    TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	started TEXT NOT NULL,
+	ended   TEXT,
+	outcome TEXT NOT NULL DEFAULT '',
+	data    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS resets_user ON resets(user_id, started);
+CREATE INDEX IF NOT EXISTS resets_open ON resets(ended);
+CREATE TABLE IF NOT EXISTS links (
+	platform  TEXT NOT NULL,
+	chat_user TEXT NOT NULL,
+	user_id   TEXT NOT NULL,
+	user_upn  TEXT NOT NULL,
+	name      TEXT NOT NULL DEFAULT '',
+	created   TEXT NOT NULL,
+	PRIMARY KEY (platform, chat_user)
+);
+`
+
+// timeFormat sorts as text in time order.
+const timeFormat = "2006-01-02T15:04:05.000000000Z"
+
+func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// Open opens (and creates) the database file in WAL mode with full syncs:
+// a recorded step survives a crash of the process or the machine.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty path")
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return &DB{db: db}, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks the file is reachable and writable enough to read.
+func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
+// Record appends an audit event in its own transaction.
+func (d *DB) Record(ctx context.Context, e resetflow.Event) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO events (time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ts(e.Time), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail)
+	if err != nil {
+		return fmt.Errorf("sqlite: record %s: %w", e.Step, err)
+	}
+	return nil
+}
+
+// ResetsSince counts resets begun for the user since t.
+func (d *DB) ResetsSince(ctx context.Context, userID string, since time.Time) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM resets WHERE user_id = ? AND started >= ?`, userID, ts(since)).Scan(&n)
+	return n, err
+}
+
+// BeginReset records a reset about to be requested.
+func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = d.db.ExecContext(ctx, `INSERT INTO resets (flow, user_id, started, data) VALUES (?, ?, ?, ?)`, r.Flow, r.User.Key(), ts(r.Started), string(data))
+	if err != nil {
+		return fmt.Errorf("sqlite: begin reset: %w", err)
+	}
+	return nil
+}
+
+// EndReset records the final outcome of a reset.
+func (d *DB) EndReset(ctx context.Context, flow, outcome string) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE resets SET ended = ?, outcome = ? WHERE flow = ?`, ts(time.Now()), outcome, flow)
+	return err
+}
+
+// InFlight lists resets begun and not ended.
+func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT data FROM resets WHERE ended IS NULL ORDER BY started`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []resetflow.InFlight
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var r resetflow.InFlight
+		if err := json.Unmarshal([]byte(data), &r); err != nil {
+			return nil, fmt.Errorf("sqlite: reset in flight: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// LinkedUser returns the directory user a chat account is linked to.
+func (d *DB) LinkedUser(ctx context.Context, platform, chatUser string) (resetflow.User, bool, error) {
+	var u resetflow.User
+	err := d.db.QueryRowContext(ctx, `SELECT user_id, user_upn, name FROM links WHERE platform = ? AND chat_user = ?`, platform, chatUser).Scan(&u.ID, &u.UPN, &u.DisplayName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return resetflow.User{}, false, nil
+	}
+	if err != nil {
+		return resetflow.User{}, false, err
+	}
+	return u, true, nil
+}
+
+// SetLink links a chat account to a directory user, replacing any earlier link.
+func (d *DB) SetLink(ctx context.Context, platform, chatUser string, u resetflow.User) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO links (platform, chat_user, user_id, user_upn, name, created) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (platform, chat_user) DO UPDATE SET user_id = excluded.user_id, user_upn = excluded.user_upn, name = excluded.name, created = excluded.created`,
+		platform, chatUser, u.ID, u.UPN, u.DisplayName, ts(time.Now()))
+	return err
+}
+
+// RemoveLink forgets a chat account's link.
+func (d *DB) RemoveLink(ctx context.Context, platform, chatUser string) (bool, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM links WHERE platform = ? AND chat_user = ?`, platform, chatUser)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// Filter selects audit events. Empty fields match everything.
+type Filter struct {
+	User    string // UPN or object id
+	Device  string
+	Flow    string
+	Outcome string
+	Step    string
+	Since   time.Time
+	Until   time.Time
+	Limit   int
+}
+
+// Events lists audit events in time order.
+func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {
+	var where []string
+	var args []any
+	if f.User != "" {
+		where = append(where, "(user_upn = ? COLLATE NOCASE OR user_id = ?)")
+		args = append(args, f.User, f.User)
+	}
+	if f.Device != "" {
+		where = append(where, "device_id = ?")
+		args = append(args, f.Device)
+	}
+	if f.Flow != "" {
+		where = append(where, "flow = ?")
+		args = append(args, f.Flow)
+	}
+	if f.Outcome != "" {
+		where = append(where, "outcome = ?")
+		args = append(args, f.Outcome)
+	}
+	if f.Step != "" {
+		where = append(where, "step = ?")
+		args = append(args, f.Step)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, ts(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "time < ?")
+		args = append(args, ts(f.Until))
+	}
+	q := `SELECT time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY time, id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []resetflow.Event
+	for rows.Next() {
+		var e resetflow.Event
+		var t string
+		if err := rows.Scan(&t, &e.Flow, &e.Step, &e.Platform, &e.ChatUser, &e.UserID, &e.UserUPN, &e.DeviceID, &e.Outcome, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.Time, _ = time.Parse(timeFormat, t)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Prune deletes audit events and finished resets older than before. Open
+// resets and links are kept. It returns how many events it deleted.
+func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM events WHERE time < ?`, ts(before))
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM resets WHERE ended IS NOT NULL AND started < ?`, ts(before)); err != nil {
+		return n, err
+	}
+	return n, nil
+}

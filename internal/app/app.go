@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/shell"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
@@ -20,6 +21,7 @@ import (
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/intune"
+	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
@@ -129,9 +131,19 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		publicURL = "http://" + ln.Addr().String()
 	}
 
-	var adapters []bot.Adapter
+	var (
+		adapters  []bot.Adapter
+		linkStore resetflow.Links // for chat accounts without company email (Discord)
+	)
 	for _, p := range cfg.Chat {
 		switch p {
+		case "discord":
+			a, lf, err := newDiscord(ctx, cfg, env, cat, clk, directory, log)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			adapters, linkStore = append(adapters, a), lf
 		case "shell":
 			var names []string
 			for _, u := range demoUsers {
@@ -145,7 +157,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	var posters []bot.AlertPoster
 	for _, a := range adapters {
-		if p, ok := a.(bot.AlertPoster); ok {
+		if p, ok := a.(bot.AlertPoster); ok && !noHelpdesk(a) {
 			posters = append(posters, p)
 		}
 	}
@@ -154,7 +166,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 
 	engine, err := resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
 		Clock: clk, Catalog: cat, Devices: devices, Directory: directory,
-		Messenger: router, Alerter: alerts, Log: log,
+		Messenger: router, Alerter: alerts, Links: linkStore, Log: log,
 	})
 	if err != nil {
 		ln.Close()
@@ -262,4 +274,49 @@ func newOIDC(cfg *config.Config, env Env, publicURL string, w reauth.Windows, pa
 		}
 	}()
 	return p, nil
+}
+
+// noHelpdesk reports an adapter that can post alerts but has no channel for them.
+func noHelpdesk(a bot.Adapter) bool {
+	h, ok := a.(interface{ HelpdeskConfigured() bool })
+	return ok && !h.HelpdeskConfigured()
+}
+
+// newDiscord makes the Discord adapter and its account links. The token comes
+// from the environment; without it the program stops with a configuration error.
+func newDiscord(ctx context.Context, cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, dir resetflow.Directory, log *slog.Logger) (*discord.Adapter, *links.File, error) {
+	token := ""
+	if env != nil {
+		token = strings.TrimSpace(env(discord.TokenEnv))
+	}
+	if token == "" {
+		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
+	}
+	d := cfg.Discord
+	lf, err := links.Open(d.LinksFile)
+	if err != nil {
+		return nil, nil, configError{fmt.Errorf("discord.links_file: %w", err)}
+	}
+	if d.LinksPreload != "" {
+		entries, err := links.LoadPreload(d.LinksPreload)
+		if err != nil {
+			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
+		}
+		n, err := links.Preload(ctx, lf, dir, entries)
+		if err != nil {
+			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
+		}
+		log.Info("discord account links preloaded", "file", d.LinksPreload, "links", n)
+	}
+	a, err := discord.New(discord.Config{
+		Token: token, APIURL: d.APIURL, ApplicationID: d.ApplicationID, HelpdeskChannelID: d.HelpdeskChannelID,
+		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
+	})
+	if err != nil {
+		return nil, nil, configError{err}
+	}
+	if d.ApplicationID != "" {
+		log.Info("discord invite link (scopes bot and applications.commands; View Channel, Send Messages, Embed Links, Read Message History)", "invite_url", discord.InviteURL(d.ApplicationID))
+	}
+	return a, lf, nil
 }

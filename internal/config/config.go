@@ -65,6 +65,9 @@ type Config struct {
 	// Intune is the Microsoft Graph backend (devices: intune). Credentials come from the environment.
 	Intune intune.Config `yaml:"intune"`
 
+	// Discord is the Discord chat (chat: discord). The bot token comes from the environment.
+	Discord Discord `yaml:"discord"`
+
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
 }
@@ -194,6 +197,11 @@ func (c *Config) validate() error {
 	if seen["shell"] && strings.TrimSpace(c.Shell.User) == "" {
 		return errors.New("shell.user: needed with chat: shell")
 	}
+	if seen["discord"] {
+		if err := c.Discord.validate(); err != nil {
+			return err
+		}
+	}
 	if len(c.Rules) == 0 {
 		return errors.New("rules: the table is empty; every device would be refused")
 	}
@@ -220,4 +228,46 @@ func (c *Config) EngineConfig(publicURL string) resetflow.Config {
 		TenantID: r.TenantID, PollFirst: r.PollFirst, PollMax: r.PollMax, PollTimeout: r.PollTimeout,
 		Location: c.Location,
 	}
+}
+
+// Discord is the discord section.
+type Discord struct {
+	// APIURL is Discord's REST API, or a REST proxy in front of it; the gateway URL comes from it.
+	APIURL string `yaml:"api_url"`
+	// ApplicationID is the application's id; empty: read from Discord at start.
+	ApplicationID string `yaml:"application_id"`
+	// HelpdeskChannelID is the guild channel for helpdesk alerts; empty: none on Discord.
+	HelpdeskChannelID string `yaml:"helpdesk_channel_id"`
+	// LinksFile keeps which Discord account belongs to which directory user.
+	LinksFile string `yaml:"links_file"`
+	// LinksPreload is a YAML or CSV file of links loaded at every start; empty: none.
+	LinksPreload string `yaml:"links_preload"`
+}
+
+func (d *Discord) validate() error {
+	u, err := url.Parse(d.APIURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("discord.api_url: %q is not an http(s) URL", d.APIURL)
+	}
+	for key, v := range map[string]string{"discord.application_id": d.ApplicationID, "discord.helpdesk_channel_id": d.HelpdeskChannelID} {
+		if v != "" && !isSnowflake(v) {
+			return fmt.Errorf("%s: %q is not a Discord id (digits only)", key, v)
+		}
+	}
+	if strings.TrimSpace(d.LinksFile) == "" {
+		return errors.New("discord.links_file: needed with chat: discord (Discord accounts are linked to employees by a sign-in, and the links are kept there)")
+	}
+	return nil
+}
+
+func isSnowflake(s string) bool {
+	if len(s) < 15 || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

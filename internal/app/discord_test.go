@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passcodebot/passcodebot/adapters/discord"
+	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/catalog"
+)
+
+func TestDiscordNeedsItsToken(t *testing.T) {
+	cfg := writeConfig(t, "chat: [discord]\ninsecure_demo_signin_with_real_chat: true\n")
+	var stdout, stderr syncBuffer
+	code := Main(t.Context(), []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+	if code != ExitConfig || !strings.Contains(stderr.String(), discord.TokenEnv) {
+		t.Errorf("exit %d, stderr %q; want %d naming %s", code, stderr.String(), ExitConfig, discord.TokenEnv)
+	}
+}
+
+func TestDiscordConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{"discord: {api_url: ftp://x}", "discord.api_url:"},
+		{"discord: {helpdesk_channel_id: general}", "discord.helpdesk_channel_id:"},
+		{"discord: {links_file: \"\"}", "discord.links_file:"},
+	} {
+		cfg := writeConfig(t, "chat: [discord]\ninsecure_demo_signin_with_real_chat: true\n"+tc.body+"\n")
+		var stdout, stderr syncBuffer
+		code := Main(t.Context(), []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "token" })
+		if code != ExitConfig || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %d naming %s", tc.body, code, stderr.String(), ExitConfig, tc.want)
+		}
+	}
+}
+
+// TestDiscordWired: the program with chat: discord against a fake Discord: the
+// token from the environment, the REST URL from the config, the account links
+// (preloaded from a CSV) in their file, and a conversation.
+func TestDiscordWired(t *testing.T) {
+	f := fakediscord.New(t, fakediscord.Options{})
+	helpdesk := f.AddGuildChannel("1190000000000000001")
+	bob := f.NewUser("bob")
+	dir := t.TempDir()
+	preload := filepath.Join(dir, "preload.csv")
+	if err := os.WriteFile(preload, []byte("discord_user_id,upn\n"+bob.ID+",bob@contoso.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	linksFile := filepath.Join(dir, "links.json")
+	cfg := writeConfig(t, fmt.Sprintf(`chat: [discord]
+insecure_demo_signin_with_real_chat: true
+discord:
+  api_url: %s
+  application_id: "%s"
+  helpdesk_channel_id: "%s"
+  links_file: %s
+  links_preload: %s
+`, f.APIURL(), f.AppID(), helpdesk, linksFile, preload))
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(k string) string {
+			if k == discord.TokenEnv {
+				return f.Token()
+			}
+			return ""
+		})
+	}()
+	f.WaitReady(t)
+	cat := catalog.MustNew("en")
+
+	// Bob is linked by the preload: his devices, at once.
+	f.UserSays(bob, "reset")
+	f.WaitFor(t, "bob's device list", func() bool {
+		for _, m := range f.Messages(f.DMChannel(bob.ID)) {
+			if m.Button("1. Bob's Galaxy S9") != nil {
+				return true
+			}
+		}
+		return false
+	})
+	// Alice is not: she is asked to sign in to link her account.
+	alice := f.NewUser("alice")
+	f.UserSays(alice, "reset")
+	want := cat.T("en", "link_needed", map[string]any{"Until": "", "Minutes": 5})
+	want = want[:strings.Index(want, "This link")]
+	f.WaitFor(t, "alice asked to link", func() bool {
+		for _, m := range f.Messages(f.DMChannel(alice.ID)) {
+			if strings.Contains(m.Content, want) {
+				return true
+			}
+		}
+		return false
+	})
+	if st, err := os.Stat(linksFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("links file: %v, %v; want mode 0600", st, err)
+	}
+	if !strings.Contains(stderr.String(), "client_id="+f.AppID()) || !strings.Contains(stderr.String(), "permissions=84992") {
+		t.Errorf("no invite link in the log:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), f.Token()) {
+		t.Error("the bot token is in the log")
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("exit %d; want 0\n%s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the program did not stop")
+	}
+}

@@ -148,9 +148,11 @@ func (a *Adapter) onInteraction(ic *discordgo.InteractionCreate) {
 	}
 }
 
-// inBotDM reports whether the interaction comes from the person's DM with the bot.
+// inBotDM reports whether the interaction comes from the person's DM with the
+// bot. A payload without "context" (0) and without a guild is a DM too; a
+// user-installed app's context PRIVATE_CHANNEL (another person's DM) is not.
 func inBotDM(i *discordgo.Interaction) bool {
-	return i.GuildID == "" && i.Context == discordgo.InteractionContextBotDM
+	return i.GuildID == "" && (i.Context == discordgo.InteractionContextBotDM || i.Context == discordgo.InteractionContextGuild)
 }
 
 // refuseNotDM answers an interaction from anywhere but the bot's DM with a

@@ -273,8 +273,33 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 	if n := h.countDM(alice, h.cat.T("en", "resetting", dev("Alice's iPhone"))); n != 1 {
 		t.Errorf(`%d "resetting" messages; want 1`, n)
 	}
-	if n := h.countDM(alice, h.cat.T("en", "already_resetting")); n != 0 {
-		t.Errorf("the second click reached the engine (%d already_resetting messages)", n)
+	// The second click never reached the engine: after the warning the bot said
+	// exactly what one click makes it say (and the answer to a barrier "help").
+	h.fake.UserSays(alice, "help")
+	h.dmSays(alice, "Intune")
+	want := []string{
+		h.cat.T("en", "resetting", dev("Alice's iPhone")),
+		h.cat.T("en", "removed_passcode_removed", dev("Alice's iPhone")),
+		h.cat.T("en", "success", dev("Alice's iPhone")),
+		"Intune",
+	}
+	after := false
+	for _, m := range h.fake.Messages(h.fake.DMChannel(alice.ID)) {
+		if m.ID == warn.ID {
+			after = true
+			continue
+		}
+		if !after || m.AuthorID != h.fake.BotID() {
+			continue
+		}
+		if len(want) == 0 || !strings.Contains(m.Content, want[0]) {
+			t.Errorf("unexpected message after the warning: %q", m.Content)
+			continue
+		}
+		want = want[1:]
+	}
+	if len(want) != 0 {
+		t.Errorf("missing messages: %q", want)
 	}
 }
 
@@ -406,5 +431,33 @@ func TestSecretNeverLeavesTheDM(t *testing.T) {
 	m := h.dmSays(carol, "`"+pass+"`")
 	if ch, _ := h.fake.Channel(m.ChannelID); ch.Type != discordgo.ChannelTypeDM || ch.Recipient != carol.ID {
 		t.Errorf("passcode went to %+v", ch)
+	}
+}
+
+// TestOnlyInTheBotDM: the command from a server channel, or from someone
+// else's DM (a user-installed context), gets a private refusal and starts nothing.
+func TestOnlyInTheBotDM(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	eve := h.fake.NewUser("eve")
+	preload(t, h, eve, "alice@contoso.example")
+	for name, opt := range map[string]fakediscord.InteractionOption{
+		"server channel": fakediscord.InGuild("1190000000000000001"),
+		"another DM":     fakediscord.Context(discordgo.InteractionContextPrivateChannel),
+	} {
+		id := h.fake.Command(eve, "reset-passcode", opt, fakediscord.Locale("ja"))
+		h.fake.WaitFor(t, "the refusal from "+name, func() bool { return h.fake.Interaction(id).OriginalID != "" })
+		in := h.fake.Interaction(id)
+		m, _ := h.fake.Message(in.OriginalID)
+		if in.Callbacks[0] != discordgo.InteractionResponseChannelMessageWithSource || m.Flags&discordgo.MessageFlagsEphemeral == 0 || m.Content != h.cat.T("ja", "refused_not_dm") {
+			t.Errorf("%s: answered %v with %q (flags %d); want a private refused_not_dm", name, in.Callbacks, m.Content, m.Flags)
+		}
+	}
+	h.fake.UserSays(eve, "help") // a barrier: handled after both commands
+	h.dmSays(eve, "Intune")
+	for _, m := range h.fake.Messages(h.fake.DMChannel(eve.ID)) {
+		if m.AuthorID == h.fake.BotID() && m.Flags&discordgo.MessageFlagsEphemeral == 0 && !strings.Contains(m.Content, "Intune") {
+			t.Errorf("a command from outside the bot's DM got an answer in the DM: %q", m.Content)
+		}
 	}
 }

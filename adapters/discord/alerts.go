@@ -141,6 +141,11 @@ const alertFooter = "alert "
 func (a *Adapter) takeAlert(i *discordgo.Interaction, u *discordgo.User, alertID string) {
 	a.takeMu.Lock()
 	defer a.takeMu.Unlock()
+	if len(a.taken) > 1000 {
+		// Old helpdesk messages: Discord sends each click with the message as it
+		// is, so forgetting our copy only matters for two takes at the same moment.
+		clear(a.taken)
+	}
 	taken := a.taken[i.Message.ID]
 	if taken == nil {
 		taken = map[string]taker{}

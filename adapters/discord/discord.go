@@ -248,7 +248,7 @@ func (a *Adapter) checkToken(ctx context.Context) error {
 		a.log.Info("discord gateway", "shards", gb.Shards, "session_starts_remaining", gb.SessionStartLimit.Remaining)
 	}
 	if id := a.ApplicationID(); id != "" {
-		a.log.Info("discord bot ready to be invited", "bot_user", me.Username, "invite_url", InviteURL(id))
+		a.log.Info("discord bot ready to be invited (scopes bot, applications.commands; View Channel, Send Messages, Embed Links, Read Message History)", "bot_user", me.Username, "invite_url", InviteURL(id))
 	}
 	return nil
 }

@@ -122,6 +122,15 @@ func TestLinkThenReset(t *testing.T) {
 		t.Errorf("catalog ids missing: %v", missed)
 	}
 
+	for _, c := range h.fake.Calls() {
+		if c.Path == "/gateway" {
+			t.Error("the gateway URL was asked at GET /gateway; a bot asks GET /gateway/bot")
+		}
+	}
+	if len(h.fake.CallsTo("GET", "/gateway/bot")) == 0 {
+		t.Error("GET /gateway/bot never asked")
+	}
+
 	// "unlink" removes the link for good.
 	h.fake.UserSays(alice, "unlink")
 	h.dmSays(alice, h.cat.T("en", "unlinked"))
@@ -459,5 +468,33 @@ func TestOnlyInTheBotDM(t *testing.T) {
 		if m.AuthorID == h.fake.BotID() && m.Flags&discordgo.MessageFlagsEphemeral == 0 && !strings.Contains(m.Content, "Intune") {
 			t.Errorf("a command from outside the bot's DM got an answer in the DM: %q", m.Content)
 		}
+	}
+}
+
+// TestIgnoresBotsAndItself: messages from other bots, and the bot's own DMs
+// echoed by the gateway, get no answer.
+func TestIgnoresBotsAndItself(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	robot := h.fake.NewUser("robot")
+	robot.Bot = true
+	h.fake.UserSays(robot, "reset")
+	person := h.fake.NewUser("person")
+	h.fake.UserSays(person, "help") // a barrier
+	h.dmSays(person, "Intune")
+	for _, m := range h.fake.Messages(h.fake.DMChannel(robot.ID)) {
+		if m.AuthorID == h.fake.BotID() {
+			t.Errorf("answered a bot: %q", m.Content)
+		}
+	}
+	// The person's DM holds exactly one answer: the bot did not answer its own echo.
+	n := 0
+	for _, m := range h.fake.Messages(h.fake.DMChannel(person.ID)) {
+		if m.AuthorID == h.fake.BotID() {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d bot messages in the DM; want 1", n)
 	}
 }

@@ -47,6 +47,11 @@ func (t *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if !ok {
 		return t.base.RoundTrip(req)
 	}
+	if req.Method == http.MethodGet && rest == "gateway" {
+		// discordgo's Open() asks GET /gateway; a bot asks GET /gateway/bot,
+		// which answers the same "url" (and more) for the bot's token.
+		rest = "gateway/bot"
+	}
 	u, err := url.Parse(t.to.String() + rest)
 	if err != nil {
 		return nil, err

@@ -263,3 +263,22 @@ func TestRateLimitedError(t *testing.T) {
 		t.Error("RateLimitedError has no RetryAfter for the runtime")
 	}
 }
+
+// TestGatewayURLFromGatewayBot: Open()'s GET /gateway is asked as GET /gateway/bot.
+func TestGatewayURLFromGatewayBot(t *testing.T) {
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.Method+" "+r.URL.Path)
+		w.Write([]byte(`{"url":"wss://gw.example"}`))
+	}))
+	defer srv.Close()
+	rt, _ := newRewriteTransport(srv.URL+"/api/v9/", http.DefaultTransport)
+	s, _ := discordgo.New("Bot x")
+	s.Client = &http.Client{Transport: rt}
+	if u, err := s.Gateway(); err != nil || !strings.HasPrefix(u, "wss://gw.example") {
+		t.Fatalf("Gateway() = %q, %v", u, err)
+	}
+	if len(paths) != 1 || paths[0] != "GET /api/v9/gateway/bot" {
+		t.Errorf("requests %v; want GET /api/v9/gateway/bot", paths)
+	}
+}

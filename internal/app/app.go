@@ -315,8 +315,5 @@ func newDiscord(ctx context.Context, cfg *config.Config, env Env, cat *catalog.C
 	if err != nil {
 		return nil, nil, configError{err}
 	}
-	if d.ApplicationID != "" {
-		log.Info("discord invite link (scopes bot and applications.commands; View Channel, Send Messages, Embed Links, Read Message History)", "invite_url", discord.InviteURL(d.ApplicationID))
-	}
 	return a, lf, nil
 }

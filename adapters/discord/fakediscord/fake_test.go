@@ -76,3 +76,61 @@ func TestReconnectDuringOpenHangsDiscordgo(t *testing.T) {
 	s.Unlock()
 	t.Fatal("Open() is blocked but the session lock is free; not the issue 513 deadlock")
 }
+
+// TestInteractionLifecycle: a click is answered once; follow-ups and edits work
+// with the interaction's token for 15 minutes (by the fake's clock), then not.
+func TestInteractionLifecycle(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	f := fakediscord.New(t, fakediscord.Options{Now: func() time.Time { return now }})
+	s := session(f)
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := f.NewUser("ann")
+	dm := f.DMChannel(u.ID)
+	m, err := s.ChannelMessageSendComplex(dm, &discordgo.MessageSend{Content: "pick", Components: []discordgo.MessageComponent{
+		discordgo.ActionsRow{Components: []discordgo.MessageComponent{discordgo.Button{Label: "A", CustomID: "a", Style: discordgo.PrimaryButton}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *discordgo.Interaction, 1)
+	s.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) { got <- ic.Interaction })
+	id, err := f.Click(u, m.ID, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var i *discordgo.Interaction
+	select {
+	case i = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no INTERACTION_CREATE")
+	}
+	if i.ID != id || i.Message == nil || i.Message.ID != m.ID || i.User == nil || i.User.ID != u.ID {
+		t.Fatalf("interaction %+v", i)
+	}
+	if err := s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err == nil {
+		t.Error("a second answer to one interaction was accepted")
+	}
+	if _, err := s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "follow-up"}); err != nil {
+		t.Fatal(err)
+	}
+	done := "done"
+	if _, err := s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &done}); err != nil {
+		t.Fatal(err)
+	}
+	if msg, _ := f.Message(m.ID); msg.Content != "done" {
+		t.Errorf("@original of a click is the clicked message; it says %q", msg.Content)
+	}
+	if _, err := f.Click(u, m.ID, "missing"); err == nil {
+		t.Error("a click on a missing button was sent")
+	}
+	now = now.Add(15*time.Minute + time.Second)
+	if _, err := s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "late"}); err == nil {
+		t.Error("a follow-up after 15 minutes was accepted")
+	}
+}

@@ -117,6 +117,11 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		o(&setup)
 	}
 	h.fake = fakediscord.New(t, fo)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bot log:\n%s", h.logs.String())
+		}
+	})
 	h.helpdesk = h.fake.AddGuildChannel("1190000000000000001")
 	cfg.Token, cfg.APIURL, cfg.HelpdeskChannelID = h.fake.Token(), h.fake.APIURL(), h.helpdesk
 
@@ -161,6 +166,19 @@ func (h *harness) run() {
 	go func() { h.runErr <- h.adapter.Run(ctx, h.engine) }()
 	h.t.Cleanup(h.stop)
 	h.fake.WaitReady(h.t)
+	// The fake has sent READY; wait until the bot has read it too.
+	deadline := time.After(15 * time.Second)
+	for {
+		ch := h.adapter.WatchdogChanged()
+		if h.adapter.Healthy() == nil {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			h.t.Fatalf("the adapter never became healthy: %v", h.adapter.Healthy())
+		}
+	}
 }
 
 func (h *harness) stop() {

@@ -51,16 +51,19 @@ func render(m resetflow.Message) rendered {
 		ts := m.Link.Expires.Unix() - m.Link.Expires.Unix()%60
 		fmt.Fprintf(&b, "\n⏰ <t:%d:t> (<t:%d:R>)", ts, ts)
 	}
-	var tail strings.Builder
+	secret := ""
 	if m.Secret != nil {
-		fmt.Fprintf(&tail, "\n**%s:** %s", m.Secret.Label, codeSpan(m.Secret.Reveal()))
+		secret = fmt.Sprintf("\n**%s:** %s", clip(m.Secret.Label, 100), codeSpan(m.Secret.Reveal()))
 	}
+	notice := ""
 	if m.Notice != "" {
-		tail.WriteString("\n-# " + strings.ReplaceAll(m.Notice, "\n", "\n-# "))
+		notice = "\n-# " + strings.ReplaceAll(m.Notice, "\n", "\n-# ")
 	}
-	// Shorten the body, never the passcode.
-	head := fit(b.String(), maxContent-utf8.RuneCountInString(tail.String()))
-	return rendered{content: head + tail.String(), components: components(m)}
+	// Shorten the notice, then the body; never the passcode.
+	room := maxContent - utf8.RuneCountInString(secret)
+	notice = fit(notice, room/2)
+	head := fit(b.String(), room-utf8.RuneCountInString(notice))
+	return rendered{content: head + secret + notice, components: components(m)}
 }
 
 // redacted is the message with its passcode taken out and a note in its place.
@@ -212,14 +215,20 @@ func clip(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
+	if n < 2 {
+		return ""
+	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
 
-// fit shortens content to Discord's limit, cutting whole lines where it can.
+// fit shortens s to n characters, cutting whole lines where it can.
 func fit(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
+	}
+	if n < 2 {
+		return ""
 	}
 	r := []rune(s)[:n-1]
 	if i := strings.LastIndex(string(r), "\n"); i > len(string(r))/2 {

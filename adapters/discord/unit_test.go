@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -281,4 +283,62 @@ func TestGatewayURLFromGatewayBot(t *testing.T) {
 	if len(paths) != 1 || paths[0] != "GET /api/v9/gateway/bot" {
 		t.Errorf("requests %v; want GET /api/v9/gateway/bot", paths)
 	}
+}
+
+// FuzzRender: any engine message renders within Discord's limits, with the
+// passcode whole and components Discord accepts.
+func FuzzRender(f *testing.F) {
+	f.Add("Pick.", "Phone **1**", "Model · OS", 3, "Cancel", "Pick a device.", "", "")
+	f.Add(strings.Repeat("長い本文。", 500), strings.Repeat("x", 200), strings.Repeat("d", 300), 30, strings.Repeat("b", 120), strings.Repeat("n\n", 1500), "Temporary passcode", "Ab3`x9")
+	f.Fuzz(func(t *testing.T, text, label, detail string, n int, button, notice, secretLabel, secret string) {
+		if !utf8.ValidString(text + label + detail + button + notice + secretLabel + secret) {
+			return
+		}
+		m := resetflow.Message{Text: text, Notice: notice, Buttons: []resetflow.Button{{Value: "cancel:f", Label: button}}}
+		for i := range min(max(n, 0), 40) {
+			m.Choices = append(m.Choices, resetflow.Choice{Value: fmt.Sprintf("pick:f:%d", i), Label: label, Detail: detail})
+		}
+		if secret != "" && len(secret) < 64 {
+			m.Secret = resetflow.NewSecret(secretLabel, secret)
+		}
+		r := render(m)
+		if n := utf8.RuneCountInString(r.content); n > maxContent {
+			t.Fatalf("content %d characters", n)
+		}
+		if m.Secret != nil && !strings.Contains(r.content, codeSpan(secret)) {
+			t.Fatalf("passcode cut: %q", r.content)
+		}
+		raw, err := json.Marshal(r.components)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []json.RawMessage
+		json.Unmarshal(raw, &rows)
+		if len(rows) > 5 {
+			t.Fatalf("%d rows", len(rows))
+		}
+		for _, row := range rows {
+			c, err := discordgo.MessageComponentFromJSON(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rc := range c.(*discordgo.ActionsRow).Components {
+				switch v := rc.(type) {
+				case *discordgo.Button:
+					if utf8.RuneCountInString(v.Label) > maxButtonLabel || len(v.CustomID) > 100 {
+						t.Fatalf("button %+v", v)
+					}
+				case *discordgo.SelectMenu:
+					if len(v.Options) > maxOptions || utf8.RuneCountInString(v.Placeholder) > 150 {
+						t.Fatalf("select with %d options", len(v.Options))
+					}
+					for _, o := range v.Options {
+						if utf8.RuneCountInString(o.Label) > maxOption || utf8.RuneCountInString(o.Description) > maxOption {
+							t.Fatalf("option %+v", o)
+						}
+					}
+				}
+			}
+		}
+	})
 }

@@ -128,8 +128,11 @@ func interactionUser(i *discordgo.Interaction) *discordgo.User {
 // has its answer well within 3 seconds; the work follows in the person's queue.
 func (a *Adapter) onInteraction(ic *discordgo.InteractionCreate) {
 	i := ic.Interaction
+	if i == nil {
+		return
+	}
 	u := interactionUser(i)
-	if i == nil || u == nil || u.Bot {
+	if u == nil || u.Bot {
 		return
 	}
 	if !a.seen.add("i\x00" + i.ID) {

@@ -74,7 +74,11 @@ type Bot struct {
 	Alerts   *Alerts
 	Mux      *http.ServeMux // routes the caller registered (sign-in pages); health is added here
 	Listener net.Listener   // where the HTTP server listens
-	Log      *slog.Logger
+	// AdminListener, when set, serves /metrics, /healthz and /readyz apart from the public pages.
+	AdminListener net.Listener
+	// Metrics serves /metrics; nil serves none.
+	Metrics http.Handler
+	Log     *slog.Logger
 	// ShutdownTimeout bounds how long a stop waits for resets in flight and alerts.
 	ShutdownTimeout time.Duration
 	// Ready reports extra readiness checks (backends); nil means ready.
@@ -90,11 +94,23 @@ func (b *Bot) Run(ctx context.Context) error {
 	if b.ShutdownTimeout <= 0 {
 		b.ShutdownTimeout = 30 * time.Second
 	}
-	b.Mux.HandleFunc("GET /healthz", b.healthz)
-	b.Mux.HandleFunc("GET /readyz", b.readyz)
+	adminMux := b.Mux
+	if b.AdminListener != nil {
+		adminMux = http.NewServeMux()
+	}
+	adminMux.HandleFunc("GET /healthz", b.healthz)
+	adminMux.HandleFunc("GET /readyz", b.readyz)
+	if b.Metrics != nil {
+		adminMux.Handle("GET /metrics", b.Metrics)
+	}
 	srv := &http.Server{Handler: b.Mux, ReadHeaderTimeout: 10 * time.Second}
-	srvErr := make(chan error, 1)
+	srvErr := make(chan error, 2)
 	go func() { srvErr <- srv.Serve(b.Listener) }()
+	var adminSrv *http.Server
+	if b.AdminListener != nil {
+		adminSrv = &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { srvErr <- adminSrv.Serve(b.AdminListener) }()
+	}
 
 	if err := b.Engine.Resume(ctx); err != nil {
 		b.Log.Error("resuming resets in flight failed", "err", err)
@@ -142,6 +158,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	stop()
 	wg.Wait()
 	_ = srv.Shutdown(stopCtx)
+	if adminSrv != nil {
+		_ = adminSrv.Shutdown(stopCtx)
+	}
 	if errors.Is(runErr, context.Canceled) {
 		runErr = nil
 	}

@@ -201,7 +201,7 @@ func (a *Adapter) takeAlert(i *discordgo.Interaction, u *discordgo.User, alertID
 	}
 	a.log.Info("helpdesk alert taken", "alert", alertID, "by", u.ID)
 	if a.cfg.OnAlertTaken != nil {
-		a.cfg.OnAlertTaken(alertID, resetflow.Address{Platform: Platform, UserID: u.ID, Channel: i.ChannelID})
+		a.cfg.OnAlertTaken(alertID, u.ID)
 	}
 }
 

@@ -68,8 +68,9 @@ type Config struct {
 	WatchdogClock     clock.Clock    // the gateway watchdog's clock; default Clock
 	Watchdog          Watchdog
 	Log               *slog.Logger
-	// OnAlertTaken is called when someone presses "I'm on it" on an alert; optional.
-	OnAlertTaken func(alertID string, by resetflow.Address)
+	// OnAlertTaken is called once when someone presses "I'm on it" on an alert,
+	// with the Discord user id of who did; optional.
+	OnAlertTaken func(alertID, discordUser string)
 	// Transport is the HTTP transport under the URL rewriting; default a clone of http.DefaultTransport.
 	Transport http.RoundTripper
 }

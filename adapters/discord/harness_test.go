@@ -110,7 +110,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		Catalog: h.cat, Locale: "en", Location: time.UTC, SecretTTL: secretTTL, Clock: h.clk,
 		WatchdogClock: clock.Real{},
 		Log:           slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnAlertTaken:  func(id string, by resetflow.Address) { h.taken <- [2]string{id, by.UserID} },
+		OnAlertTaken:  func(id, by string) { h.taken <- [2]string{id, by} },
 	}
 	setup := harnessSetup{cfg: &cfg, fake: &fo}
 	for _, o := range opts {

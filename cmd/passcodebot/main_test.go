@@ -92,6 +92,9 @@ func (l *lines) text() string {
 func writeConfig(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "config.yaml")
+	if !strings.Contains(body, "audit:") {
+		body += "\naudit: {file: '" + filepath.Join(t.TempDir(), "audit.db") + "'}\n"
+	}
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

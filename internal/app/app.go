@@ -12,20 +12,25 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/shell"
+	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/internal/logs"
 	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/links"
+	"github.com/passcodebot/passcodebot/metrics"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 // Exit codes.
@@ -82,11 +87,24 @@ type configError struct{ error }
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+	return logs.New(w, cfg.Log.Format, level)
+}
+
+// prune applies the audit retention at start and then daily.
+func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
+	for {
+		n, err := db.Prune(ctx, time.Now().AddDate(0, 0, -days))
+		if err != nil && ctx.Err() == nil {
+			log.Error("audit retention: pruning failed", "err", err)
+		} else if n > 0 {
+			log.Info("audit retention: pruned old events", "events", n, "retention_days", days)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(24 * time.Hour):
+		}
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Writer, log *slog.Logger, env Env) error {
@@ -131,25 +149,45 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		publicURL = "http://" + ln.Addr().String()
 	}
 
-	var (
-		adapters  []bot.Adapter
-		linkStore resetflow.Links // for chat accounts without company email (Discord)
-	)
+	var db *sqlite.DB // opened once the configuration is known to be complete
+	// An "I'm on it" click on a helpdesk alert goes into the audit trail.
+	taken := func(platform string) func(alertID, who string) {
+		return func(alertID, who string) {
+			ev := resetflow.Event{Time: clk.Now(), Step: "alert_ack", Platform: platform, ChatUser: who, Outcome: "taken", Detail: "alert=" + alertID}
+			if err := db.Record(context.Background(), ev); err != nil {
+				log.Error("recording a helpdesk acknowledgement failed", "alert", alertID, "err", err)
+			}
+		}
+	}
+
+	var adapters []bot.Adapter
+	var slackHTTP *slackadapter.Adapter // registers its endpoints on the bot's mux
+	var discordPreload []links.Entry    // Discord account links an administrator prepared
 	for _, p := range cfg.Chat {
 		switch p {
 		case "discord":
-			a, lf, err := newDiscord(ctx, cfg, env, cat, clk, directory, log)
+			a, preload, err := newDiscord(cfg, env, cat, clk, log, taken("discord"))
 			if err != nil {
 				ln.Close()
 				return err
 			}
-			adapters, linkStore = append(adapters, a), lf
+			adapters, discordPreload = append(adapters, a), preload
 		case "shell":
 			var names []string
 			for _, u := range demoUsers {
 				names = append(names, u.UPN)
 			}
 			adapters = append(adapters, shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names))
+		case "slack":
+			sa, err := newSlack(cfg, env, cat, clk, log, taken("slack"))
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			if cfg.Slack.Mode == "http" {
+				slackHTTP = sa
+			}
+			adapters = append(adapters, sa)
 		default:
 			ln.Close()
 			return configError{fmt.Errorf("chat: %q is not available in this build", p)}
@@ -164,9 +202,28 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	alerts := bot.NewAlerts(clk, log, posters...)
 	router := bot.NewRouter(adapters...)
 
-	engine, err := resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
-		Clock: clk, Catalog: cat, Devices: devices, Directory: directory,
-		Messenger: router, Alerter: alerts, Links: linkStore, Log: log,
+	if db, err = sqlite.Open(ctx, cfg.Audit.File); err != nil {
+		ln.Close()
+		return configError{fmt.Errorf("audit.file: %w", err)}
+	}
+	defer db.Close()
+	if len(discordPreload) > 0 {
+		n, err := links.Preload(ctx, db, directory, discordPreload)
+		if err != nil {
+			ln.Close()
+			return configError{fmt.Errorf("discord.links_preload: %w", err)}
+		}
+		log.Info("discord account links preloaded", "file", cfg.Discord.LinksPreload, "links", n)
+	}
+	pruneCtx, stopPrune := context.WithCancel(ctx)
+	defer stopPrune()
+	go prune(pruneCtx, db, cfg.Audit.RetentionDays, log)
+
+	var engine *resetflow.Engine
+	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)
+	engine, err = resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
+		Clock: clk, Catalog: cat, Devices: m.Devices(devices), Directory: directory,
+		Messenger: router, Alerter: m.Alerter(alerts), Recorder: m.Recorder(db), Store: db, Links: db, Log: log,
 	})
 	if err != nil {
 		ln.Close()
@@ -197,9 +254,21 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	pages.FormOrigins = provider.FormOrigins()
 	mux := http.NewServeMux()
 	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages}).Register(mux)
+	if slackHTTP != nil {
+		slackHTTP.Register(mux)
+	}
 
-	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth, "http", ln.Addr().String(), "public_url", publicURL)
-	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, Log: log}
+	var admin net.Listener
+	if cfg.HTTP.AdminListen != "" {
+		if admin, err = net.Listen("tcp", cfg.HTTP.AdminListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("http.admin_listen: %w", err)
+		}
+	}
+	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
+		"http", ln.Addr().String(), "public_url", publicURL, "audit", cfg.Audit.File)
+	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin,
+		Metrics: m.Handler(), Log: log, Ready: func(ctx context.Context) error { return db.Ping(ctx) }}
 	return b.Run(ctx)
 }
 
@@ -282,9 +351,10 @@ func noHelpdesk(a bot.Adapter) bool {
 	return ok && !h.HelpdeskConfigured()
 }
 
-// newDiscord makes the Discord adapter and its account links. The token comes
-// from the environment; without it the program stops with a configuration error.
-func newDiscord(ctx context.Context, cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, dir resetflow.Directory, log *slog.Logger) (*discord.Adapter, *links.File, error) {
+// newDiscord makes the Discord adapter and reads the links an administrator
+// prepared (applied once the database is open). The token comes from the
+// environment; without it the program stops with a configuration error.
+func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, taken func(alertID, who string)) (*discord.Adapter, []links.Entry, error) {
 	token := ""
 	if env != nil {
 		token = strings.TrimSpace(env(discord.TokenEnv))
@@ -293,27 +363,20 @@ func newDiscord(ctx context.Context, cfg *config.Config, env Env, cat *catalog.C
 		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
 	}
 	d := cfg.Discord
-	lf, err := links.Open(d.LinksFile)
-	if err != nil {
-		return nil, nil, configError{fmt.Errorf("discord.links_file: %w", err)}
-	}
+	var preload []links.Entry
 	if d.LinksPreload != "" {
-		entries, err := links.LoadPreload(d.LinksPreload)
-		if err != nil {
+		var err error
+		if preload, err = links.LoadPreload(d.LinksPreload); err != nil {
 			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
 		}
-		n, err := links.Preload(ctx, lf, dir, entries)
-		if err != nil {
-			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
-		}
-		log.Info("discord account links preloaded", "file", d.LinksPreload, "links", n)
 	}
 	a, err := discord.New(discord.Config{
 		Token: token, APIURL: d.APIURL, ApplicationID: d.ApplicationID, HelpdeskChannelID: d.HelpdeskChannelID,
 		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
+		OnAlertTaken: taken,
 	})
 	if err != nil {
 		return nil, nil, configError{err}
 	}
-	return a, lf, nil
+	return a, preload, nil
 }

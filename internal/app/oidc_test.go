@@ -52,6 +52,7 @@ func waitFor(t *testing.T, b *syncBuffer, re *regexp.Regexp) string {
 func writeConfig(t *testing.T, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
+	body += "\naudit: {file: '" + filepath.Join(t.TempDir(), "audit.db") + "'}\n"
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -32,9 +32,14 @@ type Config struct {
 	Reauth             string   `yaml:"reauth"`
 	InsecureDemoSignIn bool     `yaml:"insecure_demo_signin_with_real_chat"`
 	HTTP               struct {
-		Listen    string `yaml:"listen"`
-		PublicURL string `yaml:"public_url"`
+		Listen      string `yaml:"listen"`
+		PublicURL   string `yaml:"public_url"`
+		AdminListen string `yaml:"admin_listen"`
 	} `yaml:"http"`
+	Audit struct {
+		File          string `yaml:"file"`
+		RetentionDays int    `yaml:"retention_days"`
+	} `yaml:"audit"`
 	Log struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
@@ -58,6 +63,7 @@ type Config struct {
 	Shell struct {
 		User string `yaml:"user"`
 	} `yaml:"shell"`
+	Slack Slack           `yaml:"slack"`
 	Rules resetflow.Rules `yaml:"rules"`
 	// OIDC is the sign-in with reauth: oidc; its client id and secret come from the environment.
 	OIDC oidc.Config `yaml:"oidc"`
@@ -157,6 +163,17 @@ func (c *Config) validate() error {
 			return fmt.Errorf("http.public_url: %q must be https for oidc", c.HTTP.PublicURL)
 		}
 	}
+	if c.HTTP.AdminListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
+			return fmt.Errorf("http.admin_listen: %q: %v", c.HTTP.AdminListen, err)
+		}
+	}
+	if strings.TrimSpace(c.Audit.File) == "" {
+		return errors.New("audit.file: needed; the bot never resets without an audit record")
+	}
+	if c.Audit.RetentionDays < 1 {
+		return fmt.Errorf("audit.retention_days: %d must be at least 1", c.Audit.RetentionDays)
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -202,6 +219,9 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	if err := c.Slack.validate(seen["slack"]); err != nil {
+		return err
+	}
 	if len(c.Rules) == 0 {
 		return errors.New("rules: the table is empty; every device would be refused")
 	}
@@ -238,9 +258,7 @@ type Discord struct {
 	ApplicationID string `yaml:"application_id"`
 	// HelpdeskChannelID is the guild channel for helpdesk alerts; empty: none on Discord.
 	HelpdeskChannelID string `yaml:"helpdesk_channel_id"`
-	// LinksFile keeps which Discord account belongs to which directory user.
-	LinksFile string `yaml:"links_file"`
-	// LinksPreload is a YAML or CSV file of links loaded at every start; empty: none.
+	// LinksPreload is a YAML or CSV file of links loaded into the database at every start; empty: none.
 	LinksPreload string `yaml:"links_preload"`
 }
 
@@ -253,9 +271,6 @@ func (d *Discord) validate() error {
 		if v != "" && !isSnowflake(v) {
 			return fmt.Errorf("%s: %q is not a Discord id (digits only)", key, v)
 		}
-	}
-	if strings.TrimSpace(d.LinksFile) == "" {
-		return errors.New("discord.links_file: needed with chat: discord (Discord accounts are linked to employees by a sign-in, and the links are kept there)")
 	}
 	return nil
 }
@@ -270,4 +285,40 @@ func isSnowflake(s string) bool {
 		}
 	}
 	return true
+}
+
+// Slack is the slack: section. Tokens come from the environment, never from here.
+type Slack struct {
+	Mode               string            `yaml:"mode"`    // socket or http
+	APIURL             string            `yaml:"api_url"` // Web API base
+	HelpdeskChannel    string            `yaml:"helpdesk_channel"`
+	EmailDomainRewrite map[string]string `yaml:"email_domain_rewrite"`
+	UserCacheTTL       time.Duration     `yaml:"user_cache_ttl"`
+}
+
+func (s *Slack) validate(used bool) error {
+	switch s.Mode {
+	case "socket", "http":
+	default:
+		return fmt.Errorf("slack.mode: %q is not socket or http", s.Mode)
+	}
+	u, err := url.Parse(s.APIURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("slack.api_url: %q is not an http(s) URL", s.APIURL)
+	}
+	if !strings.HasSuffix(s.APIURL, "/") {
+		s.APIURL += "/"
+	}
+	for from, to := range s.EmailDomainRewrite {
+		if !strings.HasPrefix(from, "@") || !strings.HasPrefix(to, "@") {
+			return fmt.Errorf("slack.email_domain_rewrite: %q: %q: both sides must start with @", from, to)
+		}
+	}
+	if s.UserCacheTTL < 0 {
+		return fmt.Errorf("slack.user_cache_ttl: %v must not be negative", s.UserCacheTTL)
+	}
+	if used && strings.TrimSpace(s.HelpdeskChannel) == "" {
+		return errors.New("slack.helpdesk_channel: needed with chat: slack (a channel id such as C0123456789, with the bot invited)")
+	}
+	return nil
 }

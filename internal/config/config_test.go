@@ -68,7 +68,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 			}
 		})
 	}
-	if _, err := config.Parse([]byte("chat: [slack]\nreauth: local\ninsecure_demo_signin_with_real_chat: true\n")); err != nil {
+	if _, err := config.Parse([]byte("chat: [slack]\nslack: {helpdesk_channel: C0123456789}\nreauth: local\ninsecure_demo_signin_with_real_chat: true\n")); err != nil {
 		t.Errorf("the loudly named option does not allow the demo sign-in: %v", err)
 	}
 }

@@ -31,7 +31,7 @@ var sensitiveKey = regexp.MustCompile(`(?i)(pass(code|word)|secret|token|authori
 var sensitiveValue = []*regexp.Regexp{
 	regexp.MustCompile(`xox[abposre]-[A-Za-z0-9-]+`),
 	regexp.MustCompile(`xapp-[A-Za-z0-9-]+`),
-	regexp.MustCompile(`(?i)(bearer|bot)\s+[A-Za-z0-9._~+/=-]{8,}`),
+	regexp.MustCompile(`(?i)\b(bearer|bot)\s+[A-Za-z0-9._~+/=-]{20,}`),
 	regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`),
 	regexp.MustCompile(`(?i)([?&](code|state|session_state|client_secret|access_token|id_token|refresh_token|code_verifier|nonce)=)[^&\s"]+`),
 	regexp.MustCompile(`(?i)("?(passcode|password|client_secret|access_token|refresh_token|id_token|token)"?\s*[:=]\s*"?)[^"&\s,}]+`),

@@ -48,8 +48,9 @@ func TestRedaction(t *testing.T) {
 			t.Errorf("%s: nothing was marked redacted", format)
 		}
 		// Ordinary values stay readable.
-		log.Info("ordinary", "user", "alice@contoso.example", "device", "dev-pixel", "step", "confirm")
-		if !strings.Contains(buf.String(), "alice@contoso.example") || !strings.Contains(buf.String(), "dev-pixel") {
+		log.Info("passcodebot starting", "user", "alice@contoso.example", "device", "dev-pixel", "step", "confirm", "note", "the bot is shutting down gracefully")
+		if !strings.Contains(buf.String(), "alice@contoso.example") || !strings.Contains(buf.String(), "dev-pixel") ||
+			!strings.Contains(buf.String(), "passcodebot starting") || !strings.Contains(buf.String(), "bot is shutting down") {
 			t.Errorf("%s: ordinary values were redacted", format)
 		}
 	}

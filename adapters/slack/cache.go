@@ -1,0 +1,105 @@
+package slack
+
+import (
+	"sync"
+	"time"
+
+	"github.com/passcodebot/passcodebot/internal/clock"
+)
+
+// ttlCache is a map whose entries live ttl on the injected clock and which
+// holds at most max entries: the oldest go first. It is safe for concurrent use.
+type ttlCache[V any] struct {
+	clk clock.Clock
+	ttl time.Duration
+	max int
+
+	mu    sync.Mutex
+	items map[string]ttlItem[V]
+	order []ttlKey // insertion order, for expiry and eviction
+	head  int
+	seq   uint64
+}
+
+type ttlItem[V any] struct {
+	v   V
+	at  time.Time
+	seq uint64
+}
+
+type ttlKey struct {
+	key string
+	at  time.Time
+	seq uint64 // the item it was written for; a later write of the key supersedes it
+}
+
+func newTTLCache[V any](clk clock.Clock, ttl time.Duration, max int) *ttlCache[V] {
+	return &ttlCache[V]{clk: clk, ttl: ttl, max: max, items: map[string]ttlItem[V]{}}
+}
+
+// get returns the live entry for key.
+func (c *ttlCache[V]) get(key string) (V, bool) {
+	now := c.clk.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	it, ok := c.items[key]
+	if !ok || now.Sub(it.at) >= c.ttl {
+		var zero V
+		return zero, false
+	}
+	return it.v, true
+}
+
+// set stores v under key, for ttl from now.
+func (c *ttlCache[V]) set(key string, v V) {
+	now := c.clk.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(key, v, now)
+}
+
+// add stores v under key unless a live entry is there; it reports whether it stored.
+// It is the check-and-set of a deduplication.
+func (c *ttlCache[V]) add(key string, v V) bool {
+	now := c.clk.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if it, ok := c.items[key]; ok && now.Sub(it.at) < c.ttl {
+		return false
+	}
+	c.putLocked(key, v, now)
+	return true
+}
+
+func (c *ttlCache[V]) putLocked(key string, v V, now time.Time) {
+	c.seq++
+	c.items[key] = ttlItem[V]{v: v, at: now, seq: c.seq}
+	c.order = append(c.order, ttlKey{key: key, at: now, seq: c.seq})
+	// Sweep from the oldest: superseded and expired entries, and the oldest beyond max.
+	for c.head < len(c.order) {
+		k := c.order[c.head]
+		it, current := c.items[k.key]
+		current = current && it.seq == k.seq
+		if current && now.Sub(k.at) < c.ttl && len(c.items) <= c.max {
+			break
+		}
+		if current {
+			delete(c.items, k.key)
+		}
+		c.order[c.head] = ttlKey{}
+		c.head++
+	}
+	// Drop the swept head, and superseded entries once they outnumber the live ones.
+	if live := len(c.order) - c.head; live > 2*len(c.items)+64 {
+		kept := make([]ttlKey, 0, len(c.items))
+		for _, k := range c.order[c.head:] {
+			if it, ok := c.items[k.key]; ok && it.seq == k.seq {
+				kept = append(kept, k)
+			}
+		}
+		c.order, c.head = kept, 0
+	} else if c.head > 1024 && c.head > len(c.order)/2 {
+		c.order = append([]ttlKey(nil), c.order[c.head:]...)
+		c.head = 0
+	}
+}

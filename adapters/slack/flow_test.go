@@ -1,0 +1,364 @@
+package slack_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
+	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+var worksUntil = regexp.MustCompile(`This link works until (\d\d:\d\d \w+)`)
+
+// resetUntilWarning drives alice from "reset" to the warning with the
+// confirm button: it picks her Pixel (a temporary passcode) and signs in.
+// between runs after the device pick, before the sign-in (a reconnect, say).
+func (e *env) resetUntilWarning(between func()) fakeslack.Message {
+	e.t.Helper()
+	im := fakeslack.IM(alice)
+	e.deliver(e.fs.DM(alice, "reset"))
+	list := e.waitMessage(im, "device list", hasAction("pcb_choice_1"))
+	if got := len(list.Actions()); got != 4 { // three devices and Cancel
+		e.t.Fatalf("device list has %d elements, want 4: %+v", got, list.Actions())
+	}
+	if a := action(list, "pcb_choice_1"); a.Text != "Alice's Pixel 8" {
+		e.t.Fatalf("second device button = %q", a.Text)
+	}
+	e.click(alice, list, "pcb_choice_1", "")
+	// The clicked message loses its buttons and names the choice.
+	e.waitMessage(im, "device list without buttons", func(m fakeslack.Message) bool {
+		return m.TS == list.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "You chose: Alice's Pixel 8")
+	})
+	if between != nil {
+		between()
+	}
+	linkMsg := e.waitMessage(im, "sign-in link", hasAction("pcb_link"))
+	link := action(linkMsg, "pcb_link")
+	if !strings.HasPrefix(link.URL, e.base+"/r/") {
+		e.t.Fatalf("link %q does not point at the bot", link.URL)
+	}
+	// The link's own line says the same time as the engine's sentence.
+	until := worksUntil.FindStringSubmatch(linkMsg.Texts())
+	if until == nil || !strings.Contains(linkMsg.Texts(), "Works until "+until[1]) {
+		e.t.Errorf("link message does not say until when it works: %q", linkMsg.Texts())
+	}
+	if e.clk != nil && until != nil && until[1] != "09:05 UTC" {
+		e.t.Errorf("link works until %s, want 09:05 UTC (five minutes)", until[1])
+	}
+	post, _ := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Method == "chat.postMessage" && c.TS == linkMsg.TS })
+	if post.Params.Get("unfurl_links") != "false" || post.Params.Get("unfurl_media") != "false" {
+		e.t.Errorf("link posted with unfurl_links=%q unfurl_media=%q, want false", post.Params.Get("unfurl_links"), post.Params.Get("unfurl_media"))
+	}
+	if strings.Contains(post.Text, link.URL) {
+		e.t.Errorf("the notification text carries the link: %q", post.Text)
+	}
+	e.signIn(link.URL, "alice@contoso.example")
+	warning := e.waitMessage(im, "warning", hasText("Warning: after the passcode"))
+	confirm := action(warning, "pcb_button_0")
+	if confirm.Style != "danger" || confirm.Confirm == nil || confirm.Confirm.Style != "danger" || confirm.Confirm.Title != "Reset passcode?" {
+		e.t.Fatalf("reset button without a danger confirm dialog: %+v %+v", confirm, confirm.Confirm)
+	}
+	if c := action(warning, "pcb_button_1"); c.Text != "Cancel" {
+		e.t.Fatalf("second button = %+v, want Cancel", c)
+	}
+	return warning
+}
+
+// confirm presses "Reset passcode" and waits for the warning to lose its buttons.
+func (e *env) confirm(warning fakeslack.Message) {
+	e.t.Helper()
+	e.click(alice, warning, "pcb_button_0", "")
+	e.waitMessage(warning.Channel, "warning without buttons", func(m fakeslack.Message) bool {
+		return m.TS == warning.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "You chose: Reset passcode")
+	})
+}
+
+// finishReset lets the fleet answer and returns the passcode message.
+func (e *env) finishReset() fakeslack.Message {
+	e.t.Helper()
+	im := fakeslack.IM(alice)
+	e.waitMessage(im, "resetting", hasText("Resetting the passcode of Alice's Pixel 8"))
+	e.clk.WaitForTimers(1) // the engine's first poll
+	e.clk.Advance(2 * time.Second)
+	pass := e.waitMessage(im, "passcode", hasBlock("pcb_secret"))
+	e.waitMessage(im, "success", hasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
+	return pass
+}
+
+func TestWholeResetFromDMToSuccess(t *testing.T) {
+	e := start(t, options{})
+	warning := e.resetUntilWarning(nil)
+	e.confirm(warning)
+	pass := e.finishReset()
+	code := passcodeOf(t, pass)
+	if len(code) != 8 {
+		t.Fatalf("passcode %q: want 8 letters and digits", code)
+	}
+	if !strings.Contains(pass.Texts(), "Temporary passcode") {
+		t.Errorf("passcode message without its label: %q", pass.Texts())
+	}
+	if got := e.fleet.Resets(); got != 1 {
+		t.Errorf("fleet resets = %d, want 1", got)
+	}
+	// The passcode went to alice's IM only, and never into the notification text or a log.
+	for _, c := range e.fs.Calls() {
+		if !strings.Contains(c.AllText(), code) {
+			continue
+		}
+		if c.Method != "chat.postMessage" || c.Channel != fakeslack.IM(alice) || strings.Contains(c.Text, code) {
+			t.Errorf("passcode in call %d %s to %s (text %q)", c.Seq, c.Method, c.Channel, c.Text)
+		}
+	}
+	if strings.Contains(e.logs.String(), code) {
+		t.Error("the passcode is in the log")
+	}
+	if strings.Contains(e.logs.String(), e.fs.BotToken) || strings.Contains(e.logs.String(), e.fs.AppToken) {
+		t.Error("a token is in the log")
+	}
+}
+
+func TestPasscodeRemovedAfterSecretTTL(t *testing.T) {
+	e := start(t, options{configure: func(c *slackadapter.Config) { c.SecretTTL = 7 * time.Minute }})
+	e.confirm(e.resetUntilWarning(nil))
+	pass := e.finishReset()
+	code := passcodeOf(t, pass)
+
+	e.clk.WaitForTimers(1) // the removal
+	e.clk.Advance(7*time.Minute - time.Second)
+	if m, _ := e.fs.Message(pass.Channel, pass.TS); m.Updates != 0 {
+		t.Fatal("the passcode was removed before its time")
+	}
+	e.clk.Advance(time.Second)
+	m := e.waitMessage(pass.Channel, "removed passcode", func(m fakeslack.Message) bool { return m.TS == pass.TS && m.Updates > 0 })
+	if strings.Contains(string(m.Blocks), code) || strings.Contains(m.Text, code) {
+		t.Fatalf("the passcode is still in the message: %s", m.Blocks)
+	}
+	if !strings.Contains(m.Texts(), "The temporary passcode was removed from this chat for your safety.") {
+		t.Fatalf("removed message says %q", m.Texts())
+	}
+}
+
+func TestPasscodeRemovalDeletesWhenUpdateFails(t *testing.T) {
+	e := start(t, options{})
+	e.confirm(e.resetUntilWarning(nil))
+	pass := e.finishReset()
+	e.clk.WaitForTimers(1)
+	e.fs.FailNextWith("chat.update", pass.Channel, 1, "cant_update_message")
+	e.clk.Advance(10 * time.Minute)
+	e.waitMessage(pass.Channel, "deleted passcode", func(m fakeslack.Message) bool { return m.TS == pass.TS && m.Deleted })
+}
+
+func TestReconnectInTheMiddle(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cut  func(e *env)
+	}{
+		{"disconnect envelope", func(e *env) {
+			if err := e.fs.Disconnect(); err != nil {
+				e.t.Fatal(err)
+			}
+		}},
+		{"abrupt close", func(e *env) { e.fs.DropConnection() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := start(t, options{})
+			warning := e.resetUntilWarning(func() {
+				tc.cut(e)
+				if err := e.fs.WaitConnections(e.ctx, 2); err != nil {
+					t.Fatal(err)
+				}
+			})
+			e.confirm(warning)
+			passcodeOf(t, e.finishReset())
+			if got := e.fleet.Resets(); got != 1 {
+				t.Errorf("fleet resets = %d, want 1", got)
+			}
+			if got := e.fs.Connections(); got != 2 {
+				t.Errorf("connections = %d, want 2", got)
+			}
+		})
+	}
+}
+
+// countMessages counts the messages of channel whose text contains s.
+func (e *env) countMessages(channel, s string) int {
+	n := 0
+	for _, m := range e.fs.Messages(channel) {
+		if strings.Contains(m.Texts(), s) {
+			n++
+		}
+	}
+	return n
+}
+
+// barrier sends alice's "help" and waits for the answer: everything alice sent
+// before has been handled by then, since her inputs are handled in order.
+func (e *env) barrier() {
+	e.t.Helper()
+	before := e.countMessages(fakeslack.IM(alice), "I reset the passcode")
+	e.deliver(e.fs.DM(alice, "help"))
+	if err := e.fs.WaitFor(e.ctx, func() bool { return e.countMessages(fakeslack.IM(alice), "I reset the passcode") > before }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestSlackRetryOfTheSameEventAnswersOnce(t *testing.T) {
+	e := start(t, options{})
+	dm := e.fs.DM(alice, "reset")
+	e.deliver(dm)
+	e.deliver(e.fs.Retry(dm))
+	e.deliver(e.fs.Retry(e.fs.Retry(dm)))
+	e.barrier()
+	im := fakeslack.IM(alice)
+	if n := e.countMessages(im, "Which device's passcode"); n != 1 {
+		t.Errorf("device lists = %d, want 1", n)
+	}
+	if n := e.countMessages(im, "already have a passcode reset in progress"); n != 0 {
+		t.Errorf("the retry reached the engine (%d already_active)", n)
+	}
+}
+
+func TestDoubleClickOnResetResetsOnce(t *testing.T) {
+	e := start(t, options{})
+	warning := e.resetUntilWarning(nil)
+	first, err := e.fs.Click(alice, warning.Channel, warning.TS, "pcb_button_0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := e.fs.Click(alice, warning.Channel, warning.TS, "pcb_button_0", "")
+	if err := e.fs.Deliver(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fs.Deliver(second); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []fakeslack.Envelope{first, second} {
+		if _, err := e.fs.WaitAck(e.ctx, env.EnvelopeID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.barrier()
+	e.finishReset()
+	im := fakeslack.IM(alice)
+	if got := e.fleet.Resets(); got != 1 {
+		t.Errorf("fleet resets = %d, want 1", got)
+	}
+	if n := e.countMessages(im, "Resetting the passcode"); n != 1 {
+		t.Errorf("resetting messages = %d, want 1", n)
+	}
+	if n := e.countMessages(im, "already on its way"); n != 0 {
+		t.Errorf("the second click reached the engine")
+	}
+	m, _ := e.fs.Message(warning.Channel, warning.TS)
+	if len(m.Actions()) != 0 || !strings.Contains(m.Texts(), "You chose: Reset passcode") {
+		t.Errorf("the warning still has buttons or does not name the choice: %q %+v", m.Texts(), m.Actions())
+	}
+}
+
+func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
+	t.Run("whole reset", func(t *testing.T) {
+		e := start(t, options{})
+		e.fs.OverrideOpen(alice, fakeslack.Channel{ID: "C0PUBLIC", Name: "everyone"})
+		e.confirm(e.resetUntilWarning(nil))
+		im := fakeslack.IM(alice)
+		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
+		e.clk.WaitForTimers(1)
+		e.clk.Advance(2 * time.Second)
+		e.waitMessage(im, "success", hasText("Done: the passcode"))
+		for _, c := range e.fs.Calls() {
+			if strings.Contains(string(c.Blocks), "pcb_secret") || c.Channel == "C0PUBLIC" && c.Method != "conversations.info" {
+				t.Errorf("call %d %s to %s carries the passcode", c.Seq, c.Method, c.Channel)
+			}
+		}
+		if !strings.Contains(e.logs.String(), "refusing to post a temporary passcode") {
+			t.Error("the refusal is not logged")
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		ch   fakeslack.Channel
+	}{
+		{"a channel", fakeslack.Channel{ID: "C0PUBLIC", Name: "everyone"}},
+		{"a group DM", fakeslack.Channel{ID: "G0MPIM", Name: "mpdm-alice--bob"}},
+		{"someone else's IM", fakeslack.Channel{ID: fakeslack.IM(bob), IsIM: true, User: bob}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRecorder()
+			e := start(t, options{handler: r})
+			e.fs.OverrideOpen(alice, tc.ch)
+			const value = "S3CR3T-VALUE-42"
+			err := e.adapter.Send(e.ctx, resetflow.Address{Platform: "slack", UserID: alice, Channel: fakeslack.IM(alice)},
+				resetflow.Message{Text: "here", Secret: resetflow.NewSecret("Temporary passcode", value)})
+			if err == nil {
+				t.Fatal("Send succeeded")
+			}
+			if strings.Contains(err.Error(), value) || strings.Contains(e.logs.String(), value) {
+				t.Error("the secret is in the error or the log")
+			}
+			for _, c := range e.fs.Calls() {
+				if c.Method == "chat.postMessage" || strings.Contains(c.AllText(), value) {
+					t.Errorf("call %d %s to %s", c.Seq, c.Method, c.Channel)
+				}
+			}
+		})
+	}
+}
+
+func TestMoreThanFiveDevicesUseASelect(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("users:\n  - id: u-erin\n    upn: erin@contoso.example\n    name: Erin\n    devices:\n")
+	for i := range 7 {
+		b.WriteString("      - {id: dev-erin-" + string(rune('a'+i)) + ", name: \"Erin's phone " + string(rune('A'+i)) + "\", maker: Google, model: Pixel 9, os: Android, version: \"15\", mode: android_enterprise_fully_managed, owner: company}\n")
+	}
+	e := start(t, options{fleetYAML: b.String()})
+	const erin = "U0ERIN"
+	e.fs.AddUser(fakeslack.User{ID: erin, Name: "erin", Email: "erin@contoso.example", Locale: "ja-JP"})
+	e.deliver(e.fs.DM(erin, "reset"))
+	im := fakeslack.IM(erin)
+	list := e.waitMessage(im, "device select", hasAction("pcb_choose"))
+	sel := action(list, "pcb_choose")
+	if sel.Type != "static_select" || len(sel.Options) != 7 {
+		t.Fatalf("select = %+v", sel)
+	}
+	if sel.Options[6].Text != "Erin's phone G" || !strings.Contains(sel.Options[6].Description, "Pixel 9") {
+		t.Errorf("last option = %+v", sel.Options[6])
+	}
+	if !strings.Contains(list.Texts(), "デバイスを選択") {
+		t.Errorf("the select's placeholder is not in the user's language: %q", list.Texts())
+	}
+	e.click(erin, list, "pcb_choose", sel.Options[6].Value)
+	e.waitMessage(im, "select removed", func(m fakeslack.Message) bool {
+		return m.TS == list.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "Erin's phone G")
+	})
+	link := e.waitMessage(im, "sign-in link", hasAction("pcb_link"))
+	if !strings.Contains(link.Texts(), "Erin's phone G") {
+		t.Errorf("the link is not for the picked device: %q", link.Texts())
+	}
+}
+
+func TestSendWaitsOutAChannelRateLimit(t *testing.T) {
+	r := newRecorder()
+	e := start(t, options{handler: r})
+	im := fakeslack.IM(alice)
+	e.fs.RateLimit(im, time.Second)
+	msg := resetflow.Message{Text: "one"}
+	if err := e.adapter.Send(e.ctx, e.addr(alice), msg); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.adapter.Send(e.ctx, e.addr(alice), resetflow.Message{Text: "two"}) }()
+	if _, err := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Channel == im && c.Status == 429 }); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.WaitForTimers(1)
+	e.clk.Advance(time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ms := e.fs.Messages(im); len(ms) != 2 || ms[1].Text != "two" {
+		t.Fatalf("messages: %s", dump(ms))
+	}
+}

@@ -1,0 +1,378 @@
+package slack_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
+	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/bot"
+	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/fleet"
+	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/reauth"
+	"github.com/passcodebot/passcodebot/reauth/local"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+const (
+	alice    = "U0ALICE"
+	bob      = "U0BOB"
+	helpdesk = "C0HELP"
+	secret   = "8f14e45fceea167a5a36dedd4bea2543" // the signing secret of the tests
+)
+
+// waitTimeout bounds every wait: a failing test stops instead of hanging. No
+// test waits for time to pass; time moves only with the fake clock.
+const waitTimeout = 20 * time.Second
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// recorder is a resetflow.Handler that records inputs.
+type recorder struct {
+	mu     sync.Mutex
+	inputs []resetflow.Input
+	got    chan resetflow.Input
+	block  chan struct{} // when set, Handle waits for it
+}
+
+func newRecorder() *recorder { return &recorder{got: make(chan resetflow.Input, 100)} }
+
+func (r *recorder) Handle(ctx context.Context, in resetflow.Input) {
+	r.mu.Lock()
+	r.inputs = append(r.inputs, in)
+	block := r.block
+	r.mu.Unlock()
+	r.got <- in
+	if block != nil && in.From.UserID == alice {
+		<-block
+	}
+}
+
+func (r *recorder) Inputs() []resetflow.Input {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]resetflow.Input(nil), r.inputs...)
+}
+
+func (r *recorder) next(t *testing.T) resetflow.Input {
+	t.Helper()
+	select {
+	case in := <-r.got:
+		return in
+	case <-time.After(waitTimeout):
+		t.Fatal("the handler was not called")
+		return resetflow.Input{}
+	}
+}
+
+type options struct {
+	mode      slackadapter.Mode
+	handler   *recorder // run the adapter alone with this handler instead of the whole bot
+	fleetYAML string
+	configure func(*slackadapter.Config)
+	before    func(*fakeslack.Server) // runs before the bot starts
+	noWait    bool                    // do not wait for the adapter to connect
+}
+
+// env is a running bot (engine, runtime, sign-in pages, Slack adapter) against a fake Slack, on a fake clock.
+type env struct {
+	t       testing.TB
+	ctx     context.Context
+	fs      *fakeslack.Server
+	clk     *clock.Fake
+	cat     *catalog.Catalog
+	fleet   *fleet.Fleet
+	adapter *slackadapter.Adapter
+	alerts  *bot.Alerts
+	base    string // the bot's own HTTP server
+	logs    *syncBuffer
+	done    chan struct{} // closed when the bot (or the adapter alone) has stopped
+	err     error         // why it stopped
+	taken   chan [2]string
+}
+
+func start(t testing.TB, o options) *env {
+	t.Helper()
+	ctx, cancelWaits := context.WithTimeout(context.Background(), waitTimeout)
+	t.Cleanup(cancelWaits)
+	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	fs := fakeslack.New(fakeslack.Options{Clock: clk})
+	fs.AddUser(fakeslack.User{ID: alice, Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
+	fs.AddUser(fakeslack.User{ID: bob, Name: "bob", Email: "bob@corp.example", Locale: "ja-JP"})
+	fs.AddChannel(fakeslack.Channel{ID: helpdesk, Name: "helpdesk"})
+	fs.AddChannel(fakeslack.Channel{ID: "C0GENERAL", Name: "general"})
+	cat := catalog.MustNew("en")
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	raw := fleet.Demo()
+	if o.fleetYAML != "" {
+		raw = []byte(o.fleetYAML)
+	}
+	fl, err := fleet.Load(raw, clk, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	e := &env{t: t, ctx: ctx, fs: fs, clk: clk, cat: cat, fleet: fl, base: base, logs: logs, done: make(chan struct{}), taken: make(chan [2]string, 10)}
+	if o.before != nil {
+		o.before(fs)
+	}
+	cfg := slackadapter.Config{
+		BotToken: fs.BotToken, AppToken: fs.AppToken, SigningSecret: secret, Mode: o.mode,
+		APIURL: fs.APIURL(), HelpdeskChannel: helpdesk,
+		EmailDomainRewrite: map[string]string{"@corp.example": "@contoso.example"},
+		Catalog:            cat, Location: time.UTC, Clock: clk, Log: log,
+		OnAlertTaken: func(id, user string) { e.taken <- [2]string{id, user} },
+	}
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
+	ad, err := slackadapter.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.adapter = ad
+	runCtx, cancel := context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	if cfg.Mode == slackadapter.ModeHTTP {
+		ad.Register(mux)
+	}
+	if o.handler != nil {
+		srv := &http.Server{Handler: mux}
+		go srv.Serve(ln)
+		go func() { e.err = ad.Run(runCtx, o.handler); close(e.done) }()
+		t.Cleanup(func() { srv.Close() })
+	} else {
+		e.alerts = bot.NewAlerts(clk, log, ad)
+		engine, err := resetflow.New(resetflow.Config{PublicURL: base, Location: time.UTC}, resetflow.Deps{
+			Clock: clk, Catalog: cat, Devices: fl, Directory: fl, Messenger: bot.NewRouter(ad), Alerter: e.alerts, Log: log,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages := &reauth.Pages{Catalog: cat, Location: time.UTC}
+		provider := &local.Provider{Windows: engine, Pages: pages, Clock: clk, Users: fl.Users()}
+		(&reauth.Server{Windows: engine, Provider: provider, Pages: pages}).Register(mux)
+		b := &bot.Bot{Engine: engine, Adapters: []bot.Adapter{ad}, Alerts: e.alerts, Mux: mux, Listener: ln, Log: log, ShutdownTimeout: time.Second}
+		go func() { e.err = b.Run(runCtx); close(e.done) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-e.done:
+		case <-time.After(waitTimeout):
+			t.Error("the bot did not stop")
+		}
+		fs.Close()
+		if missed := cat.Missed(); len(missed) > 0 {
+			t.Errorf("catalog ids missing: %v", missed)
+		}
+		if t.Failed() {
+			t.Logf("bot log:\n%s", logs.String())
+		}
+	})
+	if !o.noWait {
+		if cfg.Mode == slackadapter.ModeHTTP {
+			if _, err := fs.WaitCall(ctx, method("auth.test")); err != nil {
+				t.Fatal(err)
+			}
+			e.waitReady()
+		} else if err := fs.WaitConnections(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// waitReady waits until the adapter has finished auth.test.
+func (e *env) waitReady() {
+	e.t.Helper()
+	select {
+	case <-e.adapter.Ready():
+	case <-e.ctx.Done():
+		e.t.Fatal("the adapter never became ready")
+	}
+}
+
+func method(m string) func(fakeslack.Call) bool {
+	return func(c fakeslack.Call) bool { return c.Method == m }
+}
+
+// deliver sends an envelope over the socket and waits for its ack.
+func (e *env) deliver(env fakeslack.Envelope) fakeslack.Ack {
+	e.t.Helper()
+	if err := e.fs.Deliver(env); err != nil {
+		e.t.Fatal(err)
+	}
+	ack, err := e.fs.WaitAck(e.ctx, env.EnvelopeID)
+	if err != nil {
+		e.t.Fatalf("envelope %s not acked: %v", env.EnvelopeID, err)
+	}
+	return ack
+}
+
+// deliverHTTP sends an envelope to the bot's HTTP endpoints, signed at ts.
+func (e *env) deliverHTTP(env fakeslack.Envelope, signingSecret string, ts time.Time) (*http.Response, string) {
+	e.t.Helper()
+	req, err := env.HTTPRequest(e.base, signingSecret, ts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, string(body)
+}
+
+// waitMessage waits for a message in channel that matches.
+func (e *env) waitMessage(channel, what string, match func(fakeslack.Message) bool) fakeslack.Message {
+	e.t.Helper()
+	m, err := e.fs.WaitMessage(e.ctx, channel, match)
+	if err != nil {
+		e.t.Fatalf("no message %s in %s: %v\nmessages: %s", what, channel, err, dump(e.fs.Messages(channel)))
+	}
+	return m
+}
+
+func dump(ms []fakeslack.Message) string {
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "\n  %s deleted=%v updates=%d: %q", m.TS, m.Deleted, m.Updates, m.Texts())
+	}
+	return b.String()
+}
+
+func hasAction(id string) func(fakeslack.Message) bool {
+	return func(m fakeslack.Message) bool {
+		for _, a := range m.Actions() {
+			if a.ActionID == id {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func hasText(s string) func(fakeslack.Message) bool {
+	return func(m fakeslack.Message) bool { return strings.Contains(m.Texts(), s) }
+}
+
+func action(m fakeslack.Message, id string) fakeslack.Action {
+	for _, a := range m.Actions() {
+		if a.ActionID == id {
+			return a
+		}
+	}
+	return fakeslack.Action{}
+}
+
+// click presses an element of a message and waits for the ack.
+func (e *env) click(user string, m fakeslack.Message, actionID, value string) fakeslack.Envelope {
+	e.t.Helper()
+	env, err := e.fs.Click(user, m.Channel, m.TS, actionID, value)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.deliver(env)
+	return env
+}
+
+var formAction = regexp.MustCompile(`action="([^"]+)"`)
+
+// signIn follows a sign-in link as a browser would: the landing page, its
+// button, and the demo sign-in form, choosing upn.
+func (e *env) signIn(link, upn string) {
+	e.t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	token := strings.TrimPrefix(u.Path, "/r/")
+	res, err := http.Get(link)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !formAction.Match(page) {
+		e.t.Fatalf("GET %s: %s\n%s", link, res.Status, page)
+	}
+	res, err = http.PostForm(link, url.Values{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	page, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "/local/signin") {
+		e.t.Fatalf("POST %s: %s\n%s", link, res.Status, page)
+	}
+	res, err = http.PostForm(u.Scheme+"://"+u.Host+"/local/signin", url.Values{"token": {token}, "choice": {upn}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	page, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		e.t.Fatalf("POST /local/signin: %s\n%s", res.Status, page)
+	}
+}
+
+var codeSpan = regexp.MustCompile("`([^`]+)`")
+
+// passcodeOf reads the passcode out of the secret block of a message.
+func passcodeOf(t testing.TB, m fakeslack.Message) string {
+	t.Helper()
+	got := codeSpan.FindStringSubmatch(m.Texts())
+	if got == nil {
+		t.Fatalf("no code span in %q", m.Texts())
+	}
+	return got[1]
+}
+
+func hasBlock(id string) func(fakeslack.Message) bool {
+	return func(m fakeslack.Message) bool { return strings.Contains(string(m.Blocks), `"block_id":"`+id+`"`) }
+}
+
+func (e *env) addr(user string) resetflow.Address {
+	return resetflow.Address{Platform: "slack", UserID: user, Channel: fakeslack.IM(user)}
+}
+
+func (e *env) buttonMessage() resetflow.Message {
+	return resetflow.Message{Text: "Start again?", Buttons: []resetflow.Button{{Value: "start", Label: "Start again", Style: resetflow.StylePrimary}}}
+}

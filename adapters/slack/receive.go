@@ -1,0 +1,267 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+
+	slackgo "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// socketLoop drains the Socket Mode client's events until ctx ends: it acks
+// each envelope first and hands the work to the per-person queues, so the
+// client's read loop never waits for the engine or the Web API. It reports
+// whether the client connected at least once.
+func (a *Adapter) socketLoop(ctx context.Context, c *socketmode.Client) (connected bool) {
+	for {
+		var evt socketmode.Event
+		select {
+		case <-ctx.Done():
+			return connected
+		case evt = <-c.Events:
+		}
+		switch evt.Type {
+		case socketmode.EventTypeConnecting:
+			a.setConnected(false)
+		case socketmode.EventTypeConnected:
+			connected = true
+			a.setConnected(true)
+			a.log.Info("Slack Socket Mode connected")
+		case socketmode.EventTypeConnectionError:
+			a.setConnected(false)
+			if e, ok := evt.Data.(*slackgo.ConnectionErrorEvent); ok {
+				a.log.Warn("Slack Socket Mode connection failed; the client retries", "attempt", e.Attempt, "retry_in", e.Backoff, "err", e.ErrorObj)
+			}
+		case socketmode.EventTypeIncomingError:
+			a.log.Info("Slack Socket Mode connection lost; reconnecting")
+		case socketmode.EventTypeErrorWriteFailed:
+			a.log.Warn("acknowledging a Slack envelope failed; Slack will deliver it again and the copy is dropped")
+		case socketmode.EventTypeErrorBadMessage:
+			// An envelope the library cannot parse (an event type it does not
+			// know): ack it anyway, or Slack delivers it again and again.
+			if e, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
+				var env struct {
+					EnvelopeID string `json:"envelope_id"`
+				}
+				if json.Unmarshal(e.Message, &env) == nil && env.EnvelopeID != "" {
+					_ = c.AckCtx(ctx, env.EnvelopeID, nil)
+				}
+				a.log.Debug("ignored a Slack envelope the client could not parse", "err", e.Cause)
+			}
+		case socketmode.EventTypeEventsAPI, socketmode.EventTypeInteractive, socketmode.EventTypeSlashCommand:
+			if evt.Request != nil {
+				if err := c.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
+					a.log.Warn("acknowledging a Slack envelope failed", "err", err)
+				}
+			}
+			switch d := evt.Data.(type) {
+			case slackevents.EventsAPIEvent:
+				a.onEvent(d)
+			case slackgo.InteractionCallback:
+				var raw json.RawMessage
+				if evt.Request != nil {
+					raw = evt.Request.Payload
+				}
+				a.onInteraction(d, raw)
+			case slackgo.SlashCommand:
+				a.onCommand(d)
+			}
+		}
+	}
+}
+
+// onEvent takes an Events API event: direct messages go to the engine.
+// It must not block: the socket's read loop calls it.
+func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
+	cb, _ := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	m, ok := ev.InnerEvent.Data.(*slackevents.MessageEvent)
+	if !ok || cb == nil {
+		return
+	}
+	// Edits, deletions, bot_message and the like carry a subtype; only people's new messages count.
+	if m.SubType != "" || m.BotID != "" || m.User == "" || m.ChannelType != "im" {
+		return
+	}
+	key := cb.EventID
+	if key == "" {
+		key = m.Channel + "/" + m.TimeStamp
+	}
+	if !a.seen.add("ev:"+key, struct{}{}) {
+		a.log.Debug("dropped a redelivered Slack event", "event", key)
+		return
+	}
+	user, channel, text := m.User, m.Channel, unescape(m.Text)
+	a.do(user, func(ctx context.Context) { a.toEngine(ctx, user, channel, resetflow.Input{Text: text}) })
+}
+
+// toEngine hands a DM's input to the engine if the user is admitted; a
+// refusal is posted in the DM.
+func (a *Adapter) toEngine(ctx context.Context, user, channel string, in resetflow.Input) {
+	if user == a.botUser {
+		return
+	}
+	mem, ok := a.admit(ctx, user, func(ctx context.Context, loc, id string) { a.reply(ctx, channel, loc, id) })
+	if !ok {
+		return
+	}
+	in.From, in.Email, in.Locale = address(user, channel), mem.email, mem.locale
+	a.h.Handle(ctx, in)
+}
+
+// onInteraction takes a click. A click on a bot message of the person's DM goes
+// to the engine after the clicked buttons are removed from the message; "I'm on
+// it" on a helpdesk alert is recorded. Repeated clicks are dropped.
+func (a *Adapter) onInteraction(cb slackgo.InteractionCallback, raw json.RawMessage) {
+	if cb.Type != slackgo.InteractionTypeBlockActions {
+		return
+	}
+	channel := cmpOr(cb.Container.ChannelID, cb.Channel.ID)
+	ts := cmpOr(cb.Container.MessageTs, cb.Message.Timestamp)
+	user := cb.User.ID
+	for _, act := range cb.ActionCallback.BlockActions {
+		value, label := act.Value, act.Text.Text
+		if act.Type == "static_select" {
+			value, label = act.SelectedOption.Value, act.SelectedOption.Text.Text
+		}
+		// A click counts once: Slack redelivers, people double-click. An
+		// engine message takes one click in all (its buttons go away after
+		// it), so a second click on another of its buttons is dropped too.
+		key := "act:" + channel + "/" + ts + "/" + act.ActionID + "/" + value
+		engine := strings.HasPrefix(act.ActionID, actionPrefix) && act.ActionID != actionLink && value != ""
+		if engine {
+			key = "msg:" + channel + "/" + ts
+		}
+		if !a.seen.add(key, struct{}{}) {
+			a.log.Debug("dropped a repeated click", "chat_user", user, "action", act.ActionID)
+			continue
+		}
+		switch {
+		case act.ActionID == actionTakeAlert:
+			a.do("alert:"+channel+"/"+ts, func(ctx context.Context) { a.takeAlert(ctx, user, channel, ts, value, raw) })
+		case engine:
+			// The message loses its buttons at once, in its own queue; the engine
+			// takes the click in the person's queue, in order with their messages.
+			a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, raw) })
+			a.do(user, func(ctx context.Context) { a.toEngine(ctx, user, channel, resetflow.Input{Action: value}) })
+		}
+	}
+}
+
+// onCommand takes /reset-passcode. Outside the person's DM with the bot it only
+// answers refused_not_dm, visible to them alone.
+func (a *Adapter) onCommand(cmd slackgo.SlashCommand) {
+	if cmd.TriggerID != "" && !a.seen.add("cmd:"+cmd.TriggerID, struct{}{}) {
+		return
+	}
+	a.do(cmd.UserID, func(ctx context.Context) {
+		reply := func(ctx context.Context, loc, id string) { a.ephemeral(ctx, cmd.ResponseURL, loc, id) }
+		if cmd.ChannelName != "directmessage" && !strings.HasPrefix(cmd.ChannelID, "D") {
+			reply(ctx, a.localeOf(ctx, cmd.UserID), "refused_not_dm")
+			return
+		}
+		mem, ok := a.admit(ctx, cmd.UserID, reply)
+		if !ok {
+			return
+		}
+		// A DM between two people is a "directmessage" too: only the bot's own counts.
+		im, err := a.imOf(ctx, cmd.UserID, false)
+		if err != nil || im != cmd.ChannelID {
+			if err != nil {
+				a.log.Warn("opening the IM for a slash command failed", "chat_user", cmd.UserID, "err", err)
+			}
+			reply(ctx, mem.locale, "refused_not_dm")
+			return
+		}
+		text := strings.TrimSpace(cmd.Text)
+		if text == "" {
+			text = "reset"
+		}
+		a.h.Handle(ctx, resetflow.Input{From: address(cmd.UserID, im), Email: mem.email, Locale: mem.locale, Text: text})
+	})
+}
+
+func address(user, channel string) resetflow.Address {
+	return resetflow.Address{Platform: Platform, UserID: user, Channel: channel}
+}
+
+// unescape undoes Slack's escaping of &, < and > in message text.
+func unescape(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// do queues job under key: jobs with the same key run one after another, in
+// order; different keys run concurrently. Jobs start once Run knows the bot's
+// identity, and are dropped after Run has returned.
+func (a *Adapter) do(key string, job func(ctx context.Context)) {
+	a.queues.do(key, func() {
+		select {
+		case <-a.ready:
+		case <-a.life.Done():
+			return
+		}
+		job(a.life)
+	})
+}
+
+// dispatcher runs queued jobs, one goroutine per busy key.
+type dispatcher struct {
+	mu     sync.Mutex
+	queues map[string][]func()
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (d *dispatcher) do(key string, job func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	if d.queues == nil {
+		d.queues = map[string][]func(){}
+	}
+	q, busy := d.queues[key]
+	d.queues[key] = append(q, job)
+	if !busy {
+		d.wg.Add(1)
+		go d.drain(key)
+	}
+}
+
+func (d *dispatcher) drain(key string) {
+	defer d.wg.Done()
+	for {
+		d.mu.Lock()
+		q := d.queues[key]
+		if len(q) == 0 {
+			delete(d.queues, key)
+			d.mu.Unlock()
+			return
+		}
+		job := q[0]
+		q[0] = nil
+		d.queues[key] = q[1:]
+		d.mu.Unlock()
+		job()
+	}
+}
+
+// close refuses new jobs and waits for the running ones.
+func (d *dispatcher) close() {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	d.wg.Wait()
+}

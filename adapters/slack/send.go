@@ -1,0 +1,219 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	slackgo "github.com/slack-go/slack"
+
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// Send posts a message to the person's DM. A message with a secret goes only to
+// the IM that conversations.open answers for the person and that is checked to
+// be an IM with them; otherwise it is not sent at all. The secret is replaced
+// by a notice after SecretTTL.
+func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Message) error {
+	if to.Platform != Platform || to.UserID == "" {
+		return fmt.Errorf("slack: cannot send to %q user %q", to.Platform, to.UserID)
+	}
+	loc := a.localeOf(ctx, to.UserID)
+	channel := to.Channel
+	if m.Secret != nil {
+		im, err := a.imOf(ctx, to.UserID, true)
+		if err != nil {
+			a.log.Error("refusing to post a temporary passcode: the requester's IM could not be confirmed", "chat_user", to.UserID, "err", err)
+			return fmt.Errorf("slack: temporary passcode not sent: %w", err)
+		}
+		channel = im
+	} else if channel == "" {
+		im, err := a.imOf(ctx, to.UserID, false)
+		if err != nil {
+			return fmt.Errorf("slack: opening the DM: %w", err)
+		}
+		channel = im
+	}
+	text, blocks := a.render(m, loc)
+	ts, err := a.post(ctx, channel, text, blocks)
+	if err != nil {
+		return fmt.Errorf("slack: posting to %s: %w", channel, err)
+	}
+	if m.Secret != nil {
+		a.scheduleRemoval(channel, ts, loc)
+	}
+	return nil
+}
+
+// post sends a message, waiting out up to two rate limits.
+func (a *Adapter) post(ctx context.Context, channel, text string, blocks []slackgo.Block) (string, error) {
+	var ts string
+	err := a.retry(ctx, func() error {
+		var err error
+		_, ts, err = a.api.PostMessageContext(ctx, channel,
+			slackgo.MsgOptionText(text, true), slackgo.MsgOptionBlocks(blocks...),
+			slackgo.MsgOptionDisableLinkUnfurl(), slackgo.MsgOptionDisableMediaUnfurl())
+		return err
+	})
+	return ts, err
+}
+
+// update replaces a message's text and blocks, waiting out up to two rate limits.
+func (a *Adapter) update(ctx context.Context, channel, ts, text string, escapeText bool, blocks []slackgo.Block) error {
+	return a.retry(ctx, func() error {
+		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, slackgo.MsgOptionText(text, escapeText), slackgo.MsgOptionBlocks(blocks...))
+		return err
+	})
+}
+
+// retry calls f again after a rate limit's Retry-After, on the adapter's clock, at most three times in all.
+func (a *Adapter) retry(ctx context.Context, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		var rl *slackgo.RateLimitedError
+		if err == nil || attempt == 3 || !errors.As(err, &rl) {
+			return err
+		}
+		select {
+		case <-a.clk.After(max(rl.RetryAfter, time.Second)):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (a *Adapter) scheduleRemoval(channel, ts, loc string) {
+	a.mu.Lock()
+	a.shown++
+	a.mu.Unlock()
+	a.clk.AfterFunc(a.cfg.SecretTTL, func() { a.removeSecret(channel, ts, loc) })
+}
+
+// removeSecret replaces a passcode message by removed_for_safety, or deletes it
+// when the update does not go through.
+func (a *Adapter) removeSecret(channel, ts, loc string) {
+	defer func() {
+		a.mu.Lock()
+		a.shown--
+		a.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	text := a.cat.T(loc, "removed_for_safety")
+	err := a.update(ctx, channel, ts, text, true, []slackgo.Block{textSection("pcb_removed", text)})
+	if err == nil || isGone(err) {
+		a.log.Info("removed a temporary passcode from Slack", "channel", channel)
+		return
+	}
+	a.log.Warn("replacing a temporary passcode failed; deleting the message instead", "channel", channel, "err", err)
+	if _, _, err := a.api.DeleteMessageContext(ctx, channel, ts); err != nil && !isGone(err) {
+		a.log.Error("removing a temporary passcode from Slack failed; it is still shown", "channel", channel, "ts", ts, "err", err)
+	}
+}
+
+// isGone reports whether the message is already gone.
+func isGone(err error) bool {
+	var se slackgo.SlackErrorResponse
+	return errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "channel_not_found")
+}
+
+// markChosen removes the buttons and selects of a clicked message and adds a
+// line naming what was chosen, so nothing can be clicked twice.
+func (a *Adapter) markChosen(ctx context.Context, user, channel, ts, label string, raw json.RawMessage) {
+	msg, err := parsePayloadMessage(raw)
+	if err != nil {
+		a.log.Warn("a click without its message; its buttons stay", "err", err)
+		return
+	}
+	var blocks []slackgo.Block
+	for _, b := range msg.Blocks {
+		if b["type"] == "actions" || b["block_id"] == "pcb_chosen" {
+			continue
+		}
+		delete(b, "accessory")
+		blocks = append(blocks, toBlock(b))
+	}
+	blocks = append(blocks, contextLine("pcb_chosen", a.cat.T(a.localeOf(ctx, user), "slack_chosen", map[string]any{"Choice": label})))
+	if err := a.update(ctx, channel, ts, msg.Text, false, blocks); err != nil {
+		a.log.Warn("removing the buttons of a clicked message failed", "channel", channel, "err", err)
+	}
+}
+
+// RetryAfterError is a post Slack refused for its rate limit. bot.Alerts waits
+// RetryAfter before it posts again.
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string             { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error             { return e.Err }
+func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
+
+// PostAlerts posts helpdesk alerts to the helpdesk channel: one message with all
+// of them in full (a digest when there are several), each with "I'm on it".
+// A rate-limited post returns a *RetryAfterError and nothing is lost.
+func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) error {
+	if a.cfg.HelpdeskChannel == "" {
+		a.log.Warn("no Slack helpdesk channel is configured; alerts are only logged", "alerts", len(alerts))
+		return nil
+	}
+	for len(alerts) > 0 {
+		n := min(len(alerts), MaxAlertsPerPost)
+		text, blocks := a.renderAlerts(alerts[:n])
+		_, _, err := a.api.PostMessageContext(ctx, a.cfg.HelpdeskChannel,
+			slackgo.MsgOptionText(text, true), slackgo.MsgOptionBlocks(blocks...),
+			slackgo.MsgOptionDisableLinkUnfurl(), slackgo.MsgOptionDisableMediaUnfurl())
+		if err != nil {
+			var rl *slackgo.RateLimitedError
+			if errors.As(err, &rl) {
+				return &RetryAfterError{After: rl.RetryAfter, Err: err}
+			}
+			return fmt.Errorf("slack: posting helpdesk alerts: %w", err)
+		}
+		alerts = alerts[n:]
+	}
+	return nil
+}
+
+// TakenBy tells who pressed "I'm on it" on an alert, if anyone has.
+func (a *Adapter) TakenBy(alertID string) (string, bool) {
+	return a.taken.get(alertID)
+}
+
+// takeAlert records the first "I'm on it" on an alert and shows it in the message.
+func (a *Adapter) takeAlert(ctx context.Context, user, channel, ts, alertID string, raw json.RawMessage) {
+	if channel != a.cfg.HelpdeskChannel || alertID == "" {
+		return
+	}
+	if !a.taken.add(alertID, user) {
+		return
+	}
+	a.log.Info("helpdesk alert taken", "alert", alertID, "by", user)
+	if a.cfg.OnAlertTaken != nil {
+		a.cfg.OnAlertTaken(alertID, user)
+	}
+	msg, err := parsePayloadMessage(raw)
+	if err != nil {
+		a.log.Warn("an alert click without its message", "err", err)
+		return
+	}
+	taken := ":white_check_mark: " + a.cat.T(a.cat.Default(), "alert_taken", map[string]any{"Who": "<@" + user + ">"})
+	var blocks []slackgo.Block
+	for _, b := range msg.Blocks {
+		if acc, ok := b["accessory"].(map[string]any); ok && acc["action_id"] == actionTakeAlert && acc["value"] == alertID {
+			delete(b, "accessory")
+			if t, ok := b["text"].(map[string]any); ok {
+				s, _ := t["text"].(string)
+				t["text"] = truncate(s, maxSectionText-len([]rune(taken))-1) + "\n" + taken
+			}
+		}
+		blocks = append(blocks, toBlock(b))
+	}
+	if err := a.update(ctx, channel, ts, strings.TrimSpace(msg.Text), false, blocks); err != nil {
+		a.log.Warn("showing who took a helpdesk alert failed", "alert", alertID, "err", err)
+	}
+}

@@ -1,0 +1,141 @@
+// Package metrics exposes the bot's Prometheus metrics. It observes the engine
+// from the outside: audit events (conversations by step and outcome, resets,
+// sign-ins), calls to the device backend (latency, throttling), and gauges read
+// when scraped (open conversations, alert queue depth).
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// Metrics holds the bot's collectors in their own registry.
+type Metrics struct {
+	reg      *prometheus.Registry
+	steps    *prometheus.CounterVec
+	resets   *prometheus.CounterVec
+	reauth   *prometheus.CounterVec
+	alerts   *prometheus.CounterVec
+	calls    *prometheus.HistogramVec
+	failures *prometheus.CounterVec
+}
+
+// New registers the collectors. active and queued are read at scrape time.
+func New(active, queued func() int) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_conversation_steps_total",
+			Help: "Conversation steps by step and outcome (from the audit trail)."}, []string{"step", "outcome"}),
+		resets: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_resets_total",
+			Help: "Finished passcode resets by chat platform and result."}, []string{"platform", "result"}),
+		reauth: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_reauth_total",
+			Help: "Re-authentication sign-ins by outcome."}, []string{"outcome"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_helpdesk_alerts_total",
+			Help: "Helpdesk alerts raised, by kind."}, []string{"kind"}),
+		calls: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "passcodebot_backend_call_seconds",
+			Help: "Device backend calls by operation.", Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10)}, []string{"op"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_backend_errors_total",
+			Help: "Device backend errors by operation and kind (throttled, unavailable, ...)."}, []string{"op", "kind"}),
+	}
+	m.reg.MustRegister(m.steps, m.resets, m.reauth, m.alerts, m.calls, m.failures,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if active != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "passcodebot_conversations_open",
+			Help: "Conversations in progress."}, func() float64 { return float64(active()) }))
+	}
+	if queued != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "passcodebot_alert_queue_depth",
+			Help: "Helpdesk alerts waiting to be posted."}, func() float64 { return float64(queued()) }))
+	}
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Recorder wraps an audit recorder and counts what it records. A failed record
+// is not counted: it did not happen.
+func (m *Metrics) Recorder(next resetflow.Recorder) resetflow.Recorder {
+	return recorder{m, next}
+}
+
+type recorder struct {
+	m    *Metrics
+	next resetflow.Recorder
+}
+
+func (r recorder) Record(ctx context.Context, e resetflow.Event) error {
+	if err := r.next.Record(ctx, e); err != nil {
+		return err
+	}
+	r.m.steps.WithLabelValues(e.Step, e.Outcome).Inc()
+	switch e.Step {
+	case "result":
+		r.m.resets.WithLabelValues(e.Platform, e.Outcome).Inc()
+	case "reset_requested":
+		if e.Outcome == "error" {
+			r.m.resets.WithLabelValues(e.Platform, "backend_error").Inc()
+		}
+	case "signin":
+		r.m.reauth.WithLabelValues(e.Outcome).Inc()
+	}
+	return nil
+}
+
+// Alerter wraps an alerter and counts alerts by kind.
+func (m *Metrics) Alerter(next resetflow.Alerter) resetflow.Alerter { return alerter{m, next} }
+
+type alerter struct {
+	m    *Metrics
+	next resetflow.Alerter
+}
+
+func (a alerter) Alert(ctx context.Context, al resetflow.Alert) {
+	a.m.alerts.WithLabelValues(string(al.Kind)).Inc()
+	a.next.Alert(ctx, al)
+}
+
+// Devices wraps a device backend and times its calls.
+func (m *Metrics) Devices(next resetflow.Devices) resetflow.Devices { return devices{m, next} }
+
+type devices struct {
+	m    *Metrics
+	next resetflow.Devices
+}
+
+func (d devices) observe(op string, start time.Time, err error) {
+	d.m.calls.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	if err != nil {
+		d.m.failures.WithLabelValues(op, string(resetflow.KindOf(err))).Inc()
+	}
+}
+
+func (d devices) ListDevices(ctx context.Context, u resetflow.User) ([]resetflow.Device, error) {
+	start := time.Now()
+	ds, err := d.next.ListDevices(ctx, u)
+	d.observe("list_devices", start, err)
+	return ds, err
+}
+
+func (d devices) ResetPasscode(ctx context.Context, dev resetflow.Device) error {
+	start := time.Now()
+	err := d.next.ResetPasscode(ctx, dev)
+	d.observe("reset_passcode", start, err)
+	return err
+}
+
+func (d devices) ResetResult(ctx context.Context, dev resetflow.Device) (resetflow.ActionResult, error) {
+	start := time.Now()
+	r, err := d.next.ResetResult(ctx, dev)
+	d.observe("reset_result", start, err)
+	return r, err
+}

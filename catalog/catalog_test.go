@@ -36,6 +36,9 @@ func TestCatalogsMatch(t *testing.T) {
 	}
 }
 
+// auditSteps are strings of the same shape that name audit trail steps, not messages.
+var auditSteps = map[string]bool{"alert_ack": true}
+
 // TestEveryUsedIDExists scans the Go sources for catalog ids, literal and built
 // from a prefix, and checks both catalogs have them.
 func TestEveryUsedIDExists(t *testing.T) {
@@ -61,7 +64,7 @@ func TestEveryUsedIDExists(t *testing.T) {
 			ids[m[1]] = true
 		}
 		for _, m := range arg.FindAllStringSubmatch(string(src), -1) {
-			if !strings.HasSuffix(m[1], "_") {
+			if !strings.HasSuffix(m[1], "_") && !auditSteps[m[1]] {
 				ids[m[1]] = true
 			}
 		}

@@ -562,3 +562,12 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// Ping reports whether the bot can sign in to Graph (a cached token counts),
+// for /readyz. It makes no Graph call.
+func (c *Client) Ping(ctx context.Context) error {
+	if _, err := c.tokens.token(ctx); err != nil {
+		return tokenFailure(err, err)
+	}
+	return nil
+}

@@ -900,7 +900,11 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		e.log.Warn("no final reset result", "flow", r.Flow, "device", r.Device.ID, "err", err)
 		e.record(ctx, base, "result", "timed_out", errorDetail(err))
 		e.finish(ctx, r, "timed_out")
-		e.alert(ctx, AlertResetTimedOut, r.Address, r.User, &r.Device, errorDetail(err))
+		kind := AlertResetTimedOut
+		if !request {
+			kind = AlertResetUnknown // the bot restarted while this reset was in flight
+		}
+		e.alert(ctx, kind, r.Address, r.User, &r.Device, errorDetail(err))
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_timed_out", map[string]any{"Device": r.Device.Name})})
 		return
 	}

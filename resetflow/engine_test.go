@@ -816,3 +816,22 @@ func TestPasscodeOnlyInTheDM(t *testing.T) {
 		}
 	}
 }
+
+func TestResumedResetWithoutResultAlertsUnknown(t *testing.T) {
+	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionNone}}}
+	store := resetflow.NewMemoryStore()
+	store.BeginReset(context.Background(), resetflow.InFlight{Flow: "f1", Address: addr("u1@x"), Locale: "en", User: resetflow.User{ID: "u1"},
+		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0})
+	h := newHarness(t, func(c *resetflow.Config, d *resetflow.Deps) {
+		d.Devices, d.Directory, d.Store = s, oneUser{}, store
+		c.PollTimeout = time.Minute
+	})
+	h.eng.Resume(context.Background())
+	h.finishReset("u1@x", "haven't heard back")
+	if got := h.alerts.kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetUnknown}) {
+		t.Errorf("alerts %v", got)
+	}
+	if s.resets != 0 {
+		t.Errorf("resume sent a reset request")
+	}
+}

@@ -134,6 +134,9 @@ type harness struct {
 
 type option func(*resetflow.Config, *resetflow.Deps)
 
+// sharedCatalog is loaded once: parsing the catalogs dominates a fuzz execution.
+var sharedCatalog = sync.OnceValue(func() *catalog.Catalog { return catalog.MustNew("en") })
+
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
 	clk := clock.NewFake(t0)
@@ -141,7 +144,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, clk: clk, cat: catalog.MustNew("en"), fleet: fl, chat: newChat(), alerts: &alerts{}, rec: &recorder{},
+	h := &harness{t: t, clk: clk, cat: sharedCatalog(), fleet: fl, chat: newChat(), alerts: &alerts{}, rec: &recorder{},
 		store: resetflow.NewMemoryStore(), links: resetflow.NewMemoryLinks(), logs: &bytes.Buffer{}}
 	cfg := resetflow.DefaultConfig()
 	cfg.PublicURL = "http://bot.test"

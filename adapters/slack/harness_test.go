@@ -95,7 +95,7 @@ func (r *recorder) next(t *testing.T) resetflow.Input {
 
 type options struct {
 	mode      slackadapter.Mode
-	handler   *recorder // run the adapter alone with this handler instead of the whole bot
+	handler   resetflow.Handler // run the adapter alone with this handler instead of the whole bot
 	fleetYAML string
 	configure func(*slackadapter.Config)
 	before    func(*fakeslack.Server) // runs before the bot starts

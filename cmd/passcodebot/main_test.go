@@ -3,19 +3,23 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 )
 
@@ -337,4 +341,281 @@ func TestCheckSubcommand(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "PASSCODEBOT_GRAPH_") {
 		t.Errorf("check without credentials: %v %s", err, stderr.String())
 	}
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// metricValue reads one sample from a Prometheus text page; 0 when absent.
+func metricValue(page, series string) float64 {
+	for _, line := range strings.Split(page, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	return 0
+}
+
+// TestAuditTrailAndMetrics: a full reset leaves its whole trail in the audit
+// database, the audit subcommand shows it, and /metrics counters move.
+func TestAuditTrailAndMetrics(t *testing.T) {
+	dir := t.TempDir()
+	admin := freeAddr(t)
+	cfg := writeConfig(t, "fleet: {delay: 0s}\nreset: {poll_first: 10ms, poll_max: 50ms}\n"+
+		"http: {admin_listen: '"+admin+"'}\naudit: {file: '"+filepath.Join(dir, "audit.db")+"'}\n")
+	cmd := exec.Command(binary, "-config", cfg, "-listen", "127.0.0.1:0")
+	cmd.Dir = dir
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out, logs := collect(stdout), collect(stderr)
+	defer cmd.Process.Kill()
+	say := func(s string) { io.WriteString(stdin, s+"\n") }
+	i, j := 0, 0
+	logs.next(t, &j, regexp.MustCompile(`passcodebot starting`))
+	before := scrape(t, "http://"+admin+"/metrics")
+	if h := scrape(t, "http://"+admin+"/healthz"); !strings.Contains(h, "ok") {
+		t.Errorf("/healthz: %q", h)
+	}
+	if r := scrape(t, "http://"+admin+"/readyz"); !strings.Contains(r, "ready") {
+		t.Errorf("/readyz: %q", r)
+	}
+
+	say("reset")
+	pick := out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Lumia 950`))
+	say(pick[1])
+	link := out.next(t, &i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
+	base := link[1][:strings.Index(link[1], "/r/")]
+	resp, err := http.PostForm(base+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	say(out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))[1])
+	pass := out.next(t, &i, regexp.MustCompile(`Temporary passcode: (\S+)$`))[1]
+	out.next(t, &i, regexp.MustCompile(`was reset successfully`))
+
+	after := scrape(t, "http://"+admin+"/metrics")
+	for _, series := range []string{
+		`passcodebot_resets_total{platform="shell",result="done"}`,
+		`passcodebot_reauth_total{outcome="ok"}`,
+		`passcodebot_conversation_steps_total{outcome="",step="confirm"}`,
+		`passcodebot_backend_call_seconds_count{op="reset_passcode"}`,
+	} {
+		if metricValue(after, series) != metricValue(before, series)+1 {
+			t.Errorf("%s: %v before, %v after; want one more", series, metricValue(before, series), metricValue(after, series))
+		}
+	}
+	if strings.Contains(after, pass) {
+		t.Errorf("the passcode is in /metrics")
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+
+	run := func(args ...string) string {
+		c := exec.Command(binary, append([]string{"audit", "-config", cfg}, args...)...)
+		var o, e bytes.Buffer
+		c.Stdout, c.Stderr = &o, &e
+		if err := c.Run(); err != nil {
+			t.Fatalf("audit %v: %v %s", args, err, e.String())
+		}
+		return o.String()
+	}
+	trail := run("-user", "alice@contoso.example", "-format", "csv")
+	var steps []string
+	for _, line := range strings.Split(strings.TrimSpace(trail), "\n")[1:] {
+		f := strings.Split(line, ",")
+		steps = append(steps, f[2]+"/"+f[3])
+	}
+	want := []string{"request/", "devices_listed/3", "eligibility/allow", "link_issued/", "signin/ok", "confirm/", "reset_requested/sent", "result/done"}
+	if strings.Join(steps, " ") != strings.Join(want, " ") {
+		t.Errorf("audit trail steps:\n got %v\nwant %v", steps, want)
+	}
+	if !strings.Contains(trail, "signed_in_as=alice@contoso.example auth_time=") || !strings.Contains(trail, "dev-alice-lumia") {
+		t.Errorf("the trail lacks who signed in, when, or the device:\n%s", trail)
+	}
+	if strings.Contains(trail, pass) || strings.Contains(trail, link[2]) {
+		t.Errorf("the passcode or the sign-in token is in the audit trail")
+	}
+	if got := run("-outcome", "done", "-format", "jsonl"); strings.Count(got, "\n") != 1 || !strings.Contains(got, `"step":"result"`) {
+		t.Errorf("jsonl filtered by outcome: %q", got)
+	}
+	if got := run("-user", "bob@contoso.example"); strings.Count(got, "\n") != 1 {
+		t.Errorf("bob has no events, got:\n%s", got)
+	}
+	if got := run("-since", "1h", "-format", "table"); !strings.Contains(got, "TIME") || !strings.Contains(got, "reset_requested") {
+		t.Errorf("table: %s", got)
+	}
+}
+
+// TestRestartBetweenConfirmAndResult kills the bot after Intune accepted the
+// reset and before the result: the restarted bot never asks again, reads the
+// result and tells the person.
+func TestRestartBetweenConfirmAndResult(t *testing.T) {
+	gclk := clock.NewFake(time.Now())
+	srv := graphtest.New(graphtest.Options{Clock: gclk})
+	defer srv.Close()
+	srv.AddUser(graphtest.User{ID: "a11ce000-0000-4000-8000-000000000001", UPN: "alice@contoso.example"},
+		graphtest.Device{ID: "dev-pixel", Name: "Alice's Pixel 8", Model: "Pixel 8", Manufacturer: "Google", OperatingSystem: "Android",
+			OSVersion: "15", OwnerType: "company", EnrollmentType: "androidEnterpriseCorporateWorkProfile", DeviceType: "androidEnterprise",
+			Reset: graphtest.Plan{Passcode: "Rz8mQ2vn", After: time.Minute}})
+	dir := t.TempDir()
+	cfg := writeConfig(t, "devices: intune\nintune: {graph_url: '"+srv.URL+"', login_url: '"+srv.URL+"'}\n"+
+		"reset: {poll_first: 10ms, poll_max: 50ms}\naudit: {file: '"+filepath.Join(dir, "audit.db")+"'}\n")
+	start := func() (*exec.Cmd, io.WriteCloser, *lines) {
+		cmd := exec.Command(binary, "-config", cfg, "-listen", "127.0.0.1:0")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PASSCODEBOT_GRAPH_TENANT_ID="+srv.TenantID, "PASSCODEBOT_GRAPH_CLIENT_ID="+srv.ClientID,
+			"PASSCODEBOT_GRAPH_CLIENT_SECRET="+srv.ClientSecret)
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, stdin, collect(stdout)
+	}
+	a, stdin, out := start()
+	defer a.Process.Kill()
+	i := 0
+	io.WriteString(stdin, "reset\n")
+	io.WriteString(stdin, out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Pixel 8`))[1]+"\n")
+	link := out.next(t, &i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
+	resp, err := http.PostForm(link[1][:strings.Index(link[1], "/r/")]+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	io.WriteString(stdin, out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))[1]+"\n")
+	out.next(t, &i, regexp.MustCompile(`Resetting the passcode`))
+	for srv.ResetsAccepted("dev-pixel") == 0 || srv.Counts().Results == 0 {
+		runtime.Gosched()
+	}
+	a.Process.Kill() // a crash, not a shutdown
+	a.Wait()
+
+	b, stdin2, out2 := start()
+	defer b.Process.Kill()
+	defer stdin2.Close()
+	reads := srv.Counts().Results
+	for srv.Counts().Results == reads { // the restarted bot is polling again
+		runtime.Gosched()
+	}
+	gclk.Advance(2 * time.Minute) // Intune finishes the reset
+	k := 0
+	out2.next(t, &k, regexp.MustCompile(`^\s+Temporary passcode: Rz8mQ2vn$`))
+	out2.next(t, &k, regexp.MustCompile(`Done: the passcode of Alice's Pixel 8 was reset successfully`))
+	if n := srv.Counts().Resets; n != 1 {
+		t.Fatalf("%d reset requests across the restart, want 1", n)
+	}
+	stdin2.Close()
+	b.Wait()
+	c := exec.Command(binary, "audit", "-config", cfg, "-step", "result", "-format", "csv")
+	got, err := c.Output()
+	if err != nil || !strings.Contains(string(got), ",result,done,") {
+		t.Errorf("the result is not in the audit trail: %s %v", got, err)
+	}
+}
+
+// intuneBot starts the bot against a fake Graph with alice's Pixel, and takes
+// the conversation up to the click on "Reset passcode".
+func intuneBot(t *testing.T, srv *graphtest.Server, intuneExtra string) (*exec.Cmd, io.WriteCloser, *lines, *lines, *int) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := writeConfig(t, "devices: intune\nintune: {graph_url: '"+srv.URL+"', login_url: '"+srv.URL+"', max_backoff: 2s"+intuneExtra+"}\n"+
+		"reset: {poll_first: 10ms, poll_max: 50ms}\naudit: {file: '"+filepath.Join(dir, "audit.db")+"'}\n")
+	cmd := exec.Command(binary, "-config", cfg, "-listen", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PASSCODEBOT_GRAPH_TENANT_ID="+srv.TenantID, "PASSCODEBOT_GRAPH_CLIENT_ID="+srv.ClientID,
+		"PASSCODEBOT_GRAPH_CLIENT_SECRET="+srv.ClientSecret)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	out, logs := collect(stdout), collect(stderr)
+	i := new(int)
+	io.WriteString(stdin, "reset\n")
+	io.WriteString(stdin, out.next(t, i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Pixel 8`))[1]+"\n")
+	link := out.next(t, i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
+	resp, err := http.PostForm(link[1][:strings.Index(link[1], "/r/")]+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	io.WriteString(stdin, out.next(t, i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))[1]+"\n")
+	return cmd, stdin, out, logs, i
+}
+
+func alicePixel(plan graphtest.Plan) (graphtest.User, graphtest.Device) {
+	return graphtest.User{ID: "a11ce000-0000-4000-8000-000000000001", UPN: "alice@contoso.example"},
+		graphtest.Device{ID: "dev-pixel", Name: "Alice's Pixel 8", Model: "Pixel 8", Manufacturer: "Google", OperatingSystem: "Android",
+			OSVersion: "15", OwnerType: "company", EnrollmentType: "androidEnterpriseCorporateWorkProfile", DeviceType: "androidEnterprise", Reset: plan}
+}
+
+// TestGraphFaultsEndToEnd: Graph stalls after accepting the reset, or answers a
+// storm of 429s: never two resets, the person always gets a final message, the
+// audit trail has the outcome, and the helpdesk hears of a refusal.
+func TestGraphFaultsEndToEnd(t *testing.T) {
+	t.Run("timeout after the reset was accepted", func(t *testing.T) {
+		srv := graphtest.New(graphtest.Options{})
+		defer srv.Close()
+		u, d := alicePixel(graphtest.Plan{Passcode: "Hq3nX7wp", PendingReads: 1})
+		srv.AddUser(u, d)
+		srv.Fail(graphtest.RouteReset, graphtest.StallAfterAccept())
+		_, stdin, out, _, i := intuneBot(t, srv, ", request_timeout: 1s")
+		defer stdin.Close()
+		out.next(t, i, regexp.MustCompile(`Temporary passcode: Hq3nX7wp$`))
+		out.next(t, i, regexp.MustCompile(`was reset successfully`))
+		if n := srv.Counts().Resets; n != 1 {
+			t.Fatalf("%d reset requests, want 1", n)
+		}
+	})
+	t.Run("429 storm on the reset", func(t *testing.T) {
+		srv := graphtest.New(graphtest.Options{})
+		defer srv.Close()
+		u, d := alicePixel(graphtest.Plan{})
+		srv.AddUser(u, d)
+		var storm []graphtest.Fault
+		for range 20 {
+			storm = append(storm, graphtest.Throttle("0"))
+		}
+		srv.Fail(graphtest.RouteReset, storm...)
+		_, stdin, out, _, i := intuneBot(t, srv, "")
+		defer stdin.Close()
+		out.next(t, i, regexp.MustCompile(`The device service is busy or unreachable right now`))
+		alert := out.next(t, i, regexp.MustCompile(`^\[helpdesk\] Passcode reset: device service error .*Alice's Pixel 8.*throttled`))
+		if strings.Contains(alert[0], "Bearer") {
+			t.Errorf("alert carries a token: %s", alert[0])
+		}
+		if c := srv.Counts(); c.ResetsAccepted != 0 || c.Resets > 4 {
+			t.Errorf("Graph calls %+v: want at most 4 bounded attempts, none accepted", c)
+		}
+	})
 }

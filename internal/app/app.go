@@ -49,6 +49,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		switch args[0] {
 		case "check":
 			return check(ctx, args[1:], stdout, stderr, env)
+		case "audit":
+			return audit(ctx, args[1:], stdout, stderr)
 		case "run":
 			args = args[1:]
 		}
@@ -268,7 +270,17 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
 		"http", ln.Addr().String(), "public_url", publicURL, "audit", cfg.Audit.File)
 	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin,
-		Metrics: m.Handler(), Log: log, Ready: func(ctx context.Context) error { return db.Ping(ctx) }}
+		Metrics: m.Handler(), Log: log, Ready: func(ctx context.Context) error {
+			if err := db.Ping(ctx); err != nil {
+				return fmt.Errorf("audit database: %w", err)
+			}
+			if p, ok := devices.(interface{ Ping(context.Context) error }); ok {
+				if err := p.Ping(ctx); err != nil {
+					return fmt.Errorf("device backend: %w", err)
+				}
+			}
+			return nil
+		}}
 	return b.Run(ctx)
 }
 

@@ -26,10 +26,10 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 var start = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -75,7 +75,7 @@ type harness struct {
 	cat      *catalog.Catalog
 	fleet    *fleet.Fleet
 	engine   *resetflow.Engine
-	links    *links.File
+	links    resetflow.Links // the program's store: SQLite
 	adapter  *discord.Adapter
 	web      *httptest.Server
 	alerts   *alertRec
@@ -134,10 +134,12 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.links, err = links.Open(filepath.Join(t.TempDir(), "links.json"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "audit.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
+	h.links = db
 	h.adapter, err = discord.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +149,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Cleanup(h.web.Close)
 	h.engine, err = resetflow.New(resetflow.Config{PublicURL: h.web.URL, Location: time.UTC}, resetflow.Deps{
 		Clock: h.clk, Catalog: h.cat, Devices: h.fleet, Directory: h.fleet, Messenger: bot.NewRouter(h.adapter),
-		Alerter: h.alerts, Links: h.links, Log: slog.New(slog.NewTextHandler(h.logs, nil)),
+		Alerter: h.alerts, Recorder: db, Store: db, Links: db, Log: slog.New(slog.NewTextHandler(h.logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/shell"
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/bot"
@@ -23,6 +24,7 @@ import (
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/internal/logs"
 	"github.com/passcodebot/passcodebot/intune"
+	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/metrics"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
@@ -162,8 +164,16 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 
 	var adapters []bot.Adapter
 	var slackHTTP *slackadapter.Adapter // registers its endpoints on the bot's mux
+	var discordPreload []links.Entry    // Discord account links an administrator prepared
 	for _, p := range cfg.Chat {
 		switch p {
+		case "discord":
+			a, preload, err := newDiscord(cfg, env, cat, clk, log, taken("discord"))
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			adapters, discordPreload = append(adapters, a), preload
 		case "shell":
 			var names []string
 			for _, u := range demoUsers {
@@ -187,7 +197,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	var posters []bot.AlertPoster
 	for _, a := range adapters {
-		if p, ok := a.(bot.AlertPoster); ok {
+		if p, ok := a.(bot.AlertPoster); ok && !noHelpdesk(a) {
 			posters = append(posters, p)
 		}
 	}
@@ -199,6 +209,14 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		return configError{fmt.Errorf("audit.file: %w", err)}
 	}
 	defer db.Close()
+	if len(discordPreload) > 0 {
+		n, err := links.Preload(ctx, db, directory, discordPreload)
+		if err != nil {
+			ln.Close()
+			return configError{fmt.Errorf("discord.links_preload: %w", err)}
+		}
+		log.Info("discord account links preloaded", "file", cfg.Discord.LinksPreload, "links", n)
+	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	defer stopPrune()
 	go prune(pruneCtx, db, cfg.Audit.RetentionDays, log)
@@ -337,4 +355,40 @@ func newOIDC(cfg *config.Config, env Env, publicURL string, w reauth.Windows, pa
 		}
 	}()
 	return p, nil
+}
+
+// noHelpdesk reports an adapter that can post alerts but has no channel for them.
+func noHelpdesk(a bot.Adapter) bool {
+	h, ok := a.(interface{ HelpdeskConfigured() bool })
+	return ok && !h.HelpdeskConfigured()
+}
+
+// newDiscord makes the Discord adapter and reads the links an administrator
+// prepared (applied once the database is open). The token comes from the
+// environment; without it the program stops with a configuration error.
+func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, taken func(alertID, who string)) (*discord.Adapter, []links.Entry, error) {
+	token := ""
+	if env != nil {
+		token = strings.TrimSpace(env(discord.TokenEnv))
+	}
+	if token == "" {
+		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
+	}
+	d := cfg.Discord
+	var preload []links.Entry
+	if d.LinksPreload != "" {
+		var err error
+		if preload, err = links.LoadPreload(d.LinksPreload); err != nil {
+			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
+		}
+	}
+	a, err := discord.New(discord.Config{
+		Token: token, APIURL: d.APIURL, ApplicationID: d.ApplicationID, HelpdeskChannelID: d.HelpdeskChannelID,
+		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
+		OnAlertTaken: taken,
+	})
+	if err != nil {
+		return nil, nil, configError{err}
+	}
+	return a, preload, nil
 }

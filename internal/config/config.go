@@ -71,6 +71,9 @@ type Config struct {
 	// Intune is the Microsoft Graph backend (devices: intune). Credentials come from the environment.
 	Intune intune.Config `yaml:"intune"`
 
+	// Discord is the Discord chat (chat: discord). The bot token comes from the environment.
+	Discord Discord `yaml:"discord"`
+
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
 }
@@ -211,6 +214,11 @@ func (c *Config) validate() error {
 	if seen["shell"] && strings.TrimSpace(c.Shell.User) == "" {
 		return errors.New("shell.user: needed with chat: shell")
 	}
+	if seen["discord"] {
+		if err := c.Discord.validate(); err != nil {
+			return err
+		}
+	}
 	if err := c.Slack.validate(seen["slack"]); err != nil {
 		return err
 	}
@@ -240,6 +248,43 @@ func (c *Config) EngineConfig(publicURL string) resetflow.Config {
 		TenantID: r.TenantID, PollFirst: r.PollFirst, PollMax: r.PollMax, PollTimeout: r.PollTimeout,
 		Location: c.Location,
 	}
+}
+
+// Discord is the discord section.
+type Discord struct {
+	// APIURL is Discord's REST API, or a REST proxy in front of it; the gateway URL comes from it.
+	APIURL string `yaml:"api_url"`
+	// ApplicationID is the application's id; empty: read from Discord at start.
+	ApplicationID string `yaml:"application_id"`
+	// HelpdeskChannelID is the guild channel for helpdesk alerts; empty: none on Discord.
+	HelpdeskChannelID string `yaml:"helpdesk_channel_id"`
+	// LinksPreload is a YAML or CSV file of links loaded into the database at every start; empty: none.
+	LinksPreload string `yaml:"links_preload"`
+}
+
+func (d *Discord) validate() error {
+	u, err := url.Parse(d.APIURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("discord.api_url: %q is not an http(s) URL", d.APIURL)
+	}
+	for key, v := range map[string]string{"discord.application_id": d.ApplicationID, "discord.helpdesk_channel_id": d.HelpdeskChannelID} {
+		if v != "" && !isSnowflake(v) {
+			return fmt.Errorf("%s: %q is not a Discord id (digits only)", key, v)
+		}
+	}
+	return nil
+}
+
+func isSnowflake(s string) bool {
+	if len(s) < 15 || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Slack is the slack: section. Tokens come from the environment, never from here.

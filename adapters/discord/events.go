@@ -1,0 +1,298 @@
+package discord
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// Custom id prefixes: an engine action (the Value of a Button or Choice), and
+// the helpdesk's "I'm on it" (the alert id).
+const (
+	prefixAction = "pc|"
+	prefixTake   = "ht|"
+	selectID     = prefixAction + "choice" // the device select menu; its values are engine actions
+)
+
+// maxInteractionAge is how old an interaction may be and still be answered:
+// Discord's interaction tokens last 15 minutes. Anything older (replayed after
+// a long outage) is dropped without a word.
+const maxInteractionAge = 15 * time.Minute
+
+// queues runs each person's events one after another, in the order the gateway
+// delivered them, without holding up the gateway reader or other people.
+type queues struct {
+	mu   sync.Mutex
+	m    map[string][]func()
+	busy sync.WaitGroup
+}
+
+func newQueues() *queues { return &queues{m: map[string][]func(){}} }
+
+func (q *queues) do(key string, job func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	jobs, running := q.m[key]
+	q.m[key] = append(jobs, job)
+	if running {
+		return
+	}
+	q.busy.Add(1)
+	go func() {
+		defer q.busy.Done()
+		for {
+			q.mu.Lock()
+			jobs := q.m[key]
+			if len(jobs) == 0 {
+				delete(q.m, key)
+				q.mu.Unlock()
+				return
+			}
+			next := jobs[0]
+			q.m[key] = jobs[1:]
+			q.mu.Unlock()
+			next()
+		}
+	}()
+}
+
+// wait waits up to d for every queue to drain.
+func (q *queues) wait(d time.Duration) {
+	done := make(chan struct{})
+	go func() { q.busy.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+// onMessage takes a MESSAGE_CREATE. Only people's direct messages count.
+func (a *Adapter) onMessage(m *discordgo.MessageCreate) {
+	if m.Author == nil || m.Author.Bot || m.GuildID != "" {
+		return
+	}
+	a.mu.Lock()
+	self := a.botID
+	a.mu.Unlock()
+	if m.Author.ID == self || (m.Type != discordgo.MessageTypeDefault && m.Type != discordgo.MessageTypeReply) {
+		return
+	}
+	text := strings.TrimSpace(m.Content)
+	if text == "" {
+		return
+	}
+	in := resetflow.Input{
+		From:   resetflow.Address{Platform: Platform, UserID: m.Author.ID, Channel: m.ChannelID},
+		Email:  "", // Discord accounts carry no company email: the engine uses the account link
+		Locale: a.localeOf(m.Author.ID),
+		Text:   text,
+	}
+	a.queues.do(m.Author.ID, func() {
+		h, ctx := a.handler()
+		if h != nil {
+			h.Handle(ctx, in)
+		}
+	})
+}
+
+func (a *Adapter) localeOf(userID string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.locales[userID]
+}
+
+func (a *Adapter) rememberLocale(userID string, l discordgo.Locale) {
+	if l == "" {
+		return
+	}
+	a.mu.Lock()
+	a.locales[userID] = string(l)
+	a.mu.Unlock()
+}
+
+func interactionUser(i *discordgo.Interaction) *discordgo.User {
+	if i.Member != nil && i.Member.User != nil {
+		return i.Member.User
+	}
+	return i.User
+}
+
+// onInteraction takes an INTERACTION_CREATE on the gateway reader. It decides
+// at once whether the interaction counts (each id once; each component of a
+// message once) and starts the acknowledgement in its own goroutine, so Discord
+// has its answer well within 3 seconds; the work follows in the person's queue.
+func (a *Adapter) onInteraction(ic *discordgo.InteractionCreate) {
+	i := ic.Interaction
+	if i == nil {
+		return
+	}
+	u := interactionUser(i)
+	if u == nil || u.Bot {
+		return
+	}
+	if !a.seen.add("i\x00" + i.ID) {
+		return // delivered twice (a RESUME replays events)
+	}
+	if t, ok := snowflakeTime(i.ID); ok && a.clk.Now().Sub(t) > maxInteractionAge {
+		a.log.Info("dropping a stale interaction", "interaction", i.ID, "age", a.clk.Now().Sub(t).Round(time.Second))
+		return
+	}
+	a.rememberLocale(u.ID, i.Locale)
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand:
+		a.onCommand(i, u)
+	case discordgo.InteractionMessageComponent:
+		a.onComponent(i, u)
+	}
+}
+
+// inBotDM reports whether the interaction comes from the person's DM with the
+// bot. A payload without "context" (0) and without a guild is a DM too; a
+// user-installed app's context PRIVATE_CHANNEL (another person's DM) is not.
+func inBotDM(i *discordgo.Interaction) bool {
+	return i.GuildID == "" && (i.Context == discordgo.InteractionContextBotDM || i.Context == discordgo.InteractionContextGuild)
+}
+
+// refuseNotDM answers an interaction from anywhere but the bot's DM with a
+// message only that person sees.
+func (a *Adapter) refuseNotDM(i *discordgo.Interaction) {
+	err := a.rest.InteractionRespond(i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: a.cat.T(string(i.Locale), "refused_not_dm"), Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions()},
+	})
+	if err != nil {
+		a.log.Warn("answering an interaction outside a DM failed", "err", safe("", err))
+	}
+}
+
+// ack answers an interaction with a deferred update (type 6): "got it, the
+// message will change". It reports whether Discord took the answer.
+func (a *Adapter) ack(i *discordgo.Interaction, typ discordgo.InteractionResponseType) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := a.rest.InteractionRespond(i, &discordgo.InteractionResponse{Type: typ}, discordgo.WithContext(ctx))
+	if err == nil {
+		return true
+	}
+	a.log.Warn("acknowledging an interaction failed; ignoring it", "interaction", i.ID, "code", apiCode(err), "err", safe("", err))
+	return false
+}
+
+// onComponent takes a button click or a select.
+func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
+	data := i.MessageComponentData()
+	if i.Message == nil {
+		return
+	}
+	// A person's message is used up by its first click (a device, Cancel, Reset);
+	// on a helpdesk digest each alert's button counts on its own.
+	key := "m\x00" + i.Message.ID
+	switch {
+	case strings.HasPrefix(data.CustomID, prefixTake):
+		if i.ChannelID != a.cfg.HelpdeskChannelID || i.GuildID == "" {
+			return
+		}
+		key += "\x00" + data.CustomID
+	case strings.HasPrefix(data.CustomID, prefixAction):
+		if !inBotDM(i) {
+			go a.refuseNotDM(i)
+			return
+		}
+	default:
+		return
+	}
+	if !a.used.add(key) {
+		// This message was acted on already (a double click, or a click on an
+		// old message from a screen that hasn't caught up): acknowledge it so
+		// Discord shows no error, and do nothing more.
+		go a.ack(i, discordgo.InteractionResponseDeferredMessageUpdate)
+		return
+	}
+	acked := make(chan bool, 1)
+	go func() {
+		ok := a.ack(i, discordgo.InteractionResponseDeferredMessageUpdate)
+		if !ok {
+			a.used.remove(key) // not answered, so not acted on: a fresh click may count
+		}
+		acked <- ok
+	}()
+
+	if id, ok := strings.CutPrefix(data.CustomID, prefixTake); ok {
+		a.queues.do("helpdesk", func() {
+			if <-acked {
+				a.takeAlert(i, u, id)
+			}
+		})
+		return
+	}
+	action := strings.TrimPrefix(data.CustomID, prefixAction)
+	if data.CustomID == selectID {
+		if len(data.Values) != 1 {
+			return
+		}
+		action = data.Values[0]
+	}
+	in := resetflow.Input{
+		From:   resetflow.Address{Platform: Platform, UserID: u.ID, Channel: i.ChannelID},
+		Locale: string(i.Locale),
+		Action: action,
+	}
+	a.queues.do(u.ID, func() {
+		if !<-acked {
+			return
+		}
+		a.settleClicked(i, data)
+		h, ctx := a.handler()
+		if h != nil {
+			h.Handle(ctx, in)
+		}
+	})
+}
+
+// onCommand takes /reset-passcode.
+func (a *Adapter) onCommand(i *discordgo.Interaction, u *discordgo.User) {
+	if i.ApplicationCommandData().Name != CommandName {
+		return
+	}
+	if !inBotDM(i) {
+		go a.refuseNotDM(i)
+		return
+	}
+	acked := make(chan bool, 1)
+	go func() { acked <- a.ack(i, discordgo.InteractionResponseDeferredChannelMessageWithSource) }()
+	in := resetflow.Input{
+		From:   resetflow.Address{Platform: Platform, UserID: u.ID, Channel: i.ChannelID},
+		Locale: string(i.Locale),
+		Text:   "/" + CommandName,
+	}
+	a.queues.do(u.ID, func() {
+		if !<-acked {
+			return
+		}
+		// The engine's first reply fills the "thinking…" answer; the rest are messages.
+		p := &pendingOriginal{i: i, expires: a.clk.Now().Add(maxInteractionAge)}
+		a.mu.Lock()
+		a.originals[u.ID] = p
+		a.mu.Unlock()
+		h, ctx := a.handler()
+		if h != nil {
+			h.Handle(ctx, in)
+		}
+		a.mu.Lock()
+		if a.originals[u.ID] == p {
+			delete(a.originals, u.ID)
+		}
+		a.mu.Unlock()
+		if !p.used.Load() {
+			// Nothing was said: remove the "thinking…" answer rather than leave it spinning.
+			if err := a.rest.InteractionResponseDelete(i); err != nil {
+				a.log.Warn("removing an unused command answer failed", "err", safe("", err))
+			}
+		}
+	})
+}

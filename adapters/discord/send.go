@@ -1,0 +1,228 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// pendingOriginal is a /reset-passcode answered with "thinking…", waiting for
+// the engine's first reply, which replaces it (within the token's 15 minutes).
+type pendingOriginal struct {
+	i       *discordgo.Interaction
+	expires time.Time
+	used    atomic.Bool
+}
+
+// liveMessage is the latest message with usable components sent to a person.
+type liveMessage struct {
+	channelID, messageID string
+	components           []discordgo.MessageComponent
+}
+
+// secretMessage is a passcode on screen, to be edited out at its deadline.
+type secretMessage struct {
+	channelID, messageID string
+	redacted             string
+	timer                clock.Timer
+	tries                int
+}
+
+// errNotDM refuses to send where only the person could read it is not certain.
+var errNotDM = errors.New("discord: the channel is not the person's direct message with the bot")
+
+// dmChannel returns the person's DM channel with the bot, opening it if needed,
+// after checking that Discord says it is a DM with exactly that person.
+func (a *Adapter) dmChannel(ctx context.Context, userID string) (string, error) {
+	a.mu.Lock()
+	id, ok := a.dms[userID]
+	a.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	ch, err := a.rest.UserChannelCreate(userID, discordgo.WithContext(ctx))
+	if err != nil {
+		return "", safe("open DM", err)
+	}
+	if ch.Type != discordgo.ChannelTypeDM || len(ch.Recipients) != 1 || ch.Recipients[0].ID != userID {
+		a.log.Error("Discord returned a channel that is not a DM with the person; nothing is sent there", "chat_user", userID, "channel", ch.ID, "type", ch.Type)
+		return "", errNotDM
+	}
+	a.mu.Lock()
+	a.dms[userID] = ch.ID
+	a.mu.Unlock()
+	return ch.ID, nil
+}
+
+// Send delivers an engine message to a person, always in their DM with the bot.
+// A message with a passcode goes only to a channel Discord confirmed as that
+// DM, and is edited to remove the passcode after the secret TTL.
+func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Message) error {
+	if to.Platform != Platform || to.UserID == "" {
+		return fmt.Errorf("discord: cannot send to %s user %q", to.Platform, to.UserID)
+	}
+	channelID, err := a.dmChannel(ctx, to.UserID)
+	if err != nil {
+		return err
+	}
+	if to.Channel != "" && to.Channel != channelID {
+		if m.Secret != nil {
+			a.log.Error("refusing to send a passcode: the conversation's channel is not the person's DM", "chat_user", to.UserID, "channel", to.Channel)
+			return errNotDM
+		}
+		a.log.Warn("the conversation's channel is not the person's DM; answering in the DM", "chat_user", to.UserID, "channel", to.Channel)
+	}
+	r := render(m)
+
+	var msg *discordgo.Message
+	if p := a.takeOriginal(to.UserID, m); p != nil {
+		msg, err = a.rest.InteractionResponseEdit(p.i, &discordgo.WebhookEdit{Content: &r.content, Components: &r.components, AllowedMentions: noMentions()}, discordgo.WithContext(ctx))
+		if err != nil {
+			a.log.Warn("filling the command's answer failed; sending a message instead", "err", safe("", err))
+			msg = nil
+		}
+	}
+	if msg == nil {
+		msg, err = a.rest.ChannelMessageSendComplex(channelID, &discordgo.MessageSend{
+			Content: r.content, Components: r.components, AllowedMentions: noMentions(), Flags: discordgo.MessageFlagsSuppressEmbeds,
+		}, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
+		if err != nil {
+			return safe("send", err)
+		}
+	}
+	if m.Interactive() {
+		a.supersede(ctx, to.UserID, liveMessage{channelID: channelID, messageID: msg.ID, components: r.components})
+	}
+	if m.Secret != nil {
+		a.scheduleRedaction(to.UserID, channelID, msg.ID, m)
+	}
+	return nil
+}
+
+// takeOriginal returns the person's pending command answer, if the message may fill it.
+func (a *Adapter) takeOriginal(userID string, m resetflow.Message) *pendingOriginal {
+	if m.Secret != nil {
+		return nil // passcodes go in a plain DM message, edited out by the bot token
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.originals[userID]
+	if p == nil || !a.clk.Now().Before(p.expires) || !p.used.CompareAndSwap(false, true) {
+		return nil
+	}
+	delete(a.originals, userID)
+	return p
+}
+
+// supersede makes next the person's live message and disables the components
+// of the one before, so an old button can't be pressed by mistake.
+func (a *Adapter) supersede(ctx context.Context, userID string, next liveMessage) {
+	a.mu.Lock()
+	prev, ok := a.live[userID]
+	a.live[userID] = next
+	a.mu.Unlock()
+	if !ok || prev.messageID == next.messageID {
+		return
+	}
+	a.used.add("m\x00" + prev.messageID) // a click on it from a stale screen does nothing
+	comps := settled(prev.components, "", nil)
+	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: prev.messageID, Channel: prev.channelID, Components: &comps}, discordgo.WithContext(ctx))
+	if err != nil && apiCode(err) != codeUnknownMessage {
+		a.log.Warn("disabling the buttons of an earlier message failed", "err", safe("", err))
+	}
+}
+
+// settleClicked disables the components of the message the person just used.
+func (a *Adapter) settleClicked(i *discordgo.Interaction, data discordgo.MessageComponentInteractionData) {
+	u := interactionUser(i)
+	a.mu.Lock()
+	if l, ok := a.live[u.ID]; ok && l.messageID == i.Message.ID {
+		delete(a.live, u.ID)
+	}
+	a.mu.Unlock()
+	comps := settled(i.Message.Components, data.CustomID, data.Values)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.rest.InteractionResponseEdit(i, &discordgo.WebhookEdit{Components: &comps}, discordgo.WithContext(ctx)); err != nil {
+		a.log.Warn("disabling the buttons of a clicked message failed", "err", safe("", err))
+		_, err = a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: i.Message.ID, Channel: i.ChannelID, Components: &comps}, discordgo.WithContext(ctx))
+		if err != nil {
+			a.log.Warn("disabling the buttons of a clicked message failed twice", "err", safe("", err))
+		}
+	}
+}
+
+// secretLocale is the language of a passcode message, read from its label:
+// the engine writes the label in the person's language.
+func (a *Adapter) secretLocale(userID string, m resetflow.Message) string {
+	for _, l := range []string{"en", "ja"} {
+		if m.Secret != nil && m.Secret.Label == a.cat.T(l, "passcode_label") {
+			return l
+		}
+	}
+	if l := a.localeOf(userID); l != "" {
+		return l
+	}
+	return a.cfg.Locale
+}
+
+func (a *Adapter) scheduleRedaction(userID, channelID, messageID string, m resetflow.Message) {
+	s := &secretMessage{channelID: channelID, messageID: messageID, redacted: redacted(m, a.cat.T(a.secretLocale(userID, m), "removed_for_safety"))}
+	a.mu.Lock()
+	a.secrets[messageID] = s
+	s.timer = a.clk.AfterFunc(a.cfg.SecretTTL, func() { a.redact(messageID) })
+	a.mu.Unlock()
+}
+
+// redact edits a passcode out of the chat. A failed edit is tried again a few
+// times; a message that is gone needs nothing more.
+func (a *Adapter) redact(messageID string) {
+	a.mu.Lock()
+	s := a.secrets[messageID]
+	a.mu.Unlock()
+	if s == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: s.messageID, Channel: s.channelID, Content: &s.redacted, AllowedMentions: noMentions()},
+		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
+	if err == nil || apiCode(err) == codeUnknownMessage {
+		a.mu.Lock()
+		delete(a.secrets, messageID)
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s.tries++
+	if s.tries >= 5 {
+		a.log.Error("a temporary passcode could not be removed from a DM; deleting the message", "channel", s.channelID, "err", safe("", err))
+		delete(a.secrets, messageID)
+		go a.rest.ChannelMessageDelete(s.channelID, s.messageID)
+		return
+	}
+	a.log.Warn("removing a temporary passcode from a DM failed; trying again", "err", safe("", err))
+	s.timer = a.clk.AfterFunc(time.Duration(s.tries)*30*time.Second, func() { a.redact(messageID) })
+}
+
+// redactAll edits every passcode still on screen out of the chat, now.
+func (a *Adapter) redactAll() {
+	a.mu.Lock()
+	var ids []string
+	for id, s := range a.secrets {
+		s.timer.Stop()
+		ids = append(ids, id)
+	}
+	a.mu.Unlock()
+	for _, id := range ids {
+		a.redact(id)
+	}
+}

@@ -2,12 +2,10 @@ package links
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +14,6 @@ import (
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
-var _ resetflow.Links = (*File)(nil)
 
 const (
 	aliceDiscord = "112233445566778899"
@@ -25,120 +22,8 @@ const (
 
 var alice = resetflow.User{ID: "8f1c2a6e-0001-4c1a-9a11-a11ce0000001", UPN: "alice@contoso.example", DisplayName: "Alice Anderson"}
 
-func TestFileLinksSurviveReopen(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "links.json")
-	f, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := f.LinkedUser(ctx, "discord", aliceDiscord); err != nil || ok {
-		t.Fatalf("LinkedUser on an empty table = %v, %v; want not found", ok, err)
-	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatalf("a read created the file: %v", err)
-	}
-	fixed := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	f.Now = func() time.Time { return fixed }
-	if err := f.SetLink(ctx, "discord", aliceDiscord, alice); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("file mode = %v; want 0600", st.Mode().Perm())
-	}
 
-	g, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, ok, err := g.LinkedUser(ctx, "discord", aliceDiscord)
-	if err != nil || !ok || u != alice {
-		t.Fatalf("after reopen LinkedUser = %+v, %v, %v; want %+v", u, ok, err, alice)
-	}
-	if _, ok, _ := g.LinkedUser(ctx, "slack", aliceDiscord); ok {
-		t.Error("a link on discord answered for slack")
-	}
-	list, _ := g.List(ctx)
-	if len(list) != 1 || !list[0].LinkedAt.Equal(fixed) {
-		t.Errorf("List = %+v; want one link stamped %v", list, fixed)
-	}
 
-	had, err := g.RemoveLink(ctx, "discord", aliceDiscord)
-	if err != nil || !had {
-		t.Fatalf("RemoveLink = %v, %v; want true", had, err)
-	}
-	had, err = f.RemoveLink(ctx, "discord", aliceDiscord)
-	if err != nil || had {
-		t.Fatalf("second RemoveLink = %v, %v; want false", had, err)
-	}
-	if _, ok, _ := f.LinkedUser(ctx, "discord", aliceDiscord); ok {
-		t.Error("link still there after removal (seen through the other handle)")
-	}
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".links.json.*.tmp"))
-	if len(matches) != 0 {
-		t.Errorf("temporary files left behind: %v", matches)
-	}
-}
-
-func TestFileRefusesDamagedTable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "links.json")
-	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Open(path); err == nil {
-		t.Fatal("Open of a damaged file succeeded; it would be overwritten with an empty table")
-	}
-}
-
-func TestFileConcurrent(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "links.json")
-	a, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Open(path) // a second handle, as an administrator's command would have
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	const n = 40
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h := a
-			if i%2 == 1 {
-				h = b
-			}
-			id := fmt.Sprintf("1000000000000000%02d", i)
-			u := resetflow.User{ID: fmt.Sprintf("oid-%d", i), UPN: fmt.Sprintf("u%d@contoso.example", i)}
-			if err := h.SetLink(ctx, "discord", id, u); err != nil {
-				t.Error(err)
-			}
-			if _, ok, err := h.LinkedUser(ctx, "discord", id); err != nil || !ok {
-				t.Errorf("LinkedUser(%s) = %v, %v right after SetLink", id, ok, err)
-			}
-		}()
-	}
-	wg.Wait()
-	list, err := a.List(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != n {
-		t.Fatalf("%d links after %d concurrent SetLink calls on two handles; want %d (a write was lost)", len(list), n, n)
-	}
-	raw, _ := os.ReadFile(path)
-	var doc fileFormat
-	if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Links) != n {
-		t.Fatalf("file holds %d links (%v); want %d", len(doc.Links), err, n)
-	}
-}
 
 func TestLoadPreload(t *testing.T) {
 	dir := t.TempDir()
@@ -194,10 +79,7 @@ func TestPreloadAndRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(filepath.Join(t.TempDir(), "links.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := resetflow.NewMemoryLinks()
 	entries := []Entry{
 		{DiscordUserID: aliceDiscord, UPN: "ALICE@contoso.example"},
 		{DiscordUserID: bobDiscord, UPN: "bob@contoso.example", ObjectID: "8f1c2a6e-0002-4c1a-9a11-b0b000000002"},

@@ -1,3 +1,6 @@
+// Package links reads an administrator's preload file (YAML or CSV) of Discord
+// accounts to link to directory users ahead of time, and applies it to the
+// engine's account links (resetflow.Links, kept in the SQLite store).
 package links
 
 import (

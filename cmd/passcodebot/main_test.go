@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +22,8 @@ import (
 
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
+	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 var binary string
@@ -607,4 +610,34 @@ func TestGraphFaultsEndToEnd(t *testing.T) {
 			t.Errorf("Graph calls %+v: want at most 4 bounded attempts, none accepted", c)
 		}
 	})
+}
+
+// TestAdminUnlink: an administrator removes a Discord account's link from the
+// durable store, and the removal is in the audit trail.
+func TestAdminUnlink(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "audit.db")
+	db, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetLink(context.Background(), "discord", "123456789012345678", resetflow.User{ID: "u1", UPN: "alice@contoso.example"})
+	db.Close()
+	cfg := writeConfig(t, "audit: {file: '"+dbPath+"'}\n")
+	out, err := exec.Command(binary, "unlink", "-config", cfg, "123456789012345678").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "no longer linked") {
+		t.Fatalf("unlink: %v %s", err, out)
+	}
+	db, _ = sqlite.Open(context.Background(), dbPath)
+	defer db.Close()
+	if _, ok, _ := db.LinkedUser(context.Background(), "discord", "123456789012345678"); ok {
+		t.Errorf("still linked")
+	}
+	if ev, _ := db.Events(context.Background(), sqlite.Filter{Step: "unlink"}); len(ev) != 1 {
+		t.Errorf("audit events %+v", ev)
+	}
+	out, _ = exec.Command(binary, "unlink", "-config", cfg, "123456789012345678").CombinedOutput()
+	if !strings.Contains(string(out), "was not linked") {
+		t.Errorf("second unlink: %s", out)
+	}
 }

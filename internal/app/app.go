@@ -51,6 +51,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return check(ctx, args[1:], stdout, stderr, env)
 		case "audit":
 			return audit(ctx, args[1:], stdout, stderr)
+		case "unlink":
+			return unlink(ctx, args[1:], stdout, stderr)
 		case "run":
 			args = args[1:]
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/resetflow"
 	"github.com/passcodebot/passcodebot/sqlite"
 )
@@ -133,4 +134,45 @@ func writeEvents(w io.Writer, format string, events []resetflow.Event) error {
 		}
 		return tw.Flush()
 	}
+}
+
+// unlink is the `unlink` subcommand: an administrator removes a chat account's
+// link to its directory user (people can also write "unlink" to the bot).
+func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("passcodebot unlink", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (its audit.file holds the links)")
+	platform := fs.String("platform", links.Platform, "chat platform of the account")
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: passcodebot unlink [-config file] [-platform discord] <chat user id>") }
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fs.Usage()
+		return ExitConfig
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "passcodebot:", err)
+		return ExitConfig
+	}
+	db, err := sqlite.Open(ctx, cfg.Audit.File)
+	if err != nil {
+		fmt.Fprintln(stderr, "passcodebot unlink:", err)
+		return ExitFail
+	}
+	defer db.Close()
+	had, err := links.Remove(ctx, db, *platform, fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "passcodebot unlink:", err)
+		return ExitFail
+	}
+	if !had {
+		fmt.Fprintf(stdout, "%s account %s was not linked\n", *platform, fs.Arg(0))
+		return ExitOK
+	}
+	ev := resetflow.Event{Time: time.Now(), Step: "unlink", Platform: *platform, ChatUser: fs.Arg(0), Outcome: "removed", Detail: "by administrator"}
+	if err := db.Record(ctx, ev); err != nil {
+		fmt.Fprintln(stderr, "passcodebot unlink: the link is removed, but the audit record failed:", err)
+		return ExitFail
+	}
+	fmt.Fprintf(stdout, "%s account %s is no longer linked\n", *platform, fs.Arg(0))
+	return ExitOK
 }

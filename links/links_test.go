@@ -14,16 +14,12 @@ import (
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
-
 const (
 	aliceDiscord = "112233445566778899"
 	bobDiscord   = "998877665544332211"
 )
 
 var alice = resetflow.User{ID: "8f1c2a6e-0001-4c1a-9a11-a11ce0000001", UPN: "alice@contoso.example", DisplayName: "Alice Anderson"}
-
-
-
 
 func TestLoadPreload(t *testing.T) {
 	dir := t.TempDir()

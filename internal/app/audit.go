@@ -143,7 +143,9 @@ func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (its audit.file holds the links)")
 	platform := fs.String("platform", links.Platform, "chat platform of the account")
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: passcodebot unlink [-config file] [-platform discord] <chat user id>") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: passcodebot unlink [-config file] [-platform discord] <chat user id>")
+	}
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fs.Usage()
 		return ExitConfig

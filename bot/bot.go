@@ -36,6 +36,13 @@ type AlertPoster interface {
 	PostAlerts(ctx context.Context, alerts []resetflow.Alert) error
 }
 
+// AlertCapacity is an AlertPoster that says how many alerts fit in one of its
+// posts. Alerts fills posts up to it when its queue is deep, and never gives
+// more, so one PostAlerts is one message.
+type AlertCapacity interface {
+	MaxAlertsPerPost() int
+}
+
 // HealthChecker is an adapter that knows whether it is connected.
 type HealthChecker interface {
 	// Healthy returns nil when the adapter is working.

@@ -36,6 +36,7 @@ func run(ctx context.Context) error {
 	// the comparison is about the bots' own work, not their HTTP settings.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
+	tr.MaxConnsPerHost = 64
 	api := slack.New(os.Getenv("BASELINE_SLACK_BOT_TOKEN"),
 		slack.OptionAPIURL(os.Getenv("BASELINE_SLACK_API_URL")),
 		slack.OptionAppLevelToken(os.Getenv("BASELINE_SLACK_APP_TOKEN")),

@@ -36,7 +36,10 @@ func main() {
 	pollFirst := flag.Duration("poll-first", d.PollFirst, "the bot's reset.poll_first")
 	bot := flag.String("bot", "", "passcodebot binary (default: go build ./cmd/passcodebot)")
 	baseline := flag.String("baseline", "", "baseline binary (default: go build ./bench/baseline)")
+	auditDir := flag.String("audit-dir", "", "directory for the bot's audit databases (default: the work directory, on disk; /dev/shm leaves the disk's fsync out)")
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, audit databases)")
+	profile := flag.String("profile", "", "directory for pprof profiles of the bot (heap around the hold, CPU per level)")
+	profileSecs := flag.Int("profile-seconds", 10, "length of each CPU profile")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -48,6 +51,7 @@ func main() {
 	}
 	o.MinResets, o.Hold, o.HoldLoad, o.Alerts, o.AlertsOver, o.PollFirst = *minResets, *hold, *holdLoad, *alerts, *alertsOver, *pollFirst
 	o.Progress = os.Stderr
+	o.ProfileDir, o.ProfileSeconds = *profile, *profileSecs
 	dir, err := os.MkdirTemp("", "passcodebot-load-")
 	if err != nil {
 		fail(err)
@@ -58,6 +62,13 @@ func main() {
 		defer os.RemoveAll(dir)
 	}
 	o.WorkDir, o.BotBin, o.BaselineBin = dir, *bot, *baseline
+	if *auditDir != "" {
+		// A directory of this run's own: every run starts with empty audit trails.
+		if o.AuditDir, err = os.MkdirTemp(*auditDir, "passcodebot-load-"); err != nil {
+			fail(err)
+		}
+		defer os.RemoveAll(o.AuditDir)
+	}
 	if o.BotBin == "" || o.BaselineBin == "" {
 		fmt.Fprintln(os.Stderr, "building passcodebot and the baseline…")
 		b, bl, err := loadtest.Build(ctx, dir)

@@ -29,6 +29,10 @@ type Options struct {
 	BotBin      string // the passcodebot binary (see Build)
 	BaselineBin string // the bench/baseline binary
 	WorkDir     string // configs, audit databases and the processes' logs
+	// AuditDir holds the bot's audit databases (default WorkDir). The audit
+	// trail syncs every commit to disk, so the disk's fsync time is part of
+	// every reply that waits for a record; a tmpfs here leaves it out.
+	AuditDir string
 
 	// Levels are the numbers of employees resetting at once. Each level runs
 	// max(level, MinResets) resets, with a fresh bot and fakes.
@@ -49,6 +53,12 @@ type Options struct {
 	Alerts       int
 	AlertsOver   time.Duration
 	AlertsWithin time.Duration
+
+	// ProfileDir, when set, receives pprof profiles of the bot: the heap before
+	// and after the conversations are held, and CPU profiles of each level's
+	// first ProfileSeconds (go tool pprof -diff_base hold-heap-before.pprof …).
+	ProfileDir     string
+	ProfileSeconds int
 
 	PollFirst time.Duration // the bot's first wait before reading a reset's result
 	Timeout   time.Duration // the longest wait for any one reply
@@ -90,6 +100,12 @@ func (o *Options) fill() {
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
+	}
+	if o.AuditDir == "" {
+		o.AuditDir = o.WorkDir
+	}
+	if o.ProfileSeconds <= 0 {
+		o.ProfileSeconds = 10
 	}
 }
 
@@ -292,6 +308,8 @@ func runLevel(ctx context.Context, o *Options, c int) (Level, error) {
 	var errs errorLog
 	var completed atomic.Int64
 	before := s.graph.Counts()
+	profiled := s.profileCPU(o, fmt.Sprintf("level%d-cpu.pprof", c))
+	defer profiled()
 	start = time.Now()
 	workers(ctx, c, 0, total, &errs, func(ctx context.Context, e employee) error {
 		if err := s.fullReset(ctx, o, e, &sm); err != nil {
@@ -343,6 +361,7 @@ func runHold(ctx context.Context, o *Options) (*Hold, error) {
 	if h.HeapBefore, err = ReadHeap(httpClient, s.admin); err != nil {
 		return nil, err
 	}
+	s.profile(o, "hold-heap-before.pprof", "heap?gc=1")
 	var sm samples
 	var errs errorLog
 	workers(ctx, o.HoldOpeners, 0, o.Hold, &errs, func(ctx context.Context, e employee) error {
@@ -353,6 +372,7 @@ func runHold(ctx context.Context, o *Options) (*Hold, error) {
 	if h.HeapAfter, err = ReadHeap(httpClient, s.admin); err != nil {
 		return nil, err
 	}
+	s.profile(o, "hold-heap-after.pprof", "heap?gc=1")
 	open, err := ReadMetric(httpClient, s.admin, "passcodebot_conversations_open")
 	if err != nil {
 		return nil, err
@@ -368,6 +388,8 @@ func runHold(ctx context.Context, o *Options) (*Hold, error) {
 	var lerrs errorLog
 	var completed atomic.Int64
 	before := s.graph.Counts()
+	profiled := s.profileCPU(o, "hold-load-cpu.pprof")
+	defer profiled()
 	start := time.Now()
 	workers(ctx, o.HoldLoad, o.Hold, loadTotal, &lerrs, func(ctx context.Context, e employee) error {
 		if err := s.fullReset(ctx, o, e, &lsm); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -257,7 +258,7 @@ audit: {file: %q}
 reset: {poll_first: %s, poll_max: %s, poll_timeout: 2m}
 slack: {api_url: %q, helpdesk_channel: %s}
 intune: {graph_url: %q, login_url: %q}
-`, admin, filepath.Join(dir, "audit.db"), o.PollFirst, 4*o.PollFirst, s.fs.APIURL(), helpdesk, s.graph.URL, s.graph.URL)
+`, admin, filepath.Join(o.AuditDir, tag+"-audit.db"), o.PollFirst, 4*o.PollFirst, s.fs.APIURL(), helpdesk, s.graph.URL, s.graph.URL)
 	path := filepath.Join(dir, "passcodebot.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return err
@@ -289,6 +290,50 @@ intune: {graph_url: %q, login_url: %q}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// profile saves /debug/pprof/<what> of the bot into ProfileDir, when set.
+func (s *session) profile(o *Options, name, what string) {
+	if o.ProfileDir == "" {
+		return
+	}
+	if err := saveProfile("http://"+s.admin+"/debug/pprof/"+what, filepath.Join(o.ProfileDir, name)); err != nil {
+		fmt.Fprintf(o.Progress, "profile %s: %v\n", name, err)
+	}
+}
+
+// profileCPU starts a CPU profile of ProfileSeconds in the background; the
+// function it returns waits for it.
+func (s *session) profileCPU(o *Options, name string) (wait func()) {
+	if o.ProfileDir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.profile(o, name, fmt.Sprintf("profile?seconds=%d", o.ProfileSeconds))
+	}()
+	return func() { <-done }
+}
+
+func saveProfile(url, path string) error {
+	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func freeAddr() (string, error) {

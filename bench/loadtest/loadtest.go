@@ -132,11 +132,17 @@ type Level struct {
 	Graph    GraphPerReset // over completed resets
 	Elapsed  time.Duration
 
-	Baseline         Latencies // the bare bot, same round trips
-	BaselineErrors   int
-	BaselineMemory   Memory
-	BaselineElapsed  time.Duration
-	BaselineFirstErr []string
+	// CPU is the CPU time the bot used during the run; DriverCPU is this
+	// driver's, with the fake Slack and Graph (they share the machine).
+	CPU, DriverCPU time.Duration
+
+	Baseline          Latencies // the bare bot, same round trips
+	BaselineCPU       time.Duration
+	BaselineDriverCPU time.Duration
+	BaselineErrors    int
+	BaselineMemory    Memory
+	BaselineElapsed   time.Duration
+	BaselineFirstErr  []string
 }
 
 // RatioP50 and RatioP99 compare passcodebot's reply times with the baseline's.
@@ -285,11 +291,13 @@ func runLevel(ctx context.Context, o *Options, c int) (Level, error) {
 	}
 	var bsm samples
 	var berrs errorLog
+	cpu := startCPU(bs.proc.pid())
 	start := time.Now()
 	workers(ctx, c, 0, total, &berrs, func(ctx context.Context, e employee) error {
 		return bs.pings(ctx, o, e, len(chatActions), &bsm)
 	})
 	l.BaselineElapsed = time.Since(start)
+	l.BaselineCPU, l.BaselineDriverCPU = cpu.stop()
 	l.Baseline = bsm.summary(actPing)
 	l.BaselineErrors, l.BaselineFirstErr = berrs.get()
 	l.BaselineMemory, _ = ReadMemory(bs.proc.pid())
@@ -310,6 +318,7 @@ func runLevel(ctx context.Context, o *Options, c int) (Level, error) {
 	before := s.graph.Counts()
 	profiled := s.profileCPU(o, fmt.Sprintf("level%d-cpu.pprof", c))
 	defer profiled()
+	cpu = startCPU(s.proc.pid())
 	start = time.Now()
 	workers(ctx, c, 0, total, &errs, func(ctx context.Context, e employee) error {
 		if err := s.fullReset(ctx, o, e, &sm); err != nil {
@@ -319,6 +328,7 @@ func runLevel(ctx context.Context, o *Options, c int) (Level, error) {
 		return nil
 	})
 	l.Elapsed = time.Since(start)
+	l.CPU, l.DriverCPU = cpu.stop()
 	l.Completed = int(completed.Load())
 	l.Errors, l.FirstErrors = errs.get()
 	l.Reply = sm.summary(chatActions...)

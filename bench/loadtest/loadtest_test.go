@@ -166,3 +166,13 @@ func TestShortRun(t *testing.T) {
 		t.Error("the report has no targets")
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	stat := "1234 (pass code)bot) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 100 0 0"
+	if d, err := ParseStatCPU(stat); err != nil || d != 3*time.Second {
+		t.Errorf("ParseStatCPU = %v, %v; want 3s (250+50 ticks)", d, err)
+	}
+	if d, err := ReadCPU(0); err != nil || d < 0 {
+		t.Errorf("ReadCPU(self) = %v, %v", d, err)
+	}
+}

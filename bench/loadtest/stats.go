@@ -193,3 +193,58 @@ func ParseMetric(r io.Reader, series string) (float64, error) {
 	}
 	return 0, fmt.Errorf("no series %s", series)
 }
+
+// clockTick is the unit of /proc/<pid>/stat's times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// ReadCPU returns the CPU time (user and system) a process has used; pid 0 is this process.
+func ReadCPU(pid int) (time.Duration, error) {
+	path := "/proc/self/stat"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return ParseStatCPU(string(b))
+}
+
+// ParseStatCPU reads utime and stime from a /proc/<pid>/stat line.
+func ParseStatCPU(stat string) (time.Duration, error) {
+	// The command name may hold spaces and parentheses: fields count from the last ')'.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("stat: no command name")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("stat: %d fields", len(f))
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("stat: utime %q stime %q", f[11], f[12])
+	}
+	return time.Duration(u+s) * clockTick, nil
+}
+
+// cpuMeter measures the CPU a process and this driver use over a span.
+type cpuMeter struct {
+	pid         int
+	proc, drive time.Duration
+}
+
+func startCPU(pid int) cpuMeter {
+	p, _ := ReadCPU(pid)
+	d, _ := ReadCPU(0)
+	return cpuMeter{pid: pid, proc: p, drive: d}
+}
+
+// stop returns the CPU the process and the driver (with the fakes) used since start.
+func (m cpuMeter) stop() (proc, driver time.Duration) {
+	p, _ := ReadCPU(m.pid)
+	d, _ := ReadCPU(0)
+	return p - m.proc, d - m.drive
+}

@@ -181,7 +181,8 @@ type Hold struct {
 	PerConversation float64 // bytes of live heap per held conversation
 	Opening         Latencies
 	Bot             Memory
-	Load            Level // HoldLoad employees resetting while the others are held
+	Control         Level // HoldLoad employees resetting before the others are opened
+	Load            Level // the same, while the others are held
 }
 
 // Alerts is the helpdesk alert burst.
@@ -312,31 +313,11 @@ func runLevel(ctx context.Context, o *Options, c int) (Level, error) {
 		return l, err
 	}
 	defer s.close()
-	var sm samples
-	var errs errorLog
-	var completed atomic.Int64
-	before := s.graph.Counts()
-	profiled := s.profileCPU(o, fmt.Sprintf("level%d-cpu.pprof", c))
-	defer profiled()
-	cpu = startCPU(s.proc.pid())
-	start = time.Now()
-	workers(ctx, c, 0, total, &errs, func(ctx context.Context, e employee) error {
-		if err := s.fullReset(ctx, o, e, &sm); err != nil {
-			return err
-		}
-		completed.Add(1)
-		return nil
-	})
-	l.Elapsed = time.Since(start)
-	l.CPU, l.DriverCPU = cpu.stop()
-	l.Completed = int(completed.Load())
-	l.Errors, l.FirstErrors = errs.get()
-	l.Reply = sm.summary(chatActions...)
-	l.ByAction = map[string]Latencies{}
-	for _, k := range []string{actReset, actPick, actSignIn, actConfirm, actResult} {
-		l.ByAction[k] = sm.summary(k)
-	}
-	l.Graph = perReset(before, s.graph.Counts(), l.Completed)
+	bot := s.resets(ctx, o, c, 0, total, fmt.Sprintf("level%d-cpu.pprof", c))
+	bot.Baseline, bot.BaselineErrors, bot.BaselineFirstErr = l.Baseline, l.BaselineErrors, l.BaselineFirstErr
+	bot.BaselineMemory, bot.BaselineElapsed = l.BaselineMemory, l.BaselineElapsed
+	bot.BaselineCPU, bot.BaselineDriverCPU = l.BaselineCPU, l.BaselineDriverCPU
+	l = bot
 	l.Bot, _ = ReadMemory(s.proc.pid())
 	l.Heap, _ = ReadHeap(httpClient, s.admin)
 	return l, nil
@@ -354,19 +335,28 @@ func perReset(before, after graphtest.Counts, n int) GraphPerReset {
 	}
 }
 
-// runHold opens Hold conversations and keeps them open, measures the heap,
-// then runs HoldLoad resets at once beside them.
+// runHold measures, in one bot process: a warm-up, then HoldLoad employees
+// resetting at once (the control), then Hold conversations opened and kept
+// open (the heap each takes), then the same load again beside them.
 func runHold(ctx context.Context, o *Options) (*Hold, error) {
 	h := &Hold{Conversations: o.Hold}
-	loadTotal := max(o.HoldLoad, o.MinResets)
+	total := max(o.HoldLoad, o.MinResets)
+	warm := o.HoldLoad
+	// Employees: the held ones, then the warm-up, the control and the load beside them.
+	first := o.Hold
 	s := newSession()
 	s.graph = graphtest.New(graphtest.Options{})
-	s.addEmployees(0, o.Hold+loadTotal, resettable)
+	s.addEmployees(0, first+warm+2*total, resettable)
 	if err := s.startBot(ctx, o, "hold"); err != nil {
 		s.close()
 		return nil, err
 	}
 	defer s.close()
+
+	fmt.Fprintf(o.Progress, "holding: warm-up and control, %d resets at once…\n", o.HoldLoad)
+	s.resets(ctx, o, o.HoldLoad, first, warm, "")
+	h.Control = s.resets(ctx, o, o.HoldLoad, first+warm, total, "")
+
 	var err error
 	if h.HeapBefore, err = ReadHeap(httpClient, s.admin); err != nil {
 		return nil, err
@@ -393,34 +383,43 @@ func runHold(ctx context.Context, o *Options) (*Hold, error) {
 	}
 
 	fmt.Fprintf(o.Progress, "holding %d conversations: %d resets at once beside them…\n", h.Open, o.HoldLoad)
-	l := Level{Concurrency: o.HoldLoad, Resets: loadTotal}
-	var lsm samples
-	var lerrs errorLog
+	h.Load = s.resets(ctx, o, o.HoldLoad, first+warm+total, total, "hold-load-cpu.pprof")
+	h.Bot, _ = ReadMemory(s.proc.pid())
+	h.Load.Bot = h.Bot
+	return h, nil
+}
+
+// resets has employees [from, from+total) reset, c at once, and measures them.
+func (s *session) resets(ctx context.Context, o *Options, c, from, total int, profile string) Level {
+	l := Level{Concurrency: c, Resets: total}
+	var sm samples
+	var errs errorLog
 	var completed atomic.Int64
 	before := s.graph.Counts()
-	profiled := s.profileCPU(o, "hold-load-cpu.pprof")
-	defer profiled()
+	if profile != "" {
+		profiled := s.profileCPU(o, profile)
+		defer profiled()
+	}
+	cpu := startCPU(s.proc.pid())
 	start := time.Now()
-	workers(ctx, o.HoldLoad, o.Hold, loadTotal, &lerrs, func(ctx context.Context, e employee) error {
-		if err := s.fullReset(ctx, o, e, &lsm); err != nil {
+	workers(ctx, c, from, total, &errs, func(ctx context.Context, e employee) error {
+		if err := s.fullReset(ctx, o, e, &sm); err != nil {
 			return err
 		}
 		completed.Add(1)
 		return nil
 	})
 	l.Elapsed = time.Since(start)
+	l.CPU, l.DriverCPU = cpu.stop()
 	l.Completed = int(completed.Load())
-	l.Errors, l.FirstErrors = lerrs.get()
-	l.Reply = lsm.summary(chatActions...)
+	l.Errors, l.FirstErrors = errs.get()
+	l.Reply = sm.summary(chatActions...)
 	l.ByAction = map[string]Latencies{}
 	for _, k := range []string{actReset, actPick, actSignIn, actConfirm, actResult} {
-		l.ByAction[k] = lsm.summary(k)
+		l.ByAction[k] = sm.summary(k)
 	}
 	l.Graph = perReset(before, s.graph.Counts(), l.Completed)
-	h.Bot, _ = ReadMemory(s.proc.pid())
-	l.Bot = h.Bot
-	h.Load = l
-	return h, nil
+	return l
 }
 
 // runAlerts raises Alerts helpdesk alerts evenly over AlertsOver (employees

@@ -154,8 +154,9 @@ func TestShortRun(t *testing.T) {
 	if h == nil || h.Open != 20 || h.Errors != 0 || h.HeapAfter == 0 {
 		t.Fatalf("hold: %+v", h)
 	}
-	if h.Load.Completed != n || h.Load.Errors != 0 {
-		t.Errorf("resets beside the held conversations: %d of %d, errors %v", h.Load.Completed, n, h.Load.FirstErrors)
+	if h.Load.Completed != n || h.Load.Errors != 0 || h.Control.Completed != n || h.Control.Errors != 0 {
+		t.Errorf("resets before and beside the held conversations: %d and %d of %d, errors %v %v",
+			h.Control.Completed, h.Load.Completed, n, h.Control.FirstErrors, h.Load.FirstErrors)
 	}
 
 	a := r.Alerts

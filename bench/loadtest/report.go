@@ -10,15 +10,14 @@ import (
 
 // Targets are issue 8's.
 const (
-	TargetP50Ratio        = 1.15
-	TargetP99Ratio        = 1.5
-	TargetRSSRatio        = 1.5
-	TargetHeapPerConv     = 2048
-	TargetResultPolls     = 10 // result reads per reset: bounded by the poll backoff
-	TargetAlertsWithin    = 60 * time.Second
-	targetRSSAtEmployees  = 1000
-	targetHoldComparedAt  = 100
-	targetHoldMinimumConv = 10000
+	TargetP50Ratio       = 1.15
+	TargetP99Ratio       = 1.5
+	TargetRSSRatio       = 1.5
+	TargetHeapPerConv    = 2048
+	TargetResultPolls    = 10 // result reads per reset: bounded by the poll backoff
+	TargetAlertsWithin   = 60 * time.Second
+	targetRSSAtEmployees = 1000
+	targetHoldComparedAt = 100
 )
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
@@ -78,9 +77,10 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "Held open: %d conversations (bot reports %d open, %d errors); live heap %s -> %s MiB: %.0f bytes per conversation; RSS %s MiB (peak %s)\n",
 			h.Conversations, h.Open, h.Errors, mib(int64(h.HeapBefore)), mib(int64(h.HeapAfter)), h.PerConversation, mib(h.Bot.RSS), mib(h.Bot.Peak))
 		fmt.Fprintf(w, "  opening them (DM -> device list), ms p50 / p95 / p99: %s\n", lat(h.Opening))
-		fmt.Fprintf(w, "  %d resets, %d at once, beside them: %d completed, %d errors; reply ms p50 / p95 / p99: %s\n",
-			h.Load.Resets, h.Load.Concurrency, h.Load.Completed, h.Load.Errors, lat(h.Load.Reply))
-		for _, e := range append(h.FirstErrors, h.Load.FirstErrors...) {
+		fmt.Fprintf(w, "  %d resets, %d at once, in the same bot (after a warm-up), reply ms p50 / p95 / p99:\n", h.Control.Resets, h.Control.Concurrency)
+		fmt.Fprintf(w, "    before opening them:  %s (%d completed, %d errors)\n", lat(h.Control.Reply), h.Control.Completed, h.Control.Errors)
+		fmt.Fprintf(w, "    while holding them:   %s (%d completed, %d errors)\n", lat(h.Load.Reply), h.Load.Completed, h.Load.Errors)
+		for _, e := range append(append(h.FirstErrors, h.Control.FirstErrors...), h.Load.FirstErrors...) {
 			fmt.Fprintf(w, "  error: %s\n", e)
 		}
 		fmt.Fprintln(w)
@@ -139,11 +139,12 @@ func (r *Report) Targets() []Target {
 	if h := r.Hold; h != nil {
 		ts = append(ts, Target{fmt.Sprintf("%d conversations held open, at most %d bytes of heap each", h.Conversations, TargetHeapPerConv),
 			fmt.Sprintf("%d open, %.0f bytes each", h.Open, h.PerConversation), h.Open >= h.Conversations && h.PerConversation <= TargetHeapPerConv})
+		got := fmt.Sprintf("%s ms holding them vs %s ms before, same bot (%.2fx)", ms(h.Load.Reply.P99), ms(h.Control.Reply.P99), ratio(h.Load.Reply.P99, h.Control.Reply.P99))
 		if at100 != nil && h.Load.Concurrency == at100.Concurrency {
-			ts = append(ts, Target{fmt.Sprintf("reply p99 with them held no worse than at %d", at100.Concurrency),
-				fmt.Sprintf("%s vs %s ms (%.2fx)", ms(h.Load.Reply.P99), ms(at100.Reply.P99), ratio(h.Load.Reply.P99, at100.Reply.P99)),
-				h.Load.Reply.P99 <= at100.Reply.P99 && h.Load.Errors == 0})
+			got += fmt.Sprintf("; level %d above: %s ms", at100.Concurrency, ms(at100.Reply.P99))
 		}
+		ts = append(ts, Target{fmt.Sprintf("reply p99 with them held no worse than without, at %d at once", h.Load.Concurrency), got,
+			h.Load.Reply.P99 <= h.Control.Reply.P99 && h.Load.Errors == 0 && h.Load.Completed == h.Load.Resets})
 	}
 	if a := r.Alerts; a != nil {
 		ts = append(ts, Target{fmt.Sprintf("%d alerts: all delivered in full within %v, none lost", a.Raised, a.Within),

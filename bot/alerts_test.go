@@ -128,3 +128,124 @@ func TestAlertsDigestAndPace(t *testing.T) {
 		t.Errorf("close: %v", err)
 	}
 }
+
+// slackLike is a poster that holds capacity alerts per post and, like Slack's
+// per-channel limit, refuses a post less than a second after the previous one.
+type slackLike struct {
+	poster
+	clk      *clock.Fake
+	capacity int
+	last     time.Time
+	refused  int
+	at       map[string]time.Time // alert id -> when its post went through
+}
+
+func (s *slackLike) MaxAlertsPerPost() int { return s.capacity }
+
+func (s *slackLike) PostAlerts(ctx context.Context, as []resetflow.Alert) error {
+	now := s.clk.Now()
+	s.mu.Lock()
+	limited := !s.last.IsZero() && now.Sub(s.last) < time.Second
+	if !limited {
+		s.last = now
+		for _, a := range as {
+			if _, ok := s.at[a.ID]; !ok {
+				s.at[a.ID] = now
+			}
+		}
+	} else {
+		s.refused++
+	}
+	s.mu.Unlock()
+	if limited {
+		s.mu.Lock()
+		s.calls++
+		s.mu.Unlock()
+		s.got <- struct{}{}
+		return rateLimited{time.Second}
+	}
+	return s.poster.PostAlerts(ctx, as)
+}
+
+// TestAlertBurstFoldsIntoFullDigests: 1,000 alerts over 10 s into a channel
+// that takes one post a second all arrive within 60 s, each exactly once, in
+// posts no larger than the poster holds; a deep queue fills each post.
+func TestAlertBurstFoldsIntoFullDigests(t *testing.T) {
+	start := time.Unix(0, 0)
+	clk := clock.NewFake(start)
+	p := &slackLike{poster: poster{got: make(chan struct{}, 1000)}, clk: clk, capacity: 49, at: map[string]time.Time{}}
+	a := NewAlerts(clk, nil, p)
+	a.Start()
+	raised := map[string]time.Time{}
+	const total, perSecond = 1000, 100
+	next := 0
+	raise := func() {
+		for range perSecond {
+			if next < total {
+				id := fmt.Sprint(next)
+				raised[id] = clk.Now()
+				a.Alert(context.Background(), resetflow.Alert{ID: id, Kind: resetflow.AlertContactSupport})
+				next++
+			}
+		}
+	}
+	raise()
+	<-p.got // the first post, at once
+	for clk.Now().Sub(start) < 2*time.Minute && (next < total || a.Pending() > 0) {
+		clk.WaitForTimers(1) // the queue waits out its interval
+		clk.Advance(time.Second)
+		pending := a.Pending()
+		raise()
+		if pending > 0 {
+			<-p.got
+		}
+	}
+	d := p.delivered()
+	if len(d) != total {
+		t.Fatalf("delivered %d of %d alerts", len(d), total)
+	}
+	for id, n := range d {
+		if n != 1 {
+			t.Errorf("alert %s delivered %d times", id, n)
+		}
+	}
+	var last time.Time
+	var worst time.Duration
+	for id, at := range p.at {
+		if at.After(last) {
+			last = at
+		}
+		worst = max(worst, at.Sub(raised[id]))
+	}
+	if all := last.Sub(start); all > 60*time.Second {
+		t.Errorf("the last alert was posted %v after the first was raised, want within 60s", all)
+	}
+	for _, post := range p.posts {
+		if len(post) > p.capacity {
+			t.Errorf("a post of %d alerts, more than the %d one holds", len(post), p.capacity)
+		}
+	}
+	if p.refused != 0 {
+		t.Errorf("%d posts refused for the rate limit; the queue's pace should avoid them", p.refused)
+	}
+	t.Logf("%d posts, all delivered %v after the first alert, worst delay %v", len(p.posts), last.Sub(start), worst)
+}
+
+// TestAlertDigestSizeFollowsDepth: a queue deeper than Digest fills the post to
+// the poster's capacity; the rest, no deeper than Digest, goes whole.
+func TestAlertDigestSizeFollowsDepth(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	p := &slackLike{poster: poster{got: make(chan struct{}, 100)}, clk: clk, capacity: 49, at: map[string]time.Time{}}
+	a := NewAlerts(clk, nil, p)
+	for i := range 60 {
+		a.Alert(context.Background(), resetflow.Alert{ID: fmt.Sprint(i)})
+	}
+	a.Start()
+	<-p.got
+	clk.WaitForTimers(1)
+	clk.Advance(time.Second)
+	<-p.got
+	if got := []int{len(p.posts[0]), len(p.posts[1])}; got[0] != 49 || got[1] != 11 {
+		t.Errorf("posts of %v alerts; want 49 (deep queue: full post) then 11 (the rest)", got)
+	}
+}

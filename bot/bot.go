@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -33,6 +34,13 @@ type AlertPoster interface {
 	// PostAlerts posts one message with the alerts (a digest when there are several).
 	// A rate-limited post returns an error with a RetryAfter() time.Duration method.
 	PostAlerts(ctx context.Context, alerts []resetflow.Alert) error
+}
+
+// AlertCapacity is an AlertPoster that says how many alerts fit in one of its
+// posts. Alerts fills posts up to it when its queue is deep, and never gives
+// more, so one PostAlerts is one message.
+type AlertCapacity interface {
+	MaxAlertsPerPost() int
 }
 
 // HealthChecker is an adapter that knows whether it is connected.
@@ -78,7 +86,10 @@ type Bot struct {
 	AdminListener net.Listener
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
-	Log     *slog.Logger
+	// Profiling serves Go's profiler (net/http/pprof) under /debug/pprof/ on
+	// the AdminListener; without an AdminListener it is ignored.
+	Profiling bool
+	Log       *slog.Logger
 	// ShutdownTimeout bounds how long a stop waits for resets in flight and alerts.
 	ShutdownTimeout time.Duration
 	// Ready reports extra readiness checks (backends); nil means ready.
@@ -102,6 +113,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	adminMux.HandleFunc("GET /readyz", b.readyz)
 	if b.Metrics != nil {
 		adminMux.Handle("GET /metrics", b.Metrics)
+	}
+	if b.Profiling && b.AdminListener != nil {
+		adminMux.HandleFunc("/debug/pprof/", pprof.Index)
+		adminMux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		adminMux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		adminMux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		adminMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	srv := &http.Server{Handler: b.Mux, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 2)

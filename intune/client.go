@@ -40,7 +40,8 @@ type Options struct {
 	Clock clock.Clock
 	// HTTPClient carries requests to Graph and to the token endpoint. Its
 	// Timeout and CheckRedirect are not used: Config.Timeout bounds each
-	// request and redirects are never followed. Default: a new http.Client.
+	// request and redirects are never followed. Default: a client that keeps
+	// up to 64 connections to Graph open and uses at most 64 at once.
 	HTTPClient *http.Client
 	// Logger receives retries and lost answers; never tokens or passcodes.
 	// Default: slog.Default().
@@ -78,7 +79,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("intune.graph_url: %w", err)
 	}
-	hc := &http.Client{}
+	hc := &http.Client{Transport: pooledTransport()}
 	if opts.HTTPClient != nil {
 		copied := *opts.HTTPClient
 		hc = &copied
@@ -113,6 +114,17 @@ func New(cfg Config, opts Options) (*Client, error) {
 		},
 	}
 	return c, nil
+}
+
+// pooledTransport keeps connections to Graph for many people resetting at
+// once: the default transport keeps two, so a burst would open (and, over TLS,
+// handshake) a connection per request and close it after. At most 64 are used
+// at once; more requests wait for one rather than open sockets without bound.
+func pooledTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	tr.MaxConnsPerHost = 64
+	return tr
 }
 
 // Config returns the effective configuration (defaults applied).

@@ -105,7 +105,7 @@ type conversation struct {
 	window   string // sign-in token, while signing in or linking
 	deadline time.Time
 	timer    clock.Timer
-	reauth   Identity // a sign-in made while linking the account, if any
+	reauth   *Identity // a sign-in made while linking the account, if any
 }
 
 // window is a sign-in window, stored in the go-cache under its random token.
@@ -404,7 +404,10 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 		return
 	}
 
-	c := &conversation{addr: from, flow: flow, locale: loc, user: user, step: stepPicking, devices: devices, reauth: reauth}
+	c := &conversation{addr: from, flow: flow, locale: loc, user: user, step: stepPicking, devices: devices}
+	if !reauth.AuthTime.IsZero() {
+		c.reauth = &reauth
+	}
 	e.mu.Lock()
 	if uk := user.Key(); e.convs[key] != nil || (uk != "" && e.byUser[uk] != "") {
 		e.mu.Unlock()
@@ -573,7 +576,7 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 		return
 	}
 	c.outcome = verdict.Outcome
-	if r := c.reauth; !r.AuthTime.IsZero() && now.Sub(r.AuthTime) <= e.cfg.Window && e.isOwner(d, c.user, r) {
+	if r := c.reauth; r != nil && now.Sub(r.AuthTime) <= e.cfg.Window && e.isOwner(d, c.user, *r) {
 		// The sign-in that linked the account moments ago proves who this is.
 		m := e.warnLocked(c, r.AuthTime, now)
 		e.mu.Unlock()
@@ -605,7 +608,7 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 func (e *Engine) warnLocked(c *conversation, authTime, now time.Time) Message {
 	c.step = stepConfirming
 	c.window = ""
-	c.reauth = Identity{}
+	c.reauth = nil
 	deadline := authTime.Add(e.cfg.Window)
 	if deadline.After(now.Add(e.cfg.Window)) {
 		deadline = now.Add(e.cfg.Window)

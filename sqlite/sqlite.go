@@ -21,6 +21,9 @@ import (
 // DB is the bot's database. It is safe for concurrent use.
 type DB struct {
 	db *sql.DB
+	w  *writer // every write goes through it
+
+	countResets *sql.Stmt // ResetsSince's query, prepared: every reset asks it twice
 }
 
 const schema = `
@@ -84,18 +87,34 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	return &DB{db: db}, nil
+	// A few connections: one writes (see writer), the others read. Each holds
+	// its own page cache, so a burst of readers must not open one per request.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	count, err := db.PrepareContext(ctx, `SELECT count(*) FROM resets WHERE user_id = ? AND started >= ?`)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return &DB{db: db, w: newWriter(db), countResets: count}, nil
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// maxConns bounds the database's connections.
+const maxConns = 6
+
+// Close commits the writes already queued and closes the database.
+func (d *DB) Close() error {
+	d.w.close()
+	d.countResets.Close()
+	return d.db.Close()
+}
 
 // Ping checks the file is reachable and writable enough to read.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 
 // Record appends an audit event in its own transaction.
 func (d *DB) Record(ctx context.Context, e resetflow.Event) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO events (time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail)
+	_, err := d.w.exec(ctx, `INSERT INTO events (time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ts(e.Time), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail)
 	if err != nil {
@@ -107,7 +126,7 @@ func (d *DB) Record(ctx context.Context, e resetflow.Event) error {
 // ResetsSince counts resets begun for the user since t.
 func (d *DB) ResetsSince(ctx context.Context, userID string, since time.Time) (int, error) {
 	var n int
-	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM resets WHERE user_id = ? AND started >= ?`, userID, ts(since)).Scan(&n)
+	err := d.countResets.QueryRowContext(ctx, userID, ts(since)).Scan(&n)
 	return n, err
 }
 
@@ -117,7 +136,7 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.db.ExecContext(ctx, `INSERT INTO resets (flow, user_id, started, data) VALUES (?, ?, ?, ?)`, r.Flow, r.User.Key(), ts(r.Started), string(data))
+	_, err = d.w.exec(ctx, `INSERT INTO resets (flow, user_id, started, data) VALUES (?, ?, ?, ?)`, r.Flow, r.User.Key(), ts(r.Started), string(data))
 	if err != nil {
 		return fmt.Errorf("sqlite: begin reset: %w", err)
 	}
@@ -126,7 +145,7 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight) error {
 
 // EndReset records the final outcome of a reset.
 func (d *DB) EndReset(ctx context.Context, flow, outcome string) error {
-	_, err := d.db.ExecContext(ctx, `UPDATE resets SET ended = ?, outcome = ? WHERE flow = ?`, ts(time.Now()), outcome, flow)
+	_, err := d.w.exec(ctx, `UPDATE resets SET ended = ?, outcome = ? WHERE flow = ?`, ts(time.Now()), outcome, flow)
 	return err
 }
 
@@ -167,7 +186,7 @@ func (d *DB) LinkedUser(ctx context.Context, platform, chatUser string) (resetfl
 
 // SetLink links a chat account to a directory user, replacing any earlier link.
 func (d *DB) SetLink(ctx context.Context, platform, chatUser string, u resetflow.User) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO links (platform, chat_user, user_id, user_upn, name, created) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := d.w.exec(ctx, `INSERT INTO links (platform, chat_user, user_id, user_upn, name, created) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (platform, chat_user) DO UPDATE SET user_id = excluded.user_id, user_upn = excluded.user_upn, name = excluded.name, created = excluded.created`,
 		platform, chatUser, u.ID, u.UPN, u.DisplayName, ts(time.Now()))
 	return err
@@ -175,11 +194,10 @@ func (d *DB) SetLink(ctx context.Context, platform, chatUser string, u resetflow
 
 // RemoveLink forgets a chat account's link.
 func (d *DB) RemoveLink(ctx context.Context, platform, chatUser string) (bool, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM links WHERE platform = ? AND chat_user = ?`, platform, chatUser)
+	n, err := d.w.exec(ctx, `DELETE FROM links WHERE platform = ? AND chat_user = ?`, platform, chatUser)
 	if err != nil {
 		return false, err
 	}
-	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
 
@@ -256,12 +274,11 @@ func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {
 // Prune deletes audit events and finished resets older than before. Open
 // resets and links are kept. It returns how many events it deleted.
 func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM events WHERE time < ?`, ts(before))
+	n, err := d.w.exec(ctx, `DELETE FROM events WHERE time < ?`, ts(before))
 	if err != nil {
 		return 0, err
 	}
-	n, _ := res.RowsAffected()
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM resets WHERE ended IS NOT NULL AND started < ?`, ts(before)); err != nil {
+	if _, err := d.w.exec(ctx, `DELETE FROM resets WHERE ended IS NOT NULL AND started < ?`, ts(before)); err != nil {
 		return n, err
 	}
 	return n, nil

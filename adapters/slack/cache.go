@@ -21,15 +21,16 @@ type ttlCache[V any] struct {
 	seq   uint64
 }
 
+// Entries are small: the users cache holds one per person and the dedupe
+// cache one per event, so with thousands of conversations open they add up.
 type ttlItem[V any] struct {
 	v   V
-	at  time.Time
+	at  int64 // when it was written: the clock's reading in Unix nanoseconds
 	seq uint64
 }
 
 type ttlKey struct {
 	key string
-	at  time.Time
 	seq uint64 // the item it was written for; a later write of the key supersedes it
 }
 
@@ -39,11 +40,11 @@ func newTTLCache[V any](clk clock.Clock, ttl time.Duration, max int) *ttlCache[V
 
 // get returns the live entry for key.
 func (c *ttlCache[V]) get(key string) (V, bool) {
-	now := c.clk.Now()
+	now := c.clk.Now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	it, ok := c.items[key]
-	if !ok || now.Sub(it.at) >= c.ttl {
+	if !ok || now-it.at >= int64(c.ttl) {
 		var zero V
 		return zero, false
 	}
@@ -52,7 +53,7 @@ func (c *ttlCache[V]) get(key string) (V, bool) {
 
 // set stores v under key, for ttl from now.
 func (c *ttlCache[V]) set(key string, v V) {
-	now := c.clk.Now()
+	now := c.clk.Now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(key, v, now)
@@ -61,26 +62,26 @@ func (c *ttlCache[V]) set(key string, v V) {
 // add stores v under key unless a live entry is there; it reports whether it stored.
 // It is the check-and-set of a deduplication.
 func (c *ttlCache[V]) add(key string, v V) bool {
-	now := c.clk.Now()
+	now := c.clk.Now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if it, ok := c.items[key]; ok && now.Sub(it.at) < c.ttl {
+	if it, ok := c.items[key]; ok && now-it.at < int64(c.ttl) {
 		return false
 	}
 	c.putLocked(key, v, now)
 	return true
 }
 
-func (c *ttlCache[V]) putLocked(key string, v V, now time.Time) {
+func (c *ttlCache[V]) putLocked(key string, v V, now int64) {
 	c.seq++
 	c.items[key] = ttlItem[V]{v: v, at: now, seq: c.seq}
-	c.order = append(c.order, ttlKey{key: key, at: now, seq: c.seq})
+	c.order = append(c.order, ttlKey{key: key, seq: c.seq})
 	// Sweep from the oldest: superseded and expired entries, and the oldest beyond max.
 	for c.head < len(c.order) {
 		k := c.order[c.head]
 		it, current := c.items[k.key]
 		current = current && it.seq == k.seq
-		if current && now.Sub(k.at) < c.ttl && len(c.items) <= c.max {
+		if current && now-it.at < int64(c.ttl) && len(c.items) <= c.max {
 			break
 		}
 		if current {

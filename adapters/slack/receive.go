@@ -190,9 +190,9 @@ func address(user, channel string) resetflow.Address {
 }
 
 // unescape undoes Slack's escaping of &, < and > in message text.
-func unescape(s string) string {
-	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
-}
+func unescape(s string) string { return unescaper.Replace(s) }
+
+var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 func cmpOr(a, b string) string {
 	if a != "" {

@@ -202,9 +202,11 @@ func contextLine(id, text string) *slackgo.ContextBlock {
 }
 
 // escape makes text safe inside mrkdwn: Slack's control characters.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func escape(s string) string { return escaper.Replace(s) }
+
+// escaper is built once: a Replacer is safe for concurrent use, and building
+// one (a 256-entry table) costs more than a message's whole rendering.
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // truncate cuts s to at most n characters, marking the cut.
 func truncate(s string, n int) string {

@@ -179,6 +179,10 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 	return nil
 }
 
+// MaxAlertsPerPost is how many alerts one helpdesk message holds; bot.Alerts
+// fills digests up to it when its queue is deep.
+func (a *Adapter) MaxAlertsPerPost() int { return MaxAlertsPerPost }
+
 // TakenBy tells who pressed "I'm on it" on an alert, if anyone has.
 func (a *Adapter) TakenBy(alertID string) (string, bool) {
 	return a.taken.get(alertID)

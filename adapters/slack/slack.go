@@ -159,9 +159,12 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	if cfg.HTTPClient == nil {
 		// Keep connections to Slack open for many concurrent conversations (the
-		// default keeps two), and never let a hung request hold a person's queue.
+		// default keeps two), use at most as many at once (a burst waits for a
+		// connection instead of opening sockets without bound), and never let a
+		// hung request hold a person's queue.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 64
+		tr.MaxConnsPerHost = 64
 		cfg.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	}
 	opts = append(opts, slackgo.OptionHTTPClient(cfg.HTTPClient))

@@ -272,7 +272,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
 		"http", ln.Addr().String(), "public_url", publicURL, "audit", cfg.Audit.File)
 	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin,
-		Metrics: m.Handler(), Log: log, Ready: func(ctx context.Context) error {
+		Metrics: m.Handler(), Profiling: cfg.HTTP.Pprof, Log: log, Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return fmt.Errorf("audit database: %w", err)
 			}

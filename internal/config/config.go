@@ -35,6 +35,7 @@ type Config struct {
 		Listen      string `yaml:"listen"`
 		PublicURL   string `yaml:"public_url"`
 		AdminListen string `yaml:"admin_listen"`
+		Pprof       bool   `yaml:"pprof"`
 	} `yaml:"http"`
 	Audit struct {
 		File          string `yaml:"file"`
@@ -167,6 +168,9 @@ func (c *Config) validate() error {
 		if _, _, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
 			return fmt.Errorf("http.admin_listen: %q: %v", c.HTTP.AdminListen, err)
 		}
+	}
+	if c.HTTP.Pprof && c.HTTP.AdminListen == "" {
+		return errors.New("http.pprof: needs http.admin_listen, so profiles are never served beside the public pages")
 	}
 	if strings.TrimSpace(c.Audit.File) == "" {
 		return errors.New("audit.file: needed; the bot never resets without an audit record")

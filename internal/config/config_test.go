@@ -59,6 +59,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"rules: []\n", "rules"},
 		{"rules:\n  - {name: x, modes: [symbian], decision: allow, outcome: android_temporary}\n", "rules[0].modes"},
 		{"reset: {windw: 5m}\n", "windw"},
+		{"http: {pprof: true}\n", "http.pprof"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

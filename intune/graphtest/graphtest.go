@@ -237,11 +237,15 @@ type Server struct {
 	pageSize int
 	users    []*User
 	devices  []*device // in insertion order
-	tokens   map[string]tokenInfo
-	issued   []string
-	faults   map[Route][]Fault
-	counts   Counts
-	log      []Request
+	// Indexes, by lower-cased key; the first one added wins, as a scan would find it.
+	userIdx   map[string]*User
+	deviceIdx map[string]*device
+	owned     map[*User][]*device // devices by primary user, in insertion order
+	tokens    map[string]tokenInfo
+	issued    []string
+	faults    map[Route][]Fault
+	counts    Counts
+	log       []Request
 }
 
 // New starts a server on loopback. Close it when done.
@@ -251,6 +255,7 @@ func New(opts Options) *Server {
 		clock: opts.Clock, roles: slices.Clone(opts.Roles), lifetime: opts.TokenLifetime, pageSize: opts.PageSize,
 		closing: make(chan struct{}), stalls: make(chan string, 64),
 		tokens: map[string]tokenInfo{}, faults: map[Route][]Fault{},
+		userIdx: map[string]*User{}, deviceIdx: map[string]*device{}, owned: map[*User][]*device{},
 	}
 	if s.TenantID == "" {
 		s.TenantID = DefaultTenantID
@@ -291,9 +296,18 @@ func (s *Server) AddUser(u User, devices ...Device) {
 	defer s.mu.Unlock()
 	uu := u
 	s.users = append(s.users, &uu)
+	for _, k := range []string{uu.ID, uu.UPN} {
+		if k := strings.ToLower(k); k != "" && s.userIdx[k] == nil {
+			s.userIdx[k] = &uu
+		}
+	}
 	for _, d := range devices {
 		dd := &device{Device: d, user: &uu, actions: slices.Clone(d.Actions), current: -1}
 		s.devices = append(s.devices, dd)
+		s.owned[&uu] = append(s.owned[&uu], dd)
+		if k := strings.ToLower(d.ID); s.deviceIdx[k] == nil {
+			s.deviceIdx[k] = dd
+		}
 	}
 }
 
@@ -364,21 +378,14 @@ func (s *Server) Actions(deviceID string) []Action {
 }
 
 func (s *Server) device(id string) *device {
-	for _, d := range s.devices {
-		if strings.EqualFold(d.ID, id) {
-			return d
-		}
-	}
-	return nil
+	return s.deviceIdx[strings.ToLower(id)]
 }
 
 func (s *Server) user(key string) *User {
-	for _, u := range s.users {
-		if strings.EqualFold(u.ID, key) || strings.EqualFold(u.UPN, key) {
-			return u
-		}
+	if key == "" {
+		return nil
 	}
-	return nil
+	return s.userIdx[strings.ToLower(key)]
 }
 
 // answer is what a handler decided, written after the lock is released.
@@ -790,12 +797,7 @@ func (s *Server) list(r *http.Request, version, key, crid string, f *Fault) answ
 		}
 		offset = n
 	}
-	var mine []*device
-	for _, d := range s.devices {
-		if d.user == u {
-			mine = append(mine, d)
-		}
-	}
+	mine := s.owned[u]
 	value := []map[string]any{}
 	for i := offset; i < len(mine) && i < offset+size; i++ {
 		m, bad, ok := project(mine[i].props(version), sel)

@@ -54,6 +54,13 @@ type Options struct {
 	// Scopes are the bot token's scopes, sent by auth.test in X-OAuth-Scopes;
 	// default those of adapters/slack/manifest.yaml.
 	Scopes []string
+	// OnCall, when set, sees every Web API call (and response_url answer) once
+	// it is recorded, in the request's goroutine: a load driver's hook to time
+	// replies without scanning Calls. It must return quickly.
+	OnCall func(Call)
+	// ForgetCalls keeps calls out of Calls, CallsWhere and WaitCall, so a long
+	// benchmark does not hold every call in memory. Messages are kept.
+	ForgetCalls bool
 }
 
 // User is a workspace member as users.info describes them.
@@ -138,6 +145,7 @@ type Server struct {
 	mu       sync.Mutex
 	changed  chan struct{}
 	calls    []Call
+	seq      int // calls so far
 	users    map[string]User
 	channels map[string]*Channel
 	messages map[string]*Message   // channel + "/" + ts
@@ -454,10 +462,11 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		call.Status = aerr.status
 		call.Error = aerr.code
 	}
-	call.Seq = len(s.calls) + 1
-	s.calls = append(s.calls, call)
-	s.changedLocked()
+	s.recordLocked(&call)
 	s.mu.Unlock()
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(call)
+	}
 
 	w.Header().Set("Content-Type", "application/json")
 	if method == "auth.test" {
@@ -484,6 +493,16 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	}
 	result["ok"] = true
 	_ = json.NewEncoder(w).Encode(result)
+}
+
+// recordLocked numbers the call, keeps it (unless ForgetCalls) and wakes waiters. s.mu is held.
+func (s *Server) recordLocked(call *Call) {
+	s.seq++
+	call.Seq = s.seq
+	if !s.opts.ForgetCalls {
+		s.calls = append(s.calls, *call)
+	}
+	s.changedLocked()
 }
 
 func (s *Server) takeFailureLocked(method, channel string) *failure {
@@ -672,12 +691,15 @@ func (s *Server) responseURL(w http.ResponseWriter, r *http.Request) {
 	if string(blocks) == "null" {
 		blocks = nil
 	}
-	s.calls = append(s.calls, Call{
-		Seq: len(s.calls) + 1, Method: "response_url", Channel: r.PathValue("channel"), Text: body.Text, Blocks: blocks,
+	call := Call{
+		Method: "response_url", Channel: r.PathValue("channel"), Text: body.Text, Blocks: blocks,
 		Params: url.Values{"response_type": {body.ResponseType}, "user": {r.PathValue("user")}}, Status: http.StatusOK, At: s.clk.Now(),
-	})
-	s.changedLocked()
+	}
+	s.recordLocked(&call)
 	s.mu.Unlock()
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(call)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"ok":true}`))
 }

@@ -1,0 +1,121 @@
+// Command load is passcodebot's load benchmark (issue 8): the real bot, as a
+// separate process, against a fake Slack and a fake Graph on loopback, with
+// simulated employees resetting passcodes at 1, 100 and 1,000 at once, a bare
+// slack-go bot as the yardstick in the same run, 10,000 conversations held
+// open, and a burst of helpdesk alerts. It prints the figures and which of the
+// issue's targets are met.
+//
+//	go run ./bench/load                          # everything, as in the README
+//	go run ./bench/load -levels 1,100 -hold 0 -alerts 0
+//
+// It builds passcodebot and bench/baseline first (or takes -bot and -baseline).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passcodebot/passcodebot/bench/loadtest"
+)
+
+func main() {
+	d := loadtest.Defaults()
+	levels := flag.String("levels", joinInts(d.Levels), "employees resetting at once, comma-separated")
+	minResets := flag.Int("min-resets", d.MinResets, "resets per level at least (a level runs max(level, this))")
+	hold := flag.Int("hold", d.Hold, "conversations held open at once (0 skips)")
+	holdLoad := flag.Int("hold-load", d.HoldLoad, "employees resetting at once while the conversations are held")
+	alerts := flag.Int("alerts", d.Alerts, "helpdesk alerts in the burst (0 skips)")
+	alertsOver := flag.Duration("alerts-over", d.AlertsOver, "time over which the alerts are raised")
+	pollFirst := flag.Duration("poll-first", d.PollFirst, "the bot's reset.poll_first")
+	bot := flag.String("bot", "", "passcodebot binary (default: go build ./cmd/passcodebot)")
+	baseline := flag.String("baseline", "", "baseline binary (default: go build ./bench/baseline)")
+	auditDir := flag.String("audit-dir", "", "directory for the bot's audit databases (default: the work directory, on disk; /dev/shm leaves the disk's fsync out)")
+	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, audit databases)")
+	profile := flag.String("profile", "", "directory for pprof profiles of the bot (heap around the hold, CPU per level)")
+	profileSecs := flag.Int("profile-seconds", 10, "length of each CPU profile")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	o := d
+	var err error
+	if o.Levels, err = parseInts(*levels); err != nil {
+		fail(err)
+	}
+	o.MinResets, o.Hold, o.HoldLoad, o.Alerts, o.AlertsOver, o.PollFirst = *minResets, *hold, *holdLoad, *alerts, *alertsOver, *pollFirst
+	o.Progress = os.Stderr
+	o.ProfileDir, o.ProfileSeconds = *profile, *profileSecs
+	dir, err := os.MkdirTemp("", "passcodebot-load-")
+	if err != nil {
+		fail(err)
+	}
+	if *keep {
+		fmt.Fprintln(os.Stderr, "work directory:", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	o.WorkDir, o.BotBin, o.BaselineBin = dir, *bot, *baseline
+	if *auditDir != "" {
+		// A directory of this run's own: every run starts with empty audit trails.
+		if o.AuditDir, err = os.MkdirTemp(*auditDir, "passcodebot-load-"); err != nil {
+			fail(err)
+		}
+		defer os.RemoveAll(o.AuditDir)
+	}
+	if o.BotBin == "" || o.BaselineBin == "" {
+		fmt.Fprintln(os.Stderr, "building passcodebot and the baseline…")
+		b, bl, err := loadtest.Build(ctx, dir)
+		if err != nil {
+			fail(err)
+		}
+		if o.BotBin == "" {
+			o.BotBin = b
+		}
+		if o.BaselineBin == "" {
+			o.BaselineBin = bl
+		}
+	}
+	fmt.Printf("passcodebot load benchmark, %s, %s/%s, %d CPUs\n\n", time.Now().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	r, err := loadtest.Run(ctx, o)
+	if r != nil {
+		r.Print(os.Stdout)
+	}
+	if err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "load:", err)
+	os.Exit(1)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-levels: %q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func joinInts(ns []int) string {
+	var s []string
+	for _, n := range ns {
+		s = append(s, strconv.Itoa(n))
+	}
+	return strings.Join(s, ",")
+}

@@ -1,0 +1,179 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+)
+
+func TestSummarize(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	got := Summarize(ds)
+	want := Latencies{N: 100, P50: 50 * time.Millisecond, P95: 95 * time.Millisecond, P99: 99 * time.Millisecond, Max: 100 * time.Millisecond}
+	if got != want {
+		t.Errorf("Summarize(1..100 ms) = %+v; want %+v", got, want)
+	}
+	if got := Summarize(nil); got != (Latencies{}) {
+		t.Errorf("Summarize(nil) = %+v; want zero", got)
+	}
+	one := Summarize([]time.Duration{7})
+	if one.P50 != 7 || one.P99 != 7 || one.Max != 7 {
+		t.Errorf("Summarize([7]) = %+v", one)
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	status := "Name:\tpasscodebot\nVmPeak:\t 1000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n"
+	m, err := ParseStatus(strings.NewReader(status))
+	if err != nil || m.Peak != 50<<20 || m.RSS != 40<<20 {
+		t.Errorf("ParseStatus = %+v, %v; want peak 50 MiB, RSS 40 MiB", m, err)
+	}
+	if _, err := ParseStatus(strings.NewReader("Name:\tx\n")); err == nil {
+		t.Error("a status without VmRSS parsed")
+	}
+}
+
+func TestParseHeapAllocAndMetric(t *testing.T) {
+	profile := "heap profile: 1: 2 [3: 4] @ heap/1048576\n\n# runtime.MemStats\n# Alloc = 123\n# HeapAlloc = 4567890\n# Sys = 1\n"
+	if n, err := ParseHeapAlloc(strings.NewReader(profile)); err != nil || n != 4567890 {
+		t.Errorf("ParseHeapAlloc = %d, %v; want 4567890", n, err)
+	}
+	if _, err := ParseHeapAlloc(strings.NewReader("nothing")); err == nil {
+		t.Error("no HeapAlloc line, no error")
+	}
+	metrics := "# HELP passcodebot_conversations_open x\n# TYPE passcodebot_conversations_open gauge\npasscodebot_conversations_open 10000\ngo_goroutines 12\n"
+	if v, err := ParseMetric(strings.NewReader(metrics), "passcodebot_conversations_open"); err != nil || v != 10000 {
+		t.Errorf("ParseMetric = %v, %v; want 10000", v, err)
+	}
+}
+
+func TestInboxInOrderAndTimeout(t *testing.T) {
+	b := newInbox()
+	ctx := context.Background()
+	for _, m := range []string{"a", "b"} {
+		b.push(reply{at: time.Now(), call: fakeslack.Call{Method: m}})
+	}
+	for _, want := range []string{"a", "b"} {
+		r, err := b.next(ctx, time.Second)
+		if err != nil || r.call.Method != want {
+			t.Fatalf("next = %q, %v; want %q", r.call.Method, err, want)
+		}
+	}
+	if _, err := b.next(ctx, 10*time.Millisecond); err != errTimeout {
+		t.Errorf("next on an empty inbox = %v; want a timeout", err)
+	}
+	go b.push(reply{call: fakeslack.Call{Method: "late"}})
+	if r, err := b.next(ctx, 10*time.Second); err != nil || r.call.Method != "late" {
+		t.Errorf("next = %q, %v; want the call pushed while waiting", r.call.Method, err)
+	}
+}
+
+func TestExpectPostSkipsUpdatesAndRefusals(t *testing.T) {
+	b := newInbox()
+	b.push(reply{call: fakeslack.Call{Method: "chat.update", Status: 200}})
+	b.push(reply{call: fakeslack.Call{Method: "chat.postMessage", Status: 429, Error: "ratelimited"}})
+	b.push(reply{call: fakeslack.Call{Method: "chat.postMessage", Status: 200, Text: "hello"}})
+	r, err := expectPost(context.Background(), b, time.Second, "hello", hasText("hello"))
+	if err != nil || r.call.Text != "hello" {
+		t.Fatalf("expectPost = %q, %v", r.call.Text, err)
+	}
+	b.push(reply{call: fakeslack.Call{Method: "chat.postMessage", Status: 200, Text: "something else"}})
+	if _, err := expectPost(context.Background(), b, time.Second, "hello", hasText("hello")); err == nil || !strings.Contains(err.Error(), "something else") {
+		t.Errorf("an unexpected post: %v; want an error quoting it", err)
+	}
+}
+
+func TestAlertsIn(t *testing.T) {
+	e, f := employeeAt(7), employeeAt(8)
+	title := en.cat.T("en", "alert_title_contact_support")
+	blocks, _ := json.Marshal([]map[string]any{
+		{"type": "section", "block_id": "alert_digest", "text": map[string]any{"type": "mrkdwn", "text": "*2 helpdesk alerts*"}},
+		{"type": "section", "block_id": "alert_x", "text": map[string]any{"type": "mrkdwn",
+			"text": title + "\n" + e.email + "\n" + e.device + " (Google Pixel 8)\n`" + dedicatedRule + "`"}},
+		{"type": "section", "block_id": "alert_y", "text": map[string]any{"type": "mrkdwn", "text": title + "\n" + f.email}},
+	})
+	got, err := alertsIn(fakeslack.Call{Blocks: blocks}, title)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[7] || got[8] {
+		t.Errorf("alertsIn = %v; want 7 in full, 8 incomplete", got)
+	}
+}
+
+// TestShortRun runs the whole benchmark small: five employees reset at once
+// against the real binaries, conversations are held, alerts burst. It checks
+// the plumbing (everything completes, nothing is lost), not timings.
+func TestShortRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs passcodebot and the baseline")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bot, baseline, err := Build(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	r, err := Run(ctx, Options{
+		BotBin: bot, BaselineBin: baseline, WorkDir: dir,
+		Levels: []int{n}, MinResets: n,
+		Hold: 20, HoldLoad: n, HoldOpeners: 5,
+		Alerts: 20, AlertsOver: 500 * time.Millisecond, AlertsWithin: time.Minute,
+		Timeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", r)
+
+	l := r.Levels[0]
+	if l.Completed != n || l.Errors != 0 || l.BaselineErrors != 0 {
+		t.Errorf("level %d: %d of %d completed, %d errors (%v), baseline %d errors (%v)",
+			n, l.Completed, l.Resets, l.Errors, l.FirstErrors, l.BaselineErrors, l.BaselineFirstErr)
+	}
+	if l.Reply.N != n*len(chatActions) || l.Baseline.N != n*len(chatActions) {
+		t.Errorf("%d bot and %d baseline round trips timed; want %d each", l.Reply.N, l.Baseline.N, n*len(chatActions))
+	}
+	if l.Graph.Lists != 1 || l.Graph.Resets != 1 || l.Graph.Results < 1 {
+		t.Errorf("Graph calls per reset %+v; want one list, one reset, some result reads", l.Graph)
+	}
+	if l.Bot.Peak == 0 || l.BaselineMemory.Peak == 0 || l.Heap == 0 {
+		t.Errorf("memory not read: bot %+v, baseline %+v, heap %d", l.Bot, l.BaselineMemory, l.Heap)
+	}
+
+	h := r.Hold
+	if h == nil || h.Open != 20 || h.Errors != 0 || h.HeapAfter == 0 {
+		t.Fatalf("hold: %+v", h)
+	}
+	if h.Load.Completed != n || h.Load.Errors != 0 || h.Control.Completed != n || h.Control.Errors != 0 {
+		t.Errorf("resets before and beside the held conversations: %d and %d of %d, errors %v %v",
+			h.Control.Completed, h.Load.Completed, n, h.Control.FirstErrors, h.Load.FirstErrors)
+	}
+
+	a := r.Alerts
+	if a == nil || a.Delivered != 20 || a.Lost != 0 || a.Incomplete != 0 || a.Duplicates != 0 || a.Errors != 0 {
+		t.Fatalf("alerts: %+v", a)
+	}
+	if len(r.Targets()) == 0 || !strings.Contains(r.String(), "Targets:") {
+		t.Error("the report has no targets")
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	stat := "1234 (pass code)bot) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 100 0 0"
+	if d, err := ParseStatCPU(stat); err != nil || d != 3*time.Second {
+		t.Errorf("ParseStatCPU = %v, %v; want 3s (250+50 ticks)", d, err)
+	}
+	if d, err := ReadCPU(0); err != nil || d < 0 {
+		t.Errorf("ReadCPU(self) = %v, %v", d, err)
+	}
+}

@@ -1,0 +1,354 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/intune/graphtest"
+)
+
+// helpdesk is the helpdesk channel's id in the fake workspace.
+const helpdesk = "C0HELPDESK"
+
+// reply is a Web API call as the fake received it, with the wall time it did.
+type reply struct {
+	at   time.Time
+	call fakeslack.Call
+}
+
+// inbox holds the calls to one channel, in order, for the one goroutine that
+// drives that channel's person.
+type inbox struct {
+	mu    sync.Mutex
+	calls []reply
+	wake  chan struct{}
+}
+
+func newInbox() *inbox { return &inbox{wake: make(chan struct{}, 1)} }
+
+func (b *inbox) push(r reply) {
+	b.mu.Lock()
+	b.calls = append(b.calls, r)
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the oldest call not yet taken, waiting up to timeout.
+func (b *inbox) next(ctx context.Context, timeout time.Duration) (reply, error) {
+	var timer *time.Timer
+	for {
+		b.mu.Lock()
+		if len(b.calls) > 0 {
+			r := b.calls[0]
+			b.calls[0] = reply{}
+			b.calls = b.calls[1:]
+			b.mu.Unlock()
+			if timer != nil {
+				timer.Stop()
+			}
+			return r, nil
+		}
+		b.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(timeout)
+		}
+		select {
+		case <-b.wake:
+		case <-timer.C:
+			return reply{}, errTimeout
+		case <-ctx.Done():
+			timer.Stop()
+			return reply{}, ctx.Err()
+		}
+	}
+}
+
+var errTimeout = errors.New("timed out waiting for the bot")
+
+// router hands every call to a channel's inbox; calls to other channels are dropped.
+type router struct {
+	mu    sync.RWMutex
+	boxes map[string]*inbox
+}
+
+func (r *router) inbox(channel string) *inbox {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.boxes == nil {
+		r.boxes = map[string]*inbox{}
+	}
+	b := r.boxes[channel]
+	if b == nil {
+		b = newInbox()
+		r.boxes[channel] = b
+	}
+	return b
+}
+
+func (r *router) onCall(c fakeslack.Call) {
+	now := time.Now()
+	if c.Channel == "" {
+		return
+	}
+	r.mu.RLock()
+	b := r.boxes[c.Channel]
+	r.mu.RUnlock()
+	if b != nil {
+		b.push(reply{at: now, call: c})
+	}
+}
+
+// process is a bot (passcodebot or the baseline) running as a child process.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error
+}
+
+func startProcess(name, bin, logPath string, args, env []string) (*process, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop asks the process to end (SIGTERM) and kills it after a grace period.
+func (p *process) stop(grace time.Duration) {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// logTail is the end of the process's log, for error messages.
+func (p *process) logTail() string {
+	b, _ := os.ReadFile(p.log)
+	s := strings.TrimSpace(string(b))
+	if len(s) > 2000 {
+		s = "…" + s[len(s)-2000:]
+	}
+	return s
+}
+
+// session is one fake Slack workspace (and, for passcodebot, one fake Graph)
+// with one bot process connected to it.
+type session struct {
+	fs     *fakeslack.Server
+	graph  *graphtest.Server
+	proc   *process
+	admin  string // passcodebot's admin listener
+	routes *router
+}
+
+func newSession() *session {
+	s := &session{routes: &router{}}
+	s.fs = fakeslack.New(fakeslack.Options{OnCall: s.routes.onCall, ForgetCalls: true})
+	s.fs.AddChannel(fakeslack.Channel{ID: helpdesk, Name: "helpdesk"})
+	return s
+}
+
+// close stops the process and the fakes.
+func (s *session) close() {
+	if s.proc != nil {
+		s.proc.stop(15 * time.Second)
+	}
+	s.fs.Close()
+	if s.graph != nil {
+		s.graph.Close()
+	}
+}
+
+// waitConnected waits until the bot holds the Socket Mode connection.
+func (s *session) waitConnected(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.fs.WaitConnections(ctx, 1) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%s did not connect to the fake Slack: %w\n%s", s.proc.name, err, s.proc.logTail())
+		}
+		return nil
+	case <-s.proc.done:
+		return fmt.Errorf("%s exited at start: %v\n%s", s.proc.name, s.proc.err, s.proc.logTail())
+	}
+}
+
+// startBaseline runs the bare slack-go bot against the session's fake.
+func (s *session) startBaseline(ctx context.Context, o *Options, tag string) error {
+	p, err := startProcess("baseline", o.BaselineBin, filepath.Join(o.WorkDir, tag+"-baseline.log"), nil, []string{
+		"BASELINE_SLACK_API_URL=" + s.fs.APIURL(), "BASELINE_SLACK_BOT_TOKEN=" + s.fs.BotToken, "BASELINE_SLACK_APP_TOKEN=" + s.fs.AppToken,
+	})
+	if err != nil {
+		return err
+	}
+	s.proc = p
+	return s.waitConnected(ctx, o.Timeout)
+}
+
+// startBot runs passcodebot against the session's fakes, with the local
+// sign-in on loopback and Intune on the fake Graph.
+func (s *session) startBot(ctx context.Context, o *Options, tag string) error {
+	admin, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	s.admin = admin
+	dir := filepath.Join(o.WorkDir, tag)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	cfg := fmt.Sprintf(`chat: [slack]
+devices: intune
+reauth: local
+insecure_demo_signin_with_real_chat: true
+timezone: UTC
+http: {listen: "127.0.0.1:0", admin_listen: %q, pprof: true}
+log: {level: warn}
+audit: {file: %q}
+reset: {poll_first: %s, poll_max: %s, poll_timeout: 2m}
+slack: {api_url: %q, helpdesk_channel: %s}
+intune: {graph_url: %q, login_url: %q}
+`, admin, filepath.Join(o.AuditDir, tag+"-audit.db"), o.PollFirst, 4*o.PollFirst, s.fs.APIURL(), helpdesk, s.graph.URL, s.graph.URL)
+	path := filepath.Join(dir, "passcodebot.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	p, err := startProcess("passcodebot", o.BotBin, filepath.Join(o.WorkDir, tag+"-passcodebot.log"), []string{"-config", path}, []string{
+		"PASSCODEBOT_SLACK_BOT_TOKEN=" + s.fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN=" + s.fs.AppToken,
+		"PASSCODEBOT_GRAPH_TENANT_ID=" + s.graph.TenantID, "PASSCODEBOT_GRAPH_CLIENT_ID=" + s.graph.ClientID,
+		"PASSCODEBOT_GRAPH_CLIENT_SECRET=" + s.graph.ClientSecret,
+	})
+	if err != nil {
+		return err
+	}
+	s.proc = p
+	if err := s.waitConnected(ctx, o.Timeout); err != nil {
+		return err
+	}
+	// The admin listener answers once the bot is serving.
+	deadline := time.Now().Add(o.Timeout)
+	for {
+		resp, err := httpClient.Get("http://" + admin + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || s.proc.exited() {
+			return fmt.Errorf("passcodebot is not ready: %v\n%s", err, s.proc.logTail())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// profile saves /debug/pprof/<what> of the bot into ProfileDir, when set.
+func (s *session) profile(o *Options, name, what string) {
+	if o.ProfileDir == "" {
+		return
+	}
+	if err := saveProfile("http://"+s.admin+"/debug/pprof/"+what, filepath.Join(o.ProfileDir, name)); err != nil {
+		fmt.Fprintf(o.Progress, "profile %s: %v\n", name, err)
+	}
+}
+
+// profileCPU starts a CPU profile of ProfileSeconds in the background; the
+// function it returns waits for it.
+func (s *session) profileCPU(o *Options, name string) (wait func()) {
+	if o.ProfileDir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.profile(o, name, fmt.Sprintf("profile?seconds=%d", o.ProfileSeconds))
+	}()
+	return func() { <-done }
+}
+
+func saveProfile(url, path string) error {
+	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// httpClient is the simulated employees' browser: many connections to the bot.
+var httpClient = func() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 2048
+	tr.MaxIdleConnsPerHost = 1024
+	return &http.Client{Transport: tr, Timeout: time.Minute}
+}()

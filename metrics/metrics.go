@@ -77,6 +77,30 @@ func (r recorder) Record(ctx context.Context, e resetflow.Event) error {
 	if err := r.next.Record(ctx, e); err != nil {
 		return err
 	}
+	r.count(e)
+	return nil
+}
+
+// RecordBatch keeps the wrapped recorder's batching, when it has one.
+func (r recorder) RecordBatch(ctx context.Context, evs []resetflow.Event) error {
+	if b, ok := r.next.(resetflow.BatchRecorder); ok {
+		if err := b.RecordBatch(ctx, evs); err != nil {
+			return err
+		}
+		for _, e := range evs {
+			r.count(e)
+		}
+		return nil
+	}
+	for _, e := range evs {
+		if err := r.Record(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r recorder) count(e resetflow.Event) {
 	r.m.steps.WithLabelValues(e.Step, e.Outcome).Inc()
 	switch e.Step {
 	case "result":
@@ -88,7 +112,6 @@ func (r recorder) Record(ctx context.Context, e resetflow.Event) error {
 	case "signin":
 		r.m.reauth.WithLabelValues(e.Outcome).Inc()
 	}
-	return nil
 }
 
 // Alerter wraps an alerter and counts alerts by kind.

@@ -376,10 +376,6 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	now := e.d.Clock.Now()
 	flow := newFlowID()
 	ev := Event{Time: now, Flow: flow, Step: "request", Platform: from.Platform, ChatUser: from.UserID, UserID: user.ID, UserUPN: user.UPN}
-	if err := e.d.Recorder.Record(ctx, ev); err != nil {
-		e.auditDown(ctx, from, loc, user, nil, err)
-		return
-	}
 	n, err := e.d.Store.ResetsSince(ctx, user.Key(), now.Add(-24*time.Hour))
 	if err != nil {
 		e.auditDown(ctx, from, loc, user, nil, err)
@@ -390,15 +386,20 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 		return
 	}
 
+	// Listing reads only; the request and what it found are recorded together,
+	// in one transaction, before the person is told.
 	devices, err := e.d.Devices.ListDevices(ctx, user)
 	if err != nil {
 		e.log.Warn("listing devices failed", "flow", flow, "user", user.UPN, "err", err)
-		e.record(ctx, ev, "devices_listed", "error", errorDetail(err))
+		e.recordAll(ctx, ev, withStep(ev, "devices_listed", "error", errorDetail(err)))
 		e.alert(ctx, AlertBackendError, from, user, nil, errorDetail(err))
 		e.send(ctx, from, Message{Text: e.backendSentence(loc, err)})
 		return
 	}
-	e.record(ctx, ev, "devices_listed", strconv.Itoa(len(devices)), "")
+	if err := e.recordAll(ctx, ev, withStep(ev, "devices_listed", strconv.Itoa(len(devices)), "")); err != nil {
+		e.auditDown(ctx, from, loc, user, nil, err)
+		return
+	}
 	if len(devices) == 0 {
 		e.send(ctx, from, Message{Text: e.cat.T(loc, "no_devices")})
 		return
@@ -580,8 +581,8 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 		// The sign-in that linked the account moments ago proves who this is.
 		m := e.warnLocked(c, r.AuthTime, now)
 		e.mu.Unlock()
-		e.record(ctx, base, "eligibility", string(Allow), verdict.Rule)
-		e.record(ctx, base, "signin", "ok", "reused_link_signin auth_time="+r.AuthTime.UTC().Format(time.RFC3339))
+		e.recordAll(ctx, withStep(base, "eligibility", string(Allow), verdict.Rule),
+			withStep(base, "signin", "ok", "reused_link_signin auth_time="+r.AuthTime.UTC().Format(time.RFC3339)))
 		e.send(ctx, from, m)
 		return
 	}
@@ -593,8 +594,8 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
 
-	e.record(ctx, base, "eligibility", string(Allow), verdict.Rule)
-	e.record(ctx, base, "link_issued", "", "expires "+deadline.UTC().Format(time.RFC3339))
+	e.recordAll(ctx, withStep(base, "eligibility", string(Allow), verdict.Rule),
+		withStep(base, "link_issued", "", "expires "+deadline.UTC().Format(time.RFC3339)))
 	until := e.clockTime(deadline)
 	e.send(ctx, from, Message{
 		Text:    e.cat.T(loc, "signin_needed", map[string]any{"Device": d.Name, "Until": until, "Minutes": int(e.cfg.Window / time.Minute)}),
@@ -1129,6 +1130,26 @@ func (e *Engine) backendSentence(loc string, err error) string {
 func withStep(ev Event, step, outcome, detail string) Event {
 	ev.Step, ev.Outcome, ev.Detail = step, outcome, detail
 	return ev
+}
+
+// recordAll appends the events in one transaction when the recorder can (one
+// disk sync for a chat action that records several steps). A failure is logged
+// and returned; the caller decides whether the step may go on without it.
+func (e *Engine) recordAll(ctx context.Context, evs ...Event) error {
+	var err error
+	if b, ok := e.d.Recorder.(BatchRecorder); ok {
+		err = b.RecordBatch(ctx, evs)
+	} else {
+		for _, ev := range evs {
+			if err = e.d.Recorder.Record(ctx, ev); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		e.log.Error("audit record failed", "flow", evs[0].Flow, "step", evs[0].Step, "err", err)
+	}
+	return err
 }
 
 // record appends an audit event for a step whose effect does not depend on it.

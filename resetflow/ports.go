@@ -69,6 +69,12 @@ type Recorder interface {
 	Record(ctx context.Context, e Event) error
 }
 
+// BatchRecorder is a Recorder that can append several events in one
+// transaction (one disk sync where a chat action records several steps).
+type BatchRecorder interface {
+	RecordBatch(ctx context.Context, evs []Event) error
+}
+
 // Store keeps the state that must outlive a process: reset counts and resets in flight.
 type Store interface {
 	// ResetsSince counts the resets requested for the user (User.Key) since t.

@@ -112,13 +112,29 @@ func (d *DB) Close() error {
 // Ping checks the file is reachable and writable enough to read.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 
+const insertEvent = `INSERT INTO events (time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func eventStatement(e resetflow.Event) statement {
+	return statement{insertEvent, []any{ts(e.Time), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail}}
+}
+
 // Record appends an audit event in its own transaction.
 func (d *DB) Record(ctx context.Context, e resetflow.Event) error {
-	_, err := d.w.exec(ctx, `INSERT INTO events (time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ts(e.Time), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail)
-	if err != nil {
-		return fmt.Errorf("sqlite: record %s: %w", e.Step, err)
+	return d.RecordBatch(ctx, []resetflow.Event{e})
+}
+
+// RecordBatch appends the events in one transaction: all of them or none.
+func (d *DB) RecordBatch(ctx context.Context, evs []resetflow.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	stmts := make([]statement, len(evs))
+	for i, e := range evs {
+		stmts[i] = eventStatement(e)
+	}
+	if _, err := d.w.execAll(ctx, stmts...); err != nil {
+		return fmt.Errorf("sqlite: record %s: %w", evs[0].Step, err)
 	}
 	return nil
 }

@@ -28,12 +28,17 @@ type writer struct {
 	closed bool
 }
 
+// write is one or more statements committed together; rows is the last one's.
 type write struct {
-	query string
-	args  []any
+	stmts []statement
 	rows  int64
 	err   error
 	done  chan struct{}
+}
+
+type statement struct {
+	query string
+	args  []any
 }
 
 func newWriter(db *sql.DB) *writer {
@@ -44,7 +49,12 @@ func newWriter(db *sql.DB) *writer {
 
 // exec runs one write statement and returns the rows it affected, once committed.
 func (w *writer) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	wr := &write{query: query, args: args, done: make(chan struct{})}
+	return w.execAll(ctx, statement{query, args})
+}
+
+// execAll runs the statements in one transaction, once committed.
+func (w *writer) execAll(ctx context.Context, stmts ...statement) (int64, error) {
+	wr := &write{stmts: stmts, done: make(chan struct{})}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -117,12 +127,16 @@ func (w *writer) commit(batch []*write) {
 	}
 	for _, wr := range batch {
 		wr.rows, wr.err = 0, nil
-		st, err := w.stmt(ctx, wr.query)
+		if len(wr.stmts) > 1 {
+			wr.err = w.commitTogether(ctx, []*write{wr})
+			continue
+		}
+		st, err := w.stmt(ctx, wr.stmts[0].query)
 		if err != nil {
 			wr.err = err
 			continue
 		}
-		res, err := st.ExecContext(ctx, wr.args...)
+		res, err := st.ExecContext(ctx, wr.stmts[0].args...)
 		if err != nil {
 			wr.err = err
 			continue
@@ -132,22 +146,32 @@ func (w *writer) commit(batch []*write) {
 }
 
 func (w *writer) commitTogether(ctx context.Context, batch []*write) error {
+	// Prepare before the transaction holds a connection: preparing needs one too.
+	var prepared []*sql.Stmt
+	for _, wr := range batch {
+		for _, q := range wr.stmts {
+			st, err := w.stmt(ctx, q.query)
+			if err != nil {
+				return err
+			}
+			prepared = append(prepared, st)
+		}
+	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	k := 0
 	for _, wr := range batch {
-		st, err := w.stmt(ctx, wr.query)
-		if err != nil {
-			_ = tx.Rollback()
-			return err
+		for _, q := range wr.stmts {
+			res, err := tx.StmtContext(ctx, prepared[k]).ExecContext(ctx, q.args...)
+			k++
+			if err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			wr.rows, _ = res.RowsAffected()
 		}
-		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, wr.args...)
-		if err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		wr.rows, _ = res.RowsAffected()
 	}
 	return tx.Commit()
 }

@@ -43,7 +43,9 @@ func TestBatchFailureIsolated(t *testing.T) {
 	if err := db.BeginReset(ctx, resetflow.InFlight{Flow: "dup", User: resetflow.User{ID: "u"}, Started: t0}); err != nil {
 		t.Fatal(err)
 	}
-	mk := func(q string, args ...any) *write { return &write{query: q, args: args, done: make(chan struct{})} }
+	mk := func(q string, args ...any) *write {
+		return &write{stmts: []statement{{q, args}}, done: make(chan struct{})}
+	}
 	batch := []*write{
 		mk(`INSERT INTO events (time, step) VALUES (?, ?)`, ts(t0), "a"),
 		mk(`INSERT INTO resets (flow, user_id, started, data) VALUES (?, ?, ?, ?)`, "dup", "u", ts(t0), "{}"),

@@ -141,6 +141,22 @@ func TestPasscodeRemovedAfterSecretTTL(t *testing.T) {
 	}
 }
 
+// TestPasscodeRemovedAtShutdown: a bot that stops removes the passcodes it
+// still shows, since its removal timers do not outlive it.
+func TestPasscodeRemovedAtShutdown(t *testing.T) {
+	e := start(t, options{})
+	e.confirm(e.resetUntilWarning(nil))
+	pass := e.finishReset()
+	code := passcodeOf(t, pass)
+	e.clk.WaitForTimers(1)
+	e.stop()
+	<-e.done
+	m, _ := e.fs.Message(pass.Channel, pass.TS)
+	if m.Updates == 0 || strings.Contains(string(m.Blocks), code) || strings.Contains(m.Text, code) {
+		t.Fatalf("the passcode is still shown after the bot stopped: %+v", m)
+	}
+}
+
 func TestPasscodeRemovalDeletesWhenUpdateFails(t *testing.T) {
 	e := start(t, options{})
 	e.confirm(e.resetUntilWarning(nil))

@@ -115,6 +115,7 @@ type env struct {
 	base    string // the bot's own HTTP server
 	logs    *syncBuffer
 	done    chan struct{} // closed when the bot (or the adapter alone) has stopped
+	stop    func()        // stops the bot (also done at the end of the test)
 	err     error         // why it stopped
 	taken   chan [2]string
 }
@@ -166,6 +167,7 @@ func start(t testing.TB, o options) *env {
 	}
 	e.adapter = ad
 	runCtx, cancel := context.WithCancel(context.Background())
+	e.stop = cancel
 	mux := http.NewServeMux()
 	if cfg.Mode == slackadapter.ModeHTTP {
 		ad.Register(mux)

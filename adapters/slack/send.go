@@ -10,6 +10,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
+	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -85,11 +86,49 @@ func (a *Adapter) retry(ctx context.Context, f func() error) error {
 	}
 }
 
+// pendingRemoval is a passcode message waiting for its removal timer.
+type pendingRemoval struct {
+	channel, ts, loc string
+	timer            clock.Timer
+}
+
 func (a *Adapter) scheduleRemoval(channel, ts, loc string) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.shown++
+	if a.pending == nil {
+		a.pending = map[string]pendingRemoval{}
+	}
+	key := channel + "\x00" + ts
+	a.pending[key] = pendingRemoval{channel, ts, loc, a.clk.AfterFunc(a.cfg.SecretTTL, func() {
+		a.mu.Lock()
+		_, due := a.pending[key]
+		delete(a.pending, key)
+		a.mu.Unlock()
+		if due {
+			a.removeSecret(channel, ts, loc)
+		}
+	})}
+}
+
+// removeAllSecrets removes, now, every passcode still shown: the bot is
+// stopping, and its timers would not outlive it.
+func (a *Adapter) removeAllSecrets() {
+	a.mu.Lock()
+	var now []pendingRemoval
+	for key, p := range a.pending {
+		if p.timer.Stop() {
+			now = append(now, p)
+		}
+		delete(a.pending, key)
+	}
 	a.mu.Unlock()
-	a.clk.AfterFunc(a.cfg.SecretTTL, func() { a.removeSecret(channel, ts, loc) })
+	if len(now) > 0 {
+		a.log.Info("stopping: removing the temporary passcodes still shown in Slack", "count", len(now))
+	}
+	for _, p := range now {
+		a.removeSecret(p.channel, p.ts, p.loc)
+	}
 }
 
 // removeSecret replaces a passcode message by removed_for_safety, or deletes it

@@ -105,7 +105,8 @@ type Adapter struct {
 	fatal     error
 	connected bool
 	downSince time.Time
-	shown     int // temporary passcodes posted and not yet removed
+	shown     int                       // temporary passcodes posted and not yet removed
+	pending   map[string]pendingRemoval // by channel + ts: removals still to come
 }
 
 // New checks the configuration and returns an adapter. Nothing connects before Run.
@@ -214,12 +215,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	} else {
 		err = a.supervise(ctx)
 	}
-	a.mu.Lock()
-	shown := a.shown
-	a.mu.Unlock()
-	if shown > 0 {
-		a.log.Warn("stopping while temporary passcodes are still shown in Slack; they will not be removed automatically", "count", shown)
-	}
+	a.removeAllSecrets()
 	return err
 }
 

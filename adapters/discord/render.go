@@ -205,10 +205,10 @@ func codeSpan(s string) string {
 }
 
 // escape keeps a label (a device name) from being read as markdown.
-func escape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "|", `\|`, ">", `\>`, "#", `\#`, "[", `\[`, "]", `\]`, "<", `\<`)
-	return r.Replace(s)
-}
+func escape(s string) string { return markdownEscaper.Replace(s) }
+
+// markdownEscaper is built once: building a Replacer costs kilobytes.
+var markdownEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "|", `\|`, ">", `\>`, "#", `\#`, "[", `\[`, "]", `\]`, "<", `\<`)
 
 // clip shortens s to n characters.
 func clip(s string, n int) string {

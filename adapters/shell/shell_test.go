@@ -3,6 +3,7 @@ package shell
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -59,5 +60,17 @@ func TestAlertsAreMarkedAndCarryNoSecret(t *testing.T) {
 	s := out.String()
 	if !strings.HasPrefix(s, "[helpdesk] Passcode reset: company device needs support") || !strings.Contains(s, "bob@x") || !strings.Contains(s, "Zebra TC52") {
 		t.Errorf("alert line: %q", s)
+	}
+}
+
+// BenchmarkSend renders a device list to the terminal.
+func BenchmarkSend(b *testing.B) {
+	a := New(strings.NewReader(""), io.Discard, catalog.MustNew("en"), "en", time.UTC, "alice@x", nil)
+	m := resetflow.Message{Text: "Which device?", Notice: "Pick a device.",
+		Choices: []resetflow.Choice{{Value: "pick:f:0", Label: "Phone 0", Detail: "Google Pixel 8 · Android 15"}, {Value: "pick:f:1", Label: "Phone 1", Detail: "Apple iPhone 15 · iOS 18.1"}},
+		Buttons: []resetflow.Button{{Value: "cancel:f", Label: "Cancel"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Send(context.Background(), resetflow.Address{}, m)
 	}
 }

@@ -1,7 +1,6 @@
 package intune
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -42,22 +42,8 @@ func (c *testClock) Waits() []time.Duration {
 	return append([]time.Duration(nil), c.waits...)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log destination the test reads while the code writes.
+type syncBuffer = flowtest.Buffer
 
 const (
 	aliceID  = "a11ce000-0000-4000-8000-000000000001"

@@ -1,8 +1,8 @@
 package app
 
 import (
-	"bytes"
 	"context"
+	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"io"
 	"net"
 	"net/http"
@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,22 +17,8 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log destination the test reads while the code writes.
+type syncBuffer = flowtest.Buffer
 
 // waitFor waits until the buffer holds a match of re and returns it.
 func waitFor(t *testing.T, b *syncBuffer, re *regexp.Regexp) string {

@@ -4,6 +4,7 @@
 package flowtest
 
 import (
+	"bytes"
 	"context"
 	"sync"
 
@@ -98,4 +99,22 @@ func (a *Alerts) Kinds() []resetflow.AlertKind {
 		ks = append(ks, al.Kind)
 	}
 	return ks
+}
+
+// Buffer is a log destination a test can read while the code under test writes.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

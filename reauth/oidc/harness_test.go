@@ -23,6 +23,7 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -108,22 +109,8 @@ func (a *alerter) all() []resetflow.Alert {
 	return append([]resetflow.Alert(nil), a.alerts...)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is a log destination the test reads while the code writes.
+type lockedBuffer = flowtest.Buffer
 
 // harness is the real engine (demo fleet, fake clock), the real sign-in server
 // on httptest with the OIDC provider, and mockoidc on loopback.

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/passcodebot/passcodebot/internal/flowtest"
 )
 
 // syncBuffer is a log destination the test reads while the code writes.

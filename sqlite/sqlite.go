@@ -62,6 +62,14 @@ CREATE TABLE IF NOT EXISTS links (
 	created   TEXT NOT NULL,
 	PRIMARY KEY (platform, chat_user)
 );
+CREATE TABLE IF NOT EXISTS shown_secrets (
+	platform   TEXT NOT NULL,
+	channel    TEXT NOT NULL,
+	message_id TEXT NOT NULL,
+	locale     TEXT NOT NULL DEFAULT '',
+	remove_at  TEXT NOT NULL,
+	PRIMARY KEY (platform, channel, message_id)
+);
 `
 
 // timeFormat sorts as text in time order.
@@ -215,6 +223,47 @@ func (d *DB) RemoveLink(ctx context.Context, platform, chatUser string) (bool, e
 		return false, err
 	}
 	return n > 0, nil
+}
+
+// ShownSecret is a chat message that shows a temporary passcode (never the
+// passcode itself): where it is, and when it must be removed.
+type ShownSecret struct {
+	Platform, Channel, MessageID, Locale string
+	RemoveAt                             time.Time
+}
+
+// SecretShown remembers a passcode message until it is removed, so a bot that
+// restarts after a crash removes what the crashed one left on screen.
+func (d *DB) SecretShown(ctx context.Context, s ShownSecret) error {
+	_, err := d.w.exec(ctx, `INSERT OR REPLACE INTO shown_secrets (platform, channel, message_id, locale, remove_at) VALUES (?, ?, ?, ?, ?)`,
+		s.Platform, s.Channel, s.MessageID, s.Locale, ts(s.RemoveAt))
+	return err
+}
+
+// SecretRemoved forgets a passcode message that is gone from the chat.
+func (d *DB) SecretRemoved(ctx context.Context, platform, channel, messageID string) error {
+	_, err := d.w.exec(ctx, `DELETE FROM shown_secrets WHERE platform = ? AND channel = ? AND message_id = ?`, platform, channel, messageID)
+	return err
+}
+
+// SecretsShown lists the passcode messages of a platform not yet removed.
+func (d *DB) SecretsShown(ctx context.Context, platform string) ([]ShownSecret, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT channel, message_id, locale, remove_at FROM shown_secrets WHERE platform = ? ORDER BY remove_at`, platform)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ShownSecret
+	for rows.Next() {
+		sh := ShownSecret{Platform: platform}
+		var at string
+		if err := rows.Scan(&sh.Channel, &sh.MessageID, &sh.Locale, &at); err != nil {
+			return nil, err
+		}
+		sh.RemoveAt, _ = time.Parse(timeFormat, at)
+		out = append(out, sh)
+	}
+	return out, rows.Err()
 }
 
 // Filter selects audit events. Empty fields match everything.

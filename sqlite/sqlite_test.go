@@ -150,3 +150,30 @@ func TestNoSecretColumns(t *testing.T) {
 		t.Errorf("reset data has a passcode field: %s", data)
 	}
 }
+
+func TestShownSecretsSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	db, p := open(t)
+	a := ShownSecret{Platform: "slack", Channel: "D1", MessageID: "1.2", Locale: "ja", RemoveAt: t0.Add(10 * time.Minute)}
+	b := ShownSecret{Platform: "slack", Channel: "D2", MessageID: "3.4", Locale: "en", RemoveAt: t0.Add(5 * time.Minute)}
+	for _, s := range []ShownSecret{a, b, {Platform: "discord", Channel: "9", MessageID: "8", RemoveAt: t0}} {
+		if err := db.SecretShown(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.SecretRemoved(ctx, "slack", "D9", "nope")
+	db.Close()
+	db2, err := Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	got, err := db2.SecretsShown(ctx, "slack")
+	if err != nil || len(got) != 2 || got[0] != b || got[1] != a {
+		t.Fatalf("shown after reopen: %+v %v; want [b a] by time", got, err)
+	}
+	db2.SecretRemoved(ctx, "slack", "D2", "3.4")
+	if got, _ := db2.SecretsShown(ctx, "slack"); len(got) != 1 || got[0] != a {
+		t.Errorf("after removal: %+v", got)
+	}
+}

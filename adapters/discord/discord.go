@@ -71,6 +71,11 @@ type Config struct {
 	// OnAlertTaken is called once when someone presses "I'm on it" on an alert,
 	// with the Discord user id of who did; optional.
 	OnAlertTaken func(alertID, discordUser string)
+	// SecretShown and SecretRemoved, when set, hear of every passcode message
+	// posted (with when it must go) and removed, so a durable ledger can outlive
+	// a crash; Restore takes its entries back at the next start.
+	SecretShown   func(channelID, messageID, locale string, removeAt time.Time)
+	SecretRemoved func(channelID, messageID string)
 	// Transport is the HTTP transport under the URL rewriting; default a clone of http.DefaultTransport.
 	Transport http.RoundTripper
 }

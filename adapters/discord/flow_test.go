@@ -498,3 +498,51 @@ func TestIgnoresBotsAndItself(t *testing.T) {
 		t.Errorf("%d bot messages in the DM; want 1", n)
 	}
 }
+
+func withSecretLedger(shown func(ch, id, loc string, at time.Time), removed func(ch, id string)) harnessOpt {
+	return func(s *harnessSetup) { s.cfg.SecretShown, s.cfg.SecretRemoved = shown, removed }
+}
+
+// TestSecretLedgerAndRestore: every passcode message is reported with its
+// removal time and reported again once edited out, and a message left by an
+// earlier run (Restore) is edited out at its time, or at once when overdue.
+func TestSecretLedgerAndRestore(t *testing.T) {
+	type entry struct {
+		ch, id, loc string
+		at          time.Time
+	}
+	shown, removed := make(chan entry, 4), make(chan entry, 4)
+	h := newHarness(t, withSecretLedger(
+		func(ch, id, loc string, at time.Time) { shown <- entry{ch, id, loc, at} },
+		func(ch, id string) { removed <- entry{ch: ch, id: id} }))
+	h.run()
+	ctx := context.Background()
+	alice := h.fake.NewUser("alice")
+	to := resetflow.Address{Platform: "discord", UserID: alice.ID}
+	pass := resetflow.Message{Text: "x", Secret: resetflow.NewSecret(h.cat.T("en", "passcode_label"), "Qw3rTy7u")}
+	if err := h.adapter.Send(ctx, to, pass); err != nil {
+		t.Fatal(err)
+	}
+	got := <-shown
+	if got.ch != h.fake.DMChannel(alice.ID) || got.id == "" || got.loc != "en" || !got.at.Equal(h.clk.Now().Add(secretTTL)) {
+		t.Fatalf("shown %+v", got)
+	}
+	h.waitTimers(1)
+	h.clk.Advance(secretTTL)
+	if r := <-removed; r.ch != got.ch || r.id != got.id {
+		t.Fatalf("removed %+v, want %+v", r, got)
+	}
+
+	// A message an earlier run left on screen: overdue, so it goes at once.
+	if err := h.adapter.Send(ctx, to, resetflow.Message{Text: "left over"}); err != nil {
+		t.Fatal(err)
+	}
+	old := h.dmSays(alice, "left over")
+	h.adapter.Restore(old.ChannelID, old.ID, "ja", h.clk.Now().Add(-time.Minute))
+	h.dm(alice, "the left-over message edited out", func(m fakediscord.Message) bool {
+		return m.ID == old.ID && strings.Contains(m.Content, h.cat.T("ja", "removed_for_safety"))
+	})
+	if r := <-removed; r.id != old.ID {
+		t.Errorf("removed %+v, want id %s", r, old.ID)
+	}
+}

@@ -174,11 +174,32 @@ func (a *Adapter) secretLocale(userID string, m resetflow.Message) string {
 }
 
 func (a *Adapter) scheduleRedaction(userID, channelID, messageID string, m resetflow.Message) {
-	s := &secretMessage{channelID: channelID, messageID: messageID, redacted: redacted(m, a.cat.T(a.secretLocale(userID, m), "removed_for_safety"))}
+	loc := a.secretLocale(userID, m)
+	at := a.clk.Now().Add(a.cfg.SecretTTL)
+	if a.cfg.SecretShown != nil {
+		a.cfg.SecretShown(channelID, messageID, loc, at)
+	}
+	a.redactAt(&secretMessage{channelID: channelID, messageID: messageID, redacted: redacted(m, a.cat.T(loc, "removed_for_safety"))}, at)
+}
+
+// Restore takes back a passcode message that an earlier run of the bot posted
+// and did not edit out (it stopped without warning): it goes at its time, or now.
+func (a *Adapter) Restore(channelID, messageID, locale string, at time.Time) {
+	a.log.Info("a temporary passcode from before a restart is still shown; scheduling its removal", "channel", channelID, "remove_at", at)
+	a.redactAt(&secretMessage{channelID: channelID, messageID: messageID, redacted: a.cat.T(locale, "removed_for_safety")}, at)
+}
+
+func (a *Adapter) redactAt(s *secretMessage, at time.Time) {
 	a.mu.Lock()
-	a.secrets[messageID] = s
-	s.timer = a.clk.AfterFunc(a.cfg.SecretTTL, func() { a.redact(messageID) })
+	a.secrets[s.messageID] = s
+	s.timer = a.clk.AfterFunc(max(at.Sub(a.clk.Now()), 0), func() { a.redact(s.messageID) })
 	a.mu.Unlock()
+}
+
+func (a *Adapter) secretGone(s *secretMessage) {
+	if a.cfg.SecretRemoved != nil {
+		a.cfg.SecretRemoved(s.channelID, s.messageID)
+	}
 }
 
 // redact edits a passcode out of the chat. A failed edit is tried again a few
@@ -198,6 +219,7 @@ func (a *Adapter) redact(messageID string) {
 		a.mu.Lock()
 		delete(a.secrets, messageID)
 		a.mu.Unlock()
+		a.secretGone(s)
 		return
 	}
 	a.mu.Lock()
@@ -206,7 +228,11 @@ func (a *Adapter) redact(messageID string) {
 	if s.tries >= 5 {
 		a.log.Error("a temporary passcode could not be removed from a DM; deleting the message", "channel", s.channelID, "err", safe("", err))
 		delete(a.secrets, messageID)
-		go a.rest.ChannelMessageDelete(s.channelID, s.messageID)
+		go func() {
+			if err := a.rest.ChannelMessageDelete(s.channelID, s.messageID); err == nil || apiCode(err) == codeUnknownMessage {
+				a.secretGone(s)
+			}
+		}()
 		return
 	}
 	a.log.Warn("removing a temporary passcode from a DM failed; trying again", "err", safe("", err))

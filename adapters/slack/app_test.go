@@ -14,6 +14,7 @@ import (
 	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/app"
+	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 // watchedLog is the program's stderr: tests wait for a line without sleeping.
@@ -70,6 +71,12 @@ type program struct {
 
 func runProgram(t testing.TB, fs *fakeslack.Server, mode string, environ map[string]string) *program {
 	t.Helper()
+	return runProgramAt(t, fs, mode, environ, filepath.Join(t.TempDir(), "audit.db"))
+}
+
+// runProgramAt is runProgram with the program's database at dbPath.
+func runProgramAt(t testing.TB, fs *fakeslack.Server, mode string, environ map[string]string, dbPath string) *program {
+	t.Helper()
 	cfg := `chat: [slack]
 reauth: local
 insecure_demo_signin_with_real_chat: true
@@ -85,7 +92,7 @@ slack:
   email_domain_rewrite: {"@corp.example": "@contoso.example"}
 `
 	path := filepath.Join(t.TempDir(), "passcodebot.yaml")
-	cfg += "\naudit: {file: '" + filepath.Join(t.TempDir(), "audit.db") + "'}\n"
+	cfg += "\naudit: {file: '" + dbPath + "'}\n"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -232,5 +239,33 @@ func TestProgramStopsOnARefusedToken(t *testing.T) {
 		}
 	case <-time.After(waitTimeout):
 		t.Fatal("the program kept running with a refused token")
+	}
+}
+
+// TestProgramRemovesPasscodesLeftByACrash: a passcode message that a crashed run
+// left on screen (still in the database's ledger) is removed by the next run,
+// at once when overdue, and forgotten once removed.
+func TestProgramRemovesPasscodesLeftByACrash(t *testing.T) {
+	fs := newFake(t)
+	dbPath := filepath.Join(t.TempDir(), "audit.db")
+	db, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := sqlite.ShownSecret{Platform: "slack", Channel: fakeslack.IM(alice), MessageID: "1700000000.000100", Locale: "en", RemoveAt: time.Now().Add(-time.Minute)}
+	if err := db.SecretShown(context.Background(), left); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	p := runProgramAt(t, fs, "socket", map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken}, dbPath)
+	if _, err := fs.WaitCall(p.ctx, func(c fakeslack.Call) bool { return c.Method == "chat.update" && c.Channel == left.Channel }); err != nil {
+		t.Fatalf("the left-over passcode message was not edited: %v", err)
+	}
+	p.stop()
+	p.code <- <-p.code // stopped; the cleanup reads the exit code again
+	db, _ = sqlite.Open(context.Background(), dbPath)
+	defer db.Close()
+	if still, _ := db.SecretsShown(context.Background(), "slack"); len(still) != 0 {
+		t.Errorf("still in the ledger: %+v", still)
 	}
 }

@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -376,5 +377,48 @@ func TestSendWaitsOutAChannelRateLimit(t *testing.T) {
 	}
 	if ms := e.fs.Messages(im); len(ms) != 2 || ms[1].Text != "two" {
 		t.Fatalf("messages: %s", dump(ms))
+	}
+}
+
+// TestSecretLedgerAndRestore: every passcode message is reported with its
+// removal time and reported again once removed, and a message left by an
+// earlier run (Restore) is removed at its time, or at once when overdue.
+func TestSecretLedgerAndRestore(t *testing.T) {
+	type entry struct {
+		channel, ts, loc string
+		at               time.Time
+	}
+	shown, removed := make(chan entry, 4), make(chan entry, 4)
+	e := start(t, options{configure: func(c *slackadapter.Config) {
+		c.SecretShown = func(ch, ts, loc string, at time.Time) { shown <- entry{ch, ts, loc, at} }
+		c.SecretRemoved = func(ch, ts string) { removed <- entry{channel: ch, ts: ts} }
+	}})
+	ctx := context.Background()
+	pass := resetflow.Message{Text: "x", Secret: resetflow.NewSecret("Temporary passcode", "Qw3rTy7u")}
+	if err := e.adapter.Send(ctx, e.addr(alice), pass); err != nil {
+		t.Fatal(err)
+	}
+	got := <-shown
+	if got.channel != fakeslack.IM(alice) || got.ts == "" || !got.at.Equal(e.clk.Now().Add(10*time.Minute)) {
+		t.Fatalf("shown %+v", got)
+	}
+	e.clk.WaitForTimers(1)
+	e.clk.Advance(10 * time.Minute)
+	if r := <-removed; r.channel != got.channel || r.ts != got.ts {
+		t.Fatalf("removed %+v, want %+v", r, got)
+	}
+
+	// A message an earlier run left on screen: overdue, so it goes at once.
+	if err := e.adapter.Send(ctx, e.addr(alice), resetflow.Message{Text: "left over"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.fs.Messages(fakeslack.IM(alice))
+	old := msgs[len(msgs)-1]
+	e.adapter.Restore(old.Channel, old.TS, "ja", e.clk.Now().Add(-time.Minute))
+	e.waitMessage(old.Channel, "restored removal", func(m fakeslack.Message) bool {
+		return m.TS == old.TS && strings.Contains(m.Texts(), "安全のため")
+	})
+	if r := <-removed; r.ts != old.TS {
+		t.Errorf("removed %+v, want ts %s", r, old.TS)
 	}
 }

@@ -93,6 +93,21 @@ type pendingRemoval struct {
 }
 
 func (a *Adapter) scheduleRemoval(channel, ts, loc string) {
+	at := a.clk.Now().Add(a.cfg.SecretTTL)
+	if a.cfg.SecretShown != nil {
+		a.cfg.SecretShown(channel, ts, loc, at)
+	}
+	a.removeAt(channel, ts, loc, at)
+}
+
+// Restore takes back a passcode message that an earlier run of the bot posted
+// and did not remove (it stopped without warning): it goes at its time, or now.
+func (a *Adapter) Restore(channel, ts, loc string, at time.Time) {
+	a.log.Info("a temporary passcode from before a restart is still shown; scheduling its removal", "channel", channel, "remove_at", at)
+	a.removeAt(channel, ts, loc, at)
+}
+
+func (a *Adapter) removeAt(channel, ts, loc string, at time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.shown++
@@ -100,7 +115,7 @@ func (a *Adapter) scheduleRemoval(channel, ts, loc string) {
 		a.pending = map[string]pendingRemoval{}
 	}
 	key := channel + "\x00" + ts
-	a.pending[key] = pendingRemoval{channel, ts, loc, a.clk.AfterFunc(a.cfg.SecretTTL, func() {
+	a.pending[key] = pendingRemoval{channel, ts, loc, a.clk.AfterFunc(max(at.Sub(a.clk.Now()), 0), func() {
 		a.mu.Lock()
 		_, due := a.pending[key]
 		delete(a.pending, key)
@@ -141,16 +156,24 @@ func (a *Adapter) removeSecret(channel, ts, loc string) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	gone := func() {
+		if a.cfg.SecretRemoved != nil {
+			a.cfg.SecretRemoved(channel, ts)
+		}
+	}
 	text := a.cat.T(loc, "removed_for_safety")
 	err := a.update(ctx, channel, ts, text, true, []slackgo.Block{textSection("pcb_removed", text)})
 	if err == nil || isGone(err) {
 		a.log.Info("removed a temporary passcode from Slack", "channel", channel)
+		gone()
 		return
 	}
 	a.log.Warn("replacing a temporary passcode failed; deleting the message instead", "channel", channel, "err", err)
 	if _, _, err := a.api.DeleteMessageContext(ctx, channel, ts); err != nil && !isGone(err) {
-		a.log.Error("removing a temporary passcode from Slack failed; it is still shown", "channel", channel, "ts", ts, "err", err)
+		a.log.Error("removing a temporary passcode from Slack failed; it is still shown (tried again at the next start)", "channel", channel, "ts", ts, "err", err)
+		return
 	}
+	gone()
 }
 
 // isGone reports whether the message is already gone.

@@ -76,6 +76,11 @@ type Config struct {
 	// OnAlertTaken, when set, is called once when someone presses "I'm on it"
 	// on a helpdesk alert, with the alert id and their Slack user id.
 	OnAlertTaken func(alertID, slackUser string)
+	// SecretShown and SecretRemoved, when set, hear of every passcode message
+	// posted (with when it must go) and removed, so a durable ledger can outlive
+	// a crash; Restore takes its entries back at the next start.
+	SecretShown   func(channel, ts, locale string, removeAt time.Time)
+	SecretRemoved func(channel, ts string)
 }
 
 // Adapter is the Slack chat platform. Create it with New.

@@ -154,13 +154,27 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 
 	var db *sqlite.DB // opened once the configuration is known to be complete
-	// An "I'm on it" click on a helpdesk alert goes into the audit trail.
-	taken := func(platform string) func(alertID, who string) {
-		return func(alertID, who string) {
-			ev := resetflow.Event{Time: clk.Now(), Step: "alert_ack", Platform: platform, ChatUser: who, Outcome: "taken", Detail: "alert=" + alertID}
-			if err := db.Record(context.Background(), ev); err != nil {
-				log.Error("recording a helpdesk acknowledgement failed", "alert", alertID, "err", err)
-			}
+	// What chat adapters report into the database: "I'm on it" clicks on helpdesk
+	// alerts (audit trail), and passcode messages shown until they are removed.
+	hooks := func(platform string) chatHooks {
+		bg := context.Background()
+		return chatHooks{
+			taken: func(alertID, who string) {
+				ev := resetflow.Event{Time: clk.Now(), Step: "alert_ack", Platform: platform, ChatUser: who, Outcome: "taken", Detail: "alert=" + alertID}
+				if err := db.Record(bg, ev); err != nil {
+					log.Error("recording a helpdesk acknowledgement failed", "alert", alertID, "err", err)
+				}
+			},
+			shown: func(channel, id, loc string, at time.Time) {
+				if err := db.SecretShown(bg, sqlite.ShownSecret{Platform: platform, Channel: channel, MessageID: id, Locale: loc, RemoveAt: at}); err != nil {
+					log.Error("remembering a passcode message failed; a crash would leave it shown", "platform", platform, "err", err)
+				}
+			},
+			removed: func(channel, id string) {
+				if err := db.SecretRemoved(bg, platform, channel, id); err != nil {
+					log.Error("forgetting a removed passcode message failed", "platform", platform, "err", err)
+				}
+			},
 		}
 	}
 
@@ -170,7 +184,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	for _, p := range cfg.Chat {
 		switch p {
 		case "discord":
-			a, preload, err := newDiscord(cfg, env, cat, clk, log, taken("discord"))
+			a, preload, err := newDiscord(cfg, env, cat, clk, log, hooks("discord"))
 			if err != nil {
 				ln.Close()
 				return err
@@ -183,7 +197,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			}
 			adapters = append(adapters, shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names))
 		case "slack":
-			sa, err := newSlack(cfg, env, cat, clk, log, taken("slack"))
+			sa, err := newSlack(cfg, env, cat, clk, log, hooks("slack"))
 			if err != nil {
 				ln.Close()
 				return err
@@ -218,6 +232,22 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			return configError{fmt.Errorf("discord.links_preload: %w", err)}
 		}
 		log.Info("discord account links preloaded", "file", cfg.Discord.LinksPreload, "links", n)
+	}
+	// Passcode messages a crashed run left on screen are removed now, or at their time.
+	for _, a := range adapters {
+		r, ok := a.(interface {
+			Restore(channel, messageID, locale string, at time.Time)
+		})
+		if !ok {
+			continue
+		}
+		left, err := db.SecretsShown(ctx, a.Platform())
+		if err != nil {
+			log.Error("reading the passcode messages still shown failed", "platform", a.Platform(), "err", err)
+		}
+		for _, sh := range left {
+			r.Restore(sh.Channel, sh.MessageID, sh.Locale, sh.RemoveAt)
+		}
 	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	defer stopPrune()
@@ -368,7 +398,7 @@ func noHelpdesk(a bot.Adapter) bool {
 // newDiscord makes the Discord adapter and reads the links an administrator
 // prepared (applied once the database is open). The token comes from the
 // environment; without it the program stops with a configuration error.
-func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, taken func(alertID, who string)) (*discord.Adapter, []links.Entry, error) {
+func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []links.Entry, error) {
 	token := ""
 	if env != nil {
 		token = strings.TrimSpace(env(discord.TokenEnv))
@@ -387,10 +417,17 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 	a, err := discord.New(discord.Config{
 		Token: token, APIURL: d.APIURL, ApplicationID: d.ApplicationID, HelpdeskChannelID: d.HelpdeskChannelID,
 		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
-		OnAlertTaken: taken,
+		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
 	})
 	if err != nil {
 		return nil, nil, configError{err}
 	}
 	return a, preload, nil
+}
+
+// chatHooks are what a chat adapter reports to the program.
+type chatHooks struct {
+	taken   func(alertID, who string)                      // someone pressed "I'm on it"
+	shown   func(channel, id, locale string, at time.Time) // a passcode message was posted
+	removed func(channel, id string)                       // and is gone again
 }

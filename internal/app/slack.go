@@ -20,7 +20,7 @@ const (
 
 // newSlack builds the Slack adapter. A missing or misplaced secret is a
 // configError naming the variable, never showing its value.
-func newSlack(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, onTaken func(alertID, who string)) (*slackadapter.Adapter, error) {
+func newSlack(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*slackadapter.Adapter, error) {
 	secret := func(name, prefix, what string) (string, error) {
 		v := strings.TrimSpace(env(name))
 		if v == "" {
@@ -35,7 +35,7 @@ func newSlack(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock
 		Mode: slackadapter.Mode(cfg.Slack.Mode), APIURL: cfg.Slack.APIURL, HelpdeskChannel: cfg.Slack.HelpdeskChannel,
 		EmailDomainRewrite: cfg.Slack.EmailDomainRewrite, UserCacheTTL: cfg.Slack.UserCacheTTL,
 		SecretTTL: cfg.Reset.SecretTTL, Catalog: cat, Location: cfg.Location, Clock: clk, Log: log,
-		OnAlertTaken: onTaken,
+		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
 	}
 	var err error
 	if sc.BotToken, err = secret(envSlackBotToken, "xoxb-", "bot"); err != nil {

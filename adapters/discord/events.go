@@ -179,7 +179,7 @@ func (a *Adapter) ack(i *discordgo.Interaction, typ discordgo.InteractionRespons
 	if err == nil {
 		return true
 	}
-	a.log.Warn("acknowledging an interaction failed; ignoring it", "interaction", i.ID, "code", apiCode(err), "err", safe("", err))
+	a.log.Warn("acknowledging an interaction failed; ignoring it", "interaction", i.ID, "discord_error", apiCode(err), "err", safe("", err))
 	return false
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/passcodebot/passcodebot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/intune"
+	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -272,23 +273,11 @@ func (d *Discord) validate() error {
 		return fmt.Errorf("discord.api_url: %q is not an http(s) URL", d.APIURL)
 	}
 	for key, v := range map[string]string{"discord.application_id": d.ApplicationID, "discord.helpdesk_channel_id": d.HelpdeskChannelID} {
-		if v != "" && !isSnowflake(v) {
+		if v != "" && !links.IsSnowflake(v) {
 			return fmt.Errorf("%s: %q is not a Discord id (digits only)", key, v)
 		}
 	}
 	return nil
-}
-
-func isSnowflake(s string) bool {
-	if len(s) < 15 || len(s) > 20 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Slack is the slack: section. Tokens come from the environment, never from here.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/keyqueue"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -110,7 +111,7 @@ type Adapter struct {
 	takeMu sync.Mutex
 	taken  map[string]map[string]taker // helpdesk message id -> alert id -> who took it
 
-	queues *queues
+	queues *keyqueue.Queue // each person's events in order, people in parallel
 }
 
 // New checks the configuration and returns an adapter. It does no I/O.
@@ -160,7 +161,7 @@ func New(cfg Config) (*Adapter, error) {
 		used:   newTTLSet(cfg.Clock, 24*time.Hour),
 		posted: newTTLSet(cfg.Clock, 24*time.Hour),
 		taken:  map[string]map[string]taker{},
-		queues: newQueues(),
+		queues: &keyqueue.Queue{},
 		runCtx: context.Background(),
 	}
 	a.rest, _ = discordgo.New("Bot " + cfg.Token)
@@ -225,7 +226,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 
 	// Shutting down: finish the work people started, then take every passcode
 	// still on screen out of the chat, so none is left behind by a restart.
-	a.queues.wait(5 * time.Second)
+	a.queues.Wait(5 * time.Second)
 	a.redactAll()
 	return nil
 }

@@ -3,7 +3,6 @@ package discord
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -23,53 +22,6 @@ const (
 // Discord's interaction tokens last 15 minutes. Anything older (replayed after
 // a long outage) is dropped without a word.
 const maxInteractionAge = 15 * time.Minute
-
-// queues runs each person's events one after another, in the order the gateway
-// delivered them, without holding up the gateway reader or other people.
-type queues struct {
-	mu   sync.Mutex
-	m    map[string][]func()
-	busy sync.WaitGroup
-}
-
-func newQueues() *queues { return &queues{m: map[string][]func(){}} }
-
-func (q *queues) do(key string, job func()) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	jobs, running := q.m[key]
-	q.m[key] = append(jobs, job)
-	if running {
-		return
-	}
-	q.busy.Add(1)
-	go func() {
-		defer q.busy.Done()
-		for {
-			q.mu.Lock()
-			jobs := q.m[key]
-			if len(jobs) == 0 {
-				delete(q.m, key)
-				q.mu.Unlock()
-				return
-			}
-			next := jobs[0]
-			q.m[key] = jobs[1:]
-			q.mu.Unlock()
-			next()
-		}
-	}()
-}
-
-// wait waits up to d for every queue to drain.
-func (q *queues) wait(d time.Duration) {
-	done := make(chan struct{})
-	go func() { q.busy.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(d):
-	}
-}
 
 // onMessage takes a MESSAGE_CREATE. Only people's direct messages count.
 func (a *Adapter) onMessage(m *discordgo.MessageCreate) {
@@ -92,7 +44,7 @@ func (a *Adapter) onMessage(m *discordgo.MessageCreate) {
 		Locale: a.localeOf(m.Author.ID),
 		Text:   text,
 	}
-	a.queues.do(m.Author.ID, func() {
+	a.queues.Do(m.Author.ID, func() {
 		h, ctx := a.handler()
 		if h != nil {
 			h.Handle(ctx, in)
@@ -223,7 +175,7 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 	}()
 
 	if id, ok := strings.CutPrefix(data.CustomID, prefixTake); ok {
-		a.queues.do("helpdesk", func() {
+		a.queues.Do("helpdesk", func() {
 			if <-acked {
 				a.takeAlert(i, u, id)
 			}
@@ -242,7 +194,7 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 		Locale: string(i.Locale),
 		Action: action,
 	}
-	a.queues.do(u.ID, func() {
+	a.queues.Do(u.ID, func() {
 		if !<-acked {
 			return
 		}
@@ -270,7 +222,7 @@ func (a *Adapter) onCommand(i *discordgo.Interaction, u *discordgo.User) {
 		Locale: string(i.Locale),
 		Text:   "/" + CommandName,
 	}
-	a.queues.do(u.ID, func() {
+	a.queues.Do(u.ID, func() {
 		if !<-acked {
 			return
 		}

@@ -58,7 +58,7 @@ func FuzzDiscordPayload(f *testing.F) {
 			}
 			a.onMessage(&m)
 		}
-		a.queues.wait(10 * time.Second)
+		a.queues.Wait(10 * time.Second)
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		for _, in := range rec.all {

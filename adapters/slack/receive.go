@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 
 	slackgo "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -205,7 +204,7 @@ func cmpOr(a, b string) string {
 // order; different keys run concurrently. Jobs start once Run knows the bot's
 // identity, and are dropped after Run has returned.
 func (a *Adapter) do(key string, job func(ctx context.Context)) {
-	a.queues.do(key, func() {
+	a.queues.Do(key, func() {
 		select {
 		case <-a.ready:
 		case <-a.life.Done():
@@ -213,55 +212,4 @@ func (a *Adapter) do(key string, job func(ctx context.Context)) {
 		}
 		job(a.life)
 	})
-}
-
-// dispatcher runs queued jobs, one goroutine per busy key.
-type dispatcher struct {
-	mu     sync.Mutex
-	queues map[string][]func()
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func (d *dispatcher) do(key string, job func()) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return
-	}
-	if d.queues == nil {
-		d.queues = map[string][]func(){}
-	}
-	q, busy := d.queues[key]
-	d.queues[key] = append(q, job)
-	if !busy {
-		d.wg.Add(1)
-		go d.drain(key)
-	}
-}
-
-func (d *dispatcher) drain(key string) {
-	defer d.wg.Done()
-	for {
-		d.mu.Lock()
-		q := d.queues[key]
-		if len(q) == 0 {
-			delete(d.queues, key)
-			d.mu.Unlock()
-			return
-		}
-		job := q[0]
-		q[0] = nil
-		d.queues[key] = q[1:]
-		d.mu.Unlock()
-		job()
-	}
-}
-
-// close refuses new jobs and waits for the running ones.
-func (d *dispatcher) close() {
-	d.mu.Lock()
-	d.closed = true
-	d.mu.Unlock()
-	d.wg.Wait()
 }

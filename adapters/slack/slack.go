@@ -27,6 +27,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/keyqueue"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -96,7 +97,7 @@ type Adapter struct {
 	seen    *ttlCache[struct{}] // event ids, click keys, command trigger ids
 	refused *ttlCache[struct{}] // bots already told that the bot only talks with people
 	taken   *ttlCache[string]   // alert id -> who took it
-	queues  dispatcher
+	queues  keyqueue.Queue
 
 	ready   chan struct{} // closed once Run knows the bot's identity and handler
 	life    context.Context
@@ -207,7 +208,7 @@ func (a *Adapter) Ready() <-chan struct{} { return a.ready }
 func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	defer func() {
 		a.end()
-		a.queues.close()
+		a.queues.Close()
 	}()
 	if err := a.identify(ctx, h); err != nil {
 		return err

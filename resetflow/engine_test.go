@@ -523,9 +523,16 @@ func TestNoDevicesAndUnknownUser(t *testing.T) {
 	if got := h.last("mallory@evil.example").Text; got != h.tr("unknown_user") {
 		t.Errorf("unknown user got %q", got)
 	}
+	// No email: the account must be linked by a sign-in first.
 	h.eng.Handle(context.Background(), resetflow.Input{From: addr("noemail"), Text: "reset"})
-	if got := h.last("noemail").Text; !strings.Contains(got, "link") && !strings.Contains(got, "can't tell") {
-		t.Errorf("no email got %q", got)
+	if m := h.last("noemail"); m.Link == nil || !strings.HasPrefix(m.Text, "I don't know your company account yet") {
+		t.Errorf("no email got %q", m.Text)
+	}
+	// Without a link store, such an account is refused.
+	h2 := newHarness(t, func(_ *resetflow.Config, d *resetflow.Deps) { d.Links = nil })
+	h2.eng.Handle(context.Background(), resetflow.Input{From: addr("noemail"), Text: "reset"})
+	if got := h2.last("noemail").Text; got != h2.tr("no_identity") {
+		t.Errorf("no email without links got %q", got)
 	}
 }
 

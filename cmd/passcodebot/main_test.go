@@ -132,6 +132,22 @@ func graphEnv(srv *graphtest.Server) []string {
 		"PASSCODEBOT_GRAPH_CLIENT_SECRET=" + srv.ClientSecret}
 }
 
+// demoSignIn waits for the sign-in link in the chat and signs in on the demo
+// sign-in form as upn, as a browser would; it returns the link's token.
+func demoSignIn(t *testing.T, out *lines, i *int, upn string) string {
+	t.Helper()
+	link := out.next(t, i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
+	resp, err := http.PostForm(link[1][:strings.Index(link[1], "/r/")]+"/local/signin", url.Values{"token": {link[2]}, "choice": {upn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("demo sign-in as %s: %d", upn, resp.StatusCode)
+	}
+	return link[2]
+}
+
 func writeConfig(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "config.yaml")
@@ -301,16 +317,7 @@ func TestShellResetWithIntune(t *testing.T) {
 	out.next(t, &i, regexp.MustCompile(`I found 2`))
 	pixel := out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Pixel 8 — Google Pixel 8 · Android 15`))
 	say(pixel[1])
-	link := out.next(t, &i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
-	base := link[1][:strings.Index(link[1], "/r/")]
-	resp, err := http.PostForm(base+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("sign-in: %d", resp.StatusCode)
-	}
+	demoSignIn(t, out, &i, "alice@contoso.example")
 	reset := out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))
 	say(reset[1])
 	out.next(t, &i, regexp.MustCompile(`^\s+Temporary passcode: Kp4sW9qz$`))
@@ -416,13 +423,7 @@ func TestAuditTrailAndMetrics(t *testing.T) {
 	say("reset")
 	pick := out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Lumia 950`))
 	say(pick[1])
-	link := out.next(t, &i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
-	base := link[1][:strings.Index(link[1], "/r/")]
-	resp, err := http.PostForm(base+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	token := demoSignIn(t, out, &i, "alice@contoso.example")
 	say(out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))[1])
 	pass := out.next(t, &i, regexp.MustCompile(`Temporary passcode: (\S+)$`))[1]
 	out.next(t, &i, regexp.MustCompile(`was reset successfully`))
@@ -468,7 +469,7 @@ func TestAuditTrailAndMetrics(t *testing.T) {
 	if !strings.Contains(trail, "signed_in_as=alice@contoso.example auth_time=") || !strings.Contains(trail, "dev-alice-lumia") {
 		t.Errorf("the trail lacks who signed in, when, or the device:\n%s", trail)
 	}
-	if strings.Contains(trail, pass) || strings.Contains(trail, link[2]) {
+	if strings.Contains(trail, pass) || strings.Contains(trail, token) {
 		t.Errorf("the passcode or the sign-in token is in the audit trail")
 	}
 	if got := run("-outcome", "done", "-format", "jsonl"); strings.Count(got, "\n") != 1 || !strings.Contains(got, `"step":"result"`) {
@@ -505,12 +506,7 @@ func TestRestartBetweenConfirmAndResult(t *testing.T) {
 	i := 0
 	io.WriteString(stdin, "reset\n")
 	io.WriteString(stdin, out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Pixel 8`))[1]+"\n")
-	link := out.next(t, &i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
-	resp, err := http.PostForm(link[1][:strings.Index(link[1], "/r/")]+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	demoSignIn(t, out, &i, "alice@contoso.example")
 	io.WriteString(stdin, out.next(t, &i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))[1]+"\n")
 	out.next(t, &i, regexp.MustCompile(`Resetting the passcode`))
 	for srv.ResetsAccepted("dev-pixel") == 0 || srv.Counts().Results == 0 {
@@ -554,12 +550,7 @@ func intuneBot(t *testing.T, srv *graphtest.Server, intuneExtra string) (*exec.C
 	i := new(int)
 	io.WriteString(stdin, "reset\n")
 	io.WriteString(stdin, out.next(t, i, regexp.MustCompile(`^\s+\[(\d)\] Alice's Pixel 8`))[1]+"\n")
-	link := out.next(t, i, regexp.MustCompile(`Open this link in a browser: (http://\S+/r/(\S+))`))
-	resp, err := http.PostForm(link[1][:strings.Index(link[1], "/r/")]+"/local/signin", url.Values{"token": {link[2]}, "choice": {"alice@contoso.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	demoSignIn(t, out, i, "alice@contoso.example")
 	io.WriteString(stdin, out.next(t, i, regexp.MustCompile(`^\s+\[(\d)\] Reset passcode$`))[1]+"\n")
 	return cmd, stdin, out, logs, i
 }

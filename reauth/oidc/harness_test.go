@@ -92,23 +92,6 @@ func (m *messenger) all() []resetflow.Message {
 	return append([]resetflow.Message(nil), m.msgs...)
 }
 
-type alerter struct {
-	mu     sync.Mutex
-	alerts []resetflow.Alert
-}
-
-func (a *alerter) Alert(_ context.Context, al resetflow.Alert) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.alerts = append(a.alerts, al)
-}
-
-func (a *alerter) all() []resetflow.Alert {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]resetflow.Alert(nil), a.alerts...)
-}
-
 // lockedBuffer is a log destination the test reads while the code writes.
 type lockedBuffer = flowtest.Buffer
 
@@ -120,7 +103,7 @@ type harness struct {
 	cat    *catalog.Catalog
 	eng    *resetflow.Engine
 	chat   *messenger
-	alerts *alerter
+	alerts *flowtest.Alerts
 	logs   *lockedBuffer
 	idp    *mockoidc.MockOIDC
 	idpLn  net.Listener
@@ -159,7 +142,7 @@ func newHarness(t *testing.T, mod ...func(*harnessOpts)) *harness {
 		clk:    clock.NewFake(time.Now().Truncate(time.Second)),
 		cat:    catalog.MustNew("en"),
 		chat:   &messenger{},
-		alerts: &alerter{},
+		alerts: &flowtest.Alerts{},
 		logs:   &lockedBuffer{},
 		addr:   resetflow.Address{Platform: "test", UserID: "U-alice"},
 		client: &http.Client{

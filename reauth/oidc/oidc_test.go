@@ -59,8 +59,8 @@ func TestFreshSignIn(t *testing.T) {
 	if v := toks[0].Get("code_verifier"); v == "" || s256(v) != q.Get("code_challenge") {
 		t.Errorf("code_verifier %q does not match the S256 challenge %q", v, q.Get("code_challenge"))
 	}
-	if len(h.alerts.all()) != 0 {
-		t.Errorf("alerts: %+v", h.alerts.all())
+	if len(h.alerts.All()) != 0 {
+		t.Errorf("alerts: %+v", h.alerts.All())
 	}
 }
 
@@ -116,7 +116,7 @@ func TestRefused(t *testing.T) {
 			if n := h.warnings(); n != 0 {
 				t.Errorf("chat got %d warnings, want none", n)
 			}
-			if a := h.alerts.all(); len(a) != 0 {
+			if a := h.alerts.All(); len(a) != 0 {
 				t.Errorf("alerts: %+v", a)
 			}
 			// The link still works for a real, fresh sign-in.
@@ -206,7 +206,7 @@ func TestWrongPerson(t *testing.T) {
 			if got, want := h.lastChat(), h.cat.T("en", "signin_wrong_person"); got != want {
 				t.Errorf("chat says %q, want %q", got, want)
 			}
-			a := h.alerts.all()
+			a := h.alerts.All()
 			if len(a) != 1 || a[0].Kind != resetflow.AlertWrongPerson {
 				t.Fatalf("alerts %+v, want one %s", a, resetflow.AlertWrongPerson)
 			}

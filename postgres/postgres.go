@@ -42,6 +42,7 @@ type DB struct {
 type fence struct {
 	name, holder string
 	token        int64
+	valid        *atomic.Bool // nil: not leading yet
 }
 
 // Open connects to the database and applies the pending migrations (under a lock).
@@ -172,7 +173,10 @@ func isUniqueViolation(err error) bool {
 func (d *DB) checkFence(ctx context.Context, tx pgx.Tx) error {
 	f := d.fence.Load()
 	if f == nil {
-		return nil
+		return nil // one process, no replicas
+	}
+	if f.valid == nil || !f.valid.Load() {
+		return ErrNotLeader
 	}
 	var ok bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now())`,

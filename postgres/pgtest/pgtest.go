@@ -159,7 +159,7 @@ func (s *Server) Start() error {
 	if s.running {
 		return nil
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", s.Port, s.dir)
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=200", s.Port, s.dir)
 	if out, err := s.run("pg_ctl", "start", "-w", "-t", "60", "-D", s.data, "-l", s.log, "-o", opts); err != nil {
 		log, _ := os.ReadFile(s.log)
 		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -94,7 +95,19 @@ type Bot struct {
 	ShutdownTimeout time.Duration
 	// Ready reports extra readiness checks (backends); nil means ready.
 	Ready func(ctx context.Context) error
+	// Lead, when set, makes this process a replica: it serves health (ready: no)
+	// as a standby until Lead returns, and only then resumes resets and connects
+	// to chat. The context Lead returns ends when the lead is lost; the bot then
+	// stops at once, without waiting for or posting anything, and Run returns ErrLostLead.
+	Lead func(ctx context.Context) (context.Context, error)
+	// OnLead runs once the bot leads, with the adapters started.
+	OnLead func(ctx context.Context)
+
+	standby atomic.Bool
 }
+
+// ErrLostLead is Run's error when the lead was lost while running.
+var ErrLostLead = errors.New("bot: lost the lead to another replica, or the database")
 
 // Run serves until ctx ends or an adapter stops for good, then shuts down in order:
 // no new conversations, resets in flight finished or recorded, alerts flushed.
@@ -130,6 +143,24 @@ func (b *Bot) Run(ctx context.Context) error {
 		go func() { srvErr <- adminSrv.Serve(b.AdminListener) }()
 	}
 
+	lead := ctx
+	if b.Lead != nil {
+		b.standby.Store(true)
+		b.Log.Info("standby: waiting to lead")
+		var err error
+		if lead, err = b.Lead(ctx); err != nil {
+			_ = srv.Shutdown(context.Background())
+			if adminSrv != nil {
+				_ = adminSrv.Shutdown(context.Background())
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		b.standby.Store(false)
+		b.Log.Info("leading: resuming resets in flight and connecting to chat")
+	}
 	if err := b.Engine.Resume(ctx); err != nil {
 		b.Log.Error("resuming resets in flight failed", "err", err)
 	}
@@ -137,7 +168,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.Alerts.Start()
 	}
 
-	runCtx, stop := context.WithCancel(ctx)
+	runCtx, stop := context.WithCancel(lead)
 	defer stop()
 	adapterErr := make(chan error, len(b.Adapters))
 	var wg sync.WaitGroup
@@ -152,9 +183,14 @@ func (b *Bot) Run(ctx context.Context) error {
 			adapterErr <- err
 		}()
 	}
+	if b.OnLead != nil {
+		b.OnLead(runCtx)
+	}
 
 	var runErr error
+	stopTimeout := b.ShutdownTimeout
 	select {
+	case <-lead.Done(): // lost the lead (handled below), or ctx ended
 	case <-ctx.Done():
 	case err := <-adapterErr:
 		// The shell adapter ends on end of input; others only on fatal errors.
@@ -162,8 +198,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	case err := <-srvErr:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
+	if lead.Err() != nil && ctx.Err() == nil {
+		// Someone else leads now, or may: stop acting this instant.
+		runErr, stopTimeout = ErrLostLead, 0
+	}
 	b.Log.Info("shutting down")
-	stopCtx, cancel := context.WithTimeout(context.Background(), b.ShutdownTimeout)
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	if err := b.Engine.Shutdown(stopCtx); err != nil {
 		b.Log.Warn("resets still in flight at shutdown; they are resumed at the next start", "err", err)
@@ -186,6 +226,10 @@ func (b *Bot) Run(ctx context.Context) error {
 }
 
 func (b *Bot) healthz(w http.ResponseWriter, r *http.Request) {
+	if b.standby.Load() {
+		w.Write([]byte("ok (standby)\n")) // alive; not connected to chat, by design
+		return
+	}
 	for _, a := range b.Adapters {
 		if hc, ok := a.(HealthChecker); ok {
 			if err := hc.Healthy(); err != nil {
@@ -198,6 +242,10 @@ func (b *Bot) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Bot) readyz(w http.ResponseWriter, r *http.Request) {
+	if b.standby.Load() {
+		http.Error(w, "standby: another replica leads", http.StatusServiceUnavailable)
+		return
+	}
 	for _, a := range b.Adapters {
 		if hc, ok := a.(HealthChecker); ok {
 			if err := hc.Healthy(); err != nil {

@@ -2,5 +2,5 @@ package postgres
 
 import "errors"
 
-// errLimitReached stands for resetflow.ErrLimitReached until the port has it.
-var errLimitReached = errors.New("resetflow: daily reset limit reached")
+// ErrLimitReached stands for resetflow.ErrLimitReached until the port has it.
+var ErrLimitReached = errors.New("resetflow: daily reset limit reached")

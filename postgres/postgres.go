@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 // EnvURL is the environment variable with the connection string. It is never
@@ -120,7 +121,7 @@ func (d *DB) ResetsSince(ctx context.Context, userKey string, since time.Time) (
 // BeginReset records a reset about to be requested, in one transaction with the
 // daily limit and the one-at-a-time rule: the user's row lock (a transaction-
 // scoped advisory lock on the user key) makes two replicas asking at once take
-// turns, so the limit is never passed. It returns errLimitReached when
+// turns, so the limit is never passed. It returns ErrLimitReached when
 // the user has limit or more resets since since, ErrResetOpen when one is in
 // flight, and ErrNotLeader when this process leads no more.
 func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Time, limit int) error {
@@ -142,7 +143,7 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Ti
 			return err
 		}
 		if limit > 0 && n >= limit {
-			return errLimitReached
+			return ErrLimitReached
 		}
 		if open > 0 {
 			return ErrResetOpen
@@ -153,7 +154,7 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Ti
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, errLimitReached), errors.Is(err, ErrNotLeader):
+	case errors.Is(err, ErrLimitReached), errors.Is(err, ErrNotLeader):
 		return err
 	case isUniqueViolation(err):
 		return ErrResetOpen
@@ -260,11 +261,8 @@ func (d *DB) RemoveLink(ctx context.Context, platform, chatUser string) (bool, e
 }
 
 // ShownSecret is a chat message that shows a temporary passcode (never the
-// passcode itself): where it is, and when it must be removed.
-type ShownSecret struct {
-	Platform, Channel, MessageID, Locale string
-	RemoveAt                             time.Time
-}
+// passcode itself). It is sqlite's type, so both stores have one method set.
+type ShownSecret = sqlite.ShownSecret
 
 // SecretShown remembers a passcode message until it is removed.
 func (d *DB) SecretShown(ctx context.Context, s ShownSecret) error {
@@ -298,17 +296,9 @@ func (d *DB) SecretsShown(ctx context.Context, platform string) ([]ShownSecret, 
 	return out, rows.Err()
 }
 
-// Filter selects audit events. Empty fields match everything.
-type Filter struct {
-	User    string // UPN (any case) or object id
-	Device  string
-	Flow    string
-	Outcome string
-	Step    string
-	Since   time.Time
-	Until   time.Time
-	Limit   int
-}
+// Filter selects audit events (sqlite's type). Empty fields match everything;
+// User is a UPN (any case) or an object id.
+type Filter = sqlite.Filter
 
 // Events lists audit events in time order.
 func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {

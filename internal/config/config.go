@@ -42,6 +42,10 @@ type Config struct {
 		File          string `yaml:"file"`
 		RetentionDays int    `yaml:"retention_days"`
 	} `yaml:"audit"`
+	// Store is where the durable state lives: sqlite (audit.file) or postgres
+	// (PASSCODEBOT_POSTGRES_URL; replicas elect a leader through it).
+	Store    string   `yaml:"store"`
+	Postgres Postgres `yaml:"postgres"`
 	Log struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
@@ -173,7 +177,16 @@ func (c *Config) validate() error {
 	if c.HTTP.Pprof && c.HTTP.AdminListen == "" {
 		return errors.New("http.pprof: needs http.admin_listen, so profiles are never served beside the public pages")
 	}
-	if strings.TrimSpace(c.Audit.File) == "" {
+	switch c.Store {
+	case "sqlite":
+	case "postgres":
+		if err := c.Postgres.validate(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("store: %q is not sqlite or postgres", c.Store)
+	}
+	if c.Store == "sqlite" && strings.TrimSpace(c.Audit.File) == "" {
 		return errors.New("audit.file: needed; the bot never resets without an audit record")
 	}
 	if c.Audit.RetentionDays < 1 {

@@ -76,6 +76,9 @@ type Deps struct {
 	Store     Store
 	Links     Links // for platforms without company emails; nil refuses them
 	Log       *slog.Logger
+	// Conversations, when set, remembers the open conversations (replicas tell
+	// their people after a failover that the bot restarted).
+	Conversations Conversations
 }
 
 type step uint8
@@ -421,6 +424,7 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	}
 	e.arm(c, now.Add(e.cfg.PickTimeout), "expired_pick")
 	e.mu.Unlock()
+	e.opened(ctx, c, now)
 
 	e.send(ctx, from, e.deviceList(c))
 }
@@ -442,6 +446,7 @@ func (e *Engine) startLink(ctx context.Context, from Address, loc string) {
 	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
+	e.opened(ctx, c, now)
 	e.record(ctx, Event{Time: now, Flow: c.flow, Platform: from.Platform, ChatUser: from.UserID}, "link_issued", "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
 	e.send(ctx, from, Message{
 		Text:    e.cat.T(loc, "link_needed", map[string]any{"Until": e.clockTime(deadline), "Minutes": int(e.cfg.Window / time.Minute)}),
@@ -1099,6 +1104,7 @@ func (e *Engine) endLocked(c *conversation) {
 	if uk := c.user.Key(); uk != "" && e.byUser[uk] == key {
 		delete(e.byUser, uk)
 	}
+	e.closedLocked(c.flow)
 }
 
 func (e *Engine) limitReached(ctx context.Context, from Address, loc, flow string, u User, d *Device) {
@@ -1202,4 +1208,28 @@ func newFlowID() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// opened tells Conversations that a conversation opened.
+func (e *Engine) opened(ctx context.Context, c *conversation, at time.Time) {
+	if e.d.Conversations == nil {
+		return
+	}
+	if err := e.d.Conversations.ConversationOpened(ctx, c.flow, c.addr, c.locale, at); err != nil {
+		e.log.Warn("remembering an open conversation failed; a failover would not tell this person", "flow", c.flow, "err", err)
+	}
+}
+
+// closedLocked tells Conversations, without waiting, that a conversation ended. e.mu is held.
+func (e *Engine) closedLocked(flow string) {
+	if e.d.Conversations == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.d.Conversations.ConversationClosed(ctx, flow); err != nil {
+			e.log.Warn("forgetting an ended conversation failed", "flow", flow, "err", err)
+		}
+	}()
 }

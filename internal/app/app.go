@@ -26,6 +26,7 @@ import (
 	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/metrics"
+	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
@@ -53,6 +54,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return audit(ctx, args[1:], stdout, stderr)
 		case "unlink":
 			return unlink(ctx, args[1:], stdout, stderr)
+		case "migrate":
+			return migrateCmd(ctx, args[1:], stdout, stderr, env)
 		case "run":
 			args = args[1:]
 		}
@@ -95,7 +98,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // prune applies the audit retention at start and then daily.
-func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
+func prune(ctx context.Context, db store, days int, log *slog.Logger) {
 	for {
 		n, err := db.Prune(ctx, time.Now().AddDate(0, 0, -days))
 		if err != nil && ctx.Err() == nil {
@@ -153,7 +156,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		publicURL = "http://" + ln.Addr().String()
 	}
 
-	var db *sqlite.DB // opened once the configuration is known to be complete
+	var db store // opened once the configuration is known to be complete
 	// What chat adapters report into the database: "I'm on it" clicks on helpdesk
 	// alerts (audit trail), and passcode messages shown until they are removed.
 	hooks := func(platform string) chatHooks {
@@ -220,9 +223,10 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	alerts := bot.NewAlerts(clk, log, posters...)
 	router := bot.NewRouter(adapters...)
 
-	if db, err = sqlite.Open(ctx, cfg.Audit.File); err != nil {
+	var pg *postgres.DB // set with store: postgres (replicas)
+	if db, pg, err = openStore(ctx, cfg, env); err != nil {
 		ln.Close()
-		return configError{fmt.Errorf("audit.file: %w", err)}
+		return err
 	}
 	defer db.Close()
 	if len(discordPreload) > 0 {
@@ -233,21 +237,27 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		}
 		log.Info("discord account links preloaded", "file", cfg.Discord.LinksPreload, "links", n)
 	}
-	// Passcode messages a crashed run left on screen are removed now, or at their time.
-	for _, a := range adapters {
-		r, ok := a.(interface {
-			Restore(channel, messageID, locale string, at time.Time)
-		})
-		if !ok {
-			continue
+	// Passcode messages a crashed run left on screen are removed now, or at their time
+	// (by the leader, once it leads, with replicas).
+	restore := func(ctx context.Context) {
+		for _, a := range adapters {
+			r, ok := a.(interface {
+				Restore(channel, messageID, locale string, at time.Time)
+			})
+			if !ok {
+				continue
+			}
+			left, err := db.SecretsShown(ctx, a.Platform())
+			if err != nil {
+				log.Error("reading the passcode messages still shown failed", "platform", a.Platform(), "err", err)
+			}
+			for _, sh := range left {
+				r.Restore(sh.Channel, sh.MessageID, sh.Locale, sh.RemoveAt)
+			}
 		}
-		left, err := db.SecretsShown(ctx, a.Platform())
-		if err != nil {
-			log.Error("reading the passcode messages still shown failed", "platform", a.Platform(), "err", err)
-		}
-		for _, sh := range left {
-			r.Restore(sh.Channel, sh.MessageID, sh.Locale, sh.RemoveAt)
-		}
+	}
+	if pg == nil {
+		restore(ctx)
 	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	defer stopPrune()
@@ -258,6 +268,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	engine, err = resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
 		Clock: clk, Catalog: cat, Devices: m.Devices(devices), Directory: directory,
 		Messenger: router, Alerter: m.Alerter(alerts), Recorder: m.Recorder(db), Store: db, Links: db, Log: log,
+		Conversations: conversations(pg),
 	})
 	if err != nil {
 		ln.Close()
@@ -313,6 +324,10 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			}
 			return nil
 		}}
+	if pg != nil {
+		release := replicas(b, pg, cfg, cat, router, restore, log)
+		defer release(context.Background())
+	}
 	return b.Run(ctx)
 }
 

@@ -147,7 +147,8 @@ var ErrLeaseLost = errors.New("postgres: the leader lease was lost")
 // clock rate differences) means no two leaders ever act at once.
 func (l *Leadership) keep(pool *pgxpool.Pool, validUntil time.Time) {
 	defer close(l.exited)
-	defer pool.Close()
+	// Closing waits for a renewal stuck on a cut network; nobody needs to wait for that.
+	defer func() { go pool.Close() }()
 	deadline := time.NewTimer(time.Until(validUntil))
 	defer deadline.Stop()
 	type result struct {
@@ -197,7 +198,7 @@ func (l *Leadership) keep(pool *pgxpool.Pool, validUntil time.Time) {
 
 func (l *Leadership) lost(why string) {
 	l.valid.Store(false)
-	l.cfg.Log.Error("leader: lost the leader lease; stopping at once", "reason", why, "token", l.Token)
+	l.cfg.Log.Error("leader: lost the leader lease; stopping at once", "reason", why, "fence", l.Token)
 	l.lose(ErrLeaseLost)
 }
 
@@ -206,11 +207,17 @@ func (l *Leadership) lost(why string) {
 func (l *Leadership) Release(ctx context.Context) error {
 	var err error
 	l.once.Do(func() {
-		l.valid.Store(false)
+		held := l.valid.Swap(false)
 		close(l.stop)
 		<-l.exited
 		l.lose(context.Canceled)
-		_, err = l.d.pool.Exec(ctx, `UPDATE leases SET expires = now() WHERE name = $1 AND holder = $2 AND token = $3`, l.cfg.Name, l.holder, l.Token)
+		if !held {
+			err = ErrLeaseLost // nothing to give up, and the database may be out of reach
+			return
+		}
+		ctx, cancel := context.WithTimeout(ctx, l.cfg.TTL-l.cfg.Margin)
+		defer cancel()
+		_, err = l.d.pool.Exec(ctx, `UPDATE leases SET expires = now() WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now()`, l.cfg.Name, l.holder, l.Token)
 	})
 	return err
 }

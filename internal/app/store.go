@@ -76,7 +76,7 @@ func replicas(b *bot.Bot, pg *postgres.DB, cfg *config.Config, cat *catalog.Cata
 			return nil, err
 		}
 		held = l
-		log.Info("leader: took the lease", "token", l.Token, "waited", time.Since(start).Round(time.Millisecond).String())
+		log.Info("leader: took the lease", "fence", l.Token, "waited", time.Since(start).Round(time.Millisecond).String())
 		return l.Context(), nil
 	}
 	b.OnLead = func(ctx context.Context) {

@@ -78,7 +78,9 @@ func (m *Migrator) Pending(ctx context.Context) ([]migrate.Migration, error) {
 }
 
 // Migrate applies the pending migrations.
-func (m *Migrator) Migrate(ctx context.Context) ([]migrate.Migration, error) { return migrateDB(ctx, m.db) }
+func (m *Migrator) Migrate(ctx context.Context) ([]migrate.Migration, error) {
+	return migrateDB(ctx, m.db)
+}
 
 func appliedVersions(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)

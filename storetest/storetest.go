@@ -154,7 +154,7 @@ func auditBatch(t *testing.T, o func() Store, _ error) {
 
 func reset(flow, user string, at time.Time) resetflow.InFlight {
 	return resetflow.InFlight{Flow: flow, Address: resetflow.Address{Platform: "slack", UserID: "U-" + user, Channel: "D-" + user}, Locale: "ja",
-		User: resetflow.User{ID: user, UPN: user + "@contoso.example", DisplayName: "Name " + user},
+		User:   resetflow.User{ID: user, UPN: user + "@contoso.example", DisplayName: "Name " + user},
 		Device: resetflow.Device{ID: "dev-" + flow, Name: "Phone " + flow}, Outcome: "temporary_passcode", Started: at}
 }
 

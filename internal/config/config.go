@@ -46,7 +46,7 @@ type Config struct {
 	// (PASSCODEBOT_POSTGRES_URL; replicas elect a leader through it).
 	Store    string   `yaml:"store"`
 	Postgres Postgres `yaml:"postgres"`
-	Log struct {
+	Log      struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
 	} `yaml:"log"`

@@ -78,6 +78,8 @@ type Options struct {
 	MaxAge time.Duration
 	// HTTPClient replaces the client built from Config.HTTPTimeout.
 	HTTPClient *http.Client
+	// MaxPending bounds the sign-ins begun and not finished (default 10000).
+	MaxPending int
 }
 
 // Provider is a reauth.Provider for an OpenID Connect identity provider.
@@ -145,6 +147,9 @@ func New(cfg Config, o Options) (*Provider, error) {
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = 5 * time.Minute
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = maxPending
 	}
 	client := o.HTTPClient
 	if client == nil {
@@ -287,17 +292,17 @@ func (p *Provider) put(state string, pd *pending) (first, ok bool) {
 	if had {
 		p.pending.Delete(old)
 	}
-	if p.pending.ItemCount() >= maxPending {
+	if p.pending.ItemCount() >= p.o.MaxPending {
 		p.pending.DeleteExpired()
 		for tok, st := range p.byToken {
 			if _, live := p.pending.Get(st); !live {
 				delete(p.byToken, tok)
 			}
 		}
-		if p.pending.ItemCount() >= maxPending {
+		if p.pending.ItemCount() >= p.o.MaxPending {
 			p.fullN++
 			if now := p.o.Clock.Now(); p.fullWarn.IsZero() || now.Sub(p.fullWarn) >= time.Minute || now.Before(p.fullWarn) {
-				p.log.Warn("oidc: too many sign-ins in progress; refusing new ones", "max", maxPending, "refused", p.fullN, "window", "1m")
+				p.log.Warn("oidc: too many sign-ins in progress; refusing new ones", "max", p.o.MaxPending, "refused", p.fullN, "window", "1m")
 				p.fullWarn, p.fullN = now, 0
 			}
 			delete(p.byToken, pd.token)
@@ -375,7 +380,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	// the first browser cannot finish it either.
 	http.SetCookie(w, &http.Cookie{Name: p.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 	if ck, err := r.Cookie(p.cookieName()); err != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(pd.browser)) != 1 {
-		log.Warn("oidc: callback refused: it came from another browser than the one that began the sign-in", "cookie", err == nil)
+		log.Warn("oidc: callback refused: it came from another browser than the one that began the sign-in", "had_cookie", err == nil)
 		res := resetflow.SignInResult{Status: resetflow.SignInOtherBrowser, Locale: loc}
 		if rf, ok := p.o.Windows.(reauth.Refuser); ok {
 			res = rf.RefuseSignIn(context.WithoutCancel(r.Context()), pd.token, "callback_from_another_browser")

@@ -99,7 +99,7 @@ func TestForwardedAuthorizeURLCannotLinkAnAccount(t *testing.T) {
 	link := h.linkingLink(mallory, "Mallory (@mallory)")
 	malloryBrowser, aliceBrowser := newBrowser(), newBrowser()
 	landing := h.doAs(malloryBrowser, http.MethodGet, link)
-	data := map[string]any{"Platform": "Discord", "Account": "Mallory (@mallory)", "Until": h.clk.Now().Add(5 * time.Minute).UTC().Truncate(time.Minute).Format("15:04") + " UTC"}
+	data := map[string]any{"Platform": "Discord", "Account": "Mallory (@mallory)", "Until": h.clk.Now().Add(5*time.Minute).UTC().Truncate(time.Minute).Format("15:04") + " UTC"}
 	h.wantPage(landing, http.StatusOK, "en", "page_intro_link_account", data)
 	h.wantPage(landing, http.StatusOK, "en", "page_link_warning", data)
 	begin := h.doAs(malloryBrowser, http.MethodPost, link)
@@ -143,7 +143,7 @@ func TestLinkingSignInShowsThePairingCode(t *testing.T) {
 	link := h.linkingLink(me, "Alice (@alice)")
 	cb := h.signIn(link, h.alice())
 	page := h.do(http.MethodGet, cb)
-	data := map[string]any{"UPN": aliceUPN, "Platform": "Discord", "Account": "Alice (@alice)", "Until": h.clk.Now().Add(3 * time.Minute).UTC().Truncate(time.Minute).Format("15:04") + " UTC"}
+	data := map[string]any{"UPN": aliceUPN, "Platform": "Discord", "Account": "Alice (@alice)", "Until": h.clk.Now().Add(3*time.Minute).UTC().Truncate(time.Minute).Format("15:04") + " UTC"}
 	h.wantPage(page, http.StatusOK, "en", "page_pairing", data)
 	h.wantPage(page, http.StatusOK, "en", "page_pairing_warning", data)
 	m := codeRe.FindStringSubmatch(page.body)

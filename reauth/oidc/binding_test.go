@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -221,5 +222,33 @@ func TestRateLimitIsPerClientAndLink(t *testing.T) {
 	h.clk.Advance(time.Minute)
 	if p := h.doAs(flooder, http.MethodPost, link); p.status != http.StatusSeeOther {
 		t.Errorf("a minute later: %d; want one more Continue allowed", p.status)
+	}
+}
+
+// TestFullPendingTableLogsOncePerMinute: when as many people as the table
+// holds are mid-sign-in, a further Continue answers 503, and the refusals are
+// logged once a minute, not once per request.
+func TestFullPendingTableLogsOncePerMinute(t *testing.T) {
+	h := newHarness(t, func(o *harnessOpts) { o.maxPend = 2 })
+	var links []string
+	for i := range 3 {
+		links = append(links, h.linkingLink(resetflow.Address{Platform: "discord", UserID: fmt.Sprint("D", i)}, fmt.Sprint("@d", i)))
+	}
+	for i, link := range links[:2] {
+		if p := h.do(http.MethodPost, link); p.status != http.StatusSeeOther {
+			t.Fatalf("continue %d: %d", i, p.status)
+		}
+	}
+	for range 20 {
+		if p := h.do(http.MethodPost, links[2]); p.status != http.StatusServiceUnavailable {
+			t.Fatalf("continue on a full table: %d", p.status)
+		}
+	}
+	if n := strings.Count(h.logs.String(), "too many sign-ins in progress"); n != 1 {
+		t.Errorf("%d log lines for 20 refusals; want 1", n)
+	}
+	// The first two can still press Continue again (their own entry is replaced).
+	if p := h.do(http.MethodPost, links[0]); p.status != http.StatusSeeOther {
+		t.Errorf("continue again on a held link: %d", p.status)
 	}
 }

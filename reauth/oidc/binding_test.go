@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -250,5 +252,45 @@ func TestFullPendingTableLogsOncePerMinute(t *testing.T) {
 	// The first two can still press Continue again (their own entry is replaced).
 	if p := h.do(http.MethodPost, links[0]); p.status != http.StatusSeeOther {
 		t.Errorf("continue again on a held link: %d", p.status)
+	}
+}
+
+// TestBrowserLinking: in real Chromium, the linking page names the account
+// with its warning, the browser cookie survives the trip through the
+// provider, and the result page shows the code that links the account.
+func TestBrowserLinking(t *testing.T) {
+	ctx := browser(t)
+	h := newHarness(t)
+	me := resetflow.Address{Platform: "discord", UserID: "ALICE-D"}
+	link := h.linkingLink(me, "Alice (@alice)")
+	h.idp.QueueUser(h.alice())
+	var code string
+	within(t, ctx, 30*time.Second, func(ctx context.Context) error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#continue"))); err != nil {
+			return err
+		}
+		screenshot(t, ctx, "linking-landing")
+		if got, err := text(ctx, "#warning"); err != nil || !strings.Contains(got, "Alice (@alice)") {
+			return fmt.Errorf("landing warning %q (%v)", got, err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#continue"))); err != nil {
+			return err
+		}
+		if _, err := waitPath(ctx, "/oidc/callback"); err != nil {
+			return err
+		}
+		screenshot(t, ctx, "linking-code")
+		var err error
+		if code, err = text(ctx, "#code"); err != nil {
+			return err
+		}
+		return nil
+	})
+	if !regexp.MustCompile(`^\d{6}$`).MatchString(code) {
+		t.Fatalf("code on the page: %q", code)
+	}
+	h.eng.Handle(context.Background(), resetflow.Input{From: me, Text: code, Unverified: true})
+	if got := h.linked(me); got != aliceUPN {
+		t.Fatalf("linked to %q", got)
 	}
 }

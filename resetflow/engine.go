@@ -46,6 +46,8 @@ type Config struct {
 	PollMax         time.Duration
 	PollTimeout     time.Duration
 	Location        *time.Location // clock times in messages
+	PairTTL         time.Duration  // how long a pairing code works after the linking sign-in
+	PairTries       int            // how many codes a chat account may type before the pairing is refused
 }
 
 // DefaultConfig returns the defaults: the portal's 5-minute window, 3 resets a day.
@@ -61,6 +63,8 @@ func DefaultConfig() Config {
 		PollMax:         30 * time.Second,
 		PollTimeout:     15 * time.Minute,
 		Location:        time.Local,
+		PairTTL:         3 * time.Minute,
+		PairTries:       3,
 	}
 }
 
@@ -89,10 +93,11 @@ const (
 	stepConfirming
 	stepResetting
 	stepLinking
+	stepPairing
 )
 
 func (s step) String() string {
-	return [...]string{"", "picking", "signing_in", "confirming", "resetting", "linking"}[s]
+	return [...]string{"", "picking", "signing_in", "confirming", "resetting", "linking", "pairing"}[s]
 }
 
 // conversation is one person's reset in progress.
@@ -109,6 +114,8 @@ type conversation struct {
 	deadline time.Time
 	timer    clock.Timer
 	reauth   *Identity // a sign-in made while linking the account, if any
+	account  string    // how the platform names the chat account, for the linking pages
+	pair     *pairing  // while pairing: the sign-in waiting for its code
 }
 
 // window is a sign-in window, stored in the go-cache under its random token.
@@ -131,6 +138,7 @@ type Engine struct {
 	convs   map[string]*conversation // by Address.key()
 	byUser  map[string]string        // directory user id -> conversation key
 	windows *cache.Cache
+	pairs   map[string]string // pairing code -> conversation key, while pairing
 
 	closing atomic.Bool
 	bg      sync.WaitGroup
@@ -160,6 +168,8 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	orDefault(&cfg.PollFirst, def.PollFirst)
 	orDefault(&cfg.PollMax, def.PollMax)
 	orDefault(&cfg.PollTimeout, def.PollTimeout)
+	orDefault(&cfg.PairTTL, def.PairTTL)
+	orDefault(&cfg.PairTries, def.PairTries)
 	if cfg.Location == nil {
 		cfg.Location = def.Location
 	}
@@ -189,6 +199,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		log:    d.Log,
 		convs:  map[string]*conversation{},
 		byUser: map[string]string{},
+		pairs:  map[string]string{},
 		// Entries are checked against the engine's clock; the cache's own
 		// expiry (a minute after the window) only frees memory.
 		windows: cache.New(cfg.Window+time.Minute, time.Minute),
@@ -204,7 +215,11 @@ func (e *Engine) Handle(ctx context.Context, in Input) {
 		e.handleAction(ctx, in, loc)
 		return
 	}
-	switch cmd, n := parseText(in.Text); cmd {
+	cmd, n := parseText(in.Text)
+	if cmd != cmdCancel && cmd != cmdHelp && cmd != cmdUnlink && e.pairText(ctx, in, loc) {
+		return
+	}
+	switch cmd {
 	case cmdCancel:
 		e.cancel(ctx, in.From, loc, "")
 	case cmdHelp:
@@ -332,8 +347,9 @@ func (e *Engine) start(ctx context.Context, in Input, loc string) {
 		return
 	}
 	var user User
-	if strings.TrimSpace(in.Email) == "" {
-		// A platform without company emails (Discord): the account must be linked by a sign-in.
+	if strings.TrimSpace(in.Email) == "" || in.Unverified {
+		// A platform without verified company identities (Discord): the account
+		// must be linked, by a sign-in and a pairing code typed back here.
 		if e.d.Links == nil {
 			e.send(ctx, in.From, Message{Text: e.cat.T(loc, "no_identity")})
 			return
@@ -345,7 +361,7 @@ func (e *Engine) start(ctx context.Context, in Input, loc string) {
 			return
 		}
 		if !ok {
-			e.startLink(ctx, in.From, loc)
+			e.startLink(ctx, in.From, loc, in.AccountName)
 			return
 		}
 		user = u
@@ -430,9 +446,9 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 }
 
 // startLink asks an unlinked chat account to sign in once, to link it to its directory user.
-func (e *Engine) startLink(ctx context.Context, from Address, loc string) {
+func (e *Engine) startLink(ctx context.Context, from Address, loc, account string) {
 	now := e.d.Clock.Now()
-	c := &conversation{addr: from, flow: newFlowID(), locale: loc, step: stepLinking}
+	c := &conversation{addr: from, flow: newFlowID(), locale: loc, step: stepLinking, account: account}
 	token := newToken()
 	deadline := now.Add(e.cfg.Window)
 	e.mu.Lock()
@@ -453,29 +469,6 @@ func (e *Engine) startLink(ctx context.Context, from Address, loc string) {
 		Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
 		Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
 	})
-}
-
-// finishLink links the chat account to whoever signed in, then goes on with the reset.
-func (e *Engine) finishLink(ctx context.Context, c *conversation, base Event, who Identity) {
-	loc := c.locale
-	user, err := e.d.Directory.LookupUser(ctx, who.UPN)
-	if err == nil && e.cfg.MatchBy == MatchByObjectID && user.ID != "" && who.Subject != user.ID {
-		err = &Error{Kind: KindNotFound, Op: "link account", Err: errors.New("signed-in object id differs from the directory's")}
-	}
-	if err != nil {
-		e.log.Warn("linking a chat account failed", "platform", c.addr.Platform, "chat_user", c.addr.UserID, "err", err)
-		e.record(ctx, base, "link", "failed", errorDetail(err))
-		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "unknown_user")})
-		return
-	}
-	if err := e.d.Links.SetLink(ctx, c.addr.Platform, c.addr.UserID, user); err != nil {
-		e.auditDown(ctx, c.addr, loc, user, nil, err)
-		return
-	}
-	base.UserID, base.UserUPN = user.ID, user.UPN
-	e.record(ctx, base, "link", "linked", "signed_in_as="+who.UPN)
-	e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "linked", map[string]any{"UPN": user.UPN})})
-	e.begin(ctx, c.addr, loc, user, who)
 }
 
 // unlink forgets the chat account's link, and ends its conversation if it has one.
@@ -658,6 +651,8 @@ type WindowInfo struct {
 	UserID     string // the device owner's object id
 	UserUPN    string // the device owner's user principal name
 	Linking    bool   // the sign-in links a chat account; there is no device yet
+	Platform   string // the chat platform of the account being linked
+	Account    string // how that platform names the account, for the page's warning
 }
 
 // Window looks at a sign-in window without using it up: a link preview may call this.
@@ -685,6 +680,10 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		info.UserUPN = c.user.UPN
 	}
 	info.Linking = c.step == stepLinking
+	info.Platform, info.Account = c.addr.Platform, c.account
+	if info.Account == "" {
+		info.Account = c.addr.UserID
+	}
 	return info, WindowOpen
 }
 
@@ -703,6 +702,12 @@ const (
 type SignInResult struct {
 	Status SignInStatus
 	Locale string
+	// With SignInPairing: the code, until when it works, and what is being linked.
+	Code     string
+	Expires  time.Time
+	Platform string
+	Account  string
+	UPN      string
 }
 
 // CompleteSignIn uses up a sign-in window: who signed in, and when. Only the
@@ -758,11 +763,9 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 			e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
 			return SignInResult{Status: SignInWrongPerson, Locale: loc}
 		}
-		e.endLocked(c)
 		e.mu.Unlock()
 		e.record(ctx, base, "signin", "ok", detail)
-		e.finishLink(ctx, c, base, who)
-		return SignInResult{Status: SignInOK, Locale: loc}
+		return e.beginPairing(ctx, c, w.flow, base, who)
 	}
 	if !e.isOwner(c.device, c.user, who) {
 		e.endLocked(c)
@@ -1074,9 +1077,13 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 			return
 		}
 		c.window = "" // the expired window stays in the cache, so its page says "expired"
+		pair := c.pair
 		e.endLocked(c)
 		e.mu.Unlock()
 		e.record(context.Background(), Event{Time: e.d.Clock.Now(), Flow: flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}, "expired", s.String(), "")
+		if s == stepPairing {
+			e.pairRefused(context.Background(), c, pair, "expired")
+		}
 		e.send(context.Background(), c.addr, e.expiredMessage(c.locale, expiredID))
 	})
 }
@@ -1096,6 +1103,9 @@ func (e *Engine) endLocked(c *conversation) {
 	}
 	if c.window != "" {
 		e.windows.Delete(c.window)
+	}
+	if c.pair != nil && e.pairs[c.pair.code] == c.addr.key() {
+		delete(e.pairs, c.pair.code)
 	}
 	key := c.addr.key()
 	if e.convs[key] == c {

@@ -746,9 +746,11 @@ func TestLinkAccount(t *testing.T) {
 	if link.Link == nil || !strings.Contains(link.Text, "link this chat account") {
 		t.Fatalf("unlinked user got %q", link.Text)
 	}
-	if res := h.signIn(alice, token(t, link)); res.Status != resetflow.SignInOK {
+	res := h.signIn(alice, token(t, link))
+	if res.Status != resetflow.SignInPairing || res.Code == "" {
 		t.Fatalf("link sign-in = %v", res.Status)
 	}
+	h.eng.Handle(context.Background(), discord(res.Code, ""))
 	if u, ok, _ := h.links.LinkedUser(context.Background(), "discord", "D1"); !ok || u.UPN != alice {
 		t.Fatalf("not linked: %v %v", u, ok)
 	}

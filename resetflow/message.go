@@ -22,6 +22,15 @@ type Input struct {
 	Locale string // "ja" or "en"; empty means unknown
 	Text   string // typed text, when the person wrote something
 	Action string // the Value of the button or choice, when the person clicked
+	// AccountName is how the platform names the account ("Alice (@alice)"); the
+	// account-linking pages show it, so a person sees which account they link.
+	AccountName string
+	// Unverified says the platform's accounts carry no identity the company
+	// directory vouches for (Discord: anyone can make an account). Such an
+	// account reaches a directory user only through a link made by pairing: a
+	// sign-in in a browser plus a one-time code typed back into this chat.
+	// An Input without Email is treated the same way.
+	Unverified bool
 }
 
 // Message is a platform-neutral bot message. Adapters render it.

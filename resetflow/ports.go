@@ -112,6 +112,8 @@ const (
 	AlertBackendError   AlertKind = "backend_error"     // the device backend refused or is down
 	AlertAuditDown      AlertKind = "audit_unavailable" // the audit trail could not be written
 	AlertResetUnknown   AlertKind = "reset_unknown"     // a restart lost track of a reset
+	AlertAccountLinked  AlertKind = "account_linked"    // a chat account was linked to a directory user (pairing completed)
+	AlertLinkRefused    AlertKind = "link_refused"      // an account linking was refused: wrong, late or foreign pairing code, another browser
 )
 
 // Alert is one helpdesk notification. It never carries a passcode or token.
@@ -124,6 +126,7 @@ type Alert struct {
 	User     User
 	Device   *Device
 	Detail   string // backend error code and request id; never a secret
+	ChatName string // how the chat platform names the account (username, display name), when known
 }
 
 // Event is one audit trail entry.

@@ -24,6 +24,7 @@ var alertColors = map[resetflow.AlertKind]int{
 	resetflow.AlertBackendError:  0xE67E22,
 	resetflow.AlertAuditDown:     0xED4245,
 	resetflow.AlertLimitReached:  0xFEE75C,
+	resetflow.AlertLinkRefused:   0xED4245, // red: possible account takeover
 }
 
 const takenColor = 0x57F287
@@ -105,6 +106,9 @@ func (a *Adapter) alertEmbed(al resetflow.Alert) *discordgo.MessageEmbed {
 	chat := al.Platform + " " + al.ChatUser
 	if al.Platform == Platform && al.ChatUser != "" {
 		chat = "Discord <@" + al.ChatUser + ">" // shown as the name; embeds never ping
+	}
+	if al.ChatName != "" {
+		chat += " " + escape(al.ChatName)
 	}
 	dev := none
 	if d := al.Device; d != nil {

@@ -43,6 +43,8 @@ func (a *Adapter) onMessage(m *discordgo.MessageCreate) {
 		Email:  "", // Discord accounts carry no company email: the engine uses the account link
 		Locale: a.localeOf(m.Author.ID),
 		Text:   text,
+		// Anyone can make a Discord account: it reaches a company account only by pairing.
+		Unverified: true, AccountName: accountName(m.Author),
 	}
 	a.queues.Do(m.Author.ID, func() {
 		h, ctx := a.handler()
@@ -50,6 +52,18 @@ func (a *Adapter) onMessage(m *discordgo.MessageCreate) {
 			h.Handle(ctx, in)
 		}
 	})
+}
+
+// accountName is how pages name a Discord account: the display name, and the
+// username that no one else can hold ("Alice (@alice)").
+func accountName(u *discordgo.User) string {
+	if u == nil || u.Username == "" {
+		return ""
+	}
+	if u.GlobalName != "" && u.GlobalName != u.Username {
+		return u.GlobalName + " (@" + u.Username + ")"
+	}
+	return "@" + u.Username
 }
 
 func (a *Adapter) localeOf(userID string) string {
@@ -193,6 +207,8 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 		From:   resetflow.Address{Platform: Platform, UserID: u.ID, Channel: i.ChannelID},
 		Locale: string(i.Locale),
 		Action: action,
+		// Anyone can make a Discord account: it reaches a company account only by pairing.
+		Unverified: true, AccountName: accountName(u),
 	}
 	a.queues.Do(u.ID, func() {
 		if !<-acked {
@@ -221,6 +237,8 @@ func (a *Adapter) onCommand(i *discordgo.Interaction, u *discordgo.User) {
 		From:   resetflow.Address{Platform: Platform, UserID: u.ID, Channel: i.ChannelID},
 		Locale: string(i.Locale),
 		Text:   "/" + CommandName,
+		// Anyone can make a Discord account: it reaches a company account only by pairing.
+		Unverified: true, AccountName: accountName(u),
 	}
 	a.queues.Do(u.ID, func() {
 		if !<-acked {

@@ -39,7 +39,16 @@ func TestLinkThenReset(t *testing.T) {
 		t.Fatal("linked before signing in")
 	}
 
-	h.signIn(linkURL(t, linkMsg), "alice@contoso.example")
+	// The sign-in page names the Discord account; the link is made only once
+	// the code it shows is typed into this DM.
+	code := h.linkSignIn(linkURL(t, linkMsg), "alice@contoso.example")
+	if !strings.Contains(h.landing, "@alice") {
+		t.Errorf("the landing page does not name the Discord account @alice:\n%s", h.landing)
+	}
+	if _, ok, _ := h.links.LinkedUser(ctx, "discord", alice.ID); ok {
+		t.Fatal("linked before the pairing code was typed")
+	}
+	h.fake.UserSays(alice, code)
 	h.dmSays(alice, h.cat.T("en", "linked", map[string]any{"UPN": "alice@contoso.example"}))
 	if u, ok, err := h.links.LinkedUser(ctx, "discord", alice.ID); err != nil || !ok || u.UPN != "alice@contoso.example" {
 		t.Fatalf("link after sign-in = %+v, %v, %v; want alice", u, ok, err)

@@ -150,6 +150,9 @@ func (a *Adapter) renderAlerts(alerts []resetflow.Alert) (string, []slackgo.Bloc
 				chat += " " + escape(al.ChatUser)
 			}
 		}
+		if al.ChatName != "" {
+			chat += " " + escape(al.ChatName)
+		}
 		detail := none
 		if al.Detail != "" {
 			detail = "`" + escape(truncate(strings.ReplaceAll(al.Detail, "`", "'"), 1000)) + "`"

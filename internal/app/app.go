@@ -298,7 +298,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	pages.FormOrigins = provider.FormOrigins()
 	mux := http.NewServeMux()
-	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages}).Register(mux)
+	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages, Limit: &reauth.Limiter{Clock: clk, Log: log}}).Register(mux)
 	if slackHTTP != nil {
 		slackHTTP.Register(mux)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -115,7 +116,8 @@ func TestOIDCEndToEnd(t *testing.T) {
 	io.WriteString(inW, n[1:strings.Index(n, "]")]+"\n")
 	link := waitFor(t, &stdout, regexp.MustCompile(`http://`+regexp.QuoteMeta(addr)+`/r/[A-Za-z0-9_-]+`))
 
-	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	jar, _ := cookiejar.New(nil) // the browser: the sign-in is bound to it by a cookie
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	idp.QueueUser(&oidcUser{authTime: time.Now().Unix()})
 	resp, err := client.Post(link, "application/x-www-form-urlencoded", nil)
 	if err != nil {

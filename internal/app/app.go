@@ -56,6 +56,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return unlink(ctx, args[1:], stdout, stderr)
 		case "migrate":
 			return migrateCmd(ctx, args[1:], stdout, stderr, env)
+		case "version":
+			fmt.Fprintln(stdout, "passcodebot", version())
+			return ExitOK
 		case "run":
 			args = args[1:]
 		}
@@ -310,7 +313,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			return fmt.Errorf("http.admin_listen: %w", err)
 		}
 	}
-	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
+	log.Info("passcodebot starting", "version", version(), "store", cfg.Store, "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
 		"http", ln.Addr().String(), "public_url", publicURL, "audit", cfg.Audit.File)
 	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin,
 		Metrics: m.Handler(), Profiling: cfg.HTTP.Pprof, Log: log, Ready: func(ctx context.Context) error {

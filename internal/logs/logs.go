@@ -68,6 +68,12 @@ func replace(groups []string, a slog.Attr) slog.Attr {
 			return slog.String(a.Key, Scrub(s))
 		}
 	case slog.KindAny:
+		switch v := a.Value.Any().(type) {
+		case error:
+			return slog.String(a.Key, Scrub(v.Error()))
+		case interface{ String() string }:
+			return slog.String(a.Key, Scrub(v.String()))
+		}
 		if v, changed := sanitize(a.Value.Any()); changed {
 			return slog.Any(a.Key, v)
 		}

@@ -1,10 +1,14 @@
 package intune
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -81,4 +85,54 @@ func TestHostileGraphCodes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// eventLog is a resetflow.Recorder that keeps the audit events.
+type eventLog struct {
+	mu  sync.Mutex
+	evs []resetflow.Event
+}
+
+func (l *eventLog) Record(_ context.Context, e resetflow.Event) error {
+	l.mu.Lock()
+	l.evs = append(l.evs, e)
+	l.mu.Unlock()
+	return nil
+}
+
+// TestHostileGraphCodeInAlertAndAudit runs the engine on the client: a device
+// list refused with a hostile code raises a helpdesk alert and an audit step
+// whose details carry only the cleaned code.
+func TestHostileGraphCodeInAlertAndAudit(t *testing.T) {
+	h := newHarness(t, nil)
+	h.srv.Fail(graphtest.RouteList, graphtest.Status(http.StatusForbidden, hostile))
+	alerts, audit := &flowtest.Alerts{}, &eventLog{}
+	eng, err := resetflow.New(resetflow.Config{PublicURL: "https://bot.example"}, resetflow.Deps{
+		Clock: h.clk, Catalog: catalog.MustNew("en"), Devices: h.c, Directory: h.c,
+		Messenger: flowtest.NewChat(), Alerter: alerts, Recorder: audit,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Handle(context.Background(), resetflow.Input{From: resetflow.Address{Platform: "shell", UserID: "alice"}, Email: aliceUPN, Text: "reset"})
+	all := alerts.All()
+	if len(all) != 1 || all[0].Kind != resetflow.AlertBackendError {
+		t.Fatalf("alerts = %+v; want one backend_error", all)
+	}
+	checkCleanN(t, "Alert.Detail", strings.ReplaceAll(all[0].Detail, " ", "_"), 200)
+	if !strings.Contains(all[0].Detail, "code=BadRequest?") {
+		t.Errorf("Alert.Detail = %.120q; want the cleaned code", all[0].Detail)
+	}
+	audit.mu.Lock()
+	defer audit.mu.Unlock()
+	found := false
+	for _, ev := range audit.evs {
+		if ev.Step == "devices_listed" {
+			found = true
+			checkCleanN(t, "audit detail", strings.ReplaceAll(ev.Detail, " ", "_"), 200)
+		}
+	}
+	if !found {
+		t.Errorf("no devices_listed audit step in %+v", audit.evs)
+	}
 }

@@ -157,6 +157,10 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 		}
 		// Only the person whose DM holds the message may use it: a click from
 		// anyone else is ignored and does not use the message up.
+		if i.Message.ChannelID != "" && i.Message.ChannelID != i.ChannelID {
+			a.log.Warn("ignoring a click whose message is in another channel", "chat_user", u.ID, "channel", i.ChannelID)
+			return
+		}
 		switch owns, known := a.ownsChannel(u.ID, i.ChannelID); {
 		case !known:
 			// A message from before a restart: ask Discord for the clicker's DM

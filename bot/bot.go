@@ -95,6 +95,8 @@ type Bot struct {
 	ShutdownTimeout time.Duration
 	// Ready reports extra readiness checks (backends); nil means ready.
 	Ready func(ctx context.Context) error
+	// HTTP bounds requests on both listeners; zero fields take DefaultHTTPLimits.
+	HTTP HTTPLimits
 	// Lead, when set, makes this process a replica: it serves health (ready: no)
 	// as a standby until Lead returns, and only then resumes resets and connects
 	// to chat. The context Lead returns ends when the lead is lost; the bot then
@@ -122,8 +124,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	if b.AdminListener != nil {
 		adminMux = http.NewServeMux()
 	}
-	adminMux.HandleFunc("GET /healthz", b.healthz)
-	adminMux.HandleFunc("GET /readyz", b.readyz)
+	if b.AdminListener != nil {
+		adminMux.HandleFunc("GET /healthz", b.healthz)
+		adminMux.HandleFunc("GET /readyz", b.readyz)
+	}
+	// The public listener says only whether the bot is up and ready.
+	b.Mux.HandleFunc("GET /healthz", statusOnly(b.healthz, "ok"))
+	b.Mux.HandleFunc("GET /readyz", statusOnly(b.readyz, "ready"))
 	if b.Metrics != nil {
 		adminMux.Handle("GET /metrics", b.Metrics)
 	}
@@ -134,12 +141,12 @@ func (b *Bot) Run(ctx context.Context) error {
 		adminMux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		adminMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	srv := &http.Server{Handler: b.Mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := b.HTTP.server(b.Mux, false)
 	srvErr := make(chan error, 2)
 	go func() { srvErr <- srv.Serve(b.Listener) }()
 	var adminSrv *http.Server
 	if b.AdminListener != nil {
-		adminSrv = &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
+		adminSrv = b.HTTP.server(adminMux, b.Profiling)
 		go func() { srvErr <- adminSrv.Serve(b.AdminListener) }()
 	}
 

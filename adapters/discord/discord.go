@@ -98,6 +98,7 @@ type Adapter struct {
 	botID      string
 	appID      string
 	dms        map[string]string // user id -> verified DM channel id
+	dmOwners   map[string]string // verified DM channel id -> user id
 	locales    map[string]string // user id -> the locale of their latest interaction
 	live       map[string]liveMessage
 	originals  map[string]*pendingOriginal // user id -> a deferred /reset-passcode answer
@@ -155,7 +156,7 @@ func New(cfg Config) (*Adapter, error) {
 		cfg: cfg, token: cfg.Token, cat: cfg.Catalog, log: cfg.Log.With("platform", Platform), clk: cfg.Clock,
 		client: &http.Client{Transport: rt, Timeout: 20 * time.Second},
 		appID:  cfg.ApplicationID,
-		dms:    map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
+		dms:    map[string]string{}, dmOwners: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
 		originals: map[string]*pendingOriginal{}, secrets: map[string]*secretMessage{},
 		seen:   newTTLSet(cfg.Clock, time.Hour),
 		used:   newTTLSet(cfg.Clock, 24*time.Hour),

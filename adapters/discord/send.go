@@ -57,6 +57,7 @@ func (a *Adapter) dmChannel(ctx context.Context, userID string) (string, error) 
 	}
 	a.mu.Lock()
 	a.dms[userID] = ch.ID
+	a.dmOwners[ch.ID] = userID
 	a.mu.Unlock()
 	return ch.ID, nil
 }

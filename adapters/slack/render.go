@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	slackgo "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackutilsx"
 
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -204,12 +205,10 @@ func contextLine(id, text string) *slackgo.ContextBlock {
 	return slackgo.NewContextBlock(id, plain(truncate(text, maxSectionText)))
 }
 
-// escape makes text safe inside mrkdwn: Slack's control characters.
-func escape(s string) string { return escaper.Replace(s) }
-
-// escaper is built once: a Replacer is safe for concurrent use, and building
-// one (a 256-entry table) costs more than a message's whole rendering.
-var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+// escape makes text safe inside mrkdwn: Slack's three control characters
+// (&, <, >) become entities. slack-go's EscapeMessage does exactly that, with a
+// Replacer built once per process; receive.go's unescape is its inverse.
+func escape(s string) string { return slackutilsx.EscapeMessage(s) }
 
 // truncate cuts s to at most n characters, marking the cut.
 func truncate(s string, n int) string {

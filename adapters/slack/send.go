@@ -43,6 +43,9 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	if err != nil {
 		return fmt.Errorf("slack: posting to %s: %w", channel, err)
 	}
+	if m.Interactive() {
+		a.owners.set(channel+"/"+ts, to.UserID)
+	}
 	if m.Secret != nil {
 		a.scheduleRemoval(channel, ts, loc)
 	}

@@ -77,6 +77,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	if *listen != "" {
 		cfg.HTTP.Listen = *listen
+		if err := cfg.CheckPublicURL(); err != nil {
+			fmt.Fprintln(stderr, "passcodebot:", err)
+			return ExitConfig
+		}
 	}
 	log := newLogger(cfg, stderr)
 	if err := run(ctx, cfg, stdin, stdout, log, env); err != nil {

@@ -172,3 +172,16 @@ func TestOIDCEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCRefusesHTTPLinks: -listen on all interfaces with reauth: oidc and no
+// http.public_url stops the program with exit 2 and a message naming the key,
+// before anything listens.
+func TestOIDCRefusesHTTPLinks(t *testing.T) {
+	cfg := writeConfig(t, "reauth: oidc\noidc:\n  issuer: https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0\n")
+	env := map[string]string{"PASSCODEBOT_OIDC_CLIENT_ID": "c", "PASSCODEBOT_OIDC_CLIENT_SECRET": "s"}
+	var stdout, stderr syncBuffer
+	code := Main(t.Context(), []string{"-config", cfg, "-listen", "0.0.0.0:0"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	if code != ExitConfig || !strings.Contains(stderr.String(), "http.public_url") {
+		t.Errorf("exit %d, stderr %q; want %d naming http.public_url", code, stderr.String(), ExitConfig)
+	}
+}

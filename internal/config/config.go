@@ -160,6 +160,9 @@ func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %q: %v", c.HTTP.Listen, err)
 	}
+	if err := c.CheckPublicURL(); err != nil {
+		return err
+	}
 	if c.HTTP.PublicURL != "" {
 		u, err := url.Parse(c.HTTP.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -1,7 +1,7 @@
 # passcodebot: a static binary (no cgo: the SQLite driver is pure Go) on a
 # distroless base that has no shell, running as a non-root user.
 #   docker build --build-arg VERSION=$(git describe --always) -t passcodebot .
-FROM golang:1.26-bookworm AS build
+FROM golang:1.27.3-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -57,6 +57,11 @@ func TestDockerfile(t *testing.T) {
 	if len(stages) < 2 {
 		t.Fatalf("%d stages, want a multi-stage build", len(stages))
 	}
+	// The build image has the toolchain go.mod asks for (else it would fetch one).
+	gomod := string(mustRead(t, "../go.mod"))
+	if m := regexp.MustCompile(`(?m)^toolchain go(\S+)$`).FindStringSubmatch(gomod); m != nil && stages[0].from != "golang:"+m[1]+"-bookworm" {
+		t.Errorf("build stage FROM %s, but go.mod's toolchain is go%s", stages[0].from, m[1])
+	}
 	final := stages[len(stages)-1]
 	if !strings.HasPrefix(final.from, "gcr.io/distroless/static") && final.from != "scratch" {
 		t.Errorf("final base %s has more than the binary needs (no shell wanted)", final.from)

@@ -571,3 +571,99 @@ func init() {
 	_ = filepath.Join
 	_ = os.Getpid
 }
+
+// TestTwoLeadersRaceForTheLimit runs two bots that both lead (two deployments
+// on one database, under different lease names, e.g. two chat workspaces):
+// alice has two resets, then presses "Reset passcode" in both at the same
+// moment with the limit at 3. The database lets exactly one through: the
+// count is 3, never 4, and Graph got exactly 3 reset requests.
+func TestTwoLeadersRaceForTheLimit(t *testing.T) {
+	c := newCluster(t, 0, "postgres: {lease_name: workspace-a}\n")
+	other := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(other.Close)
+	other.AddChannel(fakeslack.Channel{ID: "C0HELP", Name: "helpdesk"})
+	for _, p := range people {
+		other.AddUser(fakeslack.User{ID: p.slackID, Name: strings.Split(p.upn, "@")[0], Email: p.upn, Locale: "en-US"})
+	}
+	a := c.start()
+	a.waitLeads(t)
+	if err := c.fs.WaitConnections(c.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	c2 := *c
+	c2.fs = other
+	raw, err := os.ReadFile(c.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := strings.ReplaceAll(strings.ReplaceAll(string(raw), c.fs.APIURL(), other.APIURL()), "workspace-a", "workspace-b")
+	c2.cfg = filepath.Join(t.TempDir(), "b.yaml")
+	if err := os.WriteFile(c2.cfg, []byte(cfg2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c2.env = append(graphEnv(c.graph), "PASSCODEBOT_SLACK_BOT_TOKEN="+other.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN="+other.AppToken,
+		"PASSCODEBOT_POSTGRES_URL="+c.dbURL)
+	b := c2.start()
+	b.waitLeads(t) // its own lease: both lead
+	if err := other.WaitConnections(c.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	alice := people[0]
+	// One reset in each workspace.
+	c.click(alice, c.untilWarning(alice), "pcb_button_0")
+	c.success(alice)
+	c2.click(alice, c2.untilWarning(alice), "pcb_button_0")
+	c2.success(alice)
+	// Both at the warning, then both press at once.
+	wa, wb := c.untilWarning(alice), c2.untilWarning(alice)
+	ea, err := c.fs.Click(alice.slackID, wa.Channel, wa.TS, "pcb_button_0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb, err := other.Click(alice.slackID, wb.Channel, wb.TS, "pcb_button_0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for _, d := range []struct {
+		fs  *fakeslack.Server
+		env fakeslack.Envelope
+	}{{c.fs, ea}, {other, eb}} {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.fs.Deliver(d.env) }()
+	}
+	wg.Wait()
+	limit := "You've reached the limit of 3 passcode resets in 24 hours"
+	refused := func(fs *fakeslack.Server) bool {
+		for _, m := range fs.Messages(fakeslack.IM(alice.slackID)) {
+			if strings.Contains(m.Texts(), limit) || strings.Contains(m.Texts(), "I can't record this request right now") {
+				return true
+			}
+		}
+		return false
+	}
+	done := func(fs *fakeslack.Server) int {
+		n := 0
+		for _, m := range fs.Messages(fakeslack.IM(alice.slackID)) {
+			if strings.Contains(m.Texts(), "was reset successfully") {
+				n++
+			}
+		}
+		return n
+	}
+	poll(t, "one through, one refused", func() bool {
+		return (done(c.fs) == 2 && refused(other)) || (done(other) == 2 && refused(c.fs))
+	})
+	if n := c.query(`SELECT count(*) FROM resets WHERE data->'User'->>'UPN' = $1`, alice.upn); n != 3 {
+		t.Errorf("the database counts %d resets for alice, want 3", n)
+	}
+	if n := c.resetRequests(alice.deviceID); n != 3 {
+		t.Errorf("Graph got %d reset requests for alice's device, want 3", n)
+	}
+	// A fourth, later, is refused at the start in either workspace.
+	c.deliver(c.fs.DM(alice.slackID, "reset"))
+	c.wait(alice, "the limit", func(m fakeslack.Message) bool { return strings.Contains(m.Texts(), limit) })
+	if n := c.resetRequests(alice.deviceID); n != 3 {
+		t.Errorf("Graph got %d reset requests, want 3", n)
+	}
+}

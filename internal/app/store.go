@@ -71,7 +71,7 @@ func replicas(b *bot.Bot, pg *postgres.DB, cfg *config.Config, cat *catalog.Cata
 	var held *postgres.Leadership
 	b.Lead = func(ctx context.Context) (context.Context, error) {
 		start := time.Now()
-		l, err := pg.Acquire(ctx, postgres.LeaseConfig{TTL: cfg.Postgres.LeaseTTL, Renew: cfg.Postgres.LeaseRenew, Poll: cfg.Postgres.LeasePoll, Log: log})
+		l, err := pg.Acquire(ctx, postgres.LeaseConfig{Name: cfg.Postgres.LeaseName, TTL: cfg.Postgres.LeaseTTL, Renew: cfg.Postgres.LeaseRenew, Poll: cfg.Postgres.LeasePoll, Log: log})
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 
 	"github.com/passcodebot/passcodebot/internal/migrate"
 )
@@ -39,29 +40,50 @@ func openFile(path string) (*sql.DB, error) {
 }
 
 // Migrator applies or lists the schema migrations of a database file.
-type Migrator struct{ db *sql.DB }
+type Migrator struct {
+	path string
+	db   *sql.DB // nil while the file does not exist
+}
 
-// OpenUnmigrated opens the file without changing its schema (migrate -check).
+// OpenUnmigrated opens the file without changing its schema (migrate -check);
+// a file that does not exist is not created until Migrate.
 func OpenUnmigrated(ctx context.Context, path string) (*Migrator, error) {
-	db, err := openFile(path)
+	m := &Migrator{path: path}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return m, nil
+	}
+	return m, m.open(ctx)
+}
+
+func (m *Migrator) open(ctx context.Context) error {
+	db, err := openFile(m.path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+		return fmt.Errorf("sqlite: %s: %w", m.path, err)
 	}
-	return &Migrator{db}, nil
+	m.db = db
+	return nil
 }
 
 // Close closes the file.
-func (m *Migrator) Close() error { return m.db.Close() }
+func (m *Migrator) Close() error {
+	if m.db == nil {
+		return nil
+	}
+	return m.db.Close()
+}
 
 // Pending lists the migrations the file has not had yet. It changes nothing.
 func (m *Migrator) Pending(ctx context.Context) ([]migrate.Migration, error) {
 	all, err := Migrations()
 	if err != nil {
 		return nil, err
+	}
+	if m.db == nil {
+		return all, nil
 	}
 	var n int
 	if err := m.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
@@ -77,8 +99,16 @@ func (m *Migrator) Pending(ctx context.Context) ([]migrate.Migration, error) {
 	return migrate.Pending(all, applied), nil
 }
 
-// Migrate applies the pending migrations.
+// Migrate applies the pending migrations, creating the file (private) if needed.
 func (m *Migrator) Migrate(ctx context.Context) ([]migrate.Migration, error) {
+	if m.db == nil {
+		if err := createPrivate(m.path); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		if err := m.open(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return migrateDB(ctx, m.db)
 }
 

@@ -51,9 +51,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		case "check":
 			return check(ctx, args[1:], stdout, stderr, env)
 		case "audit":
-			return audit(ctx, args[1:], stdout, stderr)
+			return audit(ctx, args[1:], stdout, stderr, env)
 		case "unlink":
-			return unlink(ctx, args[1:], stdout, stderr)
+			return unlink(ctx, args[1:], stdout, stderr, env)
 		case "migrate":
 			return migrateCmd(ctx, args[1:], stdout, stderr, env)
 		case "version":

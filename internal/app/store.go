@@ -62,6 +62,13 @@ func openStore(ctx context.Context, cfg *config.Config, env Env) (store, *postgr
 	return pgOldPort{db, cfg.Reset.MaxPerDay}, db, nil
 }
 
+// openAdminStore opens the store for a subcommand (audit, unlink): with
+// PostgreSQL, never the SQLite file that audit.file names by default.
+func openAdminStore(ctx context.Context, cfg *config.Config, env Env) (store, error) {
+	db, _, err := openStore(ctx, cfg, env)
+	return db, err
+}
+
 // replicas makes the bot one of several replicas on PostgreSQL: it leads only
 // while it holds the lease, and once it leads it removes the passcode messages
 // a stopped leader left on screen and tells the people whose conversation was

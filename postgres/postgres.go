@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -382,13 +383,8 @@ func (d *DB) ConversationClosed(ctx context.Context, flow string) error {
 	return err
 }
 
-// OpenConversation is a conversation a stopped process left open.
-type OpenConversation struct {
-	Flow    string
-	Address resetflow.Address
-	Locale  string
-	Opened  time.Time
-}
+// OpenConversation is a conversation a stopped process left open (sqlite's type).
+type OpenConversation = sqlite.OpenConversation
 
 // TakeConversations returns the conversations left open since since and forgets
 // them (and older ones), in one transaction: each person is told once.
@@ -411,6 +407,12 @@ func (d *DB) TakeConversations(ctx context.Context, since time.Time) ([]OpenConv
 			}
 		}
 		return rows.Err()
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Opened.Equal(out[j].Opened) {
+			return out[i].Opened.Before(out[j].Opened)
+		}
+		return out[i].Flow < out[j].Flow
 	})
 	return out, err
 }

@@ -34,6 +34,8 @@ type Store interface {
 	Prune(ctx context.Context, before time.Time) (int64, error)
 	Ping(ctx context.Context) error
 	Close() error
+	resetflow.Conversations
+	TakeConversations(ctx context.Context, since time.Time) ([]sqlite.OpenConversation, error)
 }
 
 // Opener returns a function that opens the same, initially empty, database
@@ -54,6 +56,7 @@ func Run(t *testing.T, newDB Opener, limitErr error) {
 		{"Links", links},
 		{"PasscodeMessagesShown", secrets},
 		{"PruneKeepsWhatIsOpen", prune},
+		{"OpenConversationsToldOnce", conversations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t), limitErr) })
@@ -387,5 +390,37 @@ func prune(t *testing.T, o func() Store, _ error) {
 	}
 	if _, ok, _ := s.LinkedUser(ctx, "discord", "1"); !ok {
 		t.Fatal("prune removed a link")
+	}
+}
+
+func conversations(t *testing.T, o func() Store, _ error) {
+	ctx := context.Background()
+	s := open(t, o)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	addr := func(u string) resetflow.Address { return resetflow.Address{Platform: "slack", UserID: u, Channel: "D" + u} }
+	for _, c := range []struct {
+		flow, user, loc string
+		at              time.Time
+	}{
+		{"b", "U2", "ja", now.Add(time.Second)}, {"a", "U1", "en", now}, {"ended", "U3", "en", now}, {"stale", "U4", "en", now.Add(-2 * time.Hour)},
+	} {
+		if err := s.ConversationOpened(ctx, c.flow, addr(c.user), c.loc, c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ConversationClosed(ctx, "ended"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, o)
+	got, err := s.TakeConversations(ctx, now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Flow != "a" || got[1].Flow != "b" || got[0].Address != addr("U1") || got[1].Locale != "ja" || !got[1].Opened.Equal(now.Add(time.Second)) {
+		t.Fatalf("open conversations: %+v", got)
+	}
+	if again, err := s.TakeConversations(ctx, time.Time{}); err != nil || len(again) != 0 {
+		t.Fatalf("taken twice (or the stale one kept): %+v %v", again, err)
 	}
 }

@@ -275,7 +275,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	engine, err = resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
 		Clock: clk, Catalog: cat, Devices: m.Devices(devices), Directory: directory,
 		Messenger: router, Alerter: m.Alerter(alerts), Recorder: m.Recorder(db), Store: db, Links: db, Log: log,
-		Conversations: conversations(pg),
+		Conversations: conversations(db),
 	})
 	if err != nil {
 		ln.Close()

@@ -107,7 +107,7 @@ func replicas(b *bot.Bot, pg *postgres.DB, cfg *config.Config, cat *catalog.Cata
 
 // tellRestarted tells each person whose conversation a stopped leader left
 // open (and whose reset was not yet requested) that the bot restarted.
-func tellRestarted(ctx context.Context, pg *postgres.DB, cfg *config.Config, cat *catalog.Catalog, to resetflow.Messenger, log *slog.Logger) {
+func tellRestarted(ctx context.Context, pg conversationStore, cfg *config.Config, cat *catalog.Catalog, to resetflow.Messenger, log *slog.Logger) {
 	inflight, err := pg.InFlight(ctx)
 	if err != nil {
 		log.Error("reading resets in flight failed", "err", err)
@@ -206,10 +206,21 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	return ExitOK
 }
 
-// conversations is the engine's Conversations port: PostgreSQL's, with replicas.
-func conversations(pg *postgres.DB) resetflow.Conversations {
-	if pg == nil {
-		return nil
+// conversationStore keeps the open conversations (both stores do).
+type conversationStore interface {
+	resetflow.Conversations
+	TakeConversations(ctx context.Context, since time.Time) ([]sqlite.OpenConversation, error)
+	InFlight(ctx context.Context) ([]resetflow.InFlight, error)
+	Record(ctx context.Context, e resetflow.Event) error
+}
+
+// conversations is the engine's Conversations port, when the store has one.
+func conversations(db store) resetflow.Conversations {
+	if _, ok := db.(*sqlite.DB); ok {
+		return nil // until sqlite.Open applies the migrations (0002 makes the table)
 	}
-	return pg
+	if c, ok := db.(conversationStore); ok {
+		return c
+	}
+	return nil
 }

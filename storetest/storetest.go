@@ -397,7 +397,9 @@ func conversations(t *testing.T, o func() Store, _ error) {
 	ctx := context.Background()
 	s := open(t, o)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	addr := func(u string) resetflow.Address { return resetflow.Address{Platform: "slack", UserID: u, Channel: "D" + u} }
+	addr := func(u string) resetflow.Address {
+		return resetflow.Address{Platform: "slack", UserID: u, Channel: "D" + u}
+	}
 	for _, c := range []struct {
 		flow, user, loc string
 		at              time.Time

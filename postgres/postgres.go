@@ -386,12 +386,13 @@ func (d *DB) ConversationClosed(ctx context.Context, flow string) error {
 // OpenConversation is a conversation a stopped process left open (sqlite's type).
 type OpenConversation = sqlite.OpenConversation
 
-// TakeConversations returns the conversations left open since since and forgets
-// them (and older ones), in one transaction: each person is told once.
-func (d *DB) TakeConversations(ctx context.Context, since time.Time) ([]OpenConversation, error) {
+// TakeConversations returns the conversations opened in [since, before) and
+// forgets every conversation opened before before, in one transaction: each
+// person is told once, and conversations opened since (by this leader) stay.
+func (d *DB) TakeConversations(ctx context.Context, since, before time.Time) ([]OpenConversation, error) {
 	var out []OpenConversation
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `DELETE FROM conversations RETURNING flow, platform, chat_user, channel, locale, opened`)
+		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE opened < $1 RETURNING flow, platform, chat_user, channel, locale, opened`, before.UTC())
 		if err != nil {
 			return err
 		}

@@ -29,10 +29,11 @@ func (d *DB) ConversationClosed(ctx context.Context, flow string) error {
 	return err
 }
 
-// TakeConversations returns the conversations left open since since, oldest
-// first, and forgets all of them: each person is told once.
-func (d *DB) TakeConversations(ctx context.Context, since time.Time) ([]OpenConversation, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT flow, platform, chat_user, channel, locale, opened FROM conversations ORDER BY opened, flow`)
+// TakeConversations returns the conversations opened in [since, before),
+// oldest first, and forgets every conversation opened before before: each
+// person is told once, and conversations opened since stay.
+func (d *DB) TakeConversations(ctx context.Context, since, before time.Time) ([]OpenConversation, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT flow, platform, chat_user, channel, locale, opened FROM conversations WHERE opened < ? ORDER BY opened, flow`, ts(before))
 	if err != nil {
 		return nil, err
 	}

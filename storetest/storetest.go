@@ -35,7 +35,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 	resetflow.Conversations
-	TakeConversations(ctx context.Context, since time.Time) ([]sqlite.OpenConversation, error)
+	TakeConversations(ctx context.Context, since, before time.Time) ([]sqlite.OpenConversation, error)
 }
 
 // Opener returns a function that opens the same, initially empty, database
@@ -415,14 +415,21 @@ func conversations(t *testing.T, o func() Store, _ error) {
 	}
 	s.Close()
 	s = open(t, o)
-	got, err := s.TakeConversations(ctx, now.Add(-time.Hour))
+	// One opened after the restart is this process's own: not taken.
+	if err := s.ConversationOpened(ctx, "mine", addr("U5"), "en", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.TakeConversations(ctx, now.Add(-time.Hour), now.Add(30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Flow != "a" || got[1].Flow != "b" || got[0].Address != addr("U1") || got[1].Locale != "ja" || !got[1].Opened.Equal(now.Add(time.Second)) {
 		t.Fatalf("open conversations: %+v", got)
 	}
-	if again, err := s.TakeConversations(ctx, time.Time{}); err != nil || len(again) != 0 {
+	if again, err := s.TakeConversations(ctx, time.Time{}, now.Add(30*time.Second)); err != nil || len(again) != 0 {
 		t.Fatalf("taken twice (or the stale one kept): %+v %v", again, err)
+	}
+	if mine, err := s.TakeConversations(ctx, time.Time{}, now.Add(2*time.Minute)); err != nil || len(mine) != 1 || mine[0].Flow != "mine" {
+		t.Fatalf("the conversation opened after the restart: %+v %v", mine, err)
 	}
 }

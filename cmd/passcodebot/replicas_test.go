@@ -432,6 +432,15 @@ func TestReplicasRollingRestart(t *testing.T) {
 	if a2.leads() {
 		t.Error("the restarted replica leads beside the leader")
 	}
+	// An idle leader stopped cleanly hands over at once.
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	took = c.leadsAndConnected(a2, "the restarted replica to lead")
+	t.Logf("MEASURED failover after a clean stop of an idle leader: %v", took.Round(time.Millisecond))
+	if took > 2*time.Second {
+		t.Errorf("failover after a clean stop took %v, target 2 s", took)
+	}
+	c.click(alice, c.untilWarning(alice), "pcb_button_0")
+	c.success(alice)
 }
 
 // TestReplicasDatabaseGoesAwayAndComesBack stops PostgreSQL under two replicas:

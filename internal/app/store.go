@@ -75,20 +75,23 @@ func openAdminStore(ctx context.Context, cfg *config.Config, env Env) (store, er
 // open that the bot restarted.
 func replicas(b *bot.Bot, pg *postgres.DB, cfg *config.Config, cat *catalog.Catalog, router resetflow.Messenger, restore func(context.Context), log *slog.Logger) func(context.Context) error {
 	pg.RequireLease()
-	var held *postgres.Leadership
+	var (
+		held *postgres.Leadership
+		led  time.Time // conversations opened before were another process's
+	)
 	b.Lead = func(ctx context.Context) (context.Context, error) {
 		start := time.Now()
 		l, err := pg.Acquire(ctx, postgres.LeaseConfig{Name: cfg.Postgres.LeaseName, TTL: cfg.Postgres.LeaseTTL, Renew: cfg.Postgres.LeaseRenew, Poll: cfg.Postgres.LeasePoll, Log: log})
 		if err != nil {
 			return nil, err
 		}
-		held = l
+		held, led = l, time.Now()
 		log.Info("leader: took the lease", "fence", l.Token, "waited", time.Since(start).Round(time.Millisecond).String())
 		return l.Context(), nil
 	}
 	b.OnLead = func(ctx context.Context) {
 		restore(ctx)
-		tellRestarted(ctx, pg, cfg, cat, router, log)
+		tellRestarted(ctx, pg, cfg, cat, router, log, led)
 	}
 	// A clean stop hands over in well under 2 s: resets still running after a
 	// second stay in flight, and the next leader resumes them.
@@ -107,7 +110,7 @@ func replicas(b *bot.Bot, pg *postgres.DB, cfg *config.Config, cat *catalog.Cata
 
 // tellRestarted tells each person whose conversation a stopped leader left
 // open (and whose reset was not yet requested) that the bot restarted.
-func tellRestarted(ctx context.Context, pg conversationStore, cfg *config.Config, cat *catalog.Catalog, to resetflow.Messenger, log *slog.Logger) {
+func tellRestarted(ctx context.Context, pg conversationStore, cfg *config.Config, cat *catalog.Catalog, to resetflow.Messenger, log *slog.Logger, since time.Time) {
 	inflight, err := pg.InFlight(ctx)
 	if err != nil {
 		log.Error("reading resets in flight failed", "err", err)
@@ -118,7 +121,7 @@ func tellRestarted(ctx context.Context, pg conversationStore, cfg *config.Config
 		resuming[r.Flow] = true
 	}
 	// Only conversations that could still be going on; older ones ended by their own timers.
-	open, err := pg.TakeConversations(ctx, time.Now().Add(-cfg.Reset.PickTimeout-2*cfg.Reset.Window))
+	open, err := pg.TakeConversations(ctx, time.Now().Add(-cfg.Reset.PickTimeout-2*cfg.Reset.Window), since)
 	if err != nil {
 		log.Error("reading the conversations left open failed", "err", err)
 		return
@@ -209,7 +212,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 // conversationStore keeps the open conversations (both stores do).
 type conversationStore interface {
 	resetflow.Conversations
-	TakeConversations(ctx context.Context, since time.Time) ([]sqlite.OpenConversation, error)
+	TakeConversations(ctx context.Context, since, before time.Time) ([]sqlite.OpenConversation, error)
 	InFlight(ctx context.Context) ([]resetflow.InFlight, error)
 	Record(ctx context.Context, e resetflow.Event) error
 }

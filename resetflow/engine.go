@@ -839,20 +839,15 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
-	n, err := e.d.Store.ResetsSince(ctx, cs.user.Key(), now.Add(-24*time.Hour))
-	if err != nil {
-		fail()
-		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
-		return
-	}
-	if n >= e.cfg.MaxResetsPerDay {
-		fail()
-		e.limitReached(ctx, from, loc, cs.flow, cs.user, &cs.device)
-		return
-	}
+	// The limit is checked and the reset counted in one step of the store, so
+	// two processes on one database cannot both pass the last free slot.
 	inf := InFlight{Flow: cs.flow, Address: from, Locale: loc, User: cs.user, Device: cs.device, Outcome: cs.outcome, Started: now}
-	if err := e.d.Store.BeginReset(ctx, inf); err != nil {
+	if err := e.d.Store.BeginReset(ctx, inf, now.Add(-24*time.Hour), e.cfg.MaxResetsPerDay); err != nil {
 		fail()
+		if errors.Is(err, ErrLimitReached) {
+			e.limitReached(ctx, from, loc, cs.flow, cs.user, &cs.device)
+			return
+		}
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}

@@ -126,6 +126,7 @@ const (
 	AlertAuditDown      AlertKind = "audit_unavailable" // the audit trail could not be written
 	AlertResetUnknown   AlertKind = "reset_unknown"     // a restart lost track of a reset
 	AlertDeliveryFailed AlertKind = "delivery_failed"   // the reset worked but its result could not be shown in chat
+	AlertsFolded        AlertKind = "alerts_folded"     // a full alert queue folded alerts into a count
 )
 
 // Alert is one helpdesk notification. It never carries a passcode or token.
@@ -138,6 +139,11 @@ type Alert struct {
 	User     User
 	Device   *Device
 	Detail   string // backend error code and request id; never a secret
+	// Repeats, when above zero, is how many alerts this one stands for, raised
+	// since Since: alerts like it (same person, kind and device) folded together,
+	// or, for AlertsFolded, the alerts a full queue could not hold.
+	Repeats int       `json:",omitempty"`
+	Since   time.Time `json:",omitzero"`
 }
 
 // Event is one audit trail entry.

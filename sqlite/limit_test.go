@@ -125,3 +125,41 @@ func TestMigrateAddsDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeptAlertsSurviveReopen: alerts kept at stop are read back after a
+// restart, in order and whole; keeping none forgets them.
+func TestKeptAlertsSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	db, p := open(t)
+	dev := &resetflow.Device{ID: "d1", Name: "Phone"}
+	in := []resetflow.Alert{
+		{ID: "a1", Kind: resetflow.AlertDeliveryFailed, Time: t0, Platform: "slack", ChatUser: "U1", User: resetflow.User{ID: "u1", UPN: "a@x"}, Device: dev, Detail: "delivery=failed"},
+		{ID: "a2", Kind: resetflow.AlertsFolded, Time: t0.Add(time.Minute), Repeats: 40, Since: t0},
+	}
+	if err := db.KeepAlerts(ctx, "slack", in); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.KeepAlerts(ctx, "discord", in[:1]); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db2, err := Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	got, err := db2.KeptAlerts(ctx, "slack")
+	if err != nil || len(got) != 2 || got[0].ID != "a1" || got[0].Device.ID != "d1" || got[0].User.UPN != "a@x" ||
+		got[1].Repeats != 40 || !got[1].Since.Equal(t0) || got[1].Kind != resetflow.AlertsFolded {
+		t.Fatalf("kept after reopen: %+v %v", got, err)
+	}
+	if err := db2.KeepAlerts(ctx, "slack", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db2.KeptAlerts(ctx, "slack"); len(got) != 0 {
+		t.Errorf("kept after clearing: %+v", got)
+	}
+	if got, _ := db2.KeptAlerts(ctx, "discord"); len(got) != 1 {
+		t.Errorf("another channel's alerts were touched: %+v", got)
+	}
+}

@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS links (
 	created   TEXT NOT NULL,
 	PRIMARY KEY (platform, chat_user)
 );
+CREATE TABLE IF NOT EXISTS kept_alerts (
+	channel TEXT NOT NULL,
+	seq     INTEGER NOT NULL,
+	data    TEXT NOT NULL,
+	PRIMARY KEY (channel, seq)
+);
 CREATE TABLE IF NOT EXISTS shown_secrets (
 	platform   TEXT NOT NULL,
 	channel    TEXT NOT NULL,
@@ -302,6 +308,45 @@ func (d *DB) SecretsShown(ctx context.Context, platform string) ([]ShownSecret, 
 		}
 		sh.RemoveAt, _ = time.Parse(timeFormat, at)
 		out = append(out, sh)
+	}
+	return out, rows.Err()
+}
+
+// KeepAlerts replaces the helpdesk alerts kept for a channel: those it had not
+// delivered when the bot stopped (bot.AlertStore). Alerts carry no secret.
+func (d *DB) KeepAlerts(ctx context.Context, channel string, alerts []resetflow.Alert) error {
+	stmts := []statement{{`DELETE FROM kept_alerts WHERE channel = ?`, []any{channel}}}
+	for i, al := range alerts {
+		data, err := json.Marshal(al)
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, statement{`INSERT INTO kept_alerts (channel, seq, data) VALUES (?, ?, ?)`, []any{channel, i, string(data)}})
+	}
+	if _, err := d.w.execAll(ctx, stmts...); err != nil {
+		return fmt.Errorf("sqlite: keep alerts: %w", err)
+	}
+	return nil
+}
+
+// KeptAlerts returns the helpdesk alerts kept for a channel, oldest first.
+func (d *DB) KeptAlerts(ctx context.Context, channel string) ([]resetflow.Alert, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT data FROM kept_alerts WHERE channel = ? ORDER BY seq`, channel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []resetflow.Alert
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var al resetflow.Alert
+		if err := json.Unmarshal([]byte(data), &al); err != nil {
+			return nil, fmt.Errorf("sqlite: kept alert: %w", err)
+		}
+		out = append(out, al)
 	}
 	return out, rows.Err()
 }

@@ -183,6 +183,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer cancel()
 	if err := b.Engine.Shutdown(engineCtx); err != nil {
 		b.Log.Warn("resets still in flight at shutdown; they are resumed at the next start", "err", err)
+	} else {
+		b.Log.Info("shutting down: resets in flight finished")
 	}
 	if b.Alerts != nil {
 		alertsCtx, cancel := context.WithTimeout(context.Background(), b.AlertsTimeout)
@@ -196,6 +198,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	go func() { wg.Wait(); close(stopped) }()
 	select {
 	case <-stopped:
+		b.Log.Info("shutting down: chat adapters stopped")
 	case <-time.After(b.AdaptersTimeout):
 		b.Log.Warn("chat adapters did not stop in time", "timeout", b.AdaptersTimeout)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -59,9 +60,7 @@ func TestAlertsFoldAlike(t *testing.T) {
 	if last.ID != "a99" || last.Repeats != 99 || !last.Since.Equal(t0) {
 		t.Errorf("folded alert %s repeats %d since %v; want a99, 99, %v", last.ID, last.Repeats, last.Since, t0)
 	}
-	if n := a.Pending(); n != 0 {
-		t.Errorf("pending %d", n)
-	}
+	waitDrained(a)
 	// A flood that goes on is folded again, window by window.
 	for i := range 5 {
 		a.Alert(context.Background(), resetflow.Alert{ID: fmt.Sprint("b", i), Kind: resetflow.AlertContactSupport, Time: clk.Now(), User: bob, Device: dev})
@@ -71,21 +70,7 @@ func TestAlertsFoldAlike(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	closed := make(chan error, 1)
-	go func() { closed <- a.Close(ctx) }()
-	for done := false; !done; {
-		timers := make(chan struct{})
-		go func() { clk.WaitForTimers(1); close(timers) }()
-		select {
-		case err := <-closed:
-			if err != nil {
-				t.Fatalf("close: %v", err)
-			}
-			done = true
-		case <-timers:
-			clk.Advance(time.Second)
-		}
-	}
+	closeAdvancing(t, clk, func() error { return a.Close(ctx) })
 	got = p.all()
 	if len(got) != 5 || got[4].ID != "b4" || got[4].Repeats != 5 {
 		t.Errorf("at close the held alerts are posted with their count: %v (last repeats %d)", ids(got), got[len(got)-1].Repeats)
@@ -152,9 +137,7 @@ func TestAlertQueueBounded(t *testing.T) {
 	if f.Kind != resetflow.AlertsFolded || f.Repeats != 40 || !strings.Contains(f.Detail, "backend_error=20") || !strings.Contains(f.Detail, "reset_failed=20") {
 		t.Errorf("folded alert %+v", f)
 	}
-	if n := a.Pending(); n != 0 {
-		t.Errorf("pending %d", n)
-	}
+	waitDrained(a)
 }
 
 type memAlertStore struct {
@@ -209,11 +192,39 @@ func TestAlertsKeptAcrossRestart(t *testing.T) {
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
-	go func() { clk.WaitForTimers(1); clk.Advance(time.Second) }()
-	if err := b.Close(ctx2); err != nil {
-		t.Fatal(err)
-	}
+	closeAdvancing(t, clk, func() error { return b.Close(ctx2) })
 	if kept, _ := store.KeptAlerts(context.Background(), "helpdesk-0"); len(kept) != 0 {
 		t.Errorf("delivered alerts still kept: %v", ids(kept))
+	}
+}
+
+// closeAdvancing runs close while moving the fake clock a second at a time
+// whenever something waits on it, until close returns (nil, or the test fails).
+func closeAdvancing(t *testing.T, clk *clock.Fake, close func() error) {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- close() }()
+	for {
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			return
+		case <-time.After(0):
+		}
+		if clk.Pending() > 0 {
+			clk.Advance(time.Second)
+		} else {
+			runtime.Gosched()
+		}
+	}
+}
+
+// waitDrained returns once the queues have taken in their last post's result
+// (a post is recorded by the poster just before the queue drops it).
+func waitDrained(a *Alerts) {
+	for a.Pending() != 0 {
+		runtime.Gosched()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/storetest"
 )
 
 // TestMemoryStoreBeginResetAtomicLimit: concurrent BeginResets for one user
@@ -55,4 +56,11 @@ func TestMemoryStoreBeginResetAtomicLimit(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d delivered, want 1", n)
 	}
+}
+
+func TestMemoryStoreConformance(t *testing.T) {
+	storetest.Run(t, func(*testing.T) (resetflow.Store, resetflow.Store) {
+		s := resetflow.NewMemoryStore()
+		return s, s
+	})
 }

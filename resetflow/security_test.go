@@ -205,9 +205,20 @@ func TestEarlierResultNeverOurs(t *testing.T) {
 // flakyStore fails EndReset while failEnd is set.
 type flakyStore struct {
 	*resetflow.MemoryStore
-	mu      sync.Mutex
-	failEnd int // how many EndResets fail from now; -1: all
-	ends    int
+	mu       sync.Mutex
+	failEnd  int // how many EndResets fail from now; -1: all
+	ends     int
+	failMark bool
+}
+
+func (f *flakyStore) MarkDelivered(ctx context.Context, flow string) error {
+	f.mu.Lock()
+	fail := f.failMark
+	f.mu.Unlock()
+	if fail {
+		return errors.New("disk I/O error")
+	}
+	return f.MemoryStore.MarkDelivered(ctx, flow)
 }
 
 func (f *flakyStore) EndReset(ctx context.Context, flow, outcome string) error {
@@ -371,5 +382,27 @@ func TestConfirmRefusedWhileShuttingDown(t *testing.T) {
 	}
 	if got := h.last("u1@x").Text; got != h.tr("shutting_down") {
 		t.Errorf("said %q", got)
+	}
+}
+
+// TestUnrecordedDeliveryNotShown: when the delivery cannot be recorded first,
+// the passcode is not shown (a restart could show it again); the person is
+// told to ask the helpdesk, which is alerted.
+func TestUnrecordedDeliveryNotShown(t *testing.T) {
+	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionDone, Passcode: resetflow.NewSecret("", "Zq7xK2pA"), Started: t0}}}
+	store := &flakyStore{MemoryStore: resetflow.NewMemoryStore(), failMark: true}
+	h := newHarness(t, func(c *resetflow.Config, d *resetflow.Deps) { d.Devices, d.Directory, d.Store = s, oneUser{}, store })
+	h.toConfirmScripted("u1@x")
+	got := h.final("u1@x")
+	if !strings.Contains(got.Text, "can't show you its result") {
+		t.Fatalf("final %q", got.Text)
+	}
+	for _, m := range h.chat.All() {
+		if m.M.Secret != nil {
+			t.Fatal("the passcode was shown without its delivery recorded")
+		}
+	}
+	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertDeliveryFailed) || !h.rec.has("delivery", "not_recorded") {
+		t.Errorf("alerts %v, audit %v", h.alerts.Kinds(), h.rec.steps())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/storetest"
 )
 
 // TestDailyLimitAcrossProcesses: two handles on one file (as two processes on
@@ -162,4 +163,21 @@ func TestKeptAlertsSurviveReopen(t *testing.T) {
 	if got, _ := db2.KeptAlerts(ctx, "discord"); len(got) != 1 {
 		t.Errorf("another channel's alerts were touched: %+v", got)
 	}
+}
+
+// TestStoreConformance: the Store suite, with two handles on one file.
+func TestStoreConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) (resetflow.Store, resetflow.Store) {
+		p := filepath.Join(t.TempDir(), "bot.db")
+		var out [2]resetflow.Store
+		for i := range out {
+			db, err := Open(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			out[i] = db
+		}
+		return out[0], out[1]
+	})
 }

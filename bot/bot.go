@@ -91,8 +91,14 @@ type Bot struct {
 	// the AdminListener; without an AdminListener it is ignored.
 	Profiling bool
 	Log       *slog.Logger
-	// ShutdownTimeout bounds how long a stop waits for resets in flight and alerts.
+	// ShutdownTimeout bounds how long a stop waits for resets in flight (default 30 s).
 	ShutdownTimeout time.Duration
+	// AlertsTimeout bounds how long a stop then delivers queued alerts (default
+	// 10 s); what is left is kept for the next start.
+	AlertsTimeout time.Duration
+	// AdaptersTimeout bounds how long a stop then waits for the chat adapters to
+	// stop, removing the passcodes they still show (default 10 s).
+	AdaptersTimeout time.Duration
 	// Ready reports extra readiness checks (backends); nil means ready.
 	Ready func(ctx context.Context) error
 	// HTTP bounds requests on both listeners; zero fields take DefaultHTTPLimits.
@@ -111,14 +117,23 @@ type Bot struct {
 // ErrLostLead is Run's error when the lead was lost while running.
 var ErrLostLead = errors.New("bot: lost the lead to another replica, or the database")
 
-// Run serves until ctx ends or an adapter stops for good, then shuts down in order:
-// no new conversations, resets in flight finished or recorded, alerts flushed.
+// Run serves until ctx ends or an adapter stops for good, then shuts down in order,
+// each phase with its own deadline: no new conversations and resets in flight
+// finished or recorded; alerts flushed (the rest kept); then the chat adapters
+// stop (removing the passcodes still shown), and last the HTTP servers. A lost
+// lead skips the waits: the bot stops acting at once.
 func (b *Bot) Run(ctx context.Context) error {
 	if b.Log == nil {
 		b.Log = slog.New(slog.DiscardHandler)
 	}
 	if b.ShutdownTimeout <= 0 {
 		b.ShutdownTimeout = 30 * time.Second
+	}
+	if b.AlertsTimeout <= 0 {
+		b.AlertsTimeout = 10 * time.Second
+	}
+	if b.AdaptersTimeout <= 0 {
+		b.AdaptersTimeout = 10 * time.Second
 	}
 	adminMux := b.Mux
 	if b.AdminListener != nil {
@@ -175,8 +190,14 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.Alerts.Start()
 	}
 
-	runCtx, stop := context.WithCancel(lead)
+	// The adapters outlive ctx: they stop only once the engine and the alerts
+	// have drained, so what is said while draining still reaches people. They
+	// never outlive a lost lead.
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
+	if b.Lead != nil {
+		defer context.AfterFunc(lead, stop)()
+	}
 	adapterErr := make(chan error, len(b.Adapters))
 	var wg sync.WaitGroup
 	for _, a := range b.Adapters {
@@ -195,7 +216,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 
 	var runErr error
-	stopTimeout := b.ShutdownTimeout
+	engineTimeout, alertsTimeout := b.ShutdownTimeout, b.AlertsTimeout
 	select {
 	case <-lead.Done(): // lost the lead (handled below), or ctx ended
 	case <-ctx.Done():
@@ -205,26 +226,39 @@ func (b *Bot) Run(ctx context.Context) error {
 	case err := <-srvErr:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
-	if lead.Err() != nil && ctx.Err() == nil {
+	if b.Lead != nil && lead.Err() != nil && ctx.Err() == nil {
 		// Someone else leads now, or may: stop acting this instant.
-		runErr, stopTimeout = ErrLostLead, 0
+		runErr, engineTimeout, alertsTimeout = ErrLostLead, 0, 0
 	}
 	b.Log.Info("shutting down")
-	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	engineCtx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
-	if err := b.Engine.Shutdown(stopCtx); err != nil {
+	if err := b.Engine.Shutdown(engineCtx); err != nil {
 		b.Log.Warn("resets still in flight at shutdown; they are resumed at the next start", "err", err)
+	} else {
+		b.Log.Info("shutting down: resets in flight finished")
 	}
 	if b.Alerts != nil {
-		if err := b.Alerts.Close(stopCtx); err != nil {
+		alertsCtx, cancel := context.WithTimeout(context.Background(), alertsTimeout)
+		defer cancel()
+		if err := b.Alerts.Close(alertsCtx); err != nil {
 			b.Log.Warn("helpdesk alerts not delivered at shutdown", "err", err)
 		}
 	}
 	stop()
-	wg.Wait()
-	_ = srv.Shutdown(stopCtx)
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+		b.Log.Info("shutting down: chat adapters stopped")
+	case <-time.After(b.AdaptersTimeout):
+		b.Log.Warn("chat adapters did not stop in time", "timeout", b.AdaptersTimeout)
+	}
+	httpCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(httpCtx)
 	if adminSrv != nil {
-		_ = adminSrv.Shutdown(stopCtx)
+		_ = adminSrv.Shutdown(httpCtx)
 	}
 	if errors.Is(runErr, context.Canceled) {
 		runErr = nil

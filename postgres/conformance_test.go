@@ -6,6 +6,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/postgres/pgtest"
+	"github.com/passcodebot/passcodebot/resetflow"
 	"github.com/passcodebot/passcodebot/storetest"
 )
 
@@ -19,5 +20,5 @@ func TestConformance(t *testing.T) {
 			}
 			return db
 		}
-	}, postgres.ErrLimitReached)
+	}, resetflow.ErrLimitReached)
 }

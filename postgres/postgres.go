@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -31,9 +30,6 @@ const EnvURL = "PASSCODEBOT_POSTGRES_URL"
 // ErrNotLeader is returned by the writes only the leader may make (beginning a
 // reset, marking a passcode delivered) when this process no longer holds the lease.
 var ErrNotLeader = errors.New("postgres: this replica is not the leader")
-
-// ErrResetOpen is BeginReset's answer when the person already has a reset in flight.
-var ErrResetOpen = errors.New("postgres: the user already has a reset in flight")
 
 // DB is the bot's database. It is safe for concurrent use.
 type DB struct {
@@ -120,12 +116,12 @@ func (d *DB) ResetsSince(ctx context.Context, userKey string, since time.Time) (
 }
 
 // BeginReset records a reset about to be requested, in one transaction with the
-// daily limit and the one-at-a-time rule: the user's row lock (a transaction-
-// scoped advisory lock on the user key) makes two replicas asking at once take
-// turns, so the limit is never passed. It returns ErrLimitReached when
-// the user has limit or more resets since since, ErrResetOpen when one is in
-// flight, and ErrNotLeader when this process leads no more.
+// daily limit: a transaction-scoped advisory lock on the user's key makes two
+// processes asking at once take turns, so the limit is never passed. It returns
+// resetflow.ErrLimitReached when the user has limit or more resets since since,
+// and ErrNotLeader when this process leads no more.
 func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Time, limit int) error {
+	r.Delivered = false
 	data, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -138,16 +134,12 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Ti
 		if err := d.checkFence(ctx, tx); err != nil {
 			return err
 		}
-		var n, open int
-		if err := tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE ended IS NULL) FROM resets WHERE user_key = $1 AND (started >= $2 OR ended IS NULL)`,
-			key, since.UTC()).Scan(&n, &open); err != nil {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, key, since.UTC()).Scan(&n); err != nil {
 			return err
 		}
-		if limit > 0 && n >= limit {
-			return ErrLimitReached
-		}
-		if open > 0 {
-			return ErrResetOpen
+		if n >= limit {
+			return resetflow.ErrLimitReached
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO resets (flow, user_key, started, data) VALUES ($1, $2, $3, $4)`, r.Flow, key, r.Started.UTC(), data)
 		return err
@@ -155,19 +147,10 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Ti
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrLimitReached), errors.Is(err, ErrNotLeader):
-		return err
-	case isUniqueViolation(err):
-		return ErrResetOpen
-	case errors.Is(err, ErrResetOpen):
+	case errors.Is(err, resetflow.ErrLimitReached), errors.Is(err, ErrNotLeader):
 		return err
 	}
 	return fmt.Errorf("postgres: begin reset: %w", err)
-}
-
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
 // checkFence fails with ErrNotLeader when this process was made a leader and its

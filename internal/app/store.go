@@ -31,11 +31,13 @@ type store interface {
 	Prune(ctx context.Context, before time.Time) (int64, error)
 	Ping(ctx context.Context) error
 	Close() error
+	KeptAlerts(ctx context.Context, channel string) ([]resetflow.Alert, error)
+	KeepAlerts(ctx context.Context, channel string, alerts []resetflow.Alert) error
 }
 
 var (
 	_ store = (*sqlite.DB)(nil)
-	_ store = pgOldPort{}
+	_ store = (*postgres.DB)(nil)
 )
 
 // openStore opens the configured store and applies its pending migrations.
@@ -59,7 +61,7 @@ func openStore(ctx context.Context, cfg *config.Config, env Env) (store, *postgr
 	if err != nil {
 		return nil, nil, err
 	}
-	return pgOldPort{db, cfg.Reset.MaxPerDay}, db, nil
+	return db, db, nil
 }
 
 // openAdminStore opens the store for a subcommand (audit, unlink): with
@@ -219,9 +221,6 @@ type conversationStore interface {
 
 // conversations is the engine's Conversations port, when the store has one.
 func conversations(db store) resetflow.Conversations {
-	if _, ok := db.(*sqlite.DB); ok {
-		return nil // until sqlite.Open applies the migrations (0002 makes the table)
-	}
 	if c, ok := db.(conversationStore); ok {
 		return c
 	}

@@ -29,8 +29,6 @@ CREATE TABLE IF NOT EXISTS resets (
 );
 CREATE INDEX IF NOT EXISTS resets_user ON resets (user_key, started);
 CREATE INDEX IF NOT EXISTS resets_open ON resets (started) WHERE ended IS NULL;
--- One reset at a time per person, whichever replica asks.
-CREATE UNIQUE INDEX IF NOT EXISTS resets_one_open ON resets (user_key) WHERE ended IS NULL;
 
 CREATE TABLE IF NOT EXISTS links (
 	platform  TEXT NOT NULL,

@@ -216,7 +216,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 
 	var runErr error
-	engineTimeout, alertsTimeout := b.ShutdownTimeout, b.AlertsTimeout
+	engineTimeout, alertsTimeout, adaptersTimeout := b.ShutdownTimeout, b.AlertsTimeout, b.AdaptersTimeout
 	select {
 	case <-lead.Done(): // lost the lead (handled below), or ctx ended
 	case <-ctx.Done():
@@ -228,7 +228,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	if b.Lead != nil && lead.Err() != nil && ctx.Err() == nil {
 		// Someone else leads now, or may: stop acting this instant.
-		runErr, engineTimeout, alertsTimeout = ErrLostLead, 0, 0
+		runErr, engineTimeout, alertsTimeout, adaptersTimeout = ErrLostLead, 0, 0, 0
 	}
 	b.Log.Info("shutting down")
 	engineCtx, cancel := context.WithTimeout(context.Background(), engineTimeout)
@@ -251,8 +251,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	select {
 	case <-stopped:
 		b.Log.Info("shutting down: chat adapters stopped")
-	case <-time.After(b.AdaptersTimeout):
-		b.Log.Warn("chat adapters did not stop in time", "timeout", b.AdaptersTimeout)
+	case <-time.After(adaptersTimeout):
+		b.Log.Warn("chat adapters did not stop in time", "timeout", adaptersTimeout)
 	}
 	httpCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

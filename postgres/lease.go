@@ -198,6 +198,7 @@ func (l *Leadership) keep(pool *pgxpool.Pool, validUntil time.Time) {
 
 func (l *Leadership) lost(why string) {
 	l.valid.Store(false)
+	l.d.abandoned.Store(true)
 	l.cfg.Log.Error("leader: lost the leader lease; stopping at once", "reason", why, "fence", l.Token)
 	l.lose(ErrLeaseLost)
 }

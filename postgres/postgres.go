@@ -35,6 +35,9 @@ var ErrNotLeader = errors.New("postgres: this replica is not the leader")
 type DB struct {
 	pool  *pgxpool.Pool
 	fence atomic.Pointer[fence] // set while this process leads; checked by leader-only writes
+	// abandoned is set when the lease was lost: the database may be out of
+	// reach, so Close does not wait for queries stuck on it.
+	abandoned atomic.Bool
 }
 
 type fence struct {
@@ -76,8 +79,16 @@ func Connect(ctx context.Context, url string) (*DB, error) {
 	return &DB{pool: pool}, nil
 }
 
-// Close closes the connections.
-func (d *DB) Close() error { d.pool.Close(); return nil }
+// Close closes the connections (at once, without waiting for stuck queries,
+// after a lost lease).
+func (d *DB) Close() error {
+	if d.abandoned.Load() {
+		go d.pool.Close()
+		return nil
+	}
+	d.pool.Close()
+	return nil
+}
 
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }

@@ -335,6 +335,9 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	if pg != nil {
 		release := replicas(b, pg, cfg, cat, router, restore, log)
 		defer release(context.Background())
+	} else if cs, ok := db.(conversationStore); ok {
+		started := time.Now() // conversations opened before were the previous run's
+		b.OnLead = func(ctx context.Context) { tellRestarted(ctx, cs, cfg, cat, router, log, started) }
 	}
 	return b.Run(ctx)
 }

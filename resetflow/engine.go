@@ -48,6 +48,16 @@ type Config struct {
 	Location        *time.Location // clock times in messages
 	PairTTL         time.Duration  // how long a pairing code works after the linking sign-in
 	PairTries       int            // how many codes a chat account may type before the pairing is refused
+	// GraphSkew is how far before our request a reset's startDateTime may lie
+	// and still be ours (the device service's clock against ours).
+	GraphSkew time.Duration
+	// SecretTTL is how long a temporary passcode stays in the chat; a resumed
+	// reset whose passcode is older than this is not shown any more.
+	SecretTTL time.Duration
+	// StartLimit conversation starts per StartWindow, per chat account and per
+	// directory user; more are refused with a request to wait.
+	StartLimit  int
+	StartWindow time.Duration
 }
 
 // DefaultConfig returns the defaults: the portal's 5-minute window, 3 resets a day.
@@ -65,6 +75,10 @@ func DefaultConfig() Config {
 		Location:        time.Local,
 		PairTTL:         3 * time.Minute,
 		PairTries:       3,
+		GraphSkew:       5 * time.Second,
+		SecretTTL:       10 * time.Minute,
+		StartLimit:      10,
+		StartWindow:     10 * time.Minute,
 	}
 }
 
@@ -136,6 +150,7 @@ type Engine struct {
 	byUser  map[string]string        // directory user id -> conversation key
 	windows *cache.Cache
 	pairs   map[string]string // pairing code -> conversation key, while pairing
+	starts  *throttle         // conversation starts, per chat account and per directory user
 
 	closing atomic.Bool
 	bg      sync.WaitGroup
@@ -167,6 +182,10 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	orDefault(&cfg.PollTimeout, def.PollTimeout)
 	orDefault(&cfg.PairTTL, def.PairTTL)
 	orDefault(&cfg.PairTries, def.PairTries)
+	orDefault(&cfg.GraphSkew, def.GraphSkew)
+	orDefault(&cfg.SecretTTL, def.SecretTTL)
+	orDefault(&cfg.StartLimit, def.StartLimit)
+	orDefault(&cfg.StartWindow, def.StartWindow)
 	if cfg.Location == nil {
 		cfg.Location = def.Location
 	}
@@ -200,6 +219,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		// Entries are checked against the engine's clock; the cache's own
 		// expiry (a minute after the window) only frees memory.
 		windows: cache.New(cfg.Window+time.Minute, time.Minute),
+		starts:  newThrottle(cfg.StartLimit, cfg.StartWindow),
 		bgCtx:   ctx,
 		stopBg:  cancel,
 	}, nil
@@ -343,6 +363,9 @@ func (e *Engine) start(ctx context.Context, in Input, loc string) {
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
 		return
 	}
+	if !e.allowStart(ctx, in.From, loc, "chat:"+in.From.key()) {
+		return
+	}
 	var user User
 	if strings.TrimSpace(in.Email) == "" || in.Unverified {
 		// A platform without verified company identities (Discord): the account
@@ -392,6 +415,9 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	now := e.d.Clock.Now()
 	flow := newFlowID()
 	ev := Event{Time: now, Flow: flow, Step: "request", Platform: from.Platform, ChatUser: from.UserID, UserID: user.ID, UserUPN: user.UPN}
+	if uk := user.Key(); uk != "" && !e.allowStart(ctx, from, loc, "user:"+uk) {
+		return
+	}
 	n, err := e.d.Store.ResetsSince(ctx, user.Key(), now.Add(-24*time.Hour))
 	if err != nil {
 		e.auditDown(ctx, from, loc, user, nil, err)
@@ -742,7 +768,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 		e.send(ctx, c.addr, e.expiredMessage(loc, "expired_link"))
 		return SignInResult{Status: SignInExpired, Locale: loc}
 	}
-	if who.AuthTime.IsZero() || who.AuthTime.Before(w.issued.Add(-e.cfg.AuthSkew)) || now.Sub(who.AuthTime) > e.cfg.Window {
+	if !e.freshSignIn(who.AuthTime, w.issued, now) {
 		// Not a fresh sign-in: the window stays usable until its deadline, for a real one.
 		e.windows.Set(token, w, cache.DefaultExpiration)
 		e.mu.Unlock()
@@ -822,6 +848,12 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.mu.Unlock()
 		e.send(ctx, from, e.expiredMessage(loc, "expired_confirm"))
 		return
+	case e.closing.Load():
+		// Shutting down: no new reset may start while the running ones drain.
+		e.endLocked(c)
+		e.mu.Unlock()
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "shutting_down")})
+		return
 	}
 	// From here on the conversation is resetting: a second click finds it so.
 	c.step = stepResetting
@@ -829,6 +861,8 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		c.timer.Stop()
 	}
 	cs := *c
+	// Counted under e.mu, where Shutdown sets closing: Shutdown waits for this reset.
+	e.bg.Add(1)
 	e.mu.Unlock()
 
 	base := Event{Time: now, Flow: cs.flow, Platform: from.Platform, ChatUser: from.UserID, UserID: cs.user.ID, UserUPN: cs.user.UPN, DeviceID: cs.device.ID}
@@ -836,31 +870,26 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.mu.Lock()
 		e.endLocked(c)
 		e.mu.Unlock()
+		e.bg.Done()
 	}
 	if err := e.d.Recorder.Record(ctx, withStep(base, "confirm", "", "")); err != nil {
 		fail()
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
-	n, err := e.d.Store.ResetsSince(ctx, cs.user.Key(), now.Add(-24*time.Hour))
-	if err != nil {
-		fail()
-		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
-		return
-	}
-	if n >= e.cfg.MaxResetsPerDay {
-		fail()
-		e.limitReached(ctx, from, loc, cs.flow, cs.user, &cs.device)
-		return
-	}
+	// The limit is checked and the reset counted in one step of the store, so
+	// two processes on one database cannot both pass the last free slot.
 	inf := InFlight{Flow: cs.flow, Address: from, Locale: loc, User: cs.user, Device: cs.device, Outcome: cs.outcome, Started: now}
-	if err := e.d.Store.BeginReset(ctx, inf); err != nil {
+	if err := e.d.Store.BeginReset(ctx, inf, now.Add(-24*time.Hour), e.cfg.MaxResetsPerDay); err != nil {
 		fail()
+		if errors.Is(err, ErrLimitReached) {
+			e.limitReached(ctx, from, loc, cs.flow, cs.user, &cs.device)
+			return
+		}
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
 	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": cs.device.Name})})
-	e.bg.Add(1)
 	go func() {
 		defer e.bg.Done()
 		e.runReset(e.bgCtx, inf, true)
@@ -908,9 +937,30 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		return
 	}
 	e.record(ctx, base, "result", string(res.State), res.ErrorCode)
+	var marked error
+	if res.State == ActionDone {
+		// Recorded before anything is shown: a restart never shows this result again.
+		marked = e.d.Store.MarkDelivered(ctx, r.Flow)
+	}
 	e.finish(ctx, r, string(res.State))
 	switch res.State {
 	case ActionDone:
+		if marked != nil {
+			e.log.Error("recording the delivery failed; not showing the result", "flow", r.Flow, "err", marked)
+			e.undelivered(ctx, r, "not_recorded", "the delivery could not be recorded")
+			return
+		}
+		if !request && Outcomes[r.Outcome].TemporaryPasscode {
+			// Resumed after a restart: a passcode older than the chat keeps one is not shown.
+			at := res.Updated
+			if at.IsZero() {
+				at = res.Started
+			}
+			if age := e.d.Clock.Now().Sub(at); at.IsZero() || age > e.cfg.SecretTTL {
+				e.undelivered(ctx, r, "too_old", fmt.Sprintf("resumed passcode older than secret_ttl (%v)", e.cfg.SecretTTL))
+				return
+			}
+		}
 		e.deliver(ctx, r, res)
 	case ActionNotSupported:
 		e.alert(ctx, AlertNotSupported, r.Address, r.User, &r.Device, "actionState=notSupported")
@@ -922,34 +972,64 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 }
 
 // deliver sends the outcome of a successful reset: the passcode (DM only) and how
-// to change it, then the success notice.
+// to change it, then the success notice. When the outcome cannot be sent, the
+// person is told so and whom to ask, and the helpdesk is alerted; never "success".
 func (e *Engine) deliver(ctx context.Context, r InFlight, res ActionResult) {
 	loc := r.Locale
 	info := Outcomes[r.Outcome]
 	data := map[string]any{"Device": r.Device.Name}
 	guide := e.cat.T(loc, "guide_"+string(r.Outcome), data)
+	var err error
 	switch {
 	case !info.TemporaryPasscode:
-		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "removed_"+string(r.Outcome), data) + "\n" + guide})
+		err = e.d.Messenger.Send(ctx, r.Address, Message{Text: e.cat.T(loc, "removed_"+string(r.Outcome), data) + "\n" + guide})
 	case res.Passcode == nil || res.Passcode.Reveal() == "":
 		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, "actionState=done without a passcode")
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "passcode_missing", data)})
 	default:
-		e.send(ctx, r.Address, Message{
+		err = e.d.Messenger.Send(ctx, r.Address, Message{
 			Text:   e.cat.T(loc, "passcode_intro_"+string(r.Outcome), data),
 			Secret: NewSecret(e.cat.T(loc, "passcode_label"), res.Passcode.Reveal()),
 			Notice: guide,
 		})
 	}
+	if err != nil {
+		e.log.Error("sending the reset's result failed", "flow", r.Flow, "platform", r.Address.Platform, "chat_user", r.Address.UserID, "err", err)
+		e.undelivered(ctx, r, "failed", "the result message could not be sent: "+errorDetail(err))
+		return
+	}
+	e.record(ctx, e.resetEvent(r), "delivery", "sent", "")
 	e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "success", data)})
 }
 
+// undelivered handles a successful reset whose result is not shown in chat:
+// audit, helpdesk alert, and a sentence naming whom to ask. Nothing else shows the passcode.
+func (e *Engine) undelivered(ctx context.Context, r InFlight, outcome, detail string) {
+	e.record(ctx, e.resetEvent(r), "delivery", outcome, detail)
+	e.alert(ctx, AlertDeliveryFailed, r.Address, r.User, &r.Device, "delivery="+outcome+": "+detail)
+	e.send(ctx, r.Address, Message{Text: e.cat.T(r.Locale, "result_undelivered", map[string]any{"Device": r.Device.Name})})
+}
+
+// resetEvent is the audit event of a reset in flight, at the engine's time.
+func (e *Engine) resetEvent(r InFlight) Event {
+	return Event{Time: e.d.Clock.Now(), Flow: r.Flow, Platform: r.Address.Platform, ChatUser: r.Address.UserID, UserID: r.User.ID, UserUPN: r.User.UPN, DeviceID: r.Device.ID}
+}
+
 // await polls the reset's state with backoff until it is final or PollTimeout has passed.
-// A result that started before our request belongs to an earlier reset and is ignored.
+// Only a result that started at our request (within GraphSkew) is ours: one without
+// a start time, or started earlier, belongs to an earlier reset and is ignored. Once
+// our reset has been seen pending or active, only a result with that start is ours.
 func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionResult, error) {
 	deadline := since.Add(e.cfg.PollTimeout)
 	wait := e.cfg.PollFirst
 	var last error
+	var seen time.Time // start of our reset, once seen pending or active
+	ours := func(res ActionResult) bool {
+		if res.Started.IsZero() || res.Started.Before(since.Add(-e.cfg.GraphSkew)) {
+			return false
+		}
+		return seen.IsZero() || res.Started.Equal(seen)
+	}
 	for {
 		select {
 		case <-e.d.Clock.After(wait):
@@ -958,8 +1038,10 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 		}
 		res, err := e.d.Devices.ResetResult(ctx, d)
 		switch {
-		case err == nil && res.State.Final() && (res.Started.IsZero() || !res.Started.Before(since.Add(-e.cfg.AuthSkew))):
+		case err == nil && res.State.Final() && ours(res):
 			return res, nil
+		case err == nil && (res.State == ActionPending || res.State == ActionActive) && seen.IsZero() && ours(res):
+			seen = res.Started
 		case err != nil:
 			last = err
 			switch KindOf(err) {
@@ -980,9 +1062,7 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 // finish records a reset's final outcome and closes its conversation, before the
 // person is told: by the time they read the result, they can start again.
 func (e *Engine) finish(ctx context.Context, r InFlight, outcome string) {
-	if err := e.d.Store.EndReset(ctx, r.Flow, outcome); err != nil {
-		e.log.Error("recording the end of a reset failed", "flow", r.Flow, "err", err)
-	}
+	e.endReset(ctx, r.Flow, outcome)
 	e.mu.Lock()
 	if c := e.convs[r.Address.key()]; c != nil && c.flow == r.Flow {
 		e.endLocked(c)
@@ -990,14 +1070,35 @@ func (e *Engine) finish(ctx context.Context, r InFlight, outcome string) {
 	e.mu.Unlock()
 }
 
+// endReset records a reset's end, trying a few times: a lost end record would
+// leave the reset in flight for the next start (which then only ends it, since
+// a delivered reset is never delivered again).
+func (e *Engine) endReset(ctx context.Context, flow, outcome string) {
+	var err error
+	for range endResetTries {
+		if err = e.d.Store.EndReset(ctx, flow, outcome); err == nil {
+			return
+		}
+	}
+	e.log.Error("recording the end of a reset failed; the next start ends it", "flow", flow, "tries", endResetTries, "err", err)
+}
+
+const endResetTries = 3
+
 // Resume picks up resets that were in flight when the process stopped: it never
-// asks for them again, it only reads their result and tells the person.
+// asks for them again, it only reads their result and tells the person. A reset
+// whose result was already delivered is only ended.
 func (e *Engine) Resume(ctx context.Context) error {
 	list, err := e.d.Store.InFlight(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range list {
+		if r.Delivered {
+			e.log.Info("a reset delivered before the restart had no end record; ending it", "flow", r.Flow)
+			e.endReset(ctx, r.Flow, "delivered")
+			continue
+		}
 		e.mu.Lock()
 		c := &conversation{addr: r.Address, flow: r.Flow, locale: r.Locale, user: r.User, step: stepResetting, device: r.Device, outcome: r.Outcome}
 		e.convs[r.Address.key()] = c
@@ -1182,7 +1283,9 @@ func (e *Engine) send(ctx context.Context, to Address, m Message) {
 // Shutdown stops taking new conversations, then waits for resets in flight to
 // finish until ctx ends. Resets still running then stay recorded in the store.
 func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
 	e.closing.Store(true)
+	e.mu.Unlock()
 	done := make(chan struct{})
 	go func() { e.bg.Wait(); close(done) }()
 	select {

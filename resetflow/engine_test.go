@@ -704,7 +704,7 @@ func TestResumeAfterRestartNeverResetsAgain(t *testing.T) {
 	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionDone, Passcode: resetflow.NewSecret("", "Ab3dEf7h"), Started: t0}}}
 	store := resetflow.NewMemoryStore()
 	store.BeginReset(context.Background(), resetflow.InFlight{Flow: "f1", Address: addr("u1@x"), Locale: "en", User: resetflow.User{ID: "u1"},
-		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0})
+		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0}, t0.Add(-24*time.Hour), 3)
 	h := newHarness(t, func(c *resetflow.Config, d *resetflow.Deps) { d.Devices, d.Directory, d.Store = s, oneUser{}, store })
 	if err := h.eng.Resume(context.Background()); err != nil {
 		t.Fatal(err)
@@ -830,7 +830,7 @@ func TestResumedResetWithoutResultAlertsUnknown(t *testing.T) {
 	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionNone}}}
 	store := resetflow.NewMemoryStore()
 	store.BeginReset(context.Background(), resetflow.InFlight{Flow: "f1", Address: addr("u1@x"), Locale: "en", User: resetflow.User{ID: "u1"},
-		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0})
+		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0}, t0.Add(-24*time.Hour), 3)
 	h := newHarness(t, func(c *resetflow.Config, d *resetflow.Deps) {
 		d.Devices, d.Directory, d.Store = s, oneUser{}, store
 		c.PollTimeout = time.Minute

@@ -284,7 +284,11 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
 		e.clk.WaitForTimers(1)
 		e.clk.Advance(2 * time.Second)
-		e.waitMessage(im, "success", hasText("Done: the passcode"))
+		// The passcode is not shown, so the person is not told "success" (issue 11).
+		e.waitMessage(im, "undelivered", hasText("can't show you its result"))
+		if n := e.countMessages(im, "Done: the passcode"); n != 0 {
+			t.Errorf("said success after the passcode was refused")
+		}
 		for _, c := range e.fs.Calls() {
 			if strings.Contains(string(c.Blocks), "pcb_secret") || c.Channel == "C0PUBLIC" && c.Method != "conversations.info" {
 				t.Errorf("call %d %s to %s carries the passcode", c.Seq, c.Method, c.Channel)

@@ -229,6 +229,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		return configError{fmt.Errorf("audit.file: %w", err)}
 	}
 	defer db.Close()
+	alerts.Store = db // alerts undelivered at a stop are posted at the next start
 	if len(discordPreload) > 0 {
 		n, err := links.Preload(ctx, db, directory, discordPreload)
 		if err != nil {

@@ -57,6 +57,7 @@ type Config struct {
 		PollMax     time.Duration `yaml:"poll_max"`
 		PollTimeout time.Duration `yaml:"poll_timeout"`
 		SecretTTL   time.Duration `yaml:"secret_ttl"`
+		GraphSkew   time.Duration `yaml:"graph_skew"`
 	} `yaml:"reset"`
 	Fleet struct {
 		File  string        `yaml:"file"`
@@ -216,6 +217,9 @@ func (c *Config) validate() error {
 	if r.SecretTTL < 0 {
 		return fmt.Errorf("reset.secret_ttl: %v must not be negative", r.SecretTTL)
 	}
+	if r.GraphSkew < 0 || r.GraphSkew > time.Minute {
+		return fmt.Errorf("reset.graph_skew: %v must be between 0 and 1m", r.GraphSkew)
+	}
 	if c.Fleet.Delay < 0 {
 		return fmt.Errorf("fleet.delay: %v must not be negative", c.Fleet.Delay)
 	}
@@ -254,7 +258,7 @@ func (c *Config) EngineConfig(publicURL string) resetflow.Config {
 		Rules: c.Rules, Window: r.Window, AuthSkew: r.AuthSkew, PickTimeout: r.PickTimeout,
 		MaxResetsPerDay: r.MaxPerDay, PublicURL: publicURL, MatchBy: resetflow.MatchBy(r.MatchBy),
 		TenantID: r.TenantID, PollFirst: r.PollFirst, PollMax: r.PollMax, PollTimeout: r.PollTimeout,
-		Location: c.Location,
+		Location: c.Location, GraphSkew: r.GraphSkew, SecretTTL: r.SecretTTL,
 	}
 }
 

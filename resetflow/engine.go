@@ -984,8 +984,11 @@ func (e *Engine) deliver(ctx context.Context, r InFlight, res ActionResult) {
 	case !info.TemporaryPasscode:
 		err = e.d.Messenger.Send(ctx, r.Address, Message{Text: e.cat.T(loc, "removed_"+string(r.Outcome), data) + "\n" + guide})
 	case res.Passcode == nil || res.Passcode.Reveal() == "":
+		// Done without a passcode: the person is told where to look, never "success".
+		e.record(ctx, e.resetEvent(r), "delivery", "missing", "actionState=done without a passcode")
 		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, "actionState=done without a passcode")
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "passcode_missing", data)})
+		return
 	default:
 		err = e.d.Messenger.Send(ctx, r.Address, Message{
 			Text:   e.cat.T(loc, "passcode_intro_"+string(r.Outcome), data),

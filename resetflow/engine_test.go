@@ -666,9 +666,14 @@ func TestResultPolling(t *testing.T) {
 		s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionDone, Started: t0}}}
 		h := scriptedHarness(t, s)
 		h.toConfirmScripted("u1@x")
-		h.finishReset("u1@x", "was reset successfully")
+		h.finishReset("u1@x", "no temporary passcode came back")
 		if !slices.Contains(h.alerts.Kinds(), resetflow.AlertResetFailed) {
 			t.Errorf("alerts %v", h.alerts.Kinds())
+		}
+		for _, m := range h.chat.All() {
+			if strings.Contains(m.M.Text, "was reset successfully") {
+				t.Errorf("a reset without a passcode was announced as a success: %q", m.M.Text)
+			}
 		}
 	})
 	t.Run("transient read errors are retried", func(t *testing.T) {

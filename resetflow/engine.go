@@ -213,6 +213,10 @@ func (e *Engine) Handle(ctx context.Context, in Input) {
 	case cmdUnlink:
 		e.unlink(ctx, in.From, loc)
 	default:
+		if n := e.deviceByName(in.From, in.Text); n > 0 {
+			e.pick(ctx, in.From, loc, "", n)
+			return
+		}
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.cat.T(loc, "help_hint")})
 	}
 }
@@ -253,33 +257,6 @@ const (
 	cmdNumber
 	cmdUnlink
 )
-
-// parseText recognises what a person typed. Longer input is matched by keywords.
-func parseText(s string) (command, int) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(t, "/")
-	t = strings.Trim(t, " .!?。！？")
-	if t == "" {
-		return cmdUnknown, 0
-	}
-	if n, err := strconv.Atoi(t); err == nil {
-		return cmdNumber, n
-	}
-	switch t {
-	case "cancel", "stop", "quit", "abort", "キャンセル", "やめる", "中止", "取り消し", "とりけし":
-		return cmdCancel, 0
-	case "help", "ヘルプ", "使い方", "へるぷ", "h":
-		return cmdHelp, 0
-	case "unlink", "リンク解除", "連携解除":
-		return cmdUnlink, 0
-	}
-	for _, kw := range []string{"reset", "passcode", "password", "pin", "unlock", "start", "リセット", "パスコード", "パスワード", "暗証番号", "ロック解除"} {
-		if strings.Contains(t, kw) {
-			return cmdReset, 0
-		}
-	}
-	return cmdUnknown, 0
-}
 
 // Action values. The flow id ties a click to one attempt, so clicks on old messages do nothing.
 const (

@@ -104,6 +104,8 @@ func TestEligibility(t *testing.T) {
 		{bob, "Bob's Galaxy S9", resetflow.AlertFactoryReset, "factory reset"},
 		{dave, "Dave's Surface Pro", resetflow.AlertNotSupported, "isn't available"},
 		{dave, "Dave's Pixel 7", resetflow.AlertContactSupport, "contact your company support"},
+		{dave, "Dave's iPhone SE", resetflow.AlertContactSupport, "contact your company support"},
+		{dave, "Dave's work iPhone (User Enrollment)", resetflow.AlertNotSupported, "isn't available"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.device, func(t *testing.T) {
@@ -145,8 +147,11 @@ func TestRulesTable(t *testing.T) {
 		want    resetflow.Decision
 		outcome resetflow.Outcome
 	}{
-		{resetflow.ModeIOS, "18.1", resetflow.OwnerPersonal, resetflow.Allow, resetflow.OutcomePasscodeRemoved},
+		{resetflow.ModeIOS, "18.1", resetflow.OwnerPersonal, resetflow.ContactSupport, ""},
+		{resetflow.ModeIOS, "18.1", resetflow.OwnerUnknown, resetflow.ContactSupport, ""},
 		{resetflow.ModeIOS, "17.0", resetflow.OwnerCompany, resetflow.Allow, resetflow.OutcomePasscodeRemoved},
+		{resetflow.ModeIOSUserEnrollment, "18.1", resetflow.OwnerPersonal, resetflow.NotSupported, ""},
+		{resetflow.ModeIOSUserEnrollment, "18.1", resetflow.OwnerCompany, resetflow.NotSupported, ""},
 		{resetflow.ModeAndroidDeviceAdmin, "6.0.1", resetflow.OwnerPersonal, resetflow.Allow, resetflow.OutcomeAndroidTemporary},
 		{resetflow.ModeAndroidDeviceAdmin, "7.0", resetflow.OwnerPersonal, resetflow.FactoryReset, ""},
 		{resetflow.ModeAndroidDeviceAdmin, "7", resetflow.OwnerPersonal, resetflow.FactoryReset, ""},
@@ -188,7 +193,27 @@ func TestRulesValidate(t *testing.T) {
 		{"deny with outcome", resetflow.Rule{Name: "x", Decision: resetflow.FactoryReset, Outcome: resetflow.OutcomeAndroidTemporary}, "rules[0].outcome"},
 		{"bad decision", resetflow.Rule{Name: "x", Decision: "maybe"}, "rules[0].decision"},
 		{"bad owner", resetflow.Rule{Name: "x", Owner: "nobody", Decision: resetflow.NotSupported}, "rules[0].owner"},
+		{"android outcome for iOS", resetflow.Rule{Name: "x", Modes: []resetflow.Mode{resetflow.ModeIOS}, Decision: resetflow.Allow, Outcome: resetflow.OutcomeAndroidTemporary}, "rules[0].outcome: android_temporary cannot apply to mode ios"},
+		{"passcode removal for User Enrollment", resetflow.Rule{Name: "x", Modes: []resetflow.Mode{resetflow.ModeIOSUserEnrollment}, Decision: resetflow.Allow, Outcome: resetflow.OutcomePasscodeRemoved}, "cannot apply to mode ios_user_enrollment"},
+		{"work profile outcome for device admin", resetflow.Rule{Name: "x", Modes: []resetflow.Mode{resetflow.ModeAndroidDeviceAdmin}, Decision: resetflow.Allow, Outcome: resetflow.OutcomeWorkProfileTemporary}, "cannot apply to mode android_device_admin"},
+		{"allow for every mode", resetflow.Rule{Name: "x", Decision: resetflow.Allow, Outcome: resetflow.OutcomeAndroidTemporary}, "rules[0].modes: an allow rule must name its modes"},
 	}
+	t.Run("every problem at once", func(t *testing.T) {
+		err := resetflow.Rules{
+			{Name: "ok", Modes: []resetflow.Mode{resetflow.ModeAOSP}, Decision: resetflow.Allow, Outcome: resetflow.OutcomeAndroidTemporary},
+			{Name: "", Decision: resetflow.NotSupported},
+			{Name: "y", Modes: []resetflow.Mode{resetflow.ModeIOS, resetflow.ModeWindows}, Decision: resetflow.Allow, Outcome: resetflow.OutcomePasscodeRemoved},
+			{Name: "z", Decision: "maybe"},
+		}.Validate()
+		for _, want := range []string{"rules[1].name", "rules[2].outcome: passcode_removed cannot apply to mode windows", "rules[3].decision"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Validate() = %v; want it to name %s", err, want)
+			}
+		}
+		if err != nil && strings.Contains(err.Error(), "rules[0]") {
+			t.Errorf("a good rule reported: %v", err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := resetflow.Rules{tt.r}.Validate()

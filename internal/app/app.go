@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ type Env func(string) string
 
 // Main runs the program with args (without the program name) and returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env Env) int {
+	if code, done := cli(args, stdout, stderr); done {
+		return code
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "check":
@@ -61,8 +65,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (default: the embedded config.example.yaml)")
 	listen := fs.String("listen", "", "override http.listen, e.g. 127.0.0.1:0")
-	if err := fs.Parse(args); err != nil {
-		return ExitConfig
+	locale := fs.String("locale", "", "override locale: the language of the terminal chat and of people whose own is unknown (en, ja)")
+	fs.Usage = func() { fmt.Fprint(stderr, usage, "\nFlags of run:\n"); fs.PrintDefaults() }
+	if code, ok := parse(fs, args, 0); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -72,7 +78,16 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if *listen != "" {
 		cfg.HTTP.Listen = *listen
 	}
-	log := newLogger(cfg, stderr)
+	if *locale != "" {
+		if !slices.Contains(catalog.Locales, *locale) {
+			fmt.Fprintf(stderr, "passcodebot: -locale: %q is not one of %v\n", *locale, catalog.Locales)
+			return ExitConfig
+		}
+		cfg.Locale = *locale
+	}
+	logOut, stdout, closeLog := shellTerminal(cfg, stdout, stderr)
+	defer closeLog()
+	log := newLogger(cfg, logOut)
 	if err := run(ctx, cfg, stdin, stdout, log, env); err != nil {
 		var ce configError
 		if errors.As(err, &ce) {
@@ -195,7 +210,11 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			for _, u := range demoUsers {
 				names = append(names, u.UPN)
 			}
-			adapters = append(adapters, shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names))
+			sh := shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names)
+			if t, ok := stdout.(*terminalOut); ok {
+				sh.Prompt, sh.Note = true, t.note
+			}
+			adapters = append(adapters, sh)
 		case "slack":
 			sa, err := newSlack(cfg, env, cat, clk, log, hooks("slack"))
 			if err != nil {
@@ -341,15 +360,24 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, env Env
 	fs := flag.NewFlagSet("passcodebot check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file")
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: passcodebot check [-config file] <user principal name>") }
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fs.Usage()
-		return ExitConfig
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: passcodebot check [-config file] <user principal name>")
+		fs.PrintDefaults()
+	}
+	if code, ok := parse(fs, args, 1); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot:", err)
 		return ExitConfig
+	}
+	if cfg.Devices == "fleet" {
+		if err := checkFleet(ctx, cfg, fs.Arg(0), stdout); err != nil {
+			fmt.Fprintln(stderr, "passcodebot check:", err)
+			return ExitFail
+		}
+		return ExitOK
 	}
 	ic, err := intuneConfig(cfg, env)
 	if err != nil {

@@ -100,11 +100,11 @@ func TestEligibility(t *testing.T) {
 		alert        resetflow.AlertKind
 		says         string
 	}{
-		{bob, "Warehouse scanner 12", resetflow.AlertContactSupport, "contact your company support"},
+		{bob, "Warehouse scanner 12", resetflow.AlertContactSupport, "I've notified the helpdesk; they will contact you to reset it"},
 		{bob, "Bob's Galaxy S9", resetflow.AlertFactoryReset, "factory reset"},
 		{dave, "Dave's Surface Pro", resetflow.AlertNotSupported, "isn't available"},
-		{dave, "Dave's Pixel 7", resetflow.AlertContactSupport, "contact your company support"},
-		{dave, "Dave's iPhone SE", resetflow.AlertContactSupport, "contact your company support"},
+		{dave, "Dave's Pixel 7", resetflow.AlertContactSupport, "I've notified the helpdesk; they will contact you to reset it"},
+		{dave, "Dave's iPhone SE", resetflow.AlertContactSupport, "I've notified the helpdesk; they will contact you to reset it"},
 		{dave, "Dave's work iPhone (User Enrollment)", resetflow.AlertNotSupported, "isn't available"},
 	}
 	for _, tt := range tests {

@@ -132,6 +132,11 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return configError{err}
 	}
+	for l, name := range cfg.HelpdeskName {
+		if err := cat.SetHelpdeskName(l, name); err != nil {
+			return configError{err}
+		}
+	}
 
 	var (
 		devices   resetflow.Devices

@@ -76,6 +76,9 @@ type Config struct {
 	// Discord is the Discord chat (chat: discord). The bot token comes from the environment.
 	Discord Discord `yaml:"discord"`
 
+	// HelpdeskName is what the sentences call the helpdesk, per locale; empty: the catalog's default.
+	HelpdeskName map[string]string `yaml:"helpdesk_name"`
+
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
 }
@@ -128,6 +131,11 @@ func (c *Config) validate() error {
 	var errs []error
 	if !slices.Contains(catalog.Locales, c.Locale) {
 		errs = append(errs, fmt.Errorf("locale: %q is not one of %v", c.Locale, catalog.Locales))
+	}
+	for l := range c.HelpdeskName {
+		if !slices.Contains(catalog.Locales, l) {
+			errs = append(errs, fmt.Errorf("helpdesk_name.%s: %q is not one of %v", l, l, catalog.Locales))
+		}
 	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {

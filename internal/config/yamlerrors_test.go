@@ -68,3 +68,13 @@ rules:
 		t.Errorf("no count: %v", err)
 	}
 }
+
+func TestHelpdeskName(t *testing.T) {
+	c, err := config.Parse([]byte("helpdesk_name: {en: the IT Service Desk, ja: IT サービス デスク}\n"))
+	if err != nil || c.HelpdeskName["en"] != "the IT Service Desk" || c.HelpdeskName["ja"] != "IT サービス デスク" {
+		t.Fatalf("helpdesk_name: %v %+v", err, c)
+	}
+	if _, err := config.Parse([]byte("helpdesk_name: {fr: le support}\n")); err == nil || !strings.Contains(err.Error(), "helpdesk_name.fr") {
+		t.Errorf("unknown language accepted: %v", err)
+	}
+}

@@ -890,8 +890,8 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		e.alert(ctx, AlertNotSupported, r.Address, r.User, &r.Device, "actionState=notSupported")
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_not_supported", map[string]any{"Device": r.Device.Name})})
 	default:
-		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, "actionState="+string(res.State)+" errorCode="+res.ErrorCode)
-		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_failed", map[string]any{"Device": r.Device.Name}), Buttons: e.startAgain(loc)})
+		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, e.failureDetail(r, res))
+		e.send(ctx, r.Address, Message{Text: e.failureText(loc, r), Buttons: e.startAgain(loc)})
 	}
 }
 

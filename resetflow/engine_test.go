@@ -566,14 +566,29 @@ func TestResetFailureAlertsHelpdesk(t *testing.T) {
 	h.signIn(dave, token(t, h.pickDevice(dave, "Dave's iPad")))
 	h.click(dave, button(t, h.last(dave), h.tr("button_reset")))
 	m := h.finishReset(dave, "failed")
-	if m.Text != h.tr("result_failed", map[string]any{"Device": "Dave's iPad"}) {
+	if m.Text != h.tr("result_failed_passcode_removed", map[string]any{"Device": "Dave's iPad"}) || !strings.Contains(m.Text, "don't try again") {
 		t.Errorf("failure said %q", m.Text)
 	}
 	if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetFailed}) {
 		t.Fatalf("alerts %v", got)
 	}
-	if !strings.Contains(h.alerts.All()[0].Detail, "DeviceNotReachable") {
-		t.Errorf("alert lacks the error code: %q", h.alerts.All()[0].Detail)
+	if d := h.alerts.All()[0].Detail; !strings.Contains(d, "DeviceNotReachable") || !strings.Contains(d, "unlock token") || !strings.Contains(d, "wipe") {
+		t.Errorf("alert lacks the error code or the likely cause: %q", d)
+	}
+}
+
+// TestFailureSaysTheUsualCause: a failed Android reset tells the person the usual
+// cause (no passcode policy) and gives the helpdesk the same likely cause.
+func TestFailureSaysTheUsualCause(t *testing.T) {
+	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionFailed, ErrorCode: "E1"}}}
+	h := scriptedHarness(t, s)
+	h.toConfirmScripted(alice)
+	m := h.finishReset(alice, "failed")
+	if !strings.Contains(m.Text, "no passcode policy assigned") {
+		t.Errorf("failure said %q", m.Text)
+	}
+	if d := h.alerts.All()[0].Detail; !strings.Contains(d, "errorCode=E1") || !strings.Contains(d, "no passcode policy is assigned") {
+		t.Errorf("alert detail %q", d)
 	}
 }
 

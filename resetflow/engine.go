@@ -833,7 +833,7 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
-	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": cs.device.Name})})
+	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": cs.device.Name}), Replace: progressKey(cs.flow)})
 	e.bg.Add(1)
 	go func() {
 		defer e.bg.Done()
@@ -864,7 +864,9 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		}
 		e.record(ctx, base, "reset_requested", "sent", detail)
 	}
+	defer e.track(ctx, r)()
 	res, err := e.await(ctx, r.Device, r.Started)
+	e.finishProgress(ctx, r.Device.ID, finalPhase(ctx, res, err))
 	base.Time = e.d.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -922,7 +924,7 @@ func (e *Engine) deliver(ctx context.Context, r InFlight, res ActionResult) {
 // A result that started before our request belongs to an earlier reset and is ignored.
 func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionResult, error) {
 	deadline := since.Add(e.cfg.PollTimeout)
-	wait := e.cfg.PollFirst
+	wait := e.nextPoll(since)
 	var last error
 	for {
 		select {
@@ -931,6 +933,7 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 			return ActionResult{}, ctx.Err()
 		}
 		res, err := e.d.Devices.ResetResult(ctx, d)
+		e.observe(ctx, d, res, err)
 		switch {
 		case err == nil && res.State.Final() && (res.Started.IsZero() || !res.Started.Before(since.Add(-e.cfg.AuthSkew))):
 			return res, nil
@@ -947,7 +950,7 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 			}
 			return ActionResult{}, last
 		}
-		wait = min(wait*2, e.cfg.PollMax)
+		wait = e.nextPoll(since)
 	}
 }
 

@@ -864,7 +864,7 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		}
 		e.record(ctx, base, "reset_requested", "sent", detail)
 	}
-	defer e.track(ctx, r)()
+	defer e.track(r)()
 	res, err := e.await(ctx, r.Device, r.Started)
 	e.finishProgress(ctx, r.Device.ID, finalPhase(ctx, res, err))
 	base.Time = e.d.Clock.Now()

@@ -85,10 +85,12 @@ var trackers sync.Map // device id -> *progress, while a reset of it is awaited
 func progressKey(flow string) string { return "progress:" + flow }
 
 // track starts showing the progress of r's reset; the returned function ends it.
-func (e *Engine) track(ctx context.Context, r InFlight) func() {
-	p := &progress{addr: r.Address, loc: r.Locale, key: progressKey(r.Flow), device: r.Device.Name, started: r.Started}
+func (e *Engine) track(r InFlight) func() {
+	// The click's answer ("Resetting…", sent by confirm with the same key) shows
+	// the request; the reads that follow update it.
+	p := &progress{addr: r.Address, loc: r.Locale, key: progressKey(r.Flow), device: r.Device.Name, started: r.Started,
+		state: "resetting", shown: e.d.Clock.Now()}
 	trackers.Store(e.trackKey(r.Device.ID), p)
-	e.showProgress(ctx, p, "progress_requested", false)
 	return func() { trackers.Delete(e.trackKey(r.Device.ID)) }
 }
 

@@ -117,7 +117,7 @@ func TestProgressMessage(t *testing.T) {
 	if !strings.HasPrefix(texts[0], "Resetting the passcode of Phone.") {
 		t.Errorf("the first progress message is not the click's answer: %q", texts[0])
 	}
-	want := []string{"requested from Intune (0:00)", "pending in Intune", "waiting for the device to check in (0:30)",
+	want := []string{"pending in Intune, waiting for the device (0:02)", "waiting for the device to check in (0:30)",
 		"it doesn't need to be unlocked", "done after 1:36"}
 	all := strings.Join(texts, "\n")
 	for _, w := range want {

@@ -279,8 +279,18 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 	if n := h.fleet.Resets(); n != 1 {
 		t.Fatalf("fleet took %d resets for a double click; want 1", n)
 	}
-	if n := h.countDM(alice, h.cat.T("en", "resetting", dev("Alice's iPhone"))); n != 1 {
-		t.Errorf(`%d "resetting" messages; want 1`, n)
+	// One "resetting" message, since edited to the progress's final state.
+	resetting := 0
+	for _, m := range h.fake.Messages(h.fake.DMChannel(alice.ID)) {
+		if len(m.Versions) > 0 && strings.Contains(m.Versions[0], h.cat.T("en", "resetting", dev("Alice's iPhone"))) {
+			resetting++
+			if !strings.Contains(m.Content, "Passcode reset of Alice's iPhone: done after 0:02") {
+				t.Errorf("the resetting message ends as %q; want its final state", m.Content)
+			}
+		}
+	}
+	if resetting != 1 || h.countDM(alice, "Passcode reset of") != 1 {
+		t.Errorf(`%d "resetting" messages; want 1, updated in place`, resetting)
 	}
 	// The second click never reached the engine: after the warning the bot said
 	// exactly what one click makes it say (and the answer to a barrier "help").
@@ -301,7 +311,7 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 		if !after || m.AuthorID != h.fake.BotID() {
 			continue
 		}
-		if len(want) == 0 || !strings.Contains(m.Content, want[0]) {
+		if len(want) == 0 || !strings.Contains(strings.Join(m.Versions, "\n")+m.Content, want[0]) {
 			t.Errorf("unexpected message after the warning: %q", m.Content)
 			continue
 		}

@@ -97,6 +97,7 @@ type Adapter struct {
 	seen    *ttlCache[struct{}] // event ids, click keys, command trigger ids
 	refused *ttlCache[struct{}] // bots already told that the bot only talks with people
 	taken   *ttlCache[string]   // alert id -> who took it
+	updated *ttlCache[string]   // user id + Message.Replace -> channel + ts of the message it updates
 	queues  keyqueue.Queue
 
 	ready   chan struct{} // closed once Run knows the bot's identity and handler
@@ -187,6 +188,7 @@ func New(cfg Config) (*Adapter, error) {
 		seen:      newTTLCache[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
 		refused:   newTTLCache[struct{}](cfg.Clock, time.Hour, 10_000),
 		taken:     newTTLCache[string](cfg.Clock, 7*24*time.Hour, 100_000),
+		updated:   newTTLCache[string](cfg.Clock, time.Hour, 50_000),
 		ready:     make(chan struct{}),
 		life:      life,
 		end:       end,

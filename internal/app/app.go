@@ -85,7 +85,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 		cfg.Locale = *locale
 	}
-	logOut, stdout, closeLog := shellTerminal(cfg, stdout, stderr)
+	logOut, stdout, closeLog := shellTerminal(cfg, stdin, stdout, stderr)
 	defer closeLog()
 	log := newLogger(cfg, logOut)
 	if err := run(ctx, cfg, stdin, stdout, log, env); err != nil {

@@ -160,21 +160,26 @@ type terminalOut struct {
 	note string // said under the welcome: where the logs are
 }
 
-// isTerminal reports whether w is a character device (a terminal). Tests replace it.
-var isTerminal = func(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether f is an *os.File on a character device other than
+// the null device (a terminal). Tests replace it.
+var isTerminal = func(f any) bool {
+	file, ok := f.(*os.File)
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	st, err := file.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
-// shellTerminal decides where the logs of a terminal chat go: to passcodebot.log
+// shellTerminal decides, when both stdin and stdout are a terminal, where the logs of a terminal chat go: to passcodebot.log
 // beside the audit file, said at start. It returns the writer for the logs, the
 // stdout for the chat, and a close function.
-func shellTerminal(cfg *config.Config, stdout, stderr io.Writer) (io.Writer, io.Writer, func()) {
-	if !slices.Contains(cfg.Chat, "shell") || !isTerminal(stdout) {
+func shellTerminal(cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) (io.Writer, io.Writer, func()) {
+	if !slices.Contains(cfg.Chat, "shell") || !isTerminal(stdin) || !isTerminal(stdout) {
 		return stderr, stdout, func() {}
 	}
 	path := filepath.Join(filepath.Dir(cfg.Audit.File), "passcodebot.log")

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,7 +123,7 @@ func TestConfigErrorsThroughMain(t *testing.T) {
 // chat prompts "you>", and -locale ja speaks Japanese from the welcome on.
 func TestShellOnATerminal(t *testing.T) {
 	old := isTerminal
-	isTerminal = func(io.Writer) bool { return true }
+	isTerminal = func(any) bool { return true }
 	defer func() { isTerminal = old }()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.yaml")
@@ -150,6 +149,14 @@ func TestShellOnATerminal(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("terminal lacks %q:\n%s", want, s)
 		}
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if old(null) {
+		t.Errorf("the null device (what a daemon's stdout often is) counts as a terminal")
 	}
 	if code, _, errOut := runMain(t, "-locale", "fr"); code != ExitConfig || !strings.Contains(errOut, "-locale") {
 		t.Errorf("-locale fr: %d %q", code, errOut)

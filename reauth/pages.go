@@ -61,6 +61,7 @@ type page struct {
 	Options []OptionT // a select, when there is one
 	Label   string
 	Status  int
+	Auto    bool // submit the form on load (a browser runs it; a link preview does not)
 }
 
 // OptionT is one entry of a form's select.
@@ -73,7 +74,7 @@ func (p *Pages) SecurityHeaders(w http.ResponseWriter) {
 	if len(p.FormOrigins) > 0 {
 		formAction += " " + strings.Join(p.FormOrigins, " ")
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+"; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src "+autoSubmitHash+"; form-action "+formAction+"; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -158,7 +159,7 @@ type Server struct {
 // Register mounts the landing page, the continue button, the stylesheet and the provider's routes.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /r/{token}", s.landing)
-	mux.HandleFunc("POST /r/{token}", s.begin)
+	mux.HandleFunc("POST /r/{token}", s.begin) // also device-list links (?d=n), picklink.go
 	mux.HandleFunc("GET /assets/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -169,6 +170,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 }
 
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	if s.pickLanding(w, r) {
+		return
+	}
 	token := r.PathValue("token")
 	info, st := s.Windows.Window(token)
 	switch st {
@@ -182,6 +186,9 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) {
+	if s.pickBegin(w, r) {
+		return
+	}
 	token := r.PathValue("token")
 	info, st := s.Windows.Window(token)
 	switch st {

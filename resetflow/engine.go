@@ -115,6 +115,7 @@ type window struct {
 	locale   string
 	issued   time.Time
 	deadline time.Time
+	pick     []Device // a device-list link (picklink.go): the devices offered; never a sign-in window
 }
 
 // Engine runs every conversation. It is safe for concurrent use.
@@ -496,6 +497,7 @@ func (e *Engine) deviceList(c *conversation) Message {
 		})
 	}
 	m.Buttons = []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}}
+	e.offerLinks(c, &m)
 	return m
 }
 
@@ -641,6 +643,9 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
 	w := v.(*window)
+	if w.pick != nil {
+		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown // see PickWindow
+	}
 	if e.d.Clock.Now().After(w.deadline) {
 		// Kept after expiry (until the cache frees it) so the page can say "expired".
 		return WindowInfo{Locale: w.locale, Issued: w.issued, Expires: w.deadline}, WindowExpired
@@ -683,7 +688,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 	now := e.d.Clock.Now()
 	e.mu.Lock()
 	v, ok := e.windows.Get(token)
-	if !ok {
+	if !ok || v.(*window).pick != nil {
 		e.mu.Unlock()
 		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
 	}

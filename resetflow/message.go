@@ -52,6 +52,9 @@ type Choice struct {
 	Value  string // opaque; comes back as Input.Action
 	Label  string
 	Detail string
+	// URL, when set, picks this choice in a browser and goes straight on to the
+	// sign-in (a device-list link). Opening it with GET changes nothing.
+	URL string
 }
 
 // ButtonStyle hints at how prominent a button is.

@@ -134,6 +134,9 @@ func (a *Adapter) Send(_ context.Context, to resetflow.Address, m resetflow.Mess
 	for _, c := range m.Choices {
 		opts = append(opts, c.Value)
 		fmt.Fprintf(&b, "  [%d] %s — %s\n", len(opts), c.Label, c.Detail)
+		if c.URL != "" {
+			fmt.Fprintf(&b, "      %s: %s\n", a.cat.T(a.locale, "shell_pick_link"), c.URL)
+		}
 	}
 	for _, btn := range m.Buttons {
 		opts = append(opts, btn.Value)

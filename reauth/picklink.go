@@ -58,7 +58,7 @@ func (s *Server) pickLanding(w http.ResponseWriter, r *http.Request) bool {
 			Body:   s.Pages.Catalog.T(loc, "page_intro", map[string]any{"Device": info.Device, "Until": s.Pages.until(info.Expires)}),
 			Note:   s.Pages.Catalog.T(loc, "page_preview_note"),
 			Action: "/r/" + token + "?d=" + strconv.Itoa(n), Button: s.Pages.Catalog.T(loc, "page_continue"),
-			Auto:   true,
+			Auto: true,
 		})
 	case resetflow.WindowExpired:
 		s.Pages.Status(w, info.Locale, resetflow.SignInExpired)

@@ -63,7 +63,7 @@ func TestFourActionsToThePasscode(t *testing.T) {
 
 	act("click the Pixel")
 	e.click(alice, list, "pcb_choice_1", "")
-	browserGet(t, pixel.URL)                          // the browser opens the button's URL
+	browserGet(t, pixel.URL)                           // the browser opens the button's URL
 	res, err := http.PostForm(pixel.URL, url.Values{}) // and the page submits itself
 	if err != nil {
 		t.Fatal(err)

@@ -82,6 +82,9 @@ type Config struct {
 	// a crash; Restore takes its entries back at the next start.
 	SecretShown   func(channel, ts, locale string, removeAt time.Time)
 	SecretRemoved func(channel, ts string)
+	// RecentResets, when set, lists a person's recent resets (by their company
+	// identity) for the App Home tab, oldest first.
+	RecentResets func(ctx context.Context, identity string) ([]HomeReset, error)
 }
 
 // Adapter is the Slack chat platform. Create it with New.

@@ -179,6 +179,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	hooks := func(platform string) chatHooks {
 		bg := context.Background()
 		return chatHooks{
+			recent: recentResets(&db, directory, devices, clk),
 			taken: func(alertID, who string) {
 				ev := resetflow.Event{Time: clk.Now(), Step: "alert_ack", Platform: platform, ChatUser: who, Outcome: "taken", Detail: "alert=" + alertID}
 				if err := db.Record(bg, ev); err != nil {
@@ -463,4 +464,7 @@ type chatHooks struct {
 	taken   func(alertID, who string)                      // someone pressed "I'm on it"
 	shown   func(channel, id, locale string, at time.Time) // a passcode message was posted
 	removed func(channel, id string)                       // and is gone again
+
+	// recent lists a person's recent resets for the Slack App Home tab.
+	recent func(context.Context, string) ([]slackadapter.HomeReset, error)
 }

@@ -115,7 +115,7 @@ type window struct {
 	locale   string
 	issued   time.Time
 	deadline time.Time
-	pick     []Device // a device-list link (picklink.go): the devices offered; never a sign-in window
+	pick     []pickOffer // a device-list link (picklink.go): the devices offered; never a sign-in window
 }
 
 // Engine runs every conversation. It is safe for concurrent use.

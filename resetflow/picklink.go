@@ -24,17 +24,32 @@ func (e *Engine) offerLinks(c *conversation, m *Message) {
 	}
 	token := newToken()
 	now := e.d.Clock.Now()
-	offered := false
+	var offers []pickOffer
 	for i, d := range c.devices {
 		if e.cfg.Rules.Evaluate(d).Decision == Allow {
 			m.Choices[i].URL = e.linkURL(token) + "?d=" + strconv.Itoa(i+1)
-			offered = true
+			offers = append(offers, pickOffer{n: i + 1, id: d.ID, name: d.Name})
 		}
 	}
-	if offered {
-		devs := append([]Device(nil), c.devices...)
-		e.windows.Set(token, &window{key: c.addr.key(), flow: c.flow, locale: c.locale, issued: now, deadline: now.Add(e.cfg.Window), pick: devs}, cache.DefaultExpiration)
+	if offers != nil {
+		e.windows.Set(token, &window{key: c.addr.key(), flow: c.flow, locale: c.locale, issued: now, deadline: now.Add(e.cfg.Window), pick: offers}, cache.DefaultExpiration)
 	}
+}
+
+// pickOffer is a device a device-list link may pick: its number in the list (1-based).
+// It is kept small: a link lives beside every conversation waiting at its device list.
+type pickOffer struct {
+	n        int
+	id, name string
+}
+
+func offerOf(offers []pickOffer, n int) (pickOffer, bool) {
+	for _, o := range offers {
+		if o.n == n {
+			return o, true
+		}
+	}
+	return pickOffer{}, false
 }
 
 // PickInfo describes a device-list link to its page.
@@ -57,10 +72,11 @@ func (e *Engine) PickWindow(token string, n int) (PickInfo, WindowStatus) {
 		}
 		return PickInfo{Locale: loc}, st
 	}
-	if n < 1 || n > len(w.pick) || e.cfg.Rules.Evaluate(w.pick[n-1]).Decision != Allow {
+	o, ok := offerOf(w.pick, n)
+	if !ok {
 		return PickInfo{Locale: c.locale}, WindowUnknown
 	}
-	return PickInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, Device: w.pick[n-1].Name}, WindowOpen
+	return PickInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, Device: o.name}, WindowOpen
 }
 
 // pickLocked finds a live device-list link and its conversation. e.mu is held.
@@ -104,11 +120,12 @@ func (e *Engine) PickFromLink(ctx context.Context, token string, n int) PickResu
 		e.mu.Unlock()
 		return PickResult{Status: st, Locale: e.cat.Default()}
 	}
-	if n < 1 || n > len(w.pick) || e.cfg.Rules.Evaluate(w.pick[n-1]).Decision != Allow {
+	o, ok := offerOf(w.pick, n)
+	if !ok {
 		e.mu.Unlock()
 		return PickResult{Status: WindowUnknown, Locale: c.locale}
 	}
-	want := w.pick[n-1].ID
+	want := o.id
 	addr, loc, flow, picking := c.addr, c.locale, c.flow, c.step == stepPicking
 	e.mu.Unlock()
 	if picking {

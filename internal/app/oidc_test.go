@@ -113,7 +113,9 @@ func TestOIDCEndToEnd(t *testing.T) {
 	io.WriteString(inW, "reset my passcode\n")
 	n := waitFor(t, &stdout, regexp.MustCompile(`\[(\d+)\] Alice's iPhone`))
 	io.WriteString(inW, n[1:strings.Index(n, "]")]+"\n")
-	link := waitFor(t, &stdout, regexp.MustCompile(`http://`+regexp.QuoteMeta(addr)+`/r/[A-Za-z0-9_-]+`))
+	// The sign-in link the pick sent (not a device-list link, which carries ?d=).
+	link := strings.TrimPrefix(waitFor(t, &stdout, regexp.MustCompile(`browser: http://`+regexp.QuoteMeta(addr)+`/r/[A-Za-z0-9_-]+\n`)), "browser: ")
+	link = strings.TrimSpace(link)
 
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	idp.QueueUser(&oidcUser{authTime: time.Now().Unix()})

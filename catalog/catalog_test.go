@@ -115,7 +115,7 @@ func TestTemplatesRender(t *testing.T) {
 	c := catalog.MustNew("en")
 	data := map[string]any{"Device": "D", "Until": "09:05 UTC", "Minutes": 5, "Max": 3, "Count": 2, "N": 7, "Model": "M", "OS": "iOS",
 		"Version": "1", "LastSync": "x", "UPN": "u@x", "Who": "w", "Choice": "c", "Reason": "r", "User": "u", "Users": "a, b",
-		"Platform": "Discord", "Account": "Alice (@alice)", "Digits": 6, "Left": 2, "Since": "09:00 UTC"}
+		"Platform": "Discord", "Account": "Alice (@alice)", "Digits": 6, "Left": 2, "Since": "09:00 UTC", "File": "f", "Elapsed": "0:42", "When": "2026-11-25 09:00"}
 	for _, loc := range catalog.Locales {
 		ids, _ := catalog.IDs(loc)
 		for _, id := range ids {

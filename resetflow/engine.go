@@ -139,6 +139,7 @@ type window struct {
 	locale   string
 	issued   time.Time
 	deadline time.Time
+	pick     []pickOffer // a device-list link (picklink.go): the devices offered; never a sign-in window
 }
 
 // Engine runs every conversation. It is safe for concurrent use.
@@ -251,6 +252,10 @@ func (e *Engine) Handle(ctx context.Context, in Input) {
 	case cmdUnlink:
 		e.unlink(ctx, in.From, loc)
 	default:
+		if n := e.deviceByName(in.From, in.Text); n > 0 {
+			e.pick(ctx, in.From, loc, "", n)
+			return
+		}
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.cat.T(loc, "help_hint")})
 	}
 }
@@ -291,33 +296,6 @@ const (
 	cmdNumber
 	cmdUnlink
 )
-
-// parseText recognises what a person typed. Longer input is matched by keywords.
-func parseText(s string) (command, int) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(t, "/")
-	t = strings.Trim(t, " .!?。！？")
-	if t == "" {
-		return cmdUnknown, 0
-	}
-	if n, err := strconv.Atoi(t); err == nil {
-		return cmdNumber, n
-	}
-	switch t {
-	case "cancel", "stop", "quit", "abort", "キャンセル", "やめる", "中止", "取り消し", "とりけし":
-		return cmdCancel, 0
-	case "help", "ヘルプ", "使い方", "へるぷ", "h":
-		return cmdHelp, 0
-	case "unlink", "リンク解除", "連携解除":
-		return cmdUnlink, 0
-	}
-	for _, kw := range []string{"reset", "passcode", "password", "pin", "unlock", "start", "リセット", "パスコード", "パスワード", "暗証番号", "ロック解除"} {
-		if strings.Contains(t, kw) {
-			return cmdReset, 0
-		}
-	}
-	return cmdUnknown, 0
-}
 
 // Action values. The flow id ties a click to one attempt, so clicks on old messages do nothing.
 const (
@@ -543,6 +521,7 @@ func (e *Engine) deviceList(c *conversation) Message {
 		})
 	}
 	m.Buttons = []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}}
+	e.offerLinks(c, &m)
 	return m
 }
 
@@ -690,6 +669,9 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
 	w := v.(*window)
+	if w.pick != nil {
+		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown // see PickWindow
+	}
 	if e.d.Clock.Now().After(w.deadline) {
 		// Kept after expiry (until the cache frees it) so the page can say "expired".
 		return WindowInfo{Locale: w.locale, Issued: w.issued, Expires: w.deadline}, WindowExpired
@@ -742,7 +724,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 	now := e.d.Clock.Now()
 	e.mu.Lock()
 	v, ok := e.windows.Get(token)
-	if !ok {
+	if !ok || v.(*window).pick != nil {
 		e.mu.Unlock()
 		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
 	}
@@ -894,7 +876,7 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
-	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": cs.device.Name})})
+	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": cs.device.Name}), Replace: progressKey(cs.flow)})
 	go func() {
 		defer e.bg.Done()
 		e.runReset(e.bgCtx, inf, true)
@@ -924,7 +906,9 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		}
 		e.record(ctx, base, "reset_requested", "sent", detail)
 	}
+	defer e.track(r)()
 	res, err := e.await(ctx, r.Device, r.Started)
+	e.finishProgress(ctx, r.Device.ID, finalPhase(ctx, res, err))
 	base.Time = e.d.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -971,8 +955,8 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		e.alert(ctx, AlertNotSupported, r.Address, r.User, &r.Device, "actionState=notSupported")
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_not_supported", map[string]any{"Device": r.Device.Name})})
 	default:
-		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, "actionState="+string(res.State)+" errorCode="+res.ErrorCode)
-		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_failed", map[string]any{"Device": r.Device.Name}), Buttons: e.startAgain(loc)})
+		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, e.failureDetail(r, res))
+		e.send(ctx, r.Address, Message{Text: e.failureText(loc, r), Buttons: e.startAgain(loc)})
 	}
 }
 
@@ -989,8 +973,11 @@ func (e *Engine) deliver(ctx context.Context, r InFlight, res ActionResult) {
 	case !info.TemporaryPasscode:
 		err = e.d.Messenger.Send(ctx, r.Address, Message{Text: e.cat.T(loc, "removed_"+string(r.Outcome), data) + "\n" + guide})
 	case res.Passcode == nil || res.Passcode.Reveal() == "":
+		// Done without a passcode: the person is told where to look, never "success".
+		e.record(ctx, e.resetEvent(r), "delivery", "missing", "actionState=done without a passcode")
 		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, "actionState=done without a passcode")
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "passcode_missing", data)})
+		return
 	default:
 		err = e.d.Messenger.Send(ctx, r.Address, Message{
 			Text:   e.cat.T(loc, "passcode_intro_"+string(r.Outcome), data),
@@ -1026,7 +1013,7 @@ func (e *Engine) resetEvent(r InFlight) Event {
 // our reset has been seen pending or active, only a result with that start is ours.
 func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionResult, error) {
 	deadline := since.Add(e.cfg.PollTimeout)
-	wait := e.cfg.PollFirst
+	wait := e.nextPoll(since)
 	var last error
 	var seen time.Time // start of our reset, once seen pending or active
 	ours := func(res ActionResult) bool {
@@ -1042,6 +1029,7 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 			return ActionResult{}, ctx.Err()
 		}
 		res, err := e.d.Devices.ResetResult(ctx, d)
+		e.observe(ctx, d, res, err)
 		switch {
 		case err == nil && res.State.Final() && ours(res):
 			return res, nil
@@ -1060,7 +1048,7 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 			}
 			return ActionResult{}, last
 		}
-		wait = min(wait*2, e.cfg.PollMax)
+		wait = e.nextPoll(since)
 	}
 }
 

@@ -42,6 +42,14 @@ type Message struct {
 	Link    *Link
 	Secret  *Secret // only ever sent to the requester's direct-message channel
 	Notice  string  // small print under the body (help hints)
+
+	// Replace names a message that is updated in place (progress): the first
+	// message with a given key is posted; later ones with the same key, to the
+	// same person, edit it where the platform can edit messages (Slack
+	// chat.update, a Discord edit). Final marks the last update: the adapter then
+	// forgets the key. A message with a Secret never has a Replace key.
+	Replace string
+	Final   bool
 }
 
 // Interactive reports whether the message expects a click.
@@ -54,6 +62,9 @@ type Choice struct {
 	Value  string // opaque; comes back as Input.Action
 	Label  string
 	Detail string
+	// URL, when set, picks this choice in a browser and goes straight on to the
+	// sign-in (a device-list link). Opening it with GET changes nothing.
+	URL string
 }
 
 // ButtonStyle hints at how prominent a button is.

@@ -26,7 +26,6 @@ var alertColors = map[resetflow.AlertKind]int{
 	resetflow.AlertLimitReached:  0xFEE75C,
 	resetflow.AlertLinkRefused:   0xED4245, // red: possible account takeover
 
-	// issue 11
 	resetflow.AlertDeliveryFailed: 0xE67E22,
 	resetflow.AlertsFolded:        0xFEE75C,
 }

@@ -103,6 +103,7 @@ type Adapter struct {
 	live       map[string]liveMessage
 	originals  map[string]*pendingOriginal // user id -> a deferred /reset-passcode answer
 	secrets    map[string]*secretMessage   // message id -> passcode message to edit out
+	updated    map[string][2]string        // user id + Message.Replace -> channel id, message id it updates
 	registered bool
 
 	seen   *ttlSet // interaction ids
@@ -157,7 +158,7 @@ func New(cfg Config) (*Adapter, error) {
 		client: &http.Client{Transport: rt, Timeout: 20 * time.Second},
 		appID:  cfg.ApplicationID,
 		dms:    map[string]string{}, dmOwners: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
-		originals: map[string]*pendingOriginal{}, secrets: map[string]*secretMessage{},
+		originals: map[string]*pendingOriginal{}, secrets: map[string]*secretMessage{}, updated: map[string][2]string{},
 		seen:   newTTLSet(cfg.Clock, time.Hour),
 		used:   newTTLSet(cfg.Clock, 24*time.Hour),
 		posted: newTTLSet(cfg.Clock, 24*time.Hour),

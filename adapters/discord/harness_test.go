@@ -244,11 +244,43 @@ func (h *harness) click(u fakediscord.User, m fakediscord.Message, label string,
 		}
 		h.t.Fatalf("message %q has no button %q; it has %q", firstLine(m.Content), label, labels)
 	}
+	if b.Style == discordgo.LinkButton {
+		h.browse(b.URL) // a link button opens the browser; Discord sends no interaction
+		return ""
+	}
 	id, err := h.fake.Click(u, m.ID, b.CustomID, opts...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return id
+}
+
+// browse opens a device-list link as a browser does: the page (a link preview
+// may fetch it without effect), then the form the page submits by itself. It
+// returns the page the form led to (the demo sign-in form).
+func (h *harness) browse(link string) string {
+	h.t.Helper()
+	for range 2 {
+		resp, err := http.Get(link)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "document.forms[0].submit()") {
+			h.t.Fatalf("GET %s = %d: %s", link, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.PostForm(link, url.Values{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("POST %s = %d: %s", link, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 func linkURL(t *testing.T, m fakediscord.Message) string {

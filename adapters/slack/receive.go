@@ -78,6 +78,10 @@ func (a *Adapter) socketLoop(ctx context.Context, c *socketmode.Client) (connect
 // It must not block: the socket's read loop calls it.
 func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	cb, _ := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if h, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok {
+		a.onHomeOpened(cb, h) // home.go
+		return
+	}
 	m, ok := ev.InnerEvent.Data.(*slackevents.MessageEvent)
 	if !ok || cb == nil {
 		return
@@ -123,6 +127,10 @@ func (a *Adapter) onInteraction(cb slackgo.InteractionCallback, raw json.RawMess
 	ts := cmpOr(cb.Container.MessageTs, cb.Message.Timestamp)
 	user := cb.User.ID
 	for _, act := range cb.ActionCallback.BlockActions {
+		if act.ActionID == actionHomeReset {
+			a.onHomeClick(user, cb.TriggerID) // home.go
+			continue
+		}
 		value, label := act.Value, act.Text.Text
 		if act.Type == "static_select" {
 			value, label = act.SelectedOption.Value, act.SelectedOption.Text.Text

@@ -54,6 +54,7 @@ func (a *Adapter) render(m resetflow.Message, loc string) (string, []slackgo.Blo
 				text += "\n" + escape(c.Detail)
 			}
 			btn := slackgo.NewButtonBlockElement(id, c.Value, plain(truncate(c.Label, maxButtonText)))
+			btn.URL = c.URL // when set, the click also opens the device's sign-in in the browser
 			blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(text), nil, slackgo.NewAccessory(btn), slackgo.SectionBlockOptionBlockID(id)))
 		}
 	} else if len(m.Choices) > maxChoiceButtons {

@@ -114,7 +114,9 @@ func TestOIDCEndToEnd(t *testing.T) {
 	io.WriteString(inW, "reset my passcode\n")
 	n := waitFor(t, &stdout, regexp.MustCompile(`\[(\d+)\] Alice's iPhone`))
 	io.WriteString(inW, n[1:strings.Index(n, "]")]+"\n")
-	link := waitFor(t, &stdout, regexp.MustCompile(`http://`+regexp.QuoteMeta(addr)+`/r/[A-Za-z0-9_-]+`))
+	// The sign-in link the pick sent (not a device-list link, which carries ?d=).
+	link := strings.TrimPrefix(waitFor(t, &stdout, regexp.MustCompile(`browser: http://`+regexp.QuoteMeta(addr)+`/r/[A-Za-z0-9_-]+\n`)), "browser: ")
+	link = strings.TrimSpace(link)
 
 	jar, _ := cookiejar.New(nil) // the browser: the sign-in is bound to it by a cookie
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -388,7 +388,6 @@ func TestReplicasRollingRestart(t *testing.T) {
 	before := c.query(`SELECT count(*) FROM events`)
 
 	a.cmd.Process.Signal(syscall.SIGTERM)
-	stopped := time.Now()
 	took := c.leadsAndConnected(b, "the standby to lead")
 	t.Logf("MEASURED failover after a clean stop (SIGTERM): standby led %v after the signal", took.Round(time.Millisecond))
 	if took > 2*time.Second {
@@ -397,7 +396,6 @@ func TestReplicasRollingRestart(t *testing.T) {
 	if err := <-a.exit; err != nil {
 		t.Errorf("the stopped leader exited with %v", err)
 	}
-	_ = stopped
 
 	c.success(carol)
 	if n := c.passcodes(carol); n != 1 {
@@ -547,8 +545,7 @@ func TestReplicasLeaderCutFromTheDatabase(t *testing.T) {
 	proxy.Cut()
 	cut := time.Now()
 	ledAfter := c.leadsAndConnected(b, "the standby to lead")
-	stopped := a.logs.next(t, &i, regexp.MustCompile(`lost the leader lease`))
-	_ = stopped
+	a.logs.next(t, &i, regexp.MustCompile(`lost the leader lease`))
 	var stoppedAfter time.Duration
 	if at := leaseLostAt.FindStringSubmatch(a.logs.text()); at != nil {
 		tm, _ := time.Parse(time.RFC3339Nano, at[1])
@@ -573,12 +570,6 @@ func TestReplicasLeaderCutFromTheDatabase(t *testing.T) {
 	alice := people[0]
 	c.click(alice, c.untilWarning(alice), "pcb_button_0")
 	c.success(alice)
-}
-
-func init() {
-	// The binary these tests launch is built by TestMain in main_test.go.
-	_ = filepath.Join
-	_ = os.Getpid
 }
 
 // TestTwoLeadersRaceForTheLimit runs two bots that both lead (two deployments

@@ -580,7 +580,7 @@ func TestResetFailureAlertsHelpdesk(t *testing.T) {
 // TestFailureSaysTheUsualCause: a failed Android reset tells the person the usual
 // cause (no passcode policy) and gives the helpdesk the same likely cause.
 func TestFailureSaysTheUsualCause(t *testing.T) {
-	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionFailed, ErrorCode: "E1"}}}
+	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionFailed, ErrorCode: "E1", Started: t0}}}
 	h := scriptedHarness(t, s)
 	h.toConfirmScripted(alice)
 	m := h.finishReset(alice, "failed")

@@ -100,11 +100,13 @@ discord:
 
 	f.UserSays(bob, "reset")
 	list := find("the device list", func(m fakediscord.Message) bool { return buttonEnding(m, "Bob's Galaxy S5") != nil })
-	click(list, buttonEnding(list, "Bob's Galaxy S5"))
+	// Pick by typing the device's number (its button is a device-list link,
+	// which a browser would follow; the typed pick then sends the sign-in link).
+	f.UserSays(bob, strings.SplitN(buttonEnding(list, "Bob's Galaxy S5").Label, ".", 2)[0])
 	var link string
 	find("the sign-in link", func(m fakediscord.Message) bool {
 		for _, b := range m.Buttons() {
-			if b.Style == discordgo.LinkButton && strings.Contains(b.URL, "/r/") {
+			if b.Style == discordgo.LinkButton && strings.Contains(b.URL, "/r/") && !strings.Contains(b.URL, "?d=") { // not a device-list link
 				link = b.URL
 				return true
 			}

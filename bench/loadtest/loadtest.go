@@ -1,5 +1,5 @@
 // Package loadtest is passcodebot's load benchmark (issue 8). It starts a fake
-// Slack workspace (adapters/slack/fakeslack) and a fake Microsoft Graph
+// Slack workspace (adapters/slack/slacktest) and a fake Microsoft Graph
 // (intune/graphtest) on loopback, runs the real passcodebot binary against
 // them as a child process (the demo sign-in on its own HTTP server), and
 // drives simulated employees through complete passcode resets at a chosen

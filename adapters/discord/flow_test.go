@@ -9,8 +9,8 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -154,7 +154,7 @@ func TestLinkedUserResetsInJapanese(t *testing.T) {
 	h := newHarness(t)
 	h.run()
 	bob := h.fake.NewUser("bob")
-	if _, err := links.Preload(context.Background(), h.links, h.fleet, []links.Entry{{DiscordUserID: bob.ID, UPN: "bob@contoso.example"}}); err != nil {
+	if _, err := discord.Preload(context.Background(), h.links, h.fleet, []discord.PreloadEntry{{DiscordUserID: bob.ID, UPN: "bob@contoso.example"}}); err != nil {
 		t.Fatal(err)
 	}
 	h.fake.WaitFor(t, "the slash command registered", func() bool { return len(h.fake.Commands()) == 1 })
@@ -200,7 +200,7 @@ func TestLinkedUserResetsInJapanese(t *testing.T) {
 
 func preload(t *testing.T, h *harness, u discordtest.User, upn string) {
 	t.Helper()
-	if _, err := links.Preload(context.Background(), h.links, h.fleet, []links.Entry{{DiscordUserID: u.ID, UPN: upn}}); err != nil {
+	if _, err := discord.Preload(context.Background(), h.links, h.fleet, []discord.PreloadEntry{{DiscordUserID: u.ID, UPN: upn}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/internal/logs"
 	"github.com/passcodebot/passcodebot/intune"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/metrics"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
@@ -179,8 +178,8 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 
 	var adapters []bot.Adapter
-	var slackHTTP *slackadapter.Adapter // registers its endpoints on the bot's mux
-	var discordPreload []links.Entry    // Discord account links an administrator prepared
+	var slackHTTP *slackadapter.Adapter       // registers its endpoints on the bot's mux
+	var discordPreload []discord.PreloadEntry // Discord account links an administrator prepared
 	for _, p := range cfg.Chat {
 		switch p {
 		case "discord":
@@ -226,7 +225,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	defer db.Close()
 	if len(discordPreload) > 0 {
-		n, err := links.Preload(ctx, db, directory, discordPreload)
+		n, err := discord.Preload(ctx, db, directory, discordPreload)
 		if err != nil {
 			ln.Close()
 			return configError{fmt.Errorf("discord.links_preload: %w", err)}
@@ -398,7 +397,7 @@ func noHelpdesk(a bot.Adapter) bool {
 // newDiscord makes the Discord adapter and reads the links an administrator
 // prepared (applied once the database is open). The token comes from the
 // environment; without it the program stops with a configuration error.
-func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []links.Entry, error) {
+func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []discord.PreloadEntry, error) {
 	token := ""
 	if env != nil {
 		token = strings.TrimSpace(env(discord.TokenEnv))
@@ -407,10 +406,10 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
 	}
 	d := cfg.Discord
-	var preload []links.Entry
+	var preload []discord.PreloadEntry
 	if d.LinksPreload != "" {
 		var err error
-		if preload, err = links.LoadPreload(d.LinksPreload); err != nil {
+		if preload, err = discord.LoadPreload(d.LinksPreload); err != nil {
 			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
 		}
 	}

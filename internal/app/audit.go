@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/internal/config"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/resetflow"
 	"github.com/passcodebot/passcodebot/sqlite"
 )
@@ -142,7 +142,7 @@ func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("passcodebot unlink", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (its audit.file holds the links)")
-	platform := fs.String("platform", links.Platform, "chat platform of the account")
+	platform := fs.String("platform", discord.Platform, "chat platform of the account")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: passcodebot unlink [-config file] [-platform discord] <chat user id>")
 	}
@@ -161,7 +161,7 @@ func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitFail
 	}
 	defer db.Close()
-	had, err := links.Remove(ctx, db, *platform, fs.Arg(0))
+	had, err := discord.Unlink(ctx, db, *platform, fs.Arg(0))
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot unlink:", err)
 		return ExitFail

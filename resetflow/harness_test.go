@@ -13,8 +13,8 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -50,8 +50,8 @@ type harness struct {
 	clk    *clock.Fake
 	cat    *catalog.Catalog
 	fleet  *fleet.Fleet
-	chat   *flowtest.Chat
-	alerts *flowtest.Alerts
+	chat   *resetflowtest.Chat
+	alerts *resetflowtest.Alerts
 	rec    *recorder
 	store  *resetflow.MemoryStore
 	links  *resetflow.MemoryLinks
@@ -71,7 +71,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, clk: clk, cat: sharedCatalog(), fleet: fl, chat: flowtest.NewChat(), alerts: &flowtest.Alerts{}, rec: &recorder{},
+	h := &harness{t: t, clk: clk, cat: sharedCatalog(), fleet: fl, chat: resetflowtest.NewChat(), alerts: &resetflowtest.Alerts{}, rec: &recorder{},
 		store: resetflow.NewMemoryStore(), links: resetflow.NewMemoryLinks(), logs: &bytes.Buffer{}}
 	cfg := resetflow.DefaultConfig()
 	cfg.PublicURL = "http://bot.test"

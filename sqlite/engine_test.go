@@ -9,8 +9,8 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // TestUnwritableDatabaseRefusesReset: when the SQLite file stops taking writes
@@ -22,7 +22,7 @@ func TestUnwritableDatabaseRefusesReset(t *testing.T) {
 	clk := clock.NewFake(t0)
 	fl, _ := fleet.Load(fleet.Demo(), clk, time.Second)
 	cat := catalog.MustNew("en")
-	c, al := flowtest.NewChat(), &flowtest.Alerts{}
+	c, al := resetflowtest.NewChat(), &resetflowtest.Alerts{}
 	eng, err := resetflow.New(resetflow.DefaultConfig(), resetflow.Deps{Clock: clk, Catalog: cat, Devices: fl, Directory: fl,
 		Messenger: c, Alerter: al, Recorder: db, Store: db, Links: db})
 	if err != nil {

@@ -16,11 +16,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/passcodebot/passcodebot/internal/flowtest"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // syncBuffer is a log destination the test reads while the code writes.
-type syncBuffer = flowtest.Buffer
+type syncBuffer = resetflowtest.Buffer
 
 // waitFor waits until the buffer holds a match of re and returns it.
 func waitFor(t *testing.T, b *syncBuffer, re *regexp.Regexp) string {

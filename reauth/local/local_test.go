@@ -13,17 +13,17 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 type env struct {
 	clk    *clock.Fake
 	eng    *resetflow.Engine
-	chat   *flowtest.Chat
-	alerts *flowtest.Alerts
+	chat   *resetflowtest.Chat
+	alerts *resetflowtest.Alerts
 	srv    *httptest.Server
 }
 
@@ -31,7 +31,7 @@ func setup(t *testing.T) *env {
 	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	fl, _ := fleet.Load(fleet.Demo(), clk, time.Second)
 	cat := catalog.MustNew("en")
-	e := &env{clk: clk, chat: flowtest.NewChat(), alerts: &flowtest.Alerts{}}
+	e := &env{clk: clk, chat: resetflowtest.NewChat(), alerts: &resetflowtest.Alerts{}}
 	cfg := resetflow.DefaultConfig()
 	cfg.Location = time.UTC
 	var err error

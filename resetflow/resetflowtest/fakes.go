@@ -1,7 +1,8 @@
-// Package flowtest has hand-written fakes of the engine's outbound ports for
-// tests: a chat that records what the engine says and lets a test wait for a
-// message without sleeping, and a helpdesk that records alerts.
-package flowtest
+// Package resetflowtest is the engine's test kit: hand-written fakes of its
+// outbound ports (a chat that records what the engine says and lets a test wait
+// for a message without sleeping, a helpdesk that records alerts), and Start,
+// which stands up an engine on a fake clock with the demo fleet.
+package resetflowtest
 
 import (
 	"bytes"

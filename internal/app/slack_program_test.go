@@ -1,4 +1,4 @@
-package slack_test
+package app_test
 
 import (
 	"context"

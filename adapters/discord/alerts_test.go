@@ -172,7 +172,7 @@ func TestAlertDigestNoneDroppedNoneTwice(t *testing.T) {
 	}
 }
 
-// TestAccountLinkingAlerts: the alerts of account linking (issue 11) name the
+// TestAccountLinkingAlerts: the alerts of account linking name the
 // Discord account (mention and name) and the directory user; a refused
 // linking is red.
 func TestAccountLinkingAlerts(t *testing.T) {

@@ -121,7 +121,7 @@ func TestRateLimitedAlertPostTellsWhenToRetry(t *testing.T) {
 	}
 }
 
-// TestAccountLinkingAlerts: the alerts of account linking (issue 11) name the
+// TestAccountLinkingAlerts: the alerts of account linking name the
 // chat account (platform, id and name) and the directory user.
 func TestAccountLinkingAlerts(t *testing.T) {
 	e := start(t, options{})

@@ -49,9 +49,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		case "check":
 			return check(ctx, args[1:], stdout, stderr, env)
 		case "audit":
-			return audit(ctx, args[1:], stdout, stderr)
+			return audit(ctx, clock.Real{}, args[1:], stdout, stderr)
 		case "unlink":
-			return unlink(ctx, args[1:], stdout, stderr)
+			return unlink(ctx, clock.Real{}, args[1:], stdout, stderr)
 		case "run":
 			args = args[1:]
 		}
@@ -94,9 +94,9 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // prune applies the audit retention at start and then daily.
-func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
+func prune(ctx context.Context, clk clock.Clock, db *sqlite.DB, days int, log *slog.Logger) {
 	for {
-		n, err := db.Prune(ctx, time.Now().AddDate(0, 0, -days))
+		n, err := db.Prune(ctx, clk.Now().AddDate(0, 0, -days))
 		if err != nil && ctx.Err() == nil {
 			log.Error("audit retention: pruning failed", "err", err)
 		} else if n > 0 {
@@ -105,7 +105,7 @@ func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(24 * time.Hour):
+		case <-clk.After(24 * time.Hour):
 		}
 	}
 }
@@ -250,7 +250,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	defer stopPrune()
-	go prune(pruneCtx, db, cfg.Audit.RetentionDays, log)
+	go prune(pruneCtx, clk, db, cfg.Audit.RetentionDays, log)
 
 	var engine *resetflow.Engine
 	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
+	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/resetflow"
 	"github.com/passcodebot/passcodebot/sqlite"
@@ -19,7 +20,7 @@ import (
 
 // audit is the `audit` subcommand: it lists the audit trail, filtered, as a
 // table, CSV or JSON lines.
-func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func audit(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("passcodebot audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (its audit.file is read)")
@@ -38,7 +39,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitConfig
 	}
 	var err error
-	now := time.Now()
+	now := clk.Now()
 	if f.Since, err = parseWhen(*since, now); err != nil {
 		fmt.Fprintln(stderr, "passcodebot audit: -since:", err)
 		return ExitConfig
@@ -138,7 +139,7 @@ func writeEvents(w io.Writer, format string, events []resetflow.Event) error {
 
 // unlink is the `unlink` subcommand: an administrator removes a chat account's
 // link to its directory user (people can also write "unlink" to the bot).
-func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func unlink(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("passcodebot unlink", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (its audit.file holds the links)")
@@ -170,7 +171,7 @@ func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s account %s was not linked\n", *platform, fs.Arg(0))
 		return ExitOK
 	}
-	ev := resetflow.Event{Time: time.Now(), Step: "unlink", Platform: *platform, ChatUser: fs.Arg(0), Outcome: "removed", Detail: "by administrator"}
+	ev := resetflow.Event{Time: clk.Now(), Step: "unlink", Platform: *platform, ChatUser: fs.Arg(0), Outcome: "removed", Detail: "by administrator"}
 	if err := db.Record(ctx, ev); err != nil {
 		fmt.Fprintln(stderr, "passcodebot unlink: the link is removed, but the audit record failed:", err)
 		return ExitFail

@@ -260,8 +260,8 @@ func (p *linkProgram) wantOnPage(page, id string, data map[string]any) {
 	}
 }
 
-// TestDiscordLinkCannotBeCompletedBySomeoneElse is finding 1 of issue 11 on
-// the whole program. Mallory, an unlinked Discord user, tries to get her
+// TestDiscordLinkCannotBeCompletedBySomeoneElse is the account-linking
+// takeover, tried on the whole program. Mallory, an unlinked Discord user, tries to get her
 // account linked to Alice (and so Alice's devices and passcode) in the two
 // ways the review found; neither works, and the helpdesk is alerted.
 func TestDiscordLinkCannotBeCompletedBySomeoneElse(t *testing.T) {

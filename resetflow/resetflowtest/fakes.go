@@ -104,13 +104,18 @@ func (a *Alerts) Kinds() []resetflow.AlertKind {
 
 // Buffer is a log destination a test can read while the code under test writes.
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced at every write
 }
 
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
 }
 
@@ -118,4 +123,26 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Wait blocks until match accepts what has been written so far, or ctx ends;
+// it returns the text match saw last and whether match accepted it.
+func (s *Buffer) Wait(ctx context.Context, match func(string) bool) (string, bool) {
+	for {
+		s.mu.Lock()
+		text := s.b.String()
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		if match(text) {
+			return text, true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return text, false
+		}
+	}
 }

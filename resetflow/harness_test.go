@@ -1,10 +1,8 @@
 package resetflow_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +15,7 @@ import (
 	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
-var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+var t0 = resetflowtest.T0
 
 type recorder struct {
 	mu     sync.Mutex
@@ -55,56 +53,25 @@ type harness struct {
 	rec    *recorder
 	store  *resetflow.MemoryStore
 	links  *resetflow.MemoryLinks
-	logs   *bytes.Buffer
+	logs   *resetflowtest.Buffer
 	eng    *resetflow.Engine
 }
 
 type option func(*resetflow.Config, *resetflow.Deps)
 
-// sharedCatalog is loaded once: parsing the catalogs dominates a fuzz execution.
-var sharedCatalog = sync.OnceValue(func() *catalog.Catalog { return catalog.MustNew("en") })
-
+// newHarness stands the engine up with the test kit (the demo fleet answering
+// after three seconds) and the harness's own recorder.
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
-	clk := clock.NewFake(t0)
-	fl, err := fleet.Load(fleet.Demo(), clk, 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, clk: clk, cat: sharedCatalog(), fleet: fl, chat: resetflowtest.NewChat(), alerts: &resetflowtest.Alerts{}, rec: &recorder{},
-		store: resetflow.NewMemoryStore(), links: resetflow.NewMemoryLinks(), logs: &bytes.Buffer{}}
-	cfg := resetflow.DefaultConfig()
-	cfg.PublicURL = "http://bot.test"
-	cfg.Location = time.UTC
-	deps := resetflow.Deps{Clock: clk, Catalog: h.cat, Devices: fl, Directory: fl, Messenger: h.chat, Alerter: h.alerts,
-		Recorder: h.rec, Store: h.store, Links: h.links, Log: slog.New(slog.NewTextHandler(&lockedWriter{w: h.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	for _, o := range opts {
-		o(&cfg, &deps)
-	}
-	h.eng, err = resetflow.New(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		h.eng.Shutdown(ctx)
-		if missed := h.cat.Missed(); len(missed) > 0 {
-			t.Errorf("catalog ids used but missing: %v", missed)
+	h := &harness{t: t, rec: &recorder{}}
+	k := resetflowtest.Start(t, resetflowtest.WithResetDelay(3*time.Second), func(k *resetflowtest.Kit, cfg *resetflow.Config, deps *resetflow.Deps) {
+		deps.Recorder = h.rec
+		for _, o := range opts {
+			o(cfg, deps)
 		}
 	})
+	h.clk, h.cat, h.fleet, h.chat, h.alerts, h.store, h.links, h.logs, h.eng = k.Clock, k.Catalog, k.Fleet, k.Chat, k.Alerts, k.Store, k.Links, k.Logs, k.Engine
 	return h
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func addr(user string) resetflow.Address {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,32 +16,6 @@ import (
 
 var t0 = resetflowtest.T0
 
-type recorder struct {
-	mu     sync.Mutex
-	events []resetflow.Event
-	fail   error
-}
-
-func (r *recorder) Record(_ context.Context, e resetflow.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) steps() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var s []string
-	for _, e := range r.events {
-		s = append(s, e.Step+"/"+e.Outcome)
-	}
-	return s
-}
-
 type harness struct {
 	t      *testing.T
 	clk    *clock.Fake
@@ -50,7 +23,7 @@ type harness struct {
 	fleet  *fleet.Fleet
 	chat   *resetflowtest.Chat
 	alerts *resetflowtest.Alerts
-	rec    *recorder
+	rec    *resetflowtest.Audit
 	store  *resetflow.MemoryStore
 	links  *resetflow.MemoryLinks
 	logs   *resetflowtest.Buffer
@@ -60,17 +33,16 @@ type harness struct {
 type option func(*resetflow.Config, *resetflow.Deps)
 
 // newHarness stands the engine up with the test kit (the demo fleet answering
-// after three seconds) and the harness's own recorder.
+// after three seconds).
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
-	h := &harness{t: t, rec: &recorder{}}
-	k := resetflowtest.Start(t, resetflowtest.WithResetDelay(3*time.Second), func(k *resetflowtest.Kit, cfg *resetflow.Config, deps *resetflow.Deps) {
-		deps.Recorder = h.rec
+	h := &harness{t: t}
+	k := resetflowtest.Start(t, resetflowtest.WithResetDelay(3*time.Second), func(_ *resetflowtest.Kit, cfg *resetflow.Config, deps *resetflow.Deps) {
 		for _, o := range opts {
 			o(cfg, deps)
 		}
 	})
-	h.clk, h.cat, h.fleet, h.chat, h.alerts, h.store, h.links, h.logs, h.eng = k.Clock, k.Catalog, k.Fleet, k.Chat, k.Alerts, k.Store, k.Links, k.Logs, k.Engine
+	h.clk, h.cat, h.fleet, h.chat, h.alerts, h.rec, h.store, h.links, h.logs, h.eng = k.Clock, k.Catalog, k.Fleet, k.Chat, k.Alerts, k.Audit, k.Store, k.Links, k.Logs, k.Engine
 	return h
 }
 

@@ -62,20 +62,9 @@ func TestPruneRunsOnTheInjectedClock(t *testing.T) {
 // event with the clock it is given.
 func TestUnlinkRecordsTheInjectedTime(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "audit.db")
-	db, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SetLink(ctx, "discord", "123456789012345678", resetflow.User{ID: "u1", UPN: "alice@contoso.example"}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte("audit: {file: '"+dbPath+"'}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dbPath, cfg := auditConfig(t, func(db *sqlite.DB) error {
+		return db.SetLink(ctx, "discord", "123456789012345678", resetflow.User{ID: "u1", UPN: "alice@contoso.example"})
+	})
 	var stdout, stderr bytes.Buffer
 	if code := unlink(ctx, clock.NewFake(clockStart), []string{"-config", cfg, "123456789012345678"}, &stdout, &stderr); code != ExitOK {
 		t.Fatalf("unlink = %d: %s", code, stderr.String())
@@ -83,7 +72,7 @@ func TestUnlinkRecordsTheInjectedTime(t *testing.T) {
 	if !strings.Contains(stdout.String(), "no longer linked") {
 		t.Errorf("unlink said %q", stdout.String())
 	}
-	db, err = sqlite.Open(ctx, dbPath)
+	db, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,25 +87,12 @@ func TestUnlinkRecordsTheInjectedTime(t *testing.T) {
 // the clock the subcommand is given.
 func TestAuditSinceIsRelativeToTheInjectedClock(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "audit.db")
-	db, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range []resetflow.Event{
-		{Time: clockStart.Add(-2 * time.Hour), Step: "result", Detail: "two-hours-old"},
-		{Time: clockStart.Add(-30 * time.Minute), Step: "result", Detail: "half-hour-old"},
-	} {
-		if err := db.Record(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte("audit: {file: '"+dbPath+"'}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := auditConfig(t, func(db *sqlite.DB) error {
+		return db.RecordBatch(ctx, []resetflow.Event{
+			{Time: clockStart.Add(-2 * time.Hour), Step: "result", Detail: "two-hours-old"},
+			{Time: clockStart.Add(-30 * time.Minute), Step: "result", Detail: "half-hour-old"},
+		})
+	})
 	var stdout, stderr bytes.Buffer
 	if code := audit(ctx, clock.NewFake(clockStart), []string{"-config", cfg, "-since", "1h", "-format", "csv"}, &stdout, &stderr); code != ExitOK {
 		t.Fatalf("audit = %d: %s", code, stderr.String())
@@ -124,4 +100,25 @@ func TestAuditSinceIsRelativeToTheInjectedClock(t *testing.T) {
 	if out := stdout.String(); !strings.Contains(out, "half-hour-old") || strings.Contains(out, "two-hours-old") {
 		t.Fatalf("audit -since 1h at %s printed:\n%s", clockStart, out)
 	}
+}
+
+// auditConfig makes an audit database, fills it with fill, and writes a
+// configuration file naming it; it returns both paths.
+func auditConfig(t *testing.T, fill func(*sqlite.DB) error) (dbPath, cfgPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	dbPath = filepath.Join(dir, "audit.db")
+	db, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fill(db); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	cfgPath = filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte("audit: {file: '"+dbPath+"'}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dbPath, cfgPath
 }

@@ -30,6 +30,9 @@ type Kit struct {
 	Links   *resetflow.MemoryLinks
 	Logs    *Buffer // the engine's log, at debug level
 	Engine  *resetflow.Engine
+	Shell   *Shell // the terminal chat in front of the engine, with WithShell
+
+	startShell func(testing.TB, resetflow.Handler)
 }
 
 // Option changes the engine's configuration or ports before Start builds it.
@@ -64,7 +67,7 @@ var sharedCatalog = sync.OnceValue(func() *catalog.Catalog { return catalog.Must
 
 // Start builds the engine: configuration resetflow.DefaultConfig() in UTC with
 // the public URL http://bot.test; the fake clock at T0; the demo fleet; the
-// kit's recorders and memory stores. At the end of the test it shuts the
+// kit's recorders and memory stores; with WithShell, the terminal chat. At the end of the test it shuts the
 // engine down and fails the test if a catalog id was used but missing.
 func Start(t testing.TB, opts ...Option) *Kit {
 	t.Helper()
@@ -86,6 +89,9 @@ func Start(t testing.TB, opts ...Option) *Kit {
 	}
 	if k.Engine, err = resetflow.New(cfg, deps); err != nil {
 		t.Fatal(err)
+	}
+	if k.startShell != nil {
+		k.startShell(t, k.Engine)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -2,6 +2,7 @@ package resetflowtest_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -56,5 +57,37 @@ func TestKitAuditFails(t *testing.T) {
 	}
 	if steps := k.Audit.Steps(); len(steps) == 0 {
 		t.Errorf("nothing was recorded before the failure: %v", steps)
+	}
+}
+
+// TestKitShellDrivesAWholeReset: with WithShell the kit puts the terminal chat
+// in front of the engine; a person types, the engine answers on the terminal,
+// and the passcode is printed there once the fleet has made it.
+func TestKitShellDrivesAWholeReset(t *testing.T) {
+	ctx := context.Background()
+	k := resetflowtest.Start(t, resetflowtest.WithShell("alice@contoso.example"))
+	sh := k.Shell
+	sh.Type(t, "reset")
+	sh.Wait(t, regexp.MustCompile(`\[2\] Alice's Pixel 8`)) // an Android device: it gets a temporary passcode
+	sh.Type(t, "2")
+	link := sh.Wait(t, regexp.MustCompile(`http://bot\.test/r/(\S+)`))
+	u, _ := k.Fleet.LookupUser(ctx, "alice@contoso.example")
+	if r := k.Engine.CompleteSignIn(ctx, link[1], resetflow.Identity{Subject: u.ID, UPN: u.UPN, AuthTime: k.Clock.Now()}); r.Status != resetflow.SignInOK {
+		t.Fatalf("sign-in %v", r.Status)
+	}
+	reset := sh.Wait(t, regexp.MustCompile(`\[(\d)\] `+regexp.QuoteMeta(k.Catalog.T("en", "button_reset"))))
+	sh.Type(t, reset[1])
+	sh.WaitAdvancing(t, k.Clock, regexp.MustCompile(`was reset successfully`))
+	if k.Fleet.Resets() != 1 {
+		t.Fatalf("%d resets; want 1", k.Fleet.Resets())
+	}
+	var secret string
+	for _, s := range k.Chat.All() {
+		if s.M.Secret != nil {
+			secret = s.M.Secret.Reveal()
+		}
+	}
+	if secret == "" || !strings.Contains(sh.Out.String(), secret) {
+		t.Errorf("the passcode %q the kit's Chat saw is not on the terminal:\n%s", secret, sh.Out.String())
 	}
 }

@@ -17,9 +17,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/passcodebot/passcodebot"
+	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/intune"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -299,7 +299,7 @@ func (d *Discord) validate() error {
 		return fmt.Errorf("discord.api_url: %q is not an http(s) URL", d.APIURL)
 	}
 	for key, v := range map[string]string{"discord.application_id": d.ApplicationID, "discord.helpdesk_channel_id": d.HelpdeskChannelID} {
-		if v != "" && !links.IsSnowflake(v) {
+		if v != "" && !discord.IsSnowflake(v) {
 			return fmt.Errorf("%s: %q is not a Discord id (digits only)", key, v)
 		}
 	}

@@ -1,4 +1,4 @@
-package fakeslack
+package slacktest
 
 import (
 	"encoding/json"
@@ -73,7 +73,7 @@ func (s *Server) AppHomeOpened(user, tab string) Envelope {
 func (s *Server) ClickHome(user, actionID string) (Envelope, error) {
 	h, ok := s.Home(user)
 	if !ok {
-		return Envelope{}, fmt.Errorf("fakeslack: %s has no home tab", user)
+		return Envelope{}, fmt.Errorf("slacktest: %s has no home tab", user)
 	}
 	var act *Action
 	for _, a := range h.Actions() {
@@ -83,7 +83,7 @@ func (s *Server) ClickHome(user, actionID string) (Envelope, error) {
 		}
 	}
 	if act == nil {
-		return Envelope{}, fmt.Errorf("fakeslack: the home tab has no element %q", actionID)
+		return Envelope{}, fmt.Errorf("slacktest: the home tab has no element %q", actionID)
 	}
 	s.mu.Lock()
 	u := s.users[user]

@@ -1,4 +1,4 @@
-package fakediscord
+package discordtest
 
 import (
 	"encoding/json"
@@ -465,7 +465,7 @@ func (s *Server) component(u User, messageID, customID string, values []string, 
 	defer s.mu.Unlock()
 	m, ok := s.messages[messageID]
 	if !ok || m.Deleted {
-		return "", fmt.Errorf("fakediscord: no message %s", messageID)
+		return "", fmt.Errorf("discordtest: no message %s", messageID)
 	}
 	found, disabled := false, false
 	ctype := discordgo.ButtonComponent
@@ -480,7 +480,7 @@ func (s *Server) component(u User, messageID, customID string, values []string, 
 		}
 	}
 	if !o.allowDisabled && (!found || disabled) {
-		return "", fmt.Errorf("fakediscord: message %s has no usable component %q (found %v, disabled %v)", messageID, customID, found, disabled)
+		return "", fmt.Errorf("discordtest: message %s has no usable component %q (found %v, disabled %v)", messageID, customID, found, disabled)
 	}
 	data := map[string]any{"custom_id": customID, "component_type": ctype}
 	if values != nil {

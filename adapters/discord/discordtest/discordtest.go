@@ -1,4 +1,4 @@
-// Package fakediscord is a Discord of its own for tests: the REST API on an
+// Package discordtest is a Discord of its own for tests: the REST API on an
 // httptest server and a gateway websocket, enough for a bot that talks in
 // direct messages, answers interactions and posts to a helpdesk channel. The
 // real discordgo client reaches it through a transport that rewrites
@@ -9,7 +9,7 @@
 // of sleeping. Faults are injected per test: a 429 with retry_after, op 7
 // (reconnect) and op 9 (invalid session), heartbeats left unanswered, and
 // connections on which Open() never returns.
-package fakediscord
+package discordtest
 
 import (
 	"crypto/rand"
@@ -303,7 +303,7 @@ func (s *Server) WaitFor(t testing.TB, what string, cond func() bool) {
 		select {
 		case <-ch:
 		case <-deadline.C:
-			t.Fatalf("fakediscord: timed out waiting for %s", what)
+			t.Fatalf("discordtest: timed out waiting for %s", what)
 		}
 	}
 }

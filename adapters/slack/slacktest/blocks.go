@@ -1,4 +1,4 @@
-package fakeslack
+package slacktest
 
 import (
 	"bytes"
@@ -269,7 +269,7 @@ func (e Envelope) HTTPRequest(base, secret string, ts time.Time) (*http.Request,
 		}
 		path, ctype, body = "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode())
 	default:
-		return nil, fmt.Errorf("fakeslack: no HTTP form for envelope type %q", e.Type)
+		return nil, fmt.Errorf("slacktest: no HTTP form for envelope type %q", e.Type)
 	}
 	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
 	if err != nil {

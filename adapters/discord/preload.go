@@ -1,7 +1,8 @@
-// Package links reads an administrator's preload file (YAML or CSV) of Discord
-// accounts to link to directory users ahead of time, and applies it to the
-// engine's account links (resetflow.Links, kept in the SQLite store).
-package links
+package discord
+
+// The account-link preload: an administrator's file (YAML or CSV) of Discord
+// accounts to link to directory users ahead of time, applied to the engine's
+// account links (resetflow.Links, kept in the SQLite store).
 
 import (
 	"bytes"
@@ -19,9 +20,9 @@ import (
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
-// Entry is one line of an administrator's preload file: a Discord account and
+// PreloadEntry is one line of an administrator's preload file: a Discord account and
 // the directory user it belongs to.
-type Entry struct {
+type PreloadEntry struct {
 	DiscordUserID string `yaml:"discord_user_id"`
 	UPN           string `yaml:"upn"`
 	ObjectID      string `yaml:"object_id"` // optional when a directory is given to Preload
@@ -32,12 +33,12 @@ type Entry struct {
 // or CSV with a header row naming discord_user_id, upn and optionally object_id
 // and name. The format follows the extension (.csv, else YAML). Every entry is
 // checked; the first bad one is reported with its position.
-func LoadPreload(path string) ([]Entry, error) {
+func LoadPreload(path string) ([]PreloadEntry, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("links preload: %w", err)
 	}
-	var entries []Entry
+	var entries []PreloadEntry
 	if strings.EqualFold(filepath.Ext(path), ".csv") {
 		entries, err = parseCSV(raw)
 	} else {
@@ -59,7 +60,7 @@ func LoadPreload(path string) ([]Entry, error) {
 	return entries, nil
 }
 
-func (e *Entry) check() error {
+func (e *PreloadEntry) check() error {
 	e.DiscordUserID = strings.TrimSpace(e.DiscordUserID)
 	e.UPN = strings.TrimSpace(e.UPN)
 	e.ObjectID = strings.TrimSpace(e.ObjectID)
@@ -86,7 +87,7 @@ func IsSnowflake(s string) bool {
 	return true
 }
 
-func parseYAML(raw []byte) ([]Entry, error) {
+func parseYAML(raw []byte) ([]PreloadEntry, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(raw, &root); err != nil {
 		return nil, err
@@ -97,14 +98,14 @@ func parseYAML(raw []byte) ([]Entry, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if root.Content[0].Kind == yaml.SequenceNode {
-		var list []Entry
+		var list []PreloadEntry
 		if err := dec.Decode(&list); err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
 		return list, nil
 	}
 	var doc struct {
-		Links []Entry `yaml:"links"`
+		Links []PreloadEntry `yaml:"links"`
 	}
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
@@ -112,7 +113,7 @@ func parseYAML(raw []byte) ([]Entry, error) {
 	return doc.Links, nil
 }
 
-func parseCSV(raw []byte) ([]Entry, error) {
+func parseCSV(raw []byte) ([]PreloadEntry, error) {
 	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\ufeff"))))
 	r.Comment = '#'
 	r.TrimLeadingSpace = true
@@ -138,9 +139,9 @@ func parseCSV(raw []byte) ([]Entry, error) {
 		}
 		return ""
 	}
-	var out []Entry
+	var out []PreloadEntry
 	for _, row := range rows[1:] {
-		out = append(out, Entry{DiscordUserID: get(row, "discord_user_id"), UPN: get(row, "upn"), ObjectID: get(row, "object_id"), Name: get(row, "name")})
+		out = append(out, PreloadEntry{DiscordUserID: get(row, "discord_user_id"), UPN: get(row, "upn"), ObjectID: get(row, "object_id"), Name: get(row, "name")})
 	}
 	return out, nil
 }
@@ -149,7 +150,7 @@ func parseCSV(raw []byte) ([]Entry, error) {
 // UPN is looked up (and an object id in the file must match the directory's);
 // without one, each entry needs its object id. It stops at the first failure
 // and reports how many were linked before it. Linking again is harmless.
-func Preload(ctx context.Context, dst resetflow.Links, dir resetflow.Directory, entries []Entry) (int, error) {
+func Preload(ctx context.Context, dst resetflow.Links, dir resetflow.Directory, entries []PreloadEntry) (int, error) {
 	for i, e := range entries {
 		u := resetflow.User{ID: e.ObjectID, UPN: e.UPN, DisplayName: e.Name}
 		if dir != nil {
@@ -172,12 +173,9 @@ func Preload(ctx context.Context, dst resetflow.Links, dir resetflow.Directory, 
 	return len(entries), nil
 }
 
-// Platform is the chat platform preload entries belong to.
-const Platform = "discord"
-
-// Remove is the administrator's unlink: it forgets the chat account's link and
+// Unlink is the administrator's unlink: it forgets the chat account's link and
 // reports whether there was one. platform is usually Platform.
-func Remove(ctx context.Context, dst resetflow.Links, platform, chatUserID string) (bool, error) {
+func Unlink(ctx context.Context, dst resetflow.Links, platform, chatUserID string) (bool, error) {
 	if platform == "" {
 		platform = Platform
 	}

@@ -1,4 +1,4 @@
-package fakediscord_test
+package discordtest_test
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
 
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 )
 
 // rewrite sends discordgo's REST calls to the fake.
@@ -25,7 +25,7 @@ func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func websocketDialer() *websocket.Dialer { d := *websocket.DefaultDialer; return &d }
 
-func session(f *fakediscord.Server) *discordgo.Session {
+func session(f *discordtest.Server) *discordgo.Session {
 	s, _ := discordgo.New("Bot " + f.Token())
 	s.Client = &http.Client{Transport: rewrite{f.APIURL()}}
 	s.Dialer = websocketDialer()
@@ -36,7 +36,7 @@ func session(f *fakediscord.Server) *discordgo.Session {
 
 // TestPlainOpen: discordgo's Open() against the fake: HELLO, IDENTIFY, READY, heartbeats answered.
 func TestPlainOpen(t *testing.T) {
-	f := fakediscord.New(t, fakediscord.Options{HeartbeatInterval: 50 * time.Millisecond})
+	f := discordtest.New(t, discordtest.Options{HeartbeatInterval: 50 * time.Millisecond})
 	s := session(f)
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
@@ -60,8 +60,8 @@ func TestPlainOpen(t *testing.T) {
 // TestReconnectDuringOpenHangsDiscordgo: the fake reproduces discordgo issue
 // 513: op 7 while Open() waits for READY, and Open() never returns.
 func TestReconnectDuringOpenHangsDiscordgo(t *testing.T) {
-	f := fakediscord.New(t, fakediscord.Options{})
-	f.QueueConnModes(fakediscord.ConnReconnectDuringOpen)
+	f := discordtest.New(t, discordtest.Options{})
+	f.QueueConnModes(discordtest.ConnReconnectDuringOpen)
 	s := session(f)
 	done := make(chan error, 1)
 	go func() { done <- s.Open() }() // left blocked: discordgo offers no way out
@@ -81,7 +81,7 @@ func TestReconnectDuringOpenHangsDiscordgo(t *testing.T) {
 // with the interaction's token for 15 minutes (by the fake's clock), then not.
 func TestInteractionLifecycle(t *testing.T) {
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	f := fakediscord.New(t, fakediscord.Options{Now: func() time.Time { return now }})
+	f := discordtest.New(t, discordtest.Options{Now: func() time.Time { return now }})
 	s := session(f)
 	if err := s.Open(); err != nil {
 		t.Fatal(err)

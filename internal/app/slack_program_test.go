@@ -1,4 +1,4 @@
-package slack_test
+package app_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/app"
 	"github.com/passcodebot/passcodebot/sqlite"
@@ -69,13 +69,13 @@ type program struct {
 	stop   context.CancelFunc
 }
 
-func runProgram(t testing.TB, fs *fakeslack.Server, mode string, environ map[string]string) *program {
+func runProgram(t testing.TB, fs *slacktest.Server, mode string, environ map[string]string) *program {
 	t.Helper()
 	return runProgramAt(t, fs, mode, environ, filepath.Join(t.TempDir(), "audit.db"))
 }
 
 // runProgramAt is runProgram with the program's database at dbPath.
-func runProgramAt(t testing.TB, fs *fakeslack.Server, mode string, environ map[string]string, dbPath string) *program {
+func runProgramAt(t testing.TB, fs *slacktest.Server, mode string, environ map[string]string, dbPath string) *program {
 	t.Helper()
 	cfg := `chat: [slack]
 reauth: local
@@ -122,12 +122,12 @@ slack:
 	return p
 }
 
-func newFake(t testing.TB) *fakeslack.Server {
-	fs := fakeslack.New(fakeslack.Options{})
+func newFake(t testing.TB) *slacktest.Server {
+	fs := slacktest.New(slacktest.Options{})
 	t.Cleanup(fs.Close)
-	fs.AddUser(fakeslack.User{ID: alice, Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
-	fs.AddUser(fakeslack.User{ID: bob, Name: "bob", Email: "bob@corp.example", Locale: "ja-JP"})
-	fs.AddChannel(fakeslack.Channel{ID: helpdesk, Name: "helpdesk"})
+	fs.AddUser(slacktest.User{ID: alice, Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
+	fs.AddUser(slacktest.User{ID: bob, Name: "bob", Email: "bob@corp.example", Locale: "ja-JP"})
+	fs.AddChannel(slacktest.Channel{ID: helpdesk, Name: "helpdesk"})
 	return fs
 }
 
@@ -141,7 +141,7 @@ func TestProgramResetsOverSocketMode(t *testing.T) {
 	}
 	warning := p.resetUntilWarning(nil)
 	p.confirm(warning)
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	pass := p.waitMessage(im, "passcode", hasBlock("pcb_secret"))
 	code := passcodeOf(t, pass)
 	p.waitMessage(im, "success", hasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
@@ -175,7 +175,7 @@ func TestProgramTakesEventsOverHTTP(t *testing.T) {
 		t.Fatalf("%s %s", res.Status, body)
 	}
 	// bob@corp.example is bob@contoso.example in the directory; he writes Japanese.
-	list := p.waitMessage(fakeslack.IM(bob), "device list", hasAction("pcb_choice_0"))
+	list := p.waitMessage(slacktest.IM(bob), "device list", hasAction("pcb_choice_0"))
 	if !strings.Contains(list.Texts(), "Bob's Galaxy S9") || !strings.Contains(list.Texts(), "4 台見つかりました") {
 		t.Errorf("device list: %q", list.Texts())
 	}
@@ -252,13 +252,13 @@ func TestProgramRemovesPasscodesLeftByACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	left := sqlite.ShownSecret{Platform: "slack", Channel: fakeslack.IM(alice), MessageID: "1700000000.000100", Locale: "en", RemoveAt: time.Now().Add(-time.Minute)}
+	left := sqlite.ShownSecret{Platform: "slack", Channel: slacktest.IM(alice), MessageID: "1700000000.000100", Locale: "en", RemoveAt: time.Now().Add(-time.Minute)}
 	if err := db.SecretShown(context.Background(), left); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 	p := runProgramAt(t, fs, "socket", map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken}, dbPath)
-	if _, err := fs.WaitCall(p.ctx, func(c fakeslack.Call) bool { return c.Method == "chat.update" && c.Channel == left.Channel }); err != nil {
+	if _, err := fs.WaitCall(p.ctx, func(c slacktest.Call) bool { return c.Method == "chat.update" && c.Channel == left.Channel }); err != nil {
 		t.Fatalf("the left-over passcode message was not edited: %v", err)
 	}
 	p.stop()

@@ -1,4 +1,4 @@
-package links
+package discord
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func TestLoadPreload(t *testing.T) {
 		}
 		return p
 	}
-	want := []Entry{
+	want := []PreloadEntry{
 		{DiscordUserID: aliceDiscord, UPN: "alice@contoso.example", ObjectID: alice.ID, Name: "Alice Anderson"},
 		{DiscordUserID: bobDiscord, UPN: "bob@contoso.example"},
 	}
@@ -69,14 +69,14 @@ func TestLoadPreload(t *testing.T) {
 	}
 }
 
-func TestPreloadAndRemove(t *testing.T) {
+func TestPreloadAndUnlink(t *testing.T) {
 	ctx := context.Background()
 	fl, err := fleet.LoadFile("", clock.NewFake(time.Now()), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := resetflow.NewMemoryLinks()
-	entries := []Entry{
+	entries := []PreloadEntry{
 		{DiscordUserID: aliceDiscord, UPN: "ALICE@contoso.example"},
 		{DiscordUserID: bobDiscord, UPN: "bob@contoso.example", ObjectID: "8f1c2a6e-0002-4c1a-9a11-b0b000000002"},
 	}
@@ -90,27 +90,27 @@ func TestPreloadAndRemove(t *testing.T) {
 	}
 
 	// A wrong object id is refused, and so is an unknown user.
-	_, err = Preload(ctx, f, fl, []Entry{{DiscordUserID: bobDiscord, UPN: "bob@contoso.example", ObjectID: "someone-else"}})
+	_, err = Preload(ctx, f, fl, []PreloadEntry{{DiscordUserID: bobDiscord, UPN: "bob@contoso.example", ObjectID: "someone-else"}})
 	if err == nil {
 		t.Error("Preload accepted an object id that differs from the directory's")
 	}
-	_, err = Preload(ctx, f, fl, []Entry{{DiscordUserID: bobDiscord, UPN: "mallory@contoso.example"}})
+	_, err = Preload(ctx, f, fl, []PreloadEntry{{DiscordUserID: bobDiscord, UPN: "mallory@contoso.example"}})
 	if err == nil || resetflow.KindOf(err) != resetflow.KindNotFound {
 		t.Errorf("Preload of an unknown user = %v; want a not-found error", err)
 	}
 	// Without a directory the object id is required.
-	if _, err := Preload(ctx, f, nil, []Entry{{DiscordUserID: bobDiscord, UPN: "bob@contoso.example"}}); err == nil {
+	if _, err := Preload(ctx, f, nil, []PreloadEntry{{DiscordUserID: bobDiscord, UPN: "bob@contoso.example"}}); err == nil {
 		t.Error("Preload without directory accepted an entry without object id")
 	}
 
-	had, err := Remove(ctx, f, "", aliceDiscord)
+	had, err := Unlink(ctx, f, "", aliceDiscord)
 	if err != nil || !had {
-		t.Fatalf("Remove = %v, %v; want true", had, err)
+		t.Fatalf("Unlink = %v, %v; want true", had, err)
 	}
 	if _, ok, _ := f.LinkedUser(ctx, Platform, aliceDiscord); ok {
-		t.Error("alice still linked after Remove")
+		t.Error("alice still linked after Unlink")
 	}
 	if _, ok, _ := f.LinkedUser(ctx, Platform, bobDiscord); !ok {
-		t.Error("Remove of alice removed bob too")
+		t.Error("Unlink of alice removed bob too")
 	}
 }

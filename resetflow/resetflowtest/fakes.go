@@ -1,7 +1,8 @@
-// Package flowtest has hand-written fakes of the engine's outbound ports for
-// tests: a chat that records what the engine says and lets a test wait for a
-// message without sleeping, and a helpdesk that records alerts.
-package flowtest
+// Package resetflowtest is the engine's test kit: hand-written fakes of its
+// outbound ports (a chat that records what the engine says and lets a test wait
+// for a message without sleeping, a helpdesk that records alerts), and Start,
+// which stands up an engine on a fake clock with the demo fleet.
+package resetflowtest
 
 import (
 	"bytes"
@@ -103,13 +104,18 @@ func (a *Alerts) Kinds() []resetflow.AlertKind {
 
 // Buffer is a log destination a test can read while the code under test writes.
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced at every write
 }
 
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
 }
 
@@ -117,4 +123,26 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Wait blocks until match accepts what has been written so far, or ctx ends;
+// it returns the text match saw last and whether match accepted it.
+func (s *Buffer) Wait(ctx context.Context, match func(string) bool) (string, bool) {
+	for {
+		s.mu.Lock()
+		text := s.b.String()
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		if match(text) {
+			return text, true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return text, false
+		}
+	}
 }

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/passcodebot/passcodebot/catalog"
-	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // hostile is an error code a compromised or broken service could send: line

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // failingChat is a chat whose Send fails for messages that match fail; the

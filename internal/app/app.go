@@ -18,6 +18,7 @@ import (
 	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/shell"
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
+	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
@@ -205,6 +206,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	var adapters []bot.Adapter
 	var slackHTTP *slackadapter.Adapter       // registers its endpoints on the bot's mux
 	var discordPreload []discord.PreloadEntry // Discord account links an administrator prepared
+	var teamsHTTP *teams.Adapter              // registers its messaging endpoint on the bot's mux
 	for _, p := range cfg.Chat {
 		switch p {
 		case "discord":
@@ -214,6 +216,13 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 				return err
 			}
 			adapters, discordPreload = append(adapters, a), preload
+		case "teams":
+			ta, err := newTeams(cfg, env, cat, clk, log, hooks("teams"))
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			adapters, teamsHTTP = append(adapters, ta), ta
 		case "shell":
 			var names []string
 			for _, u := range demoUsers {
@@ -319,6 +328,9 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages, Limit: &reauth.Limiter{Clock: clk, Log: log}}).Register(mux)
 	if slackHTTP != nil {
 		slackHTTP.Register(mux)
+	}
+	if teamsHTTP != nil {
+		teamsHTTP.Register(mux)
 	}
 
 	var admin net.Listener

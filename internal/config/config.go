@@ -80,6 +80,9 @@ type Config struct {
 	// HelpdeskName is what the sentences call the helpdesk, per locale; empty: the catalog's default.
 	HelpdeskName map[string]string `yaml:"helpdesk_name"`
 
+	// Teams is the Microsoft Teams chat (chat: teams). The app password comes from the environment.
+	Teams Teams `yaml:"teams"`
+
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
 }
@@ -144,12 +147,12 @@ func (c *Config) validate() error {
 	}
 	c.Location = loc
 	if len(c.Chat) == 0 {
-		errs = append(errs, errors.New("chat: name at least one of shell, slack, discord"))
+		errs = append(errs, errors.New("chat: name at least one of shell, slack, discord, teams"))
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Chat {
-		if !slices.Contains([]string{"shell", "slack", "discord"}, p) {
-			errs = append(errs, fmt.Errorf("chat[%d]: %q is not shell, slack or discord", i, p))
+		if !slices.Contains([]string{"shell", "slack", "discord", "teams"}, p) {
+			errs = append(errs, fmt.Errorf("chat[%d]: %q is not shell, slack, discord or teams", i, p))
 		}
 		if seen[p] {
 			errs = append(errs, fmt.Errorf("chat[%d]: %q appears twice", i, p))
@@ -171,7 +174,7 @@ func (c *Config) validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.Reauth == "local" && (seen["slack"] || seen["discord"]) && !c.InsecureDemoSignIn {
+	if c.Reauth == "local" && (seen["slack"] || seen["discord"] || seen["teams"]) && !c.InsecureDemoSignIn {
 		errs = append(errs, errors.New("reauth: local is the demo sign-in where anyone can pick any user; with slack or discord use oidc (or set insecure_demo_signin_with_real_chat: true for a test workspace)"))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
@@ -247,6 +250,11 @@ func (c *Config) validate() error {
 	}
 	if seen["discord"] {
 		if err := c.Discord.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if seen["teams"] {
+		if err := c.validateTeams(); err != nil {
 			errs = append(errs, err)
 		}
 	}

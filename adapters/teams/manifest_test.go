@@ -447,8 +447,31 @@ func TestIconsAreDrawn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, want) {
+		// Pixels, not bytes: the PNG encoder's output may change between Go releases.
+		gi, err1 := png.Decode(bytes.NewReader(got))
+		wi, err2 := png.Decode(bytes.NewReader(want))
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: %v %v", p, err1, err2)
+		}
+		if !samePixels(gi, wi) {
 			t.Errorf("%s differs from the drawing; run go test -run TestIconsAreDrawn -update-icons", p)
 		}
 	}
+}
+
+// samePixels reports whether two images have the same bounds and colours.
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			r1, g1, b1, a1 := a.At(x, y).RGBA()
+			r2, g2, b2, a2 := b.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
+				return false
+			}
+		}
+	}
+	return true
 }

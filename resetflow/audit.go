@@ -1,0 +1,74 @@
+package resetflow
+
+import (
+	"context"
+	"fmt"
+)
+
+func (e *Engine) limitReached(ctx context.Context, from Address, loc, flow string, u User, d *Device) {
+	e.record(ctx, Event{Time: e.d.Clock.Now(), Flow: flow, Platform: from.Platform, ChatUser: from.UserID, UserID: u.ID, UserUPN: u.UPN}, "limit", "refused", "")
+	e.alert(ctx, AlertLimitReached, from, u, d, fmt.Sprintf("max_per_24h=%d", e.cfg.MaxResetsPerDay))
+	e.send(ctx, from, Message{Text: e.cat.T(loc, "limit_reached", map[string]any{"Max": e.cfg.MaxResetsPerDay})})
+}
+
+func (e *Engine) auditDown(ctx context.Context, to Address, loc string, u User, d *Device, err error) {
+	e.log.Error("audit trail or state store unavailable; refusing to reset", "err", err)
+	e.alert(ctx, AlertAuditDown, to, u, d, "audit trail or state store not writable")
+	e.send(ctx, to, Message{Text: e.cat.T(loc, "audit_unavailable")})
+}
+
+// backendSentence is the safe sentence for a backend failure.
+func (e *Engine) backendSentence(loc string, err error) string {
+	switch KindOf(err) {
+	case KindThrottled, KindUnavailable, KindAmbiguous:
+		return e.cat.T(loc, "backend_busy")
+	case KindForbidden:
+		return e.cat.T(loc, "backend_forbidden")
+	case KindNotFound:
+		return e.cat.T(loc, "backend_not_found")
+	default:
+		return e.cat.T(loc, "backend_error")
+	}
+}
+
+func withStep(ev Event, step, outcome, detail string) Event {
+	ev.Step, ev.Outcome, ev.Detail = step, outcome, detail
+	return ev
+}
+
+// recordAll appends the events in one transaction when the recorder can (one
+// disk sync for a chat action that records several steps). A failure is logged
+// and returned; the caller decides whether the step may go on without it.
+func (e *Engine) recordAll(ctx context.Context, evs ...Event) error {
+	var err error
+	if b, ok := e.d.Recorder.(BatchRecorder); ok {
+		err = b.RecordBatch(ctx, evs)
+	} else {
+		for _, ev := range evs {
+			if err = e.d.Recorder.Record(ctx, ev); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		e.log.Error("audit record failed", "flow", evs[0].Flow, "step", evs[0].Step, "err", err)
+	}
+	return err
+}
+
+// record appends an audit event for a step whose effect does not depend on it.
+func (e *Engine) record(ctx context.Context, base Event, step, outcome, detail string) {
+	if err := e.d.Recorder.Record(ctx, withStep(base, step, outcome, detail)); err != nil {
+		e.log.Error("audit record failed", "flow", base.Flow, "step", step, "err", err)
+	}
+}
+
+func (e *Engine) alert(ctx context.Context, kind AlertKind, from Address, u User, d *Device, detail string) {
+	e.d.Alerter.Alert(ctx, Alert{ID: newFlowID(), Kind: kind, Time: e.d.Clock.Now(), Platform: from.Platform, ChatUser: from.UserID, User: u, Device: d, Detail: detail})
+}
+
+func (e *Engine) send(ctx context.Context, to Address, m Message) {
+	if err := e.d.Messenger.Send(ctx, to, m); err != nil {
+		e.log.Error("sending a message failed", "platform", to.Platform, "chat_user", to.UserID, "err", err)
+	}
+}

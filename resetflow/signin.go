@@ -1,0 +1,241 @@
+package resetflow
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/patrickmn/go-cache"
+)
+
+// window is a sign-in window, stored in the go-cache under its random token.
+type window struct {
+	key      string // conversation key
+	flow     string
+	locale   string
+	issued   time.Time
+	deadline time.Time
+	pick     []pickOffer // a device-list link (picklink.go): the devices offered; never a sign-in window
+}
+
+// WindowStatus is what a sign-in link is worth right now.
+type WindowStatus int
+
+const (
+	WindowUnknown WindowStatus = iota // never issued, already used, or cancelled
+	WindowOpen
+	WindowExpired
+)
+
+// WindowInfo describes an open sign-in window to the sign-in pages.
+type WindowInfo struct {
+	Locale     string
+	Issued     time.Time
+	Expires    time.Time
+	DeviceName string
+	UserID     string // the device owner's object id
+	UserUPN    string // the device owner's user principal name
+	Linking    bool   // the sign-in links a chat account; there is no device yet
+	Platform   string // the chat platform of the account being linked
+	Account    string // how that platform names the account, for the page's warning
+}
+
+// Window looks at a sign-in window without using it up: a link preview may call this.
+func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.windows.Get(token)
+	if !ok {
+		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
+	}
+	w := v.(*window)
+	if w.pick != nil {
+		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown // see PickWindow
+	}
+	if e.d.Clock.Now().After(w.deadline) {
+		// Kept after expiry (until the cache frees it) so the page can say "expired".
+		return WindowInfo{Locale: w.locale, Issued: w.issued, Expires: w.deadline}, WindowExpired
+	}
+	c := e.convs[w.key]
+	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
+		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
+	}
+	info := WindowInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, DeviceName: c.device.Name, UserID: c.device.UserID, UserUPN: c.device.UserUPN}
+	if info.UserID == "" {
+		info.UserID = c.user.ID
+	}
+	if info.UserUPN == "" {
+		info.UserUPN = c.user.UPN
+	}
+	info.Linking = c.step == stepLinking
+	info.Platform, info.Account = c.addr.Platform, c.account
+	if info.Account == "" {
+		info.Account = c.addr.UserID
+	}
+	return info, WindowOpen
+}
+
+// SignInStatus is the outcome of a completed sign-in.
+type SignInStatus int
+
+const (
+	SignInOK          SignInStatus = iota
+	SignInUnknown                  // the link was never issued, already used, or cancelled
+	SignInExpired                  // the 5 minutes are over
+	SignInStale                    // the credentials were entered too long ago, or before the link
+	SignInWrongPerson              // somebody other than the device owner signed in
+)
+
+// SignInResult tells the sign-in page what to say.
+type SignInResult struct {
+	Status SignInStatus
+	Locale string
+	// With SignInPairing: the code, until when it works, and what is being linked.
+	Code     string
+	Expires  time.Time
+	Platform string
+	Account  string
+	UPN      string
+}
+
+// CompleteSignIn uses up a sign-in window: who signed in, and when. Only the
+// first call for a token can succeed. On success the chat moves to the warning.
+func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity) SignInResult {
+	now := e.d.Clock.Now()
+	e.mu.Lock()
+	v, ok := e.windows.Get(token)
+	if !ok || v.(*window).pick != nil {
+		e.mu.Unlock()
+		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
+	}
+	e.windows.Delete(token)
+	w := v.(*window)
+	c := e.convs[w.key]
+	live := c != nil && c.flow == w.flow && (c.step == stepSigningIn || c.step == stepLinking)
+	if !live && now.After(w.deadline) {
+		e.mu.Unlock()
+		return SignInResult{Status: SignInExpired, Locale: w.locale}
+	}
+	if !live {
+		e.mu.Unlock()
+		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
+	}
+	loc := c.locale
+	base := Event{Time: now, Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}
+	signer := who.UPN
+	if signer == "" {
+		signer = who.Subject
+	}
+	detail := "signed_in_as=" + signer + " auth_time=" + who.AuthTime.UTC().Format(time.RFC3339)
+
+	if now.After(w.deadline) {
+		e.endLocked(c)
+		e.mu.Unlock()
+		e.record(ctx, base, "signin", "expired", detail)
+		e.send(ctx, c.addr, e.expiredMessage(loc, "expired_link"))
+		return SignInResult{Status: SignInExpired, Locale: loc}
+	}
+	if !e.freshSignIn(who.AuthTime, w.issued, now) {
+		// Not a fresh sign-in: the window stays usable until its deadline, for a real one.
+		e.windows.Set(token, w, cache.DefaultExpiration)
+		e.mu.Unlock()
+		e.record(ctx, base, "signin", "stale", detail)
+		return SignInResult{Status: SignInStale, Locale: loc}
+	}
+	if c.step == stepLinking {
+		if e.cfg.TenantID != "" && !strings.EqualFold(who.TenantID, e.cfg.TenantID) {
+			e.endLocked(c)
+			e.mu.Unlock()
+			e.record(ctx, base, "signin", "wrong_tenant", detail)
+			e.alert(ctx, AlertWrongPerson, c.addr, User{UPN: who.UPN}, nil, detail+" tenant="+who.TenantID)
+			e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
+			return SignInResult{Status: SignInWrongPerson, Locale: loc}
+		}
+		e.mu.Unlock()
+		e.record(ctx, base, "signin", "ok", detail)
+		return e.beginPairing(ctx, c, w.flow, base, who)
+	}
+	if !e.isOwner(c.device, c.user, who) {
+		e.endLocked(c)
+		e.mu.Unlock()
+		e.record(ctx, base, "signin", "wrong_person", detail)
+		d := c.device
+		e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, detail)
+		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
+		return SignInResult{Status: SignInWrongPerson, Locale: loc}
+	}
+	m := e.warnLocked(c, who.AuthTime, now)
+	e.mu.Unlock()
+
+	e.record(ctx, base, "signin", "ok", detail)
+	e.send(ctx, c.addr, m)
+	return SignInResult{Status: SignInOK, Locale: loc}
+}
+
+func (e *Engine) isOwner(d Device, u User, who Identity) bool {
+	if e.cfg.TenantID != "" && !strings.EqualFold(who.TenantID, e.cfg.TenantID) {
+		return false
+	}
+	switch e.cfg.MatchBy {
+	case MatchByUPN:
+		owner := d.UserUPN
+		if owner == "" {
+			owner = u.UPN
+		}
+		return who.UPN != "" && strings.EqualFold(who.UPN, owner)
+	default:
+		owner := d.UserID
+		if owner == "" {
+			owner = u.ID
+		}
+		return who.Subject != "" && who.Subject == owner
+	}
+}
+
+func (e *Engine) linkURL(token string) string {
+	return strings.TrimRight(e.cfg.PublicURL, "/") + "/r/" + token
+}
+
+// RefuseSignIn ends a sign-in window that a provider refused before asking
+// who signed in: the callback came from another browser than the one that
+// pressed Continue (a forwarded authorize URL). The window is used up, the
+// refusal recorded, the helpdesk and the chat told.
+func (e *Engine) RefuseSignIn(ctx context.Context, token, reason string) SignInResult {
+	e.mu.Lock()
+	v, ok := e.windows.Get(token)
+	if !ok {
+		e.mu.Unlock()
+		return SignInResult{Status: SignInOtherBrowser, Locale: e.cat.Default()}
+	}
+	e.windows.Delete(token)
+	w := v.(*window)
+	c := e.convs[w.key]
+	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
+		e.mu.Unlock()
+		return SignInResult{Status: SignInOtherBrowser, Locale: w.locale}
+	}
+	linking := c.step == stepLinking
+	e.endLocked(c)
+	e.mu.Unlock()
+	loc := c.locale
+	base := Event{Time: e.d.Clock.Now(), Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}
+	if linking {
+		e.pairRefused(ctx, c, nil, reason)
+	} else {
+		e.record(ctx, base, "signin", "refused", "reason="+reason)
+		d := c.device
+		e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, "reason="+reason)
+	}
+	e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_other_browser"), Buttons: e.startAgain(loc)})
+	return SignInResult{Status: SignInOtherBrowser, Locale: loc}
+}
+
+// freshSignIn reports whether a sign-in at authTime may stand for the window
+// issued at issued, now: not before the link (less AuthSkew), not in the future
+// (more than AuthSkew ahead of our clock), and no older than the window.
+func (e *Engine) freshSignIn(authTime, issued, now time.Time) bool {
+	return !authTime.IsZero() &&
+		!authTime.Before(issued.Add(-e.cfg.AuthSkew)) &&
+		!authTime.After(now.Add(e.cfg.AuthSkew)) &&
+		now.Sub(authTime) <= e.cfg.Window
+}

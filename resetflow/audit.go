@@ -1,5 +1,8 @@
 package resetflow
 
+// What the engine tells the world besides the conversation: the audit trail,
+// helpdesk alerts, the safe sentences for failures, and sending replies.
+
 import (
 	"context"
 	"fmt"

@@ -1,5 +1,39 @@
 package resetflow
 
+// The conversation, one per chat account (Address.key), and at most one per
+// directory user. It moves through these steps; every other input in a step
+// gets a hint for that step and changes nothing.
+//
+//	step        input                                  next step, and where
+//	----------  -------------------------------------  -----------------------------------------------
+//	(none)      "reset", a start button                picking (start, begin: the device list)
+//	            ... with no verified company identity  linking (start, startLink: a sign-in link)
+//	linking     the linking sign-in (CompleteSignIn)   pairing (beginPairing: a code on the page)
+//	pairing     the code, typed in this chat           picking (pairText, finishLink, begin)
+//	            a wrong code, PairTries times          (none): refused, helpdesk told (pairText)
+//	picking     a number, a name, a pick button        signing_in (pick: eligibility, a sign-in link)
+//	            ... the linking sign-in still fresh    confirming (pick: the warning)
+//	            ... a device the rules refuse          (none): denied, helpdesk told (pick)
+//	signing_in  the owner's fresh sign-in              confirming (CompleteSignIn, warnLocked)
+//	            someone else's sign-in                 (none): refused, helpdesk told (CompleteSignIn)
+//	            an old sign-in (stale)                 signing_in: the link still works
+//	            the callback from another browser      (none): refused (RefuseSignIn)
+//	confirming  the reset button                       resetting (reset.go: confirm, runReset)
+//	resetting   the device's final result              (none): passcode or reason (runReset, deliver)
+//	any but     "cancel", a cancel button              (none) (cancel)
+//	resetting   "unlink"                               (none), link removed (link.go: unlink)
+//	            the step's deadline passes             (none): "expired" (arm)
+//
+// Each step's deadline: PickTimeout while picking, Window for a sign-in link,
+// Window after the sign-in for the warning, PairTTL for the code. A reset in
+// flight (resetting) has no deadline; Resume picks it up after a restart.
+//
+// Files: this one holds the conversation; signin.go the sign-in windows and
+// CompleteSignIn; link.go and pairing.go account linking; reset.go the reset
+// itself; audit.go the audit trail, alerts and replies; input.go what typed
+// text means; picklink.go and progress.go the device-list link and the
+// progress message.
+
 import (
 	"context"
 	"strconv"

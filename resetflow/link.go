@@ -1,5 +1,9 @@
 package resetflow
 
+// Account linking, for platforms whose accounts carry no company identity
+// (Discord): startLink asks for a sign-in, pairing.go checks the code typed
+// back in the chat, finishLink saves the link; unlink forgets it.
+
 import (
 	"context"
 	"time"

@@ -1,5 +1,9 @@
 package resetflow
 
+// The reset itself: confirm counts it against the daily limit and records it
+// in flight; runReset asks the device service, awaits its result and delivers
+// it; Resume picks up the resets a stopped process left in flight.
+
 import (
 	"context"
 	"errors"

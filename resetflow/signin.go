@@ -1,5 +1,9 @@
 package resetflow
 
+// Sign-in windows: a sign-in link works once, for Window, for the person it
+// was made for. Window lets the pages look at one; CompleteSignIn uses it up
+// and moves the conversation on (the warning, or the pairing code when linking).
+
 import (
 	"context"
 	"strings"

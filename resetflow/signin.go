@@ -79,11 +79,15 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 	return info, WindowOpen
 }
 
-// SignInStatus is the outcome of a completed sign-in.
+// SignInStatus is the outcome of a completed sign-in. It lives only in memory
+// (the pages render it; nothing stores its number), so its values may be renumbered.
 type SignInStatus int
 
 const (
-	SignInOK          SignInStatus = iota
+	// SignInUnset is the zero value: no outcome was set. It is never success,
+	// so a result nobody filled in (SignInResult{}) reads as a failure.
+	SignInUnset       SignInStatus = iota
+	SignInOK                       // the owner signed in afresh: the chat moves to the warning
 	SignInUnknown                  // the link was never issued, already used, or cancelled
 	SignInExpired                  // the 5 minutes are over
 	SignInStale                    // the credentials were entered too long ago, or before the link

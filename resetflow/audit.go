@@ -6,10 +6,11 @@ package resetflow
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 func (e *Engine) limitReached(ctx context.Context, from Address, loc, flow string, u User, d *Device) {
-	e.record(ctx, Event{Time: e.d.Clock.Now(), Flow: flow, Platform: from.Platform, ChatUser: from.UserID, UserID: u.ID, UserUPN: u.UPN}, "limit", "refused", "")
+	e.record(ctx, newEvent(e.d.Clock.Now(), flow, from, u, ""), "limit", "refused", "")
 	e.alert(ctx, AlertLimitReached, from, u, d, fmt.Sprintf("max_per_24h=%d", e.cfg.MaxResetsPerDay))
 	e.send(ctx, from, Message{Text: e.cat.T(loc, "limit_reached", map[string]any{"Max": e.cfg.MaxResetsPerDay})})
 }
@@ -32,6 +33,18 @@ func (e *Engine) backendSentence(loc string, err error) string {
 	default:
 		return e.cat.T(loc, "backend_error")
 	}
+}
+
+// newEvent is the one place an audit event is made: who (the chat account and
+// the directory user), which attempt, which device, when. withStep names the step.
+func newEvent(at time.Time, flow string, from Address, u User, deviceID string) Event {
+	return Event{Time: at, Flow: flow, Platform: from.Platform, ChatUser: from.UserID, UserID: u.ID, UserUPN: u.UPN, DeviceID: deviceID}
+}
+
+// event is the audit event of the conversation at a time: its attempt, chat
+// account, directory user (once known) and device (once chosen).
+func (c *conversation) event(at time.Time) Event {
+	return newEvent(at, c.flow, c.addr, c.user, c.device.ID)
 }
 
 func withStep(ev Event, step, outcome, detail string) Event {

@@ -224,7 +224,7 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	key := from.key()
 	now := e.d.Clock.Now()
 	flow := newFlowID()
-	ev := Event{Time: now, Flow: flow, Step: "request", Platform: from.Platform, ChatUser: from.UserID, UserID: user.ID, UserUPN: user.UPN}
+	ev := withStep(newEvent(now, flow, from, user, ""), "request", "", "")
 	if uk := user.Key(); uk != "" && !e.allowStart(ctx, from, loc, "user:"+uk) {
 		return
 	}
@@ -333,7 +333,7 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 	c.device = d
 	verdict := e.cfg.Rules.Evaluate(d)
 	now := e.d.Clock.Now()
-	base := Event{Time: now, Flow: c.flow, Platform: from.Platform, ChatUser: from.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: d.ID}
+	base := c.event(now)
 	if verdict.Decision != Allow {
 		e.endLocked(c)
 		e.mu.Unlock()
@@ -418,7 +418,7 @@ func (e *Engine) cancel(ctx context.Context, from Address, loc, flow string) {
 	}
 	e.endLocked(c)
 	e.mu.Unlock()
-	e.record(ctx, Event{Time: e.d.Clock.Now(), Flow: c.flow, Platform: from.Platform, ChatUser: from.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}, "cancel", c.step.String(), "")
+	e.record(ctx, c.event(e.d.Clock.Now()), "cancel", c.step.String(), "")
 	e.send(ctx, from, Message{Text: e.cat.T(loc, "cancelled")})
 }
 
@@ -459,7 +459,7 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 		pair := c.pair
 		e.endLocked(c)
 		e.mu.Unlock()
-		e.record(context.Background(), Event{Time: e.d.Clock.Now(), Flow: flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}, "expired", s.String(), "")
+		e.record(context.Background(), c.event(e.d.Clock.Now()), "expired", s.String(), "")
 		if s == stepPairing {
 			e.pairRefused(context.Background(), c, pair, "expired")
 		}

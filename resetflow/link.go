@@ -28,7 +28,7 @@ func (e *Engine) startLink(ctx context.Context, from Address, loc, account strin
 	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
-	e.record(ctx, Event{Time: now, Flow: c.flow, Platform: from.Platform, ChatUser: from.UserID}, "link_issued", "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
+	e.record(ctx, c.event(now), "link_issued", "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
 	e.send(ctx, from, Message{
 		Text:    e.cat.T(loc, "link_needed", map[string]any{"Until": e.clockTime(deadline), "Minutes": int(e.cfg.Window / time.Minute)}),
 		Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
@@ -63,7 +63,7 @@ func (e *Engine) unlink(ctx context.Context, from Address, loc string) {
 		e.send(ctx, from, Message{Text: e.cat.T(loc, "not_linked")})
 		return
 	}
-	e.record(ctx, Event{Time: e.d.Clock.Now(), Platform: from.Platform, ChatUser: from.UserID}, "unlink", "removed", "")
+	e.record(ctx, newEvent(e.d.Clock.Now(), "", from, User{}, ""), "unlink", "removed", "")
 	e.send(ctx, from, Message{Text: e.cat.T(loc, "unlinked")})
 }
 
@@ -77,7 +77,7 @@ func (e *Engine) finishLink(ctx context.Context, c *conversation, p *pairing) {
 		e.auditDown(ctx, c.addr, loc, user, nil, err)
 		return
 	}
-	ev := Event{Time: e.d.Clock.Now(), Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: user.ID, UserUPN: user.UPN}
+	ev := newEvent(e.d.Clock.Now(), c.flow, c.addr, user, "")
 	detail := "signed_in_as=" + p.who.UPN + " chat_account=" + c.account
 	e.record(ctx, ev, "link", "linked", detail)
 	e.d.Alerter.Alert(ctx, Alert{ID: newFlowID(), Kind: AlertAccountLinked, Time: ev.Time, Platform: c.addr.Platform, ChatUser: c.addr.UserID, ChatName: c.account, User: user, Detail: detail})

@@ -152,7 +152,7 @@ func (e *Engine) pairText(ctx context.Context, in Input, loc string) bool {
 				e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_refused"), Buttons: e.startAgain(c.locale)})
 				return true
 			}
-			e.record(ctx, Event{Time: now, Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID}, "pair", "wrong_code", "")
+			e.record(ctx, c.event(now), "pair", "wrong_code", "")
 			e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_wrong", map[string]any{"Left": left})})
 		}
 		return true
@@ -182,7 +182,7 @@ func (e *Engine) pairText(ctx context.Context, in Input, loc string) bool {
 // account and, when someone signed in, the directory user. p may be nil (the
 // sign-in itself was refused).
 func (e *Engine) pairRefused(ctx context.Context, c *conversation, p *pairing, reason string) {
-	ev := Event{Time: e.d.Clock.Now(), Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID}
+	ev := c.event(e.d.Clock.Now())
 	var u User
 	if p != nil {
 		u = p.user

@@ -51,7 +51,7 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 	e.bg.Add(1)
 	e.mu.Unlock()
 
-	base := Event{Time: now, Flow: cs.flow, Platform: from.Platform, ChatUser: from.UserID, UserID: cs.user.ID, UserUPN: cs.user.UPN, DeviceID: cs.device.ID}
+	base := cs.event(now)
 	fail := func() {
 		e.mu.Lock()
 		e.endLocked(c)
@@ -85,7 +85,7 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 // runReset asks the backend for the reset (unless resuming one already asked for),
 // waits for the device's result and tells the person and, if needed, the helpdesk.
 func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
-	base := Event{Flow: r.Flow, Platform: r.Address.Platform, ChatUser: r.Address.UserID, UserID: r.User.ID, UserUPN: r.User.UPN, DeviceID: r.Device.ID}
+	base := newEvent(time.Time{}, r.Flow, r.Address, r.User, r.Device.ID) // timed at each step
 	loc := r.Locale
 	if request {
 		err := e.d.Devices.ResetPasscode(ctx, r.Device)
@@ -248,7 +248,7 @@ func (e *Engine) undelivered(ctx context.Context, r InFlight, outcome, detail st
 
 // resetEvent is the audit event of a reset in flight, at the engine's time.
 func (e *Engine) resetEvent(r InFlight) Event {
-	return Event{Time: e.d.Clock.Now(), Flow: r.Flow, Platform: r.Address.Platform, ChatUser: r.Address.UserID, UserID: r.User.ID, UserUPN: r.User.UPN, DeviceID: r.Device.ID}
+	return newEvent(e.d.Clock.Now(), r.Flow, r.Address, r.User, r.Device.ID)
 }
 
 // finish records a reset's final outcome and closes its conversation, before the

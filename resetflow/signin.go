@@ -129,7 +129,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
 	}
 	loc := c.locale
-	base := Event{Time: now, Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}
+	base := c.event(now)
 	signer := who.UPN
 	if signer == "" {
 		signer = who.Subject
@@ -226,7 +226,7 @@ func (e *Engine) RefuseSignIn(ctx context.Context, token, reason string) SignInR
 	e.endLocked(c)
 	e.mu.Unlock()
 	loc := c.locale
-	base := Event{Time: e.d.Clock.Now(), Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}
+	base := c.event(e.d.Clock.Now())
 	if linking {
 		e.pairRefused(ctx, c, nil, reason)
 	} else {

@@ -9,8 +9,38 @@ import (
 	"time"
 )
 
+// Step names an audit event's step (Event.Step). metrics counts by them.
+type Step string
+
+// The steps of the audit trail, in the order a reset goes through them.
+const (
+	StepRequest        Step = "request"         // a person asked for a reset
+	StepDevicesListed  Step = "devices_listed"  // their devices were listed (outcome: how many, or "error")
+	StepEligibility    Step = "eligibility"     // the chosen device against the rules (outcome: the decision)
+	StepLinkIssued     Step = "link_issued"     // a sign-in link was sent
+	StepSignIn         Step = "signin"          // a sign-in came back (outcome: ok, expired, stale, wrong_person, ...)
+	StepConfirm        Step = "confirm"         // the person confirmed the warning
+	StepResetRequested Step = "reset_requested" // the device service was asked (outcome: OutcomeSent or OutcomeError)
+	StepResult         Step = "result"          // the reset's final state (outcome: the ActionState, or timed_out)
+	StepDelivery       Step = "delivery"        // the result shown in chat, or why not
+	StepCancel         Step = "cancel"          // the person cancelled (outcome: the step they were in)
+	StepExpired        Step = "expired"         // a step's deadline passed (outcome: the step)
+	StepLimit          Step = "limit"           // the daily limit refused a reset
+	StepLink           Step = "link"            // a chat account was linked, or the linking failed
+	StepPairIssued     Step = "pair_issued"     // a pairing code was shown on the sign-in page
+	StepPair           Step = "pair"            // a pairing code was typed wrong, or the pairing refused
+	StepUnlink         Step = "unlink"          // a chat account's link was removed
+	StepAlertAck       Step = "alert_ack"       // a helpdesk alert was taken (recorded by the wiring)
+)
+
+// Outcomes of StepResetRequested.
+const (
+	OutcomeSent  = "sent"  // the request was accepted, or may have been (ambiguous)
+	OutcomeError = "error" // the request failed: no reset happened
+)
+
 func (e *Engine) limitReached(ctx context.Context, from Address, loc, flow string, u User, d *Device) {
-	e.record(ctx, newEvent(e.d.Clock.Now(), flow, from, u, ""), "limit", "refused", "")
+	e.record(ctx, newEvent(e.d.Clock.Now(), flow, from, u, ""), StepLimit, "refused", "")
 	e.alert(ctx, AlertLimitReached, from, u, d, fmt.Sprintf("max_per_24h=%d", e.cfg.MaxResetsPerDay))
 	e.send(ctx, from, Message{Text: e.cat.T(loc, "limit_reached", map[string]any{"Max": e.cfg.MaxResetsPerDay})})
 }
@@ -47,8 +77,8 @@ func (c *conversation) event(at time.Time) Event {
 	return newEvent(at, c.flow, c.addr, c.user, c.device.ID)
 }
 
-func withStep(ev Event, step, outcome, detail string) Event {
-	ev.Step, ev.Outcome, ev.Detail = step, outcome, detail
+func withStep(ev Event, step Step, outcome, detail string) Event {
+	ev.Step, ev.Outcome, ev.Detail = string(step), outcome, detail
 	return ev
 }
 
@@ -73,7 +103,7 @@ func (e *Engine) recordAll(ctx context.Context, evs ...Event) error {
 }
 
 // record appends an audit event for a step whose effect does not depend on it.
-func (e *Engine) record(ctx context.Context, base Event, step, outcome, detail string) {
+func (e *Engine) record(ctx context.Context, base Event, step Step, outcome, detail string) {
 	if err := e.d.Recorder.Record(ctx, withStep(base, step, outcome, detail)); err != nil {
 		e.log.Error("audit record failed", "flow", base.Flow, "step", step, "err", err)
 	}

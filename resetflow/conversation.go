@@ -224,7 +224,7 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	key := from.key()
 	now := e.d.Clock.Now()
 	flow := newFlowID()
-	ev := withStep(newEvent(now, flow, from, user, ""), "request", "", "")
+	ev := withStep(newEvent(now, flow, from, user, ""), StepRequest, "", "")
 	if uk := user.Key(); uk != "" && !e.allowStart(ctx, from, loc, "user:"+uk) {
 		return
 	}
@@ -243,12 +243,12 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	devices, err := e.d.Devices.ListDevices(ctx, user)
 	if err != nil {
 		e.log.Warn("listing devices failed", "flow", flow, "user", user.UPN, "err", err)
-		e.recordAll(ctx, ev, withStep(ev, "devices_listed", "error", errorDetail(err)))
+		e.recordAll(ctx, ev, withStep(ev, StepDevicesListed, "error", errorDetail(err)))
 		e.alert(ctx, AlertBackendError, from, user, nil, errorDetail(err))
 		e.send(ctx, from, Message{Text: e.backendSentence(loc, err)})
 		return
 	}
-	if err := e.recordAll(ctx, ev, withStep(ev, "devices_listed", strconv.Itoa(len(devices)), "")); err != nil {
+	if err := e.recordAll(ctx, ev, withStep(ev, StepDevicesListed, strconv.Itoa(len(devices)), "")); err != nil {
 		e.auditDown(ctx, from, loc, user, nil, err)
 		return
 	}
@@ -337,7 +337,7 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 	if verdict.Decision != Allow {
 		e.endLocked(c)
 		e.mu.Unlock()
-		e.record(ctx, base, "eligibility", string(verdict.Decision), verdict.Rule)
+		e.record(ctx, base, StepEligibility, string(verdict.Decision), verdict.Rule)
 		kind := map[Decision]AlertKind{ContactSupport: AlertContactSupport, FactoryReset: AlertFactoryReset}[verdict.Decision]
 		if kind == "" {
 			kind = AlertNotSupported
@@ -351,8 +351,8 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 		// The sign-in that linked the account moments ago proves who this is.
 		m := e.warnLocked(c, r.AuthTime, now)
 		e.mu.Unlock()
-		e.recordAll(ctx, withStep(base, "eligibility", string(Allow), verdict.Rule),
-			withStep(base, "signin", "ok", "reused_link_signin auth_time="+r.AuthTime.UTC().Format(time.RFC3339)))
+		e.recordAll(ctx, withStep(base, StepEligibility, string(Allow), verdict.Rule),
+			withStep(base, StepSignIn, "ok", "reused_link_signin auth_time="+r.AuthTime.UTC().Format(time.RFC3339)))
 		e.send(ctx, from, m)
 		return
 	}
@@ -364,8 +364,8 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
 
-	e.recordAll(ctx, withStep(base, "eligibility", string(Allow), verdict.Rule),
-		withStep(base, "link_issued", "", "expires "+deadline.UTC().Format(time.RFC3339)))
+	e.recordAll(ctx, withStep(base, StepEligibility, string(Allow), verdict.Rule),
+		withStep(base, StepLinkIssued, "", "expires "+deadline.UTC().Format(time.RFC3339)))
 	until := e.clockTime(deadline)
 	e.send(ctx, from, Message{
 		Text:    e.cat.T(loc, "signin_needed", map[string]any{"Device": d.Name, "Until": until, "Minutes": int(e.cfg.Window / time.Minute)}),
@@ -418,7 +418,7 @@ func (e *Engine) cancel(ctx context.Context, from Address, loc, flow string) {
 	}
 	e.endLocked(c)
 	e.mu.Unlock()
-	e.record(ctx, c.event(e.d.Clock.Now()), "cancel", c.step.String(), "")
+	e.record(ctx, c.event(e.d.Clock.Now()), StepCancel, c.step.String(), "")
 	e.send(ctx, from, Message{Text: e.cat.T(loc, "cancelled")})
 }
 
@@ -459,7 +459,7 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 		pair := c.pair
 		e.endLocked(c)
 		e.mu.Unlock()
-		e.record(context.Background(), c.event(e.d.Clock.Now()), "expired", s.String(), "")
+		e.record(context.Background(), c.event(e.d.Clock.Now()), StepExpired, s.String(), "")
 		if s == stepPairing {
 			e.pairRefused(context.Background(), c, pair, "expired")
 		}

@@ -28,7 +28,7 @@ func (e *Engine) startLink(ctx context.Context, from Address, loc, account strin
 	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
-	e.record(ctx, c.event(now), "link_issued", "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
+	e.record(ctx, c.event(now), StepLinkIssued, "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
 	e.send(ctx, from, Message{
 		Text:    e.cat.T(loc, "link_needed", map[string]any{"Until": e.clockTime(deadline), "Minutes": int(e.cfg.Window / time.Minute)}),
 		Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
@@ -63,7 +63,7 @@ func (e *Engine) unlink(ctx context.Context, from Address, loc string) {
 		e.send(ctx, from, Message{Text: e.cat.T(loc, "not_linked")})
 		return
 	}
-	e.record(ctx, newEvent(e.d.Clock.Now(), "", from, User{}, ""), "unlink", "removed", "")
+	e.record(ctx, newEvent(e.d.Clock.Now(), "", from, User{}, ""), StepUnlink, "removed", "")
 	e.send(ctx, from, Message{Text: e.cat.T(loc, "unlinked")})
 }
 
@@ -79,7 +79,7 @@ func (e *Engine) finishLink(ctx context.Context, c *conversation, p *pairing) {
 	}
 	ev := newEvent(e.d.Clock.Now(), c.flow, c.addr, user, "")
 	detail := "signed_in_as=" + p.who.UPN + " chat_account=" + c.account
-	e.record(ctx, ev, "link", "linked", detail)
+	e.record(ctx, ev, StepLink, "linked", detail)
 	e.d.Alerter.Alert(ctx, Alert{ID: newFlowID(), Kind: AlertAccountLinked, Time: ev.Time, Platform: c.addr.Platform, ChatUser: c.addr.UserID, ChatName: c.account, User: user, Detail: detail})
 	e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "linked", map[string]any{"UPN": user.UPN})})
 	e.begin(ctx, c.addr, loc, user, p.who)

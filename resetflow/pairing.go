@@ -58,7 +58,7 @@ func (e *Engine) beginPairing(ctx context.Context, c *conversation, flow string,
 		e.endLocked(c)
 		e.mu.Unlock()
 		e.log.Warn("linking a chat account failed", "platform", c.addr.Platform, "chat_user", c.addr.UserID, "err", err)
-		e.record(ctx, base, "link", "failed", errorDetail(err))
+		e.record(ctx, base, StepLink, "failed", errorDetail(err))
 		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "unknown_user")})
 		return SignInResult{Status: SignInNotFound, Locale: loc}
 	}
@@ -72,7 +72,7 @@ func (e *Engine) beginPairing(ctx context.Context, c *conversation, flow string,
 	e.mu.Unlock()
 
 	base.Time = now
-	e.record(ctx, base, "pair_issued", "", "user="+user.UPN+" chat_account="+c.account+" expires "+deadline.UTC().Format(time.RFC3339))
+	e.record(ctx, base, StepPairIssued, "", "user="+user.UPN+" chat_account="+c.account+" expires "+deadline.UTC().Format(time.RFC3339))
 	e.send(ctx, c.addr, Message{
 		Text:    e.cat.T(loc, "pair_prompt", map[string]any{"Until": e.clockTime(deadline), "Digits": pairCodeLen}),
 		Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
@@ -152,7 +152,7 @@ func (e *Engine) pairText(ctx context.Context, in Input, loc string) bool {
 				e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_refused"), Buttons: e.startAgain(c.locale)})
 				return true
 			}
-			e.record(ctx, c.event(now), "pair", "wrong_code", "")
+			e.record(ctx, c.event(now), StepPair, "wrong_code", "")
 			e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_wrong", map[string]any{"Left": left})})
 		}
 		return true
@@ -189,6 +189,6 @@ func (e *Engine) pairRefused(ctx context.Context, c *conversation, p *pairing, r
 		ev.UserID, ev.UserUPN = u.ID, u.UPN
 	}
 	detail := "reason=" + reason + " chat_account=" + c.account
-	e.record(ctx, ev, "pair", "refused", detail)
+	e.record(ctx, ev, StepPair, "refused", detail)
 	e.d.Alerter.Alert(ctx, Alert{ID: newFlowID(), Kind: AlertLinkRefused, Time: ev.Time, Platform: c.addr.Platform, ChatUser: c.addr.UserID, ChatName: c.account, User: u, Detail: detail})
 }

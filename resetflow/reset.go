@@ -58,7 +58,7 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.mu.Unlock()
 		e.bg.Done()
 	}
-	if err := e.d.Recorder.Record(ctx, withStep(base, "confirm", "", "")); err != nil {
+	if err := e.d.Recorder.Record(ctx, withStep(base, StepConfirm, "", "")); err != nil {
 		fail()
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
@@ -92,7 +92,7 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		base.Time = e.d.Clock.Now()
 		if err != nil && KindOf(err) != KindAmbiguous {
 			e.log.Warn("reset request failed", "flow", r.Flow, "device", r.Device.ID, "err", err)
-			e.record(ctx, base, "reset_requested", "error", errorDetail(err))
+			e.record(ctx, base, StepResetRequested, OutcomeError, errorDetail(err))
 			e.finish(ctx, r, "backend_error")
 			e.alert(ctx, AlertBackendError, r.Address, r.User, &r.Device, errorDetail(err))
 			e.send(ctx, r.Address, Message{Text: e.backendSentence(loc, err), Buttons: e.startAgain(loc)})
@@ -103,7 +103,7 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 			detail = "ambiguous: " + errorDetail(err)
 			e.log.Warn("reset request may or may not have been accepted; reading its state", "flow", r.Flow, "err", err)
 		}
-		e.record(ctx, base, "reset_requested", "sent", detail)
+		e.record(ctx, base, StepResetRequested, OutcomeSent, detail)
 	}
 	defer e.track(r)()
 	res, err := e.await(ctx, r.Device, r.Started)
@@ -114,7 +114,7 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 			return // shutting down: the reset stays in flight and is resumed at the next start
 		}
 		e.log.Warn("no final reset result", "flow", r.Flow, "device", r.Device.ID, "err", err)
-		e.record(ctx, base, "result", "timed_out", errorDetail(err))
+		e.record(ctx, base, StepResult, "timed_out", errorDetail(err))
 		e.finish(ctx, r, "timed_out")
 		kind := AlertResetTimedOut
 		if !request {
@@ -124,7 +124,7 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_timed_out", map[string]any{"Device": r.Device.Name})})
 		return
 	}
-	e.record(ctx, base, "result", string(res.State), res.ErrorCode)
+	e.record(ctx, base, StepResult, string(res.State), res.ErrorCode)
 	var marked error
 	if res.State == ActionDone {
 		// Recorded before anything is shown: a restart never shows this result again.
@@ -218,7 +218,7 @@ func (e *Engine) deliver(ctx context.Context, r InFlight, res ActionResult) {
 		err = e.d.Messenger.Send(ctx, r.Address, Message{Text: e.cat.T(loc, "removed_"+string(r.Outcome), data) + "\n" + guide})
 	case res.Passcode == nil || res.Passcode.Reveal() == "":
 		// Done without a passcode: the person is told where to look, never "success".
-		e.record(ctx, e.resetEvent(r), "delivery", "missing", "actionState=done without a passcode")
+		e.record(ctx, e.resetEvent(r), StepDelivery, "missing", "actionState=done without a passcode")
 		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, "actionState=done without a passcode")
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "passcode_missing", data)})
 		return
@@ -234,14 +234,14 @@ func (e *Engine) deliver(ctx context.Context, r InFlight, res ActionResult) {
 		e.undelivered(ctx, r, "failed", "the result message could not be sent: "+errorDetail(err))
 		return
 	}
-	e.record(ctx, e.resetEvent(r), "delivery", "sent", "")
+	e.record(ctx, e.resetEvent(r), StepDelivery, "sent", "")
 	e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "success", data)})
 }
 
 // undelivered handles a successful reset whose result is not shown in chat:
 // audit, helpdesk alert, and a sentence naming whom to ask. Nothing else shows the passcode.
 func (e *Engine) undelivered(ctx context.Context, r InFlight, outcome, detail string) {
-	e.record(ctx, e.resetEvent(r), "delivery", outcome, detail)
+	e.record(ctx, e.resetEvent(r), StepDelivery, outcome, detail)
 	e.alert(ctx, AlertDeliveryFailed, r.Address, r.User, &r.Device, "delivery="+outcome+": "+detail)
 	e.send(ctx, r.Address, Message{Text: e.cat.T(r.Locale, "result_undelivered", map[string]any{"Device": r.Device.Name})})
 }

@@ -139,7 +139,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 	if now.After(w.deadline) {
 		e.endLocked(c)
 		e.mu.Unlock()
-		e.record(ctx, base, "signin", "expired", detail)
+		e.record(ctx, base, StepSignIn, "expired", detail)
 		e.send(ctx, c.addr, e.expiredMessage(loc, "expired_link"))
 		return SignInResult{Status: SignInExpired, Locale: loc}
 	}
@@ -147,26 +147,26 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 		// Not a fresh sign-in: the window stays usable until its deadline, for a real one.
 		e.windows.Set(token, w, cache.DefaultExpiration)
 		e.mu.Unlock()
-		e.record(ctx, base, "signin", "stale", detail)
+		e.record(ctx, base, StepSignIn, "stale", detail)
 		return SignInResult{Status: SignInStale, Locale: loc}
 	}
 	if c.step == stepLinking {
 		if e.cfg.TenantID != "" && !strings.EqualFold(who.TenantID, e.cfg.TenantID) {
 			e.endLocked(c)
 			e.mu.Unlock()
-			e.record(ctx, base, "signin", "wrong_tenant", detail)
+			e.record(ctx, base, StepSignIn, "wrong_tenant", detail)
 			e.alert(ctx, AlertWrongPerson, c.addr, User{UPN: who.UPN}, nil, detail+" tenant="+who.TenantID)
 			e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
 			return SignInResult{Status: SignInWrongPerson, Locale: loc}
 		}
 		e.mu.Unlock()
-		e.record(ctx, base, "signin", "ok", detail)
+		e.record(ctx, base, StepSignIn, "ok", detail)
 		return e.beginPairing(ctx, c, w.flow, base, who)
 	}
 	if !e.isOwner(c.device, c.user, who) {
 		e.endLocked(c)
 		e.mu.Unlock()
-		e.record(ctx, base, "signin", "wrong_person", detail)
+		e.record(ctx, base, StepSignIn, "wrong_person", detail)
 		d := c.device
 		e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, detail)
 		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
@@ -175,7 +175,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 	m := e.warnLocked(c, who.AuthTime, now)
 	e.mu.Unlock()
 
-	e.record(ctx, base, "signin", "ok", detail)
+	e.record(ctx, base, StepSignIn, "ok", detail)
 	e.send(ctx, c.addr, m)
 	return SignInResult{Status: SignInOK, Locale: loc}
 }
@@ -230,7 +230,7 @@ func (e *Engine) RefuseSignIn(ctx context.Context, token, reason string) SignInR
 	if linking {
 		e.pairRefused(ctx, c, nil, reason)
 	} else {
-		e.record(ctx, base, "signin", "refused", "reason="+reason)
+		e.record(ctx, base, StepSignIn, "refused", "reason="+reason)
 		d := c.device
 		e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, "reason="+reason)
 	}

@@ -304,73 +304,66 @@ func (e *Engine) deviceDetail(loc string, d Device) string {
 
 // pick takes the device choice: n is 1-based. flow is empty for a typed number.
 func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int) {
-	e.mu.Lock()
-	c := e.convs[from.key()]
-	switch {
-	case c == nil || (flow != "" && c.flow != flow):
-		e.mu.Unlock()
-		if flow == "" {
-			e.send(ctx, from, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.cat.T(loc, "help_hint")})
-		} else {
-			e.stale(ctx, from, loc)
+	e.locked(func() func() {
+		c := e.convs[from.key()]
+		switch {
+		case c == nil || (flow != "" && c.flow != flow):
+			if flow == "" {
+				return e.reply(ctx, from, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.cat.T(loc, "help_hint")})
+			}
+			return func() { e.stale(ctx, from, loc) }
+		case c.step != stepPicking:
+			if flow == "" {
+				return e.reply(ctx, from, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.stepHint(loc, c.step)})
+			}
+			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "already_picked"), Notice: e.stepHint(loc, c.step)})
+		case n < 1 || n > len(c.devices):
+			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "no_such_device", map[string]any{"N": n, "Max": len(c.devices)})})
 		}
-		return
-	case c.step != stepPicking:
-		e.mu.Unlock()
-		if flow == "" {
-			e.send(ctx, from, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.stepHint(loc, c.step)})
-		} else {
-			e.send(ctx, from, Message{Text: e.cat.T(loc, "already_picked"), Notice: e.stepHint(loc, c.step)})
+		d := c.devices[n-1]
+		c.devices = nil
+		c.device = d
+		verdict := e.cfg.Rules.Evaluate(d)
+		now := e.d.Clock.Now()
+		base := c.event(now)
+		if verdict.Decision != Allow {
+			e.endLocked(c)
+			return func() {
+				e.record(ctx, base, StepEligibility, string(verdict.Decision), verdict.Rule)
+				kind := map[Decision]AlertKind{ContactSupport: AlertContactSupport, FactoryReset: AlertFactoryReset}[verdict.Decision]
+				if kind == "" {
+					kind = AlertNotSupported
+				}
+				e.alert(ctx, kind, from, c.user, &d, "rule="+verdict.Rule)
+				e.send(ctx, from, Message{Text: e.cat.T(loc, "denied_"+string(verdict.Decision), map[string]any{"Device": d.Name})})
+			}
 		}
-		return
-	case n < 1 || n > len(c.devices):
-		e.mu.Unlock()
-		e.send(ctx, from, Message{Text: e.cat.T(loc, "no_such_device", map[string]any{"N": n, "Max": len(c.devices)})})
-		return
-	}
-	d := c.devices[n-1]
-	c.devices = nil
-	c.device = d
-	verdict := e.cfg.Rules.Evaluate(d)
-	now := e.d.Clock.Now()
-	base := c.event(now)
-	if verdict.Decision != Allow {
-		e.endLocked(c)
-		e.mu.Unlock()
-		e.record(ctx, base, StepEligibility, string(verdict.Decision), verdict.Rule)
-		kind := map[Decision]AlertKind{ContactSupport: AlertContactSupport, FactoryReset: AlertFactoryReset}[verdict.Decision]
-		if kind == "" {
-			kind = AlertNotSupported
+		c.outcome = verdict.Outcome
+		if r := c.reauth; r != nil && now.Sub(r.AuthTime) <= e.cfg.Window && e.isOwner(d, c.user, *r) {
+			// The sign-in that linked the account moments ago proves who this is.
+			m := e.warnLocked(c, r.AuthTime, now)
+			return func() {
+				e.recordAll(ctx, withStep(base, StepEligibility, string(Allow), verdict.Rule),
+					withStep(base, StepSignIn, "ok", "reused_link_signin auth_time="+r.AuthTime.UTC().Format(time.RFC3339)))
+				e.send(ctx, from, m)
+			}
 		}
-		e.alert(ctx, kind, from, c.user, &d, "rule="+verdict.Rule)
-		e.send(ctx, from, Message{Text: e.cat.T(loc, "denied_"+string(verdict.Decision), map[string]any{"Device": d.Name})})
-		return
-	}
-	c.outcome = verdict.Outcome
-	if r := c.reauth; r != nil && now.Sub(r.AuthTime) <= e.cfg.Window && e.isOwner(d, c.user, *r) {
-		// The sign-in that linked the account moments ago proves who this is.
-		m := e.warnLocked(c, r.AuthTime, now)
-		e.mu.Unlock()
-		e.recordAll(ctx, withStep(base, StepEligibility, string(Allow), verdict.Rule),
-			withStep(base, StepSignIn, "ok", "reused_link_signin auth_time="+r.AuthTime.UTC().Format(time.RFC3339)))
-		e.send(ctx, from, m)
-		return
-	}
-	token := newToken()
-	deadline := now.Add(e.cfg.Window)
-	c.step = stepSigningIn
-	c.window = token
-	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
-	e.arm(c, deadline, "expired_link")
-	e.mu.Unlock()
-
-	e.recordAll(ctx, withStep(base, StepEligibility, string(Allow), verdict.Rule),
-		withStep(base, StepLinkIssued, "", "expires "+deadline.UTC().Format(time.RFC3339)))
-	until := e.clockTime(deadline)
-	e.send(ctx, from, Message{
-		Text:    e.cat.T(loc, "signin_needed", map[string]any{"Device": d.Name, "Until": until, "Minutes": int(e.cfg.Window / time.Minute)}),
-		Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
-		Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
+		token := newToken()
+		deadline := now.Add(e.cfg.Window)
+		c.step = stepSigningIn
+		c.window = token
+		e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
+		e.arm(c, deadline, "expired_link")
+		return func() {
+			e.recordAll(ctx, withStep(base, StepEligibility, string(Allow), verdict.Rule),
+				withStep(base, StepLinkIssued, "", "expires "+deadline.UTC().Format(time.RFC3339)))
+			until := e.clockTime(deadline)
+			e.send(ctx, from, Message{
+				Text:    e.cat.T(loc, "signin_needed", map[string]any{"Device": d.Name, "Until": until, "Minutes": int(e.cfg.Window / time.Minute)}),
+				Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
+				Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
+			})
+		}
 	})
 }
 
@@ -400,26 +393,22 @@ func (e *Engine) warnLocked(c *conversation, authTime, now time.Time) Message {
 
 // cancel ends the conversation unless the reset was already sent.
 func (e *Engine) cancel(ctx context.Context, from Address, loc, flow string) {
-	e.mu.Lock()
-	c := e.convs[from.key()]
-	switch {
-	case c == nil && flow == "":
-		e.mu.Unlock()
-		e.send(ctx, from, Message{Text: e.cat.T(loc, "nothing_to_cancel")})
-		return
-	case c == nil || (flow != "" && c.flow != flow):
-		e.mu.Unlock()
-		e.stale(ctx, from, loc)
-		return
-	case c.step == stepResetting:
-		e.mu.Unlock()
-		e.send(ctx, from, Message{Text: e.cat.T(loc, "cannot_cancel")})
-		return
-	}
-	e.endLocked(c)
-	e.mu.Unlock()
-	e.record(ctx, c.event(e.d.Clock.Now()), StepCancel, c.step.String(), "")
-	e.send(ctx, from, Message{Text: e.cat.T(loc, "cancelled")})
+	e.locked(func() func() {
+		c := e.convs[from.key()]
+		switch {
+		case c == nil && flow == "":
+			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "nothing_to_cancel")})
+		case c == nil || (flow != "" && c.flow != flow):
+			return func() { e.stale(ctx, from, loc) }
+		case c.step == stepResetting:
+			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "cannot_cancel")})
+		}
+		e.endLocked(c)
+		return func() {
+			e.record(ctx, c.event(e.d.Clock.Now()), StepCancel, c.step.String(), "")
+			e.send(ctx, from, Message{Text: e.cat.T(loc, "cancelled")})
+		}
+	})
 }
 
 func (e *Engine) help(ctx context.Context, to Address, loc string) {
@@ -449,21 +438,22 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 	c.deadline = deadline
 	flow, s := c.flow, c.step
 	c.timer = e.d.Clock.AfterFunc(deadline.Sub(e.d.Clock.Now()), func() {
-		e.mu.Lock()
-		cur := e.convs[c.addr.key()]
-		if cur != c || c.flow != flow || c.step != s {
-			e.mu.Unlock()
-			return
-		}
-		c.window = "" // the expired window stays in the cache, so its page says "expired"
-		pair := c.pair
-		e.endLocked(c)
-		e.mu.Unlock()
-		e.record(context.Background(), c.event(e.d.Clock.Now()), StepExpired, s.String(), "")
-		if s == stepPairing {
-			e.pairRefused(context.Background(), c, pair, "expired")
-		}
-		e.send(context.Background(), c.addr, e.expiredMessage(c.locale, expiredID))
+		e.locked(func() func() {
+			cur := e.convs[c.addr.key()]
+			if cur != c || c.flow != flow || c.step != s {
+				return nil
+			}
+			c.window = "" // the expired window stays in the cache, so its page says "expired"
+			pair := c.pair
+			e.endLocked(c)
+			return func() {
+				e.record(context.Background(), c.event(e.d.Clock.Now()), StepExpired, s.String(), "")
+				if s == stepPairing {
+					e.pairRefused(context.Background(), c, pair, "expired")
+				}
+				e.send(context.Background(), c.addr, e.expiredMessage(c.locale, expiredID))
+			}
+		})
 	})
 }
 

@@ -113,6 +113,40 @@ type Engine struct {
 	stopBg  context.CancelFunc
 }
 
+// locked takes a decision under e.mu and acts on it after. decide runs with the
+// lock held and changes only the engine's memory (conversations, windows,
+// timers); the function it returns, if any, runs once the lock is released and
+// does what may be slow: audit records, alerts, messages, backend calls.
+func (e *Engine) locked(decide func() (then func())) {
+	then := func() func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return decide()
+	}()
+	if then != nil {
+		then()
+	}
+}
+
+// lockedValue is locked for a decision that returns a value (the sign-in page's
+// result, say): then is never nil, and its value is the caller's.
+func lockedValue[T any](e *Engine, decide func() (then func() T)) T {
+	then := func() func() T {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return decide()
+	}()
+	return then()
+}
+
+// just is a then of lockedValue with nothing left to do but answer v.
+func just[T any](v T) func() T { return func() T { return v } }
+
+// reply is a then of locked that sends one message.
+func (e *Engine) reply(ctx context.Context, to Address, m Message) func() {
+	return func() { e.send(ctx, to, m) }
+}
+
 // orDefault sets *v to def when *v is zero or negative.
 func orDefault[T int | time.Duration | MatchBy](v *T, def T) {
 	var zero T

@@ -127,55 +127,59 @@ func (e *Engine) pairText(ctx context.Context, in Input, loc string) bool {
 	}
 	key := in.From.key()
 	now := e.d.Clock.Now()
-	e.mu.Lock()
-	if c := e.convs[key]; c != nil && c.step == stepPairing {
-		p := c.pair
-		switch {
-		case now.After(p.deadline):
-			e.endLocked(c)
-			e.mu.Unlock()
-			e.pairRefused(ctx, c, p, "expired")
-			e.send(ctx, c.addr, e.expiredMessage(c.locale, "pair_expired"))
-		case subtle.ConstantTimeCompare([]byte(code), []byte(p.code)) == 1:
-			e.endLocked(c)
-			e.mu.Unlock()
-			e.finishLink(ctx, c, p)
-		default:
+	return lockedValue(e, func() func() bool {
+		if c := e.convs[key]; c != nil && c.step == stepPairing {
+			p := c.pair
+			switch {
+			case now.After(p.deadline):
+				e.endLocked(c)
+				return func() bool {
+					e.pairRefused(ctx, c, p, "expired")
+					e.send(ctx, c.addr, e.expiredMessage(c.locale, "pair_expired"))
+					return true
+				}
+			case subtle.ConstantTimeCompare([]byte(code), []byte(p.code)) == 1:
+				e.endLocked(c)
+				return func() bool {
+					e.finishLink(ctx, c, p)
+					return true
+				}
+			}
 			p.tries--
 			left := p.tries
 			if left <= 0 {
 				e.endLocked(c)
+				return func() bool {
+					e.pairRefused(ctx, c, p, "too_many_tries")
+					e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_refused"), Buttons: e.startAgain(c.locale)})
+					return true
+				}
 			}
-			e.mu.Unlock()
-			if left <= 0 {
-				e.pairRefused(ctx, c, p, "too_many_tries")
-				e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_refused"), Buttons: e.startAgain(c.locale)})
+			return func() bool {
+				e.record(ctx, c.event(now), StepPair, "wrong_code", "")
+				e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_wrong", map[string]any{"Left": left})})
 				return true
 			}
-			e.record(ctx, c.event(now), StepPair, "wrong_code", "")
-			e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_wrong", map[string]any{"Left": left})})
 		}
-		return true
-	}
-	// Someone else's code, typed here: the sign-in was not made for this
-	// account. That pairing is over; nothing is linked to anyone.
-	other, ok := e.pairs[code]
-	if !ok || other == key {
-		e.mu.Unlock()
-		return false
-	}
-	oc := e.convs[other]
-	if oc == nil || oc.pair == nil {
-		e.mu.Unlock()
-		return false
-	}
-	p := oc.pair
-	e.endLocked(oc)
-	e.mu.Unlock()
-	e.pairRefused(ctx, oc, p, "typed_by_other_account other_chat_user="+in.From.Platform+":"+in.From.UserID+" other_chat_account="+in.AccountName)
-	e.send(ctx, in.From, Message{Text: e.cat.T(loc, "pair_not_yours")})
-	e.send(ctx, oc.addr, Message{Text: e.cat.T(oc.locale, "pair_refused"), Buttons: e.startAgain(oc.locale)})
-	return true
+		// Someone else's code, typed here: the sign-in was not made for this
+		// account. That pairing is over; nothing is linked to anyone.
+		other, ok := e.pairs[code]
+		if !ok || other == key {
+			return just(false)
+		}
+		oc := e.convs[other]
+		if oc == nil || oc.pair == nil {
+			return just(false)
+		}
+		p := oc.pair
+		e.endLocked(oc)
+		return func() bool {
+			e.pairRefused(ctx, oc, p, "typed_by_other_account other_chat_user="+in.From.Platform+":"+in.From.UserID+" other_chat_account="+in.AccountName)
+			e.send(ctx, in.From, Message{Text: e.cat.T(loc, "pair_not_yours")})
+			e.send(ctx, oc.addr, Message{Text: e.cat.T(oc.locale, "pair_refused"), Buttons: e.startAgain(oc.locale)})
+			return true
+		}
+	})
 }
 
 // pairRefused records a refused pairing and tells the helpdesk, naming the chat

@@ -14,43 +14,39 @@ import (
 // confirm takes "Reset passcode" after the warning.
 func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 	now := e.d.Clock.Now()
-	e.mu.Lock()
-	c := e.convs[from.key()]
-	switch {
-	case c == nil || c.flow != flow:
-		e.mu.Unlock()
-		e.stale(ctx, from, loc)
-		return
-	case c.step == stepResetting:
-		e.mu.Unlock()
-		e.send(ctx, from, Message{Text: e.cat.T(loc, "already_resetting")})
-		return
-	case c.step != stepConfirming:
-		e.mu.Unlock()
-		e.send(ctx, from, Message{Text: e.cat.T(loc, "not_yet"), Notice: e.stepHint(loc, c.step)})
-		return
-	case now.After(c.deadline):
-		e.endLocked(c)
-		e.mu.Unlock()
-		e.send(ctx, from, e.expiredMessage(loc, "expired_confirm"))
-		return
-	case e.closing.Load():
-		// Shutting down: no new reset may start while the running ones drain.
-		e.endLocked(c)
-		e.mu.Unlock()
-		e.send(ctx, from, Message{Text: e.cat.T(loc, "shutting_down")})
-		return
-	}
-	// From here on the conversation is resetting: a second click finds it so.
-	c.step = stepResetting
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	cs := *c
-	// Counted under e.mu, where Shutdown sets closing: Shutdown waits for this reset.
-	e.bg.Add(1)
-	e.mu.Unlock()
+	e.locked(func() func() {
+		c := e.convs[from.key()]
+		switch {
+		case c == nil || c.flow != flow:
+			return func() { e.stale(ctx, from, loc) }
+		case c.step == stepResetting:
+			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "already_resetting")})
+		case c.step != stepConfirming:
+			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "not_yet"), Notice: e.stepHint(loc, c.step)})
+		case now.After(c.deadline):
+			e.endLocked(c)
+			return e.reply(ctx, from, e.expiredMessage(loc, "expired_confirm"))
+		case e.closing.Load():
+			// Shutting down: no new reset may start while the running ones drain.
+			e.endLocked(c)
+			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "shutting_down")})
+		}
+		// From here on the conversation is resetting: a second click finds it so.
+		c.step = stepResetting
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		cs := *c
+		// Counted under e.mu, where Shutdown sets closing: Shutdown waits for this reset.
+		e.bg.Add(1)
+		return func() { e.startReset(ctx, from, loc, c, cs, now) }
+	})
+}
 
+// startReset follows a confirmation: it records it, counts the reset against the
+// daily limit and runs it in the background. c is the conversation, resetting,
+// and cs a copy taken under e.mu; e.bg already counts the reset.
+func (e *Engine) startReset(ctx context.Context, from Address, loc string, c *conversation, cs conversation, now time.Time) {
 	base := cs.event(now)
 	fail := func() {
 		e.mu.Lock()

@@ -110,74 +110,77 @@ type SignInResult struct {
 // first call for a token can succeed. On success the chat moves to the warning.
 func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity) SignInResult {
 	now := e.d.Clock.Now()
-	e.mu.Lock()
-	v, ok := e.windows.Get(token)
-	if !ok || v.(*window).pick != nil {
-		e.mu.Unlock()
-		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
-	}
-	e.windows.Delete(token)
-	w := v.(*window)
-	c := e.convs[w.key]
-	live := c != nil && c.flow == w.flow && (c.step == stepSigningIn || c.step == stepLinking)
-	if !live && now.After(w.deadline) {
-		e.mu.Unlock()
-		return SignInResult{Status: SignInExpired, Locale: w.locale}
-	}
-	if !live {
-		e.mu.Unlock()
-		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
-	}
-	loc := c.locale
-	base := c.event(now)
-	signer := who.UPN
-	if signer == "" {
-		signer = who.Subject
-	}
-	detail := "signed_in_as=" + signer + " auth_time=" + who.AuthTime.UTC().Format(time.RFC3339)
-
-	if now.After(w.deadline) {
-		e.endLocked(c)
-		e.mu.Unlock()
-		e.record(ctx, base, StepSignIn, "expired", detail)
-		e.send(ctx, c.addr, e.expiredMessage(loc, "expired_link"))
-		return SignInResult{Status: SignInExpired, Locale: loc}
-	}
-	if !e.freshSignIn(who.AuthTime, w.issued, now) {
-		// Not a fresh sign-in: the window stays usable until its deadline, for a real one.
-		e.windows.Set(token, w, cache.DefaultExpiration)
-		e.mu.Unlock()
-		e.record(ctx, base, StepSignIn, "stale", detail)
-		return SignInResult{Status: SignInStale, Locale: loc}
-	}
-	if c.step == stepLinking {
-		if e.cfg.TenantID != "" && !strings.EqualFold(who.TenantID, e.cfg.TenantID) {
-			e.endLocked(c)
-			e.mu.Unlock()
-			e.record(ctx, base, StepSignIn, "wrong_tenant", detail)
-			e.alert(ctx, AlertWrongPerson, c.addr, User{UPN: who.UPN}, nil, detail+" tenant="+who.TenantID)
-			e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
-			return SignInResult{Status: SignInWrongPerson, Locale: loc}
+	return lockedValue(e, func() func() SignInResult {
+		v, ok := e.windows.Get(token)
+		if !ok || v.(*window).pick != nil {
+			return just(SignInResult{Status: SignInUnknown, Locale: e.cat.Default()})
 		}
-		e.mu.Unlock()
-		e.record(ctx, base, StepSignIn, "ok", detail)
-		return e.beginPairing(ctx, c, w.flow, base, who)
-	}
-	if !e.isOwner(c.device, c.user, who) {
-		e.endLocked(c)
-		e.mu.Unlock()
-		e.record(ctx, base, StepSignIn, "wrong_person", detail)
-		d := c.device
-		e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, detail)
-		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
-		return SignInResult{Status: SignInWrongPerson, Locale: loc}
-	}
-	m := e.warnLocked(c, who.AuthTime, now)
-	e.mu.Unlock()
+		e.windows.Delete(token)
+		w := v.(*window)
+		c := e.convs[w.key]
+		live := c != nil && c.flow == w.flow && (c.step == stepSigningIn || c.step == stepLinking)
+		if !live && now.After(w.deadline) {
+			return just(SignInResult{Status: SignInExpired, Locale: w.locale})
+		}
+		if !live {
+			return just(SignInResult{Status: SignInUnknown, Locale: e.cat.Default()})
+		}
+		loc := c.locale
+		base := c.event(now)
+		signer := who.UPN
+		if signer == "" {
+			signer = who.Subject
+		}
+		detail := "signed_in_as=" + signer + " auth_time=" + who.AuthTime.UTC().Format(time.RFC3339)
 
-	e.record(ctx, base, StepSignIn, "ok", detail)
-	e.send(ctx, c.addr, m)
-	return SignInResult{Status: SignInOK, Locale: loc}
+		if now.After(w.deadline) {
+			e.endLocked(c)
+			return func() SignInResult {
+				e.record(ctx, base, StepSignIn, "expired", detail)
+				e.send(ctx, c.addr, e.expiredMessage(loc, "expired_link"))
+				return SignInResult{Status: SignInExpired, Locale: loc}
+			}
+		}
+		if !e.freshSignIn(who.AuthTime, w.issued, now) {
+			// Not a fresh sign-in: the window stays usable until its deadline, for a real one.
+			e.windows.Set(token, w, cache.DefaultExpiration)
+			return func() SignInResult {
+				e.record(ctx, base, StepSignIn, "stale", detail)
+				return SignInResult{Status: SignInStale, Locale: loc}
+			}
+		}
+		if c.step == stepLinking {
+			if e.cfg.TenantID != "" && !strings.EqualFold(who.TenantID, e.cfg.TenantID) {
+				e.endLocked(c)
+				return func() SignInResult {
+					e.record(ctx, base, StepSignIn, "wrong_tenant", detail)
+					e.alert(ctx, AlertWrongPerson, c.addr, User{UPN: who.UPN}, nil, detail+" tenant="+who.TenantID)
+					e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
+					return SignInResult{Status: SignInWrongPerson, Locale: loc}
+				}
+			}
+			return func() SignInResult {
+				e.record(ctx, base, StepSignIn, "ok", detail)
+				return e.beginPairing(ctx, c, w.flow, base, who)
+			}
+		}
+		if !e.isOwner(c.device, c.user, who) {
+			e.endLocked(c)
+			return func() SignInResult {
+				e.record(ctx, base, StepSignIn, "wrong_person", detail)
+				d := c.device
+				e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, detail)
+				e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
+				return SignInResult{Status: SignInWrongPerson, Locale: loc}
+			}
+		}
+		m := e.warnLocked(c, who.AuthTime, now)
+		return func() SignInResult {
+			e.record(ctx, base, StepSignIn, "ok", detail)
+			e.send(ctx, c.addr, m)
+			return SignInResult{Status: SignInOK, Locale: loc}
+		}
+	})
 }
 
 func (e *Engine) isOwner(d Device, u User, who Identity) bool {
@@ -209,33 +212,33 @@ func (e *Engine) linkURL(token string) string {
 // pressed Continue (a forwarded authorize URL). The window is used up, the
 // refusal recorded, the helpdesk and the chat told.
 func (e *Engine) RefuseSignIn(ctx context.Context, token, reason string) SignInResult {
-	e.mu.Lock()
-	v, ok := e.windows.Get(token)
-	if !ok {
-		e.mu.Unlock()
-		return SignInResult{Status: SignInOtherBrowser, Locale: e.cat.Default()}
-	}
-	e.windows.Delete(token)
-	w := v.(*window)
-	c := e.convs[w.key]
-	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
-		e.mu.Unlock()
-		return SignInResult{Status: SignInOtherBrowser, Locale: w.locale}
-	}
-	linking := c.step == stepLinking
-	e.endLocked(c)
-	e.mu.Unlock()
-	loc := c.locale
-	base := c.event(e.d.Clock.Now())
-	if linking {
-		e.pairRefused(ctx, c, nil, reason)
-	} else {
-		e.record(ctx, base, StepSignIn, "refused", "reason="+reason)
-		d := c.device
-		e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, "reason="+reason)
-	}
-	e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_other_browser"), Buttons: e.startAgain(loc)})
-	return SignInResult{Status: SignInOtherBrowser, Locale: loc}
+	return lockedValue(e, func() func() SignInResult {
+		v, ok := e.windows.Get(token)
+		if !ok {
+			return just(SignInResult{Status: SignInOtherBrowser, Locale: e.cat.Default()})
+		}
+		e.windows.Delete(token)
+		w := v.(*window)
+		c := e.convs[w.key]
+		if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
+			return just(SignInResult{Status: SignInOtherBrowser, Locale: w.locale})
+		}
+		linking := c.step == stepLinking
+		e.endLocked(c)
+		return func() SignInResult {
+			loc := c.locale
+			base := c.event(e.d.Clock.Now())
+			if linking {
+				e.pairRefused(ctx, c, nil, reason)
+			} else {
+				e.record(ctx, base, StepSignIn, "refused", "reason="+reason)
+				d := c.device
+				e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, "reason="+reason)
+			}
+			e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_other_browser"), Buttons: e.startAgain(loc)})
+			return SignInResult{Status: SignInOtherBrowser, Locale: loc}
+		}
+	})
 }
 
 // freshSignIn reports whether a sign-in at authTime may stand for the window

@@ -60,8 +60,8 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		// Kept after expiry (until the cache frees it) so the page can say "expired".
 		return WindowInfo{Locale: w.locale, Issued: w.issued, Expires: w.deadline}, WindowExpired
 	}
-	c := e.convs[w.key]
-	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
+	c := e.signingInLocked(w)
+	if c == nil {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
 	info := WindowInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, DeviceName: c.device.Name, UserID: c.device.UserID, UserUPN: c.device.UserUPN}
@@ -77,6 +77,17 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		info.Account = c.addr.UserID
 	}
 	return info, WindowOpen
+}
+
+// signingInLocked is the conversation a sign-in window was made for, while it
+// still waits for that sign-in (signing in, or linking an account); nil when it
+// has ended or moved on. e.mu is held.
+func (e *Engine) signingInLocked(w *window) *conversation {
+	c := e.convs[w.key]
+	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
+		return nil
+	}
+	return c
 }
 
 // SignInStatus is the outcome of a completed sign-in. It lives only in memory
@@ -117,8 +128,8 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 		}
 		e.windows.Delete(token)
 		w := v.(*window)
-		c := e.convs[w.key]
-		live := c != nil && c.flow == w.flow && (c.step == stepSigningIn || c.step == stepLinking)
+		c := e.signingInLocked(w)
+		live := c != nil
 		if !live && now.After(w.deadline) {
 			return just(SignInResult{Status: SignInExpired, Locale: w.locale})
 		}
@@ -219,8 +230,8 @@ func (e *Engine) RefuseSignIn(ctx context.Context, token, reason string) SignInR
 		}
 		e.windows.Delete(token)
 		w := v.(*window)
-		c := e.convs[w.key]
-		if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
+		c := e.signingInLocked(w)
+		if c == nil {
 			return just(SignInResult{Status: SignInOtherBrowser, Locale: w.locale})
 		}
 		linking := c.step == stepLinking

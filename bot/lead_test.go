@@ -11,8 +11,8 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // chatStub is an adapter that says when it runs and when it is stopped.
@@ -43,7 +43,7 @@ func TestStandbyUntilItLeadsThenStopsWhenTheLeadIsLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := resetflow.New(resetflow.Config{}, resetflow.Deps{Catalog: cat, Devices: fl, Directory: fl, Messenger: flowtest.NewChat(), Alerter: &flowtest.Alerts{}})
+	eng, err := resetflow.New(resetflow.Config{}, resetflow.Deps{Catalog: cat, Devices: fl, Directory: fl, Messenger: resetflowtest.NewChat(), Alerter: &resetflowtest.Alerts{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -193,7 +193,7 @@ func TestRewriteTransport(t *testing.T) {
 // TestRegisterCommandIsIdempotent: registering writes the command only when
 // it is missing or different, and leaves other commands alone.
 func TestRegisterCommandIsIdempotent(t *testing.T) {
-	f := fakediscord.New(t, fakediscord.Options{})
+	f := discordtest.New(t, discordtest.Options{})
 	cat := catalog.MustNew("en")
 	a, err := New(Config{Token: f.Token(), APIURL: f.APIURL(), Catalog: cat})
 	if err != nil {

@@ -252,11 +252,6 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 // fills digests up to it when its queue is deep.
 func (a *Adapter) MaxAlertsPerPost() int { return MaxAlertsPerPost }
 
-// TakenBy tells who pressed "I'm on it" on an alert, if anyone has.
-func (a *Adapter) TakenBy(alertID string) (string, bool) {
-	return a.taken.get(alertID)
-}
-
 // takeAlert records the first "I'm on it" on an alert and shows it in the message.
 func (a *Adapter) takeAlert(ctx context.Context, user, channel, ts, alertID string, raw json.RawMessage) {
 	if channel != a.cfg.HelpdeskChannel || alertID == "" {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 	"github.com/passcodebot/passcodebot/postgres/pgtest"
 )
@@ -42,7 +42,7 @@ type cluster struct {
 	ctx   context.Context
 	pg    *pgtest.Server
 	dbURL string
-	fs    *fakeslack.Server
+	fs    *slacktest.Server
 	graph *graphtest.Server
 	cfg   string
 	env   []string
@@ -55,13 +55,13 @@ func newCluster(t *testing.T, after time.Duration, extra string) *cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	c := &cluster{t: t, ctx: ctx, pg: pg, dbURL: pg.NewDatabase(t)}
-	c.fs = fakeslack.New(fakeslack.Options{})
+	c.fs = slacktest.New(slacktest.Options{})
 	t.Cleanup(c.fs.Close)
-	c.fs.AddChannel(fakeslack.Channel{ID: "C0HELP", Name: "helpdesk"})
+	c.fs.AddChannel(slacktest.Channel{ID: "C0HELP", Name: "helpdesk"})
 	c.graph = graphtest.New(graphtest.Options{})
 	t.Cleanup(c.graph.Close)
 	for i, p := range people {
-		c.fs.AddUser(fakeslack.User{ID: p.slackID, Name: strings.Split(p.upn, "@")[0], Email: p.upn, Locale: "en-US"})
+		c.fs.AddUser(slacktest.User{ID: p.slackID, Name: strings.Split(p.upn, "@")[0], Email: p.upn, Locale: "en-US"})
 		c.graph.AddUser(graphtest.User{ID: fmt.Sprintf("a11ce000-0000-4000-8000-00000000000%d", i+1), UPN: p.upn, DisplayName: p.upn},
 			graphtest.Device{ID: p.deviceID, Name: p.device, Model: "Pixel", Manufacturer: "Google", OperatingSystem: "Android",
 				OSVersion: "15", OwnerType: "company", EnrollmentType: "androidEnterpriseCorporateWorkProfile", DeviceType: "androidEnterprise",
@@ -149,7 +149,7 @@ func poll(t *testing.T, what string, cond func() bool) time.Duration {
 	return time.Since(start)
 }
 
-func (c *cluster) deliver(env fakeslack.Envelope) {
+func (c *cluster) deliver(env slacktest.Envelope) {
 	c.t.Helper()
 	if err := c.fs.Deliver(env); err != nil {
 		c.t.Fatal(err)
@@ -159,12 +159,12 @@ func (c *cluster) deliver(env fakeslack.Envelope) {
 	}
 }
 
-func (c *cluster) wait(p person, what string, match func(fakeslack.Message) bool) fakeslack.Message {
+func (c *cluster) wait(p person, what string, match func(slacktest.Message) bool) slacktest.Message {
 	c.t.Helper()
-	m, err := c.fs.WaitMessage(c.ctx, fakeslack.IM(p.slackID), match)
+	m, err := c.fs.WaitMessage(c.ctx, slacktest.IM(p.slackID), match)
 	if err != nil {
 		var got []string
-		for _, m := range c.fs.Messages(fakeslack.IM(p.slackID)) {
+		for _, m := range c.fs.Messages(slacktest.IM(p.slackID)) {
 			got = append(got, m.Texts())
 		}
 		c.t.Fatalf("%s: no %s: %v\n%s", p.upn, what, err, strings.Join(got, "\n---\n"))
@@ -172,12 +172,12 @@ func (c *cluster) wait(p person, what string, match func(fakeslack.Message) bool
 	return m
 }
 
-func texted(s string) func(fakeslack.Message) bool {
-	return func(m fakeslack.Message) bool { return strings.Contains(m.Texts(), s) }
+func texted(s string) func(slacktest.Message) bool {
+	return func(m slacktest.Message) bool { return strings.Contains(m.Texts(), s) }
 }
 
-func withAction(id string) func(fakeslack.Message) bool {
-	return func(m fakeslack.Message) bool {
+func withAction(id string) func(slacktest.Message) bool {
+	return func(m slacktest.Message) bool {
 		for _, a := range m.Actions() {
 			if a.ActionID == id {
 				return true
@@ -187,7 +187,7 @@ func withAction(id string) func(fakeslack.Message) bool {
 	}
 }
 
-func (c *cluster) click(p person, m fakeslack.Message, id string) {
+func (c *cluster) click(p person, m slacktest.Message, id string) {
 	c.t.Helper()
 	env, err := c.fs.Click(p.slackID, m.Channel, m.TS, id, "")
 	if err != nil {
@@ -197,24 +197,24 @@ func (c *cluster) click(p person, m fakeslack.Message, id string) {
 }
 
 // toPick: the person writes "reset" and gets the device list.
-func (c *cluster) toPick(p person) fakeslack.Message {
+func (c *cluster) toPick(p person) slacktest.Message {
 	c.t.Helper()
 	old := map[string]bool{}
-	for _, m := range c.fs.Messages(fakeslack.IM(p.slackID)) {
+	for _, m := range c.fs.Messages(slacktest.IM(p.slackID)) {
 		old[m.TS] = true
 	}
 	c.deliver(c.fs.DM(p.slackID, "reset"))
-	return c.wait(p, "device list", func(m fakeslack.Message) bool {
+	return c.wait(p, "device list", func(m slacktest.Message) bool {
 		return !old[m.TS] && withAction("pcb_choice_0")(m) && strings.Contains(m.Texts(), p.device) && len(m.Actions()) > 1
 	})
 }
 
 // toLink: picks the device and gets the sign-in link.
-func (c *cluster) toLink(p person, list fakeslack.Message) string {
+func (c *cluster) toLink(p person, list slacktest.Message) string {
 	c.t.Helper()
 	c.click(p, list, "pcb_choice_0")
 	var link string
-	c.wait(p, "sign-in link", func(m fakeslack.Message) bool {
+	c.wait(p, "sign-in link", func(m slacktest.Message) bool {
 		for _, a := range m.Actions() {
 			if a.ActionID == "pcb_link" && !c.seen(a.URL) {
 				link = a.URL
@@ -231,7 +231,7 @@ var seenLinks sync.Map
 func (c *cluster) seen(link string) bool { _, dup := seenLinks.LoadOrStore(link, true); return dup }
 
 // toWarning signs in through the link and gets the warning with the Reset button.
-func (c *cluster) toWarning(p person, link string) fakeslack.Message {
+func (c *cluster) toWarning(p person, link string) slacktest.Message {
 	c.t.Helper()
 	u, _ := url.Parse(link)
 	res, err := http.PostForm(u.Scheme+"://"+u.Host+"/local/signin", url.Values{"token": {strings.TrimPrefix(u.Path, "/r/")}, "choice": {p.upn}})
@@ -242,8 +242,8 @@ func (c *cluster) toWarning(p person, link string) fakeslack.Message {
 	if res.StatusCode != http.StatusOK {
 		c.t.Fatalf("sign-in: %s", res.Status)
 	}
-	var warning fakeslack.Message
-	c.wait(p, "warning", func(m fakeslack.Message) bool {
+	var warning slacktest.Message
+	c.wait(p, "warning", func(m slacktest.Message) bool {
 		if strings.Contains(m.Texts(), "Warning: after the passcode") && withAction("pcb_button_0")(m) {
 			warning = m
 			return true
@@ -253,7 +253,7 @@ func (c *cluster) toWarning(p person, link string) fakeslack.Message {
 	return warning
 }
 
-func (c *cluster) untilWarning(p person) fakeslack.Message {
+func (c *cluster) untilWarning(p person) slacktest.Message {
 	c.t.Helper()
 	return c.toWarning(p, c.toLink(p, c.toPick(p)))
 }
@@ -261,7 +261,7 @@ func (c *cluster) untilWarning(p person) fakeslack.Message {
 // passcodes counts the passcode messages the person got.
 func (c *cluster) passcodes(p person) int {
 	n := 0
-	for _, m := range c.fs.Messages(fakeslack.IM(p.slackID)) {
+	for _, m := range c.fs.Messages(slacktest.IM(p.slackID)) {
 		if strings.Contains(string(m.Blocks), `"block_id":"pcb_secret"`) || m.Deleted && strings.Contains(m.Text, "passcode") {
 			n++
 		}
@@ -579,11 +579,11 @@ func TestReplicasLeaderCutFromTheDatabase(t *testing.T) {
 // count is 3, never 4, and Graph got exactly 3 reset requests.
 func TestTwoLeadersRaceForTheLimit(t *testing.T) {
 	c := newCluster(t, 0, "postgres: {lease_name: workspace-a}\n")
-	other := fakeslack.New(fakeslack.Options{})
+	other := slacktest.New(slacktest.Options{})
 	t.Cleanup(other.Close)
-	other.AddChannel(fakeslack.Channel{ID: "C0HELP", Name: "helpdesk"})
+	other.AddChannel(slacktest.Channel{ID: "C0HELP", Name: "helpdesk"})
 	for _, p := range people {
-		other.AddUser(fakeslack.User{ID: p.slackID, Name: strings.Split(p.upn, "@")[0], Email: p.upn, Locale: "en-US"})
+		other.AddUser(slacktest.User{ID: p.slackID, Name: strings.Split(p.upn, "@")[0], Email: p.upn, Locale: "en-US"})
 	}
 	a := c.start()
 	a.waitLeads(t)
@@ -626,25 +626,25 @@ func TestTwoLeadersRaceForTheLimit(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for _, d := range []struct {
-		fs  *fakeslack.Server
-		env fakeslack.Envelope
+		fs  *slacktest.Server
+		env slacktest.Envelope
 	}{{c.fs, ea}, {other, eb}} {
 		wg.Add(1)
 		go func() { defer wg.Done(); d.fs.Deliver(d.env) }()
 	}
 	wg.Wait()
 	limit := "You've reached the limit of 3 passcode resets in 24 hours"
-	refused := func(fs *fakeslack.Server) bool {
-		for _, m := range fs.Messages(fakeslack.IM(alice.slackID)) {
+	refused := func(fs *slacktest.Server) bool {
+		for _, m := range fs.Messages(slacktest.IM(alice.slackID)) {
 			if strings.Contains(m.Texts(), limit) {
 				return true
 			}
 		}
 		return false
 	}
-	done := func(fs *fakeslack.Server) int {
+	done := func(fs *slacktest.Server) int {
 		n := 0
-		for _, m := range fs.Messages(fakeslack.IM(alice.slackID)) {
+		for _, m := range fs.Messages(slacktest.IM(alice.slackID)) {
 			if strings.Contains(m.Texts(), "was reset successfully") {
 				n++
 			}
@@ -662,7 +662,7 @@ func TestTwoLeadersRaceForTheLimit(t *testing.T) {
 	}
 	// A fourth, later, is refused at the start in either workspace.
 	c.deliver(c.fs.DM(alice.slackID, "reset"))
-	c.wait(alice, "the limit", func(m fakeslack.Message) bool { return strings.Contains(m.Texts(), limit) })
+	c.wait(alice, "the limit", func(m slacktest.Message) bool { return strings.Contains(m.Texts(), limit) })
 	if n := c.resetRequests(alice.deviceID); n != 3 {
 		t.Errorf("Graph got %d reset requests, want 3", n)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/shell"
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
+	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
@@ -25,7 +26,6 @@ import (
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/internal/logs"
 	"github.com/passcodebot/passcodebot/intune"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/metrics"
 	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/reauth"
@@ -55,9 +55,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		case "check":
 			return check(ctx, args[1:], stdout, stderr, env)
 		case "audit":
-			return audit(ctx, args[1:], stdout, stderr, env)
+			return audit(ctx, clock.Real{}, args[1:], stdout, stderr, env)
 		case "unlink":
-			return unlink(ctx, args[1:], stdout, stderr, env)
+			return unlink(ctx, clock.Real{}, args[1:], stdout, stderr, env)
 		case "migrate":
 			return migrateCmd(ctx, args[1:], stdout, stderr, env)
 		case "run":
@@ -117,9 +117,9 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // prune applies the audit retention at start and then daily.
-func prune(ctx context.Context, db store, days int, log *slog.Logger) {
+func prune(ctx context.Context, clk clock.Clock, db store, days int, log *slog.Logger) {
 	for {
-		n, err := db.Prune(ctx, time.Now().AddDate(0, 0, -days))
+		n, err := db.Prune(ctx, clk.Now().AddDate(0, 0, -days))
 		if err != nil && ctx.Err() == nil {
 			log.Error("audit retention: pruning failed", "err", err)
 		} else if n > 0 {
@@ -128,7 +128,7 @@ func prune(ctx context.Context, db store, days int, log *slog.Logger) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(24 * time.Hour):
+		case <-clk.After(24 * time.Hour):
 		}
 	}
 }
@@ -207,8 +207,9 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 
 	var adapters []bot.Adapter
-	var slackHTTP *slackadapter.Adapter // registers its endpoints on the bot's mux
-	var discordPreload []links.Entry    // Discord account links an administrator prepared
+	var slackHTTP *slackadapter.Adapter       // registers its endpoints on the bot's mux
+	var discordPreload []discord.PreloadEntry // Discord account links an administrator prepared
+	var teamsHTTP *teams.Adapter              // registers its messaging endpoint on the bot's mux
 	for _, p := range cfg.Chat {
 		switch p {
 		case "discord":
@@ -218,6 +219,13 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 				return err
 			}
 			adapters, discordPreload = append(adapters, a), preload
+		case "teams":
+			ta, err := newTeams(cfg, env, cat, clk, log, hooks("teams"))
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			adapters, teamsHTTP = append(adapters, ta), ta
 		case "shell":
 			var names []string
 			for _, u := range demoUsers {
@@ -260,7 +268,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	defer db.Close()
 	alerts.Store = db // alerts undelivered at a stop are posted at the next start
 	if len(discordPreload) > 0 {
-		n, err := links.Preload(ctx, db, directory, discordPreload)
+		n, err := discord.Preload(ctx, db, directory, discordPreload)
 		if err != nil {
 			ln.Close()
 			return configError{fmt.Errorf("discord.links_preload: %w", err)}
@@ -291,7 +299,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	defer stopPrune()
-	go prune(pruneCtx, db, cfg.Audit.RetentionDays, log)
+	go prune(pruneCtx, clk, db, cfg.Audit.RetentionDays, log)
 
 	var engine *resetflow.Engine
 	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)
@@ -331,6 +339,9 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages, Limit: &reauth.Limiter{Clock: clk, Log: log}}).Register(mux)
 	if slackHTTP != nil {
 		slackHTTP.Register(mux)
+	}
+	if teamsHTTP != nil {
+		teamsHTTP.Register(mux)
 	}
 
 	var admin net.Listener
@@ -455,7 +466,7 @@ func noHelpdesk(a bot.Adapter) bool {
 // newDiscord makes the Discord adapter and reads the links an administrator
 // prepared (applied once the database is open). The token comes from the
 // environment; without it the program stops with a configuration error.
-func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []links.Entry, error) {
+func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []discord.PreloadEntry, error) {
 	token := ""
 	if env != nil {
 		token = strings.TrimSpace(env(discord.TokenEnv))
@@ -464,10 +475,10 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
 	}
 	d := cfg.Discord
-	var preload []links.Entry
+	var preload []discord.PreloadEntry
 	if d.LinksPreload != "" {
 		var err error
-		if preload, err = links.LoadPreload(d.LinksPreload); err != nil {
+		if preload, err = discord.LoadPreload(d.LinksPreload); err != nil {
 			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/catalog"
 )
 
@@ -45,7 +45,7 @@ func TestDiscordConfigErrors(t *testing.T) {
 // token from the environment, the REST URL from the config, the account links
 // (preloaded from a CSV) in the database, and a conversation.
 func TestDiscordWired(t *testing.T) {
-	f := fakediscord.New(t, fakediscord.Options{})
+	f := discordtest.New(t, discordtest.Options{})
 	helpdesk := f.AddGuildChannel("1190000000000000001")
 	bob := f.NewUser("bob")
 	dir := t.TempDir()
@@ -118,11 +118,11 @@ discord:
 // TestSlackAndDiscordTogether: both chats in one process, each against its
 // own fake, both answering, and /healthz reporting both healthy.
 func TestSlackAndDiscordTogether(t *testing.T) {
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := slacktest.New(slacktest.Options{})
 	t.Cleanup(fs.Close)
-	fs.AddUser(fakeslack.User{ID: "UALICE", Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
-	fs.AddChannel(fakeslack.Channel{ID: "CHELP", Name: "helpdesk"})
-	fd := fakediscord.New(t, fakediscord.Options{})
+	fs.AddUser(slacktest.User{ID: "UALICE", Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
+	fs.AddChannel(slacktest.Channel{ID: "CHELP", Name: "helpdesk"})
+	fd := discordtest.New(t, discordtest.Options{})
 	dhelp := fd.AddGuildChannel("1190000000000000001")
 	bob := fd.NewUser("bob")
 	cfg := writeConfig(t, fmt.Sprintf(`chat: [slack, discord]
@@ -159,7 +159,7 @@ discord: {api_url: %s, helpdesk_channel_id: "%s"}
 		t.Fatal(err)
 	}
 	fd.UserSays(bob, "reset")
-	if _, err := fs.WaitMessage(wctx, fakeslack.IM("UALICE"), func(m fakeslack.Message) bool { return strings.Contains(m.Texts(), "Alice's iPhone") }); err != nil {
+	if _, err := fs.WaitMessage(wctx, slacktest.IM("UALICE"), func(m slacktest.Message) bool { return strings.Contains(m.Texts(), "Alice's iPhone") }); err != nil {
 		t.Fatal("slack did not answer:", err)
 	}
 	cat := catalog.MustNew("en")

@@ -17,9 +17,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/passcodebot/passcodebot"
+	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/intune"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -83,6 +83,9 @@ type Config struct {
 
 	// HelpdeskName is what the sentences call the helpdesk, per locale; empty: the catalog's default.
 	HelpdeskName map[string]string `yaml:"helpdesk_name"`
+
+	// Teams is the Microsoft Teams chat (chat: teams). The app password comes from the environment.
+	Teams Teams `yaml:"teams"`
 
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
@@ -148,12 +151,12 @@ func (c *Config) validate() error {
 	}
 	c.Location = loc
 	if len(c.Chat) == 0 {
-		errs = append(errs, errors.New("chat: name at least one of shell, slack, discord"))
+		errs = append(errs, errors.New("chat: name at least one of shell, slack, discord, teams"))
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Chat {
-		if !slices.Contains([]string{"shell", "slack", "discord"}, p) {
-			errs = append(errs, fmt.Errorf("chat[%d]: %q is not shell, slack or discord", i, p))
+		if !slices.Contains([]string{"shell", "slack", "discord", "teams"}, p) {
+			errs = append(errs, fmt.Errorf("chat[%d]: %q is not shell, slack, discord or teams", i, p))
 		}
 		if seen[p] {
 			errs = append(errs, fmt.Errorf("chat[%d]: %q appears twice", i, p))
@@ -175,7 +178,7 @@ func (c *Config) validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.Reauth == "local" && (seen["slack"] || seen["discord"]) && !c.InsecureDemoSignIn {
+	if c.Reauth == "local" && (seen["slack"] || seen["discord"] || seen["teams"]) && !c.InsecureDemoSignIn {
 		errs = append(errs, errors.New("reauth: local is the demo sign-in where anyone can pick any user; with slack or discord use oidc (or set insecure_demo_signin_with_real_chat: true for a test workspace)"))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
@@ -263,6 +266,11 @@ func (c *Config) validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if seen["teams"] {
+		if err := c.validateTeams(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := c.Slack.validate(seen["slack"]); err != nil {
 		errs = append(errs, err)
 	}
@@ -312,7 +320,7 @@ func (d *Discord) validate() error {
 		return fmt.Errorf("discord.api_url: %q is not an http(s) URL", d.APIURL)
 	}
 	for key, v := range map[string]string{"discord.application_id": d.ApplicationID, "discord.helpdesk_channel_id": d.HelpdeskChannelID} {
-		if v != "" && !links.IsSnowflake(v) {
+		if v != "" && !discord.IsSnowflake(v) {
 			return fmt.Errorf("%s: %q is not a Discord id (digits only)", key, v)
 		}
 	}

@@ -1,0 +1,38 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/passcodebot/passcodebot/adapters/teams"
+	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/config"
+)
+
+// newTeams builds the Teams adapter. Its endpoint is mounted on the bot's HTTP
+// server (http.listen) at teams.path. The app password comes from the
+// environment; without it the program stops with a configuration error
+// naming the variable.
+func newTeams(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*teams.Adapter, error) {
+	password := ""
+	if env != nil {
+		password = strings.TrimSpace(env(teams.PasswordEnv))
+	}
+	if password == "" {
+		return nil, configError{fmt.Errorf("chat: teams needs the app's client secret in the environment variable %s", teams.PasswordEnv)}
+	}
+	t := cfg.Teams
+	a, err := teams.New(teams.Config{
+		AppID: strings.TrimSpace(t.AppID), AppPassword: password, TenantID: cfg.TeamsTenant(),
+		HelpdeskConversationID: t.HelpdeskConversationID, ServiceURL: t.ServiceURL,
+		MetadataURL: t.OpenIDMetadataURL, Issuer: t.Issuer, TokenURL: t.TokenURL, Path: t.Path,
+		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
+		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
+	})
+	if err != nil {
+		return nil, configError{err}
+	}
+	return a, nil
+}

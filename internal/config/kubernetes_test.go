@@ -1,7 +1,7 @@
-// Package kubernetes holds the Kubernetes manifests; its test decodes them
-// strictly (an unknown or misspelt field fails) and checks that they fit
-// together and fit the program.
-package kubernetes
+// The Kubernetes manifests (deploy/kubernetes) are decoded strictly (an
+// unknown or misspelt field fails) and checked to fit together and to fit the
+// program's configuration. The test lives with the configuration it parses.
+package config_test
 
 import (
 	"bytes"
@@ -152,7 +152,7 @@ type pdb struct {
 // decode reads one manifest strictly into v, and checks its kind.
 func decode(t *testing.T, file, apiVersion, kind string, v any) {
 	t.Helper()
-	raw, err := os.ReadFile(file)
+	raw, err := os.ReadFile("../../deploy/kubernetes/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func decode(t *testing.T, file, apiVersion, kind string, v any) {
 	}
 }
 
-func TestManifests(t *testing.T) {
+func TestKubernetesManifests(t *testing.T) {
 	var (
 		cm  configMap
 		sec secret

@@ -24,6 +24,7 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
+	"github.com/passcodebot/passcodebot/internal/ttlcache"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -106,9 +107,9 @@ type Adapter struct {
 	updated    map[string][2]string        // user id + Message.Replace -> channel id, message id it updates
 	registered bool
 
-	seen   *ttlSet // interaction ids
-	used   *ttlSet // message id + custom id of components that were acted on
-	posted *ttlSet // helpdesk alert ids already posted
+	seen   *ttlcache.Cache[struct{}] // interaction ids
+	used   *ttlcache.Cache[struct{}] // message id + custom id of components that were acted on
+	posted *ttlcache.Cache[struct{}] // helpdesk alert ids already posted
 
 	takeMu sync.Mutex
 	taken  map[string]map[string]taker // helpdesk message id -> alert id -> who took it
@@ -159,9 +160,9 @@ func New(cfg Config) (*Adapter, error) {
 		appID:  cfg.ApplicationID,
 		dms:    map[string]string{}, dmOwners: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
 		originals: map[string]*pendingOriginal{}, secrets: map[string]*secretMessage{}, updated: map[string][2]string{},
-		seen:   newTTLSet(cfg.Clock, time.Hour),
-		used:   newTTLSet(cfg.Clock, 24*time.Hour),
-		posted: newTTLSet(cfg.Clock, 24*time.Hour),
+		seen:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
+		used:   ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		posted: ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
 		taken:  map[string]map[string]taker{},
 		queues: &keyqueue.Queue{},
 		runCtx: context.Background(),

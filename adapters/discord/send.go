@@ -136,7 +136,7 @@ func (a *Adapter) supersede(ctx context.Context, userID string, next liveMessage
 	if !ok || prev.messageID == next.messageID {
 		return
 	}
-	a.used.add("m\x00" + prev.messageID) // a click on it from a stale screen does nothing
+	a.used.Add("m\x00"+prev.messageID, struct{}{}) // a click on it from a stale screen does nothing
 	comps := settled(prev.components, "", nil)
 	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: prev.messageID, Channel: prev.channelID, Components: &comps}, discordgo.WithContext(ctx))
 	if err != nil && apiCode(err) != codeUnknownMessage {

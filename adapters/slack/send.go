@@ -11,6 +11,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/ratelimit"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -47,7 +48,7 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		return fmt.Errorf("slack: posting to %s: %w", channel, err)
 	}
 	if m.Interactive() {
-		a.owners.set(channel+"/"+ts, to.UserID)
+		a.owners.Set(channel+"/"+ts, to.UserID)
 	}
 	a.remember(to.UserID, m, channel, ts)
 	if m.Secret != nil {
@@ -211,20 +212,9 @@ func (a *Adapter) markChosen(ctx context.Context, user, channel, ts, label strin
 	}
 }
 
-// RetryAfterError is a post Slack refused for its rate limit. bot.Alerts waits
-// RetryAfter before it posts again.
-type RetryAfterError struct {
-	After time.Duration
-	Err   error
-}
-
-func (e *RetryAfterError) Error() string             { return e.Err.Error() }
-func (e *RetryAfterError) Unwrap() error             { return e.Err }
-func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
-
 // PostAlerts posts helpdesk alerts to the helpdesk channel: one message with all
 // of them in full (a digest when there are several), each with "I'm on it".
-// A rate-limited post returns a *RetryAfterError and nothing is lost.
+// A rate-limited post returns a *ratelimit.Error and nothing is lost.
 func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) error {
 	if a.cfg.HelpdeskChannel == "" {
 		a.log.Warn("no Slack helpdesk channel is configured; alerts are only logged", "alerts", len(alerts))
@@ -239,7 +229,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 		if err != nil {
 			var rl *slackgo.RateLimitedError
 			if errors.As(err, &rl) {
-				return &RetryAfterError{After: rl.RetryAfter, Err: err}
+				return &ratelimit.Error{After: rl.RetryAfter, Err: err}
 			}
 			return fmt.Errorf("slack: posting helpdesk alerts: %w", err)
 		}
@@ -257,7 +247,7 @@ func (a *Adapter) takeAlert(ctx context.Context, user, channel, ts, alertID stri
 	if channel != a.cfg.HelpdeskChannel || alertID == "" {
 		return
 	}
-	if !a.taken.add(alertID, user) {
+	if !a.taken.Add(alertID, user) {
 		return
 	}
 	a.log.Info("helpdesk alert taken", "alert", alertID, "by", user)

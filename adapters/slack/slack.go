@@ -28,6 +28,7 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
+	"github.com/passcodebot/passcodebot/internal/ttlcache"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -95,13 +96,13 @@ type Adapter struct {
 	clk clock.Clock
 	log *slog.Logger
 
-	users   *ttlCache[*member]  // users.info answers, by user id
-	ims     *ttlCache[string]   // user id -> the bot's IM with them, as conversations.open answered
-	seen    *ttlCache[struct{}] // event ids, click keys, command trigger ids
-	refused *ttlCache[struct{}] // bots already told that the bot only talks with people
-	taken   *ttlCache[string]   // alert id -> who took it
-	owners  *ttlCache[string]   // channel/ts of a message with buttons -> the person it was sent to
-	updated *ttlCache[string]   // user id + Message.Replace -> channel + ts of the message it updates
+	users   *ttlcache.Cache[*member]  // users.info answers, by user id
+	ims     *ttlcache.Cache[string]   // user id -> the bot's IM with them, as conversations.open answered
+	seen    *ttlcache.Cache[struct{}] // event ids, click keys, command trigger ids
+	refused *ttlcache.Cache[struct{}] // bots already told that the bot only talks with people
+	taken   *ttlcache.Cache[string]   // alert id -> who took it
+	owners  *ttlcache.Cache[string]   // channel/ts of a message with buttons -> the person it was sent to
+	updated *ttlcache.Cache[string]   // user id + Message.Replace -> channel + ts of the message it updates
 	queues  keyqueue.Queue
 
 	ready   chan struct{} // closed once Run knows the bot's identity and handler
@@ -187,13 +188,13 @@ func New(cfg Config) (*Adapter, error) {
 		cat:       cfg.Catalog,
 		clk:       cfg.Clock,
 		log:       cfg.Log.With("platform", Platform),
-		users:     newTTLCache[*member](cfg.Clock, cfg.UserCacheTTL, 50_000),
-		ims:       newTTLCache[string](cfg.Clock, cfg.UserCacheTTL, 50_000),
-		seen:      newTTLCache[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
-		refused:   newTTLCache[struct{}](cfg.Clock, time.Hour, 10_000),
-		taken:     newTTLCache[string](cfg.Clock, 7*24*time.Hour, 100_000),
-		owners:    newTTLCache[string](cfg.Clock, 24*time.Hour, 100_000),
-		updated:   newTTLCache[string](cfg.Clock, time.Hour, 50_000),
+		users:     ttlcache.New[*member](cfg.Clock, cfg.UserCacheTTL, 50_000),
+		ims:       ttlcache.New[string](cfg.Clock, cfg.UserCacheTTL, 50_000),
+		seen:      ttlcache.New[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
+		refused:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 10_000),
+		taken:     ttlcache.New[string](cfg.Clock, 7*24*time.Hour, 100_000),
+		owners:    ttlcache.New[string](cfg.Clock, 24*time.Hour, 100_000),
+		updated:   ttlcache.New[string](cfg.Clock, time.Hour, 50_000),
 		ready:     make(chan struct{}),
 		life:      life,
 		end:       end,

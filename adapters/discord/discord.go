@@ -24,6 +24,7 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/internal/ttlcache"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -73,11 +74,10 @@ type Config struct {
 	// OnAlertTaken is called once when someone presses "I'm on it" on an alert,
 	// with the Discord user id of who did; optional.
 	OnAlertTaken func(alertID, discordUser string)
-	// SecretShown and SecretRemoved, when set, hear of every passcode message
-	// posted (with when it must go) and removed, so a durable ledger can outlive
-	// a crash; Restore takes its entries back at the next start.
-	SecretShown   func(channelID, messageID, locale string, removeAt time.Time)
-	SecretRemoved func(channelID, messageID string)
+	// Ledger, when set, hears of every passcode message posted (with when it
+	// must go) and removed, so it can outlive a crash; Restore takes its
+	// entries back at the next start.
+	Ledger onscreen.Ledger
 	// Transport is the HTTP transport under the URL rewriting; default a clone of http.DefaultTransport.
 	Transport http.RoundTripper
 }
@@ -103,7 +103,6 @@ type Adapter struct {
 	locales    map[string]string // user id -> the locale of their latest interaction
 	live       map[string]liveMessage
 	originals  map[string]*pendingOriginal // user id -> a deferred /reset-passcode answer
-	secrets    map[string]*secretMessage   // message id -> passcode message to edit out
 	updated    map[string][2]string        // user id + Message.Replace -> channel id, message id it updates
 	registered bool
 
@@ -114,7 +113,8 @@ type Adapter struct {
 	takeMu sync.Mutex
 	taken  map[string]map[string]taker // helpdesk message id -> alert id -> who took it
 
-	queues *keyqueue.Queue // each person's events in order, people in parallel
+	queues *keyqueue.Queue  // each person's events in order, people in parallel
+	screen *onscreen.Screen // the temporary passcodes on screen
 }
 
 // New checks the configuration and returns an adapter. It does no I/O.
@@ -159,7 +159,7 @@ func New(cfg Config) (*Adapter, error) {
 		client: &http.Client{Transport: rt, Timeout: 20 * time.Second},
 		appID:  cfg.ApplicationID,
 		dms:    map[string]string{}, dmOwners: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
-		originals: map[string]*pendingOriginal{}, secrets: map[string]*secretMessage{}, updated: map[string][2]string{},
+		originals: map[string]*pendingOriginal{}, updated: map[string][2]string{},
 		seen:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
 		used:   ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
 		posted: ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
@@ -167,6 +167,8 @@ func New(cfg Config) (*Adapter, error) {
 		queues: &keyqueue.Queue{},
 		runCtx: context.Background(),
 	}
+	a.screen = onscreen.New(onscreen.Config{Clock: cfg.Clock, Log: a.log, TTL: cfg.SecretTTL, Ledger: cfg.Ledger,
+		Remove: a.redact, Retry: redactRetry, Timeout: 15 * time.Second})
 	a.rest, _ = discordgo.New("Bot " + cfg.Token)
 	a.rest.Client = a.client
 	a.rest.ShouldRetryOnRateLimit = false
@@ -230,7 +232,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	// Shutting down: finish the work people started, then take every passcode
 	// still on screen out of the chat, so none is left behind by a restart.
 	a.queues.Wait(5 * time.Second)
-	a.redactAll()
+	a.screen.RemoveAll()
 	return nil
 }
 

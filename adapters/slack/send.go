@@ -10,7 +10,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/internal/ratelimit"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -52,7 +52,7 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	}
 	a.remember(to.UserID, m, channel, ts)
 	if m.Secret != nil {
-		a.scheduleRemoval(channel, ts, loc)
+		a.screen.Show(onscreen.Item{Channel: channel, MessageID: ts, Locale: loc})
 	}
 	return nil
 }
@@ -94,94 +94,29 @@ func (a *Adapter) retry(ctx context.Context, f func() error) error {
 	}
 }
 
-// pendingRemoval is a passcode message waiting for its removal timer.
-type pendingRemoval struct {
-	channel, ts, loc string
-	timer            clock.Timer
-}
-
-func (a *Adapter) scheduleRemoval(channel, ts, loc string) {
-	at := a.clk.Now().Add(a.cfg.SecretTTL)
-	if a.cfg.SecretShown != nil {
-		a.cfg.SecretShown(channel, ts, loc, at)
-	}
-	a.removeAt(channel, ts, loc, at)
-}
-
 // Restore takes back a passcode message that an earlier run of the bot posted
 // and did not remove (it stopped without warning): it goes at its time, or now.
 func (a *Adapter) Restore(channel, ts, loc string, at time.Time) {
-	a.log.Info("a temporary passcode from before a restart is still shown; scheduling its removal", "channel", channel, "remove_at", at)
-	a.removeAt(channel, ts, loc, at)
-}
-
-func (a *Adapter) removeAt(channel, ts, loc string, at time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.shown++
-	if a.pending == nil {
-		a.pending = map[string]pendingRemoval{}
-	}
-	key := channel + "\x00" + ts
-	a.pending[key] = pendingRemoval{channel, ts, loc, a.clk.AfterFunc(max(at.Sub(a.clk.Now()), 0), func() {
-		a.mu.Lock()
-		_, due := a.pending[key]
-		delete(a.pending, key)
-		a.mu.Unlock()
-		if due {
-			a.removeSecret(channel, ts, loc)
-		}
-	})}
-}
-
-// removeAllSecrets removes, now, every passcode still shown: the bot is
-// stopping, and its timers would not outlive it.
-func (a *Adapter) removeAllSecrets() {
-	a.mu.Lock()
-	var now []pendingRemoval
-	for key, p := range a.pending {
-		if p.timer.Stop() {
-			now = append(now, p)
-		}
-		delete(a.pending, key)
-	}
-	a.mu.Unlock()
-	if len(now) > 0 {
-		a.log.Info("stopping: removing the temporary passcodes still shown in Slack", "count", len(now))
-	}
-	for _, p := range now {
-		a.removeSecret(p.channel, p.ts, p.loc)
-	}
+	a.screen.Restore(onscreen.Item{Channel: channel, MessageID: ts, Locale: loc, RemoveAt: at})
 }
 
 // removeSecret replaces a passcode message by removed_for_safety, or deletes it
-// when the update does not go through.
-func (a *Adapter) removeSecret(channel, ts, loc string) {
-	defer func() {
-		a.mu.Lock()
-		a.shown--
-		a.mu.Unlock()
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	gone := func() {
-		if a.cfg.SecretRemoved != nil {
-			a.cfg.SecretRemoved(channel, ts)
-		}
-	}
-	text := a.cat.T(loc, "removed_for_safety")
+// when the update does not go through; a message still shown is tried again at
+// the next start.
+func (a *Adapter) removeSecret(ctx context.Context, it onscreen.Item, _ int) error {
+	channel, ts := it.Channel, it.MessageID
+	text := a.cat.T(it.Locale, "removed_for_safety")
 	err := a.update(ctx, channel, ts, text, true, []slackgo.Block{textSection("pcb_removed", text)})
 	if err == nil || isGone(err) {
 		a.log.Info("removed a temporary passcode from Slack", "channel", channel)
-		gone()
-		return
+		return nil
 	}
 	a.log.Warn("replacing a temporary passcode failed; deleting the message instead", "channel", channel, "err", err)
 	if _, _, err := a.api.DeleteMessageContext(ctx, channel, ts); err != nil && !isGone(err) {
 		a.log.Error("removing a temporary passcode from Slack failed; it is still shown (tried again at the next start)", "channel", channel, "ts", ts, "err", err)
-		return
+		return err
 	}
-	gone()
+	return nil
 }
 
 // isGone reports whether the message is already gone.

@@ -24,6 +24,7 @@ import (
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/internal/logs"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/metrics"
 	"github.com/passcodebot/passcodebot/reauth"
@@ -189,16 +190,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 					log.Error("recording a helpdesk acknowledgement failed", "alert", alertID, "err", err)
 				}
 			},
-			shown: func(channel, id, loc string, at time.Time) {
-				if err := db.SecretShown(bg, sqlite.ShownSecret{Platform: platform, Channel: channel, MessageID: id, Locale: loc, RemoveAt: at}); err != nil {
-					log.Error("remembering a passcode message failed; a crash would leave it shown", "platform", platform, "err", err)
-				}
-			},
-			removed: func(channel, id string) {
-				if err := db.SecretRemoved(bg, platform, channel, id); err != nil {
-					log.Error("forgetting a removed passcode message failed", "platform", platform, "err", err)
-				}
-			},
+			ledger: secretLedger{db: &db, platform: platform},
 		}
 	}
 
@@ -455,7 +447,7 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 	a, err := discord.New(discord.Config{
 		Token: token, APIURL: d.APIURL, ApplicationID: d.ApplicationID, HelpdeskChannelID: d.HelpdeskChannelID,
 		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
-		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
+		OnAlertTaken: h.taken, Ledger: h.ledger,
 	})
 	if err != nil {
 		return nil, nil, configError{err}
@@ -465,9 +457,8 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 
 // chatHooks are what a chat adapter reports to the program.
 type chatHooks struct {
-	taken   func(alertID, who string)                      // someone pressed "I'm on it"
-	shown   func(channel, id, locale string, at time.Time) // a passcode message was posted
-	removed func(channel, id string)                       // and is gone again
+	taken  func(alertID, who string) // someone pressed "I'm on it"
+	ledger onscreen.Ledger           // passcode messages shown until they are removed
 
 	// recent lists a person's recent resets for the Slack App Home tab.
 	recent func(context.Context, string) ([]slackadapter.HomeReset, error)

@@ -190,3 +190,25 @@ func (s *Screen) RemoveAll() {
 		s.remove(e)
 	}
 }
+
+// LedgerFuncs is a Ledger made of two functions; a nil one does nothing.
+type LedgerFuncs struct {
+	OnShown   func(it Item) error
+	OnRemoved func(channel, messageID string) error
+}
+
+// Shown calls OnShown.
+func (l LedgerFuncs) Shown(_ context.Context, it Item) error {
+	if l.OnShown == nil {
+		return nil
+	}
+	return l.OnShown(it)
+}
+
+// Removed calls OnRemoved.
+func (l LedgerFuncs) Removed(_ context.Context, channel, messageID string) error {
+	if l.OnRemoved == nil {
+		return nil
+	}
+	return l.OnRemoved(channel, messageID)
+}

@@ -156,13 +156,11 @@ func (a *Adapter) settleClicked(i *discordgo.Interaction, data discordgo.Message
 	}
 }
 
-// secretLocale is the language of a passcode message, read from its label:
-// the engine writes the label in the person's language.
+// secretLocale is the language of a passcode message: the engine's
+// (Message.Locale), else the person's latest in Discord, else the bot's.
 func (a *Adapter) secretLocale(userID string, m resetflow.Message) string {
-	for _, l := range []string{"en", "ja"} {
-		if m.Secret != nil && m.Secret.Label == a.cat.T(l, "passcode_label") {
-			return l
-		}
+	if m.Locale != "" {
+		return m.Locale
 	}
 	if l := a.localeOf(userID); l != "" {
 		return l

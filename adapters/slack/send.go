@@ -23,7 +23,10 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	if to.Platform != Platform || to.UserID == "" {
 		return fmt.Errorf("slack: cannot send to %q user %q", to.Platform, to.UserID)
 	}
-	loc := a.localeOf(ctx, to.UserID)
+	loc := m.Locale // the engine's, for the passcode; otherwise the person's in Slack
+	if loc == "" {
+		loc = a.localeOf(ctx, to.UserID)
+	}
 	channel := to.Channel
 	if m.Secret != nil {
 		im, err := a.imOf(ctx, to.UserID, true)

@@ -256,9 +256,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	// Passcode messages a crashed run left on screen are removed now, or at their time.
 	for _, a := range adapters {
-		r, ok := a.(interface {
-			Restore(channel, messageID, locale string, at time.Time)
-		})
+		r, ok := a.(bot.Restorer)
 		if !ok {
 			continue
 		}
@@ -327,7 +325,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			if err := db.Ping(ctx); err != nil {
 				return fmt.Errorf("audit database: %w", err)
 			}
-			if p, ok := devices.(interface{ Ping(context.Context) error }); ok {
+			if p, ok := devices.(bot.Pinger); ok {
 				if err := p.Ping(ctx); err != nil {
 					return fmt.Errorf("device backend: %w", err)
 				}
@@ -421,7 +419,7 @@ func newOIDC(cfg *config.Config, env Env, publicURL string, w reauth.Windows, pa
 
 // noHelpdesk reports an adapter that can post alerts but has no channel for them.
 func noHelpdesk(a bot.Adapter) bool {
-	h, ok := a.(interface{ HelpdeskConfigured() bool })
+	h, ok := a.(bot.HelpdeskConfigurer)
 	return ok && !h.HelpdeskConfigured()
 }
 

@@ -32,9 +32,6 @@ import (
 // Platform is the adapter's name in resetflow.Address.
 const Platform = "discord"
 
-// TokenEnv is the environment variable that holds the bot token.
-const TokenEnv = "PASSCODEBOT_DISCORD_TOKEN"
-
 // DefaultAPIURL is Discord's REST API.
 const DefaultAPIURL = "https://discord.com/api/v9/"
 
@@ -59,7 +56,7 @@ func InviteURL(applicationID string) string {
 
 // Config is what the adapter needs. Zero values take defaults where noted.
 type Config struct {
-	Token             string // the bot token, without "Bot "; from TokenEnv
+	Token             string // the bot token, without "Bot "; from EnvToken
 	APIURL            string // REST base that replaces https://discord.com/api/v9/ (a REST proxy); default Discord
 	ApplicationID     string // default: read from Discord at start
 	HelpdeskChannelID string // guild channel for helpdesk alerts; empty: no alerts on Discord
@@ -120,7 +117,7 @@ type Adapter struct {
 // New checks the configuration and returns an adapter. It does no I/O.
 func New(cfg Config) (*Adapter, error) {
 	if cfg.Token == "" {
-		return nil, fmt.Errorf("discord: no bot token (set %s)", TokenEnv)
+		return nil, fmt.Errorf("discord: no bot token (set %s)", EnvToken)
 	}
 	if cfg.Catalog == nil {
 		return nil, errors.New("discord: a catalog is required")
@@ -214,7 +211,7 @@ func (a *Adapter) setAppID(id string) {
 }
 
 // ErrUnauthorized is returned by Run when Discord refuses the bot token.
-var ErrUnauthorized = errors.New("discord: the bot token was refused (check " + TokenEnv + ")")
+var ErrUnauthorized = errors.New("discord: the bot token was refused (check " + EnvToken + ")")
 
 // Run connects to Discord and hands people's messages and clicks to h until
 // ctx ends. It fails at once when the token is refused; network trouble is

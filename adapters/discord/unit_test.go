@@ -242,8 +242,8 @@ func TestRegisterCommandIsIdempotent(t *testing.T) {
 
 func TestNewNeedsAToken(t *testing.T) {
 	_, err := New(Config{Catalog: catalog.MustNew("en")})
-	if err == nil || !strings.Contains(err.Error(), TokenEnv) {
-		t.Errorf("New without a token = %v; want an error naming %s", err, TokenEnv)
+	if err == nil || !strings.Contains(err.Error(), EnvToken) {
+		t.Errorf("New without a token = %v; want an error naming %s", err, EnvToken)
 	}
 	_, err = New(Config{Token: "x", APIURL: "not a url", Catalog: catalog.MustNew("en")})
 	if err == nil {

@@ -429,10 +429,10 @@ func noHelpdesk(a bot.Adapter) bool {
 func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []discord.PreloadEntry, error) {
 	token := ""
 	if env != nil {
-		token = strings.TrimSpace(env(discord.TokenEnv))
+		token = strings.TrimSpace(env(discord.EnvToken))
 	}
 	if token == "" {
-		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
+		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.EnvToken)}
 	}
 	d := cfg.Discord
 	var preload []discord.PreloadEntry

@@ -342,3 +342,16 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactRetry: a passcode edit that fails is tried again 30s, 60s, 90s and
+// 120s later; the fifth failure is the last edit (the message is then deleted).
+func TestRedactRetry(t *testing.T) {
+	for try, want := range map[int]time.Duration{1: 30 * time.Second, 2: time.Minute, 3: 90 * time.Second, 4: 2 * time.Minute} {
+		if got, again := redactRetry(try); !again || got != want {
+			t.Errorf("after try %d: %v, %v; want %v, true", try, got, again, want)
+		}
+	}
+	if _, again := redactRetry(5); again {
+		t.Error("a sixth edit after five failures")
+	}
+}

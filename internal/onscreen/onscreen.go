@@ -87,9 +87,6 @@ func New(cfg Config) *Screen {
 	return &Screen{cfg: cfg, pending: map[string]*entry{}}
 }
 
-// TTL is how long a passcode stays on screen.
-func (s *Screen) TTL() time.Duration { return s.cfg.TTL }
-
 // Show takes a message that now shows a passcode: it is remembered in the
 // ledger and removed after the TTL. It returns the item with its RemoveAt.
 func (s *Screen) Show(it Item) Item {

@@ -223,6 +223,7 @@ func (e *Engine) deliver(ctx context.Context, r InFlight, res ActionResult) {
 			Text:   e.cat.T(loc, "passcode_intro_"+string(r.Outcome), data),
 			Secret: NewSecret(e.cat.T(loc, "passcode_label"), res.Passcode.Reveal()),
 			Notice: guide,
+			Locale: loc,
 		})
 	}
 	if err != nil {

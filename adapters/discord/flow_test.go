@@ -11,6 +11,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -520,7 +521,12 @@ func TestIgnoresBotsAndItself(t *testing.T) {
 }
 
 func withSecretLedger(shown func(ch, id, loc string, at time.Time), removed func(ch, id string)) harnessOpt {
-	return func(s *harnessSetup) { s.cfg.SecretShown, s.cfg.SecretRemoved = shown, removed }
+	return func(s *harnessSetup) {
+		s.cfg.Ledger = onscreen.LedgerFuncs{
+			OnShown:   func(it onscreen.Item) error { shown(it.Channel, it.MessageID, it.Locale, it.RemoveAt); return nil },
+			OnRemoved: func(ch, id string) error { removed(ch, id); return nil },
+		}
+	}
 }
 
 // TestSecretLedgerAndRestore: every passcode message is reported with its

@@ -171,8 +171,8 @@ func TestRunRefusesABadToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = a.Run(context.Background(), nil)
-	if !errors.Is(err, discord.ErrUnauthorized) || !strings.Contains(err.Error(), discord.TokenEnv) {
-		t.Fatalf("Run with a wrong token = %v; want ErrUnauthorized naming %s", err, discord.TokenEnv)
+	if !errors.Is(err, discord.ErrUnauthorized) || !strings.Contains(err.Error(), discord.EnvToken) {
+		t.Fatalf("Run with a wrong token = %v; want ErrUnauthorized naming %s", err, discord.EnvToken)
 	}
 	if f.Connections() != 0 {
 		t.Error("a gateway connection was opened with a refused token")

@@ -9,6 +9,7 @@ import (
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -395,8 +396,13 @@ func TestSecretLedgerAndRestore(t *testing.T) {
 	}
 	shown, removed := make(chan entry, 4), make(chan entry, 4)
 	e := start(t, options{configure: func(c *slackadapter.Config) {
-		c.SecretShown = func(ch, ts, loc string, at time.Time) { shown <- entry{ch, ts, loc, at} }
-		c.SecretRemoved = func(ch, ts string) { removed <- entry{channel: ch, ts: ts} }
+		c.Ledger = onscreen.LedgerFuncs{
+			OnShown: func(it onscreen.Item) error {
+				shown <- entry{it.Channel, it.MessageID, it.Locale, it.RemoveAt}
+				return nil
+			},
+			OnRemoved: func(ch, ts string) error { removed <- entry{channel: ch, ts: ts}; return nil },
+		}
 	}})
 	ctx := context.Background()
 	pass := resetflow.Message{Text: "x", Secret: resetflow.NewSecret("Temporary passcode", "Qw3rTy7u")}

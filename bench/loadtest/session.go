@@ -15,7 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
+	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 )
 
@@ -265,9 +267,9 @@ intune: {graph_url: %q, login_url: %q}
 		return err
 	}
 	p, err := startProcess("passcodebot", o.BotBin, filepath.Join(o.WorkDir, tag+"-passcodebot.log"), []string{"-config", path}, []string{
-		"PASSCODEBOT_SLACK_BOT_TOKEN=" + s.fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN=" + s.fs.AppToken,
-		"PASSCODEBOT_GRAPH_TENANT_ID=" + s.graph.TenantID, "PASSCODEBOT_GRAPH_CLIENT_ID=" + s.graph.ClientID,
-		"PASSCODEBOT_GRAPH_CLIENT_SECRET=" + s.graph.ClientSecret,
+		slackadapter.EnvBotToken + "=" + s.fs.BotToken, slackadapter.EnvAppToken + "=" + s.fs.AppToken,
+		intune.EnvTenantID + "=" + s.graph.TenantID, intune.EnvClientID + "=" + s.graph.ClientID,
+		intune.EnvClientSecret + "=" + s.graph.ClientSecret,
 	})
 	if err != nil {
 		return err

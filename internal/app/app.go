@@ -25,6 +25,7 @@ import (
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/internal/logs"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/metrics"
 	"github.com/passcodebot/passcodebot/postgres"
@@ -32,7 +33,6 @@ import (
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
-	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 // Exit codes.
@@ -193,16 +193,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 					log.Error("recording a helpdesk acknowledgement failed", "alert", alertID, "err", err)
 				}
 			},
-			shown: func(channel, id, loc string, at time.Time) {
-				if err := db.SecretShown(bg, sqlite.ShownSecret{Platform: platform, Channel: channel, MessageID: id, Locale: loc, RemoveAt: at}); err != nil {
-					log.Error("remembering a passcode message failed; a crash would leave it shown", "platform", platform, "err", err)
-				}
-			},
-			removed: func(channel, id string) {
-				if err := db.SecretRemoved(bg, platform, channel, id); err != nil {
-					log.Error("forgetting a removed passcode message failed", "platform", platform, "err", err)
-				}
-			},
+			ledger: secretLedger{db: &db, platform: platform},
 		}
 	}
 
@@ -279,9 +270,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	// (by the leader, once it leads, with replicas).
 	restore := func(ctx context.Context) {
 		for _, a := range adapters {
-			r, ok := a.(interface {
-				Restore(channel, messageID, locale string, at time.Time)
-			})
+			r, ok := a.(bot.Restorer)
 			if !ok {
 				continue
 			}
@@ -358,7 +347,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			if err := db.Ping(ctx); err != nil {
 				return fmt.Errorf("audit database: %w", err)
 			}
-			if p, ok := devices.(interface{ Ping(context.Context) error }); ok {
+			if p, ok := devices.(bot.Pinger); ok {
 				if err := p.Ping(ctx); err != nil {
 					return fmt.Errorf("device backend: %w", err)
 				}
@@ -459,7 +448,7 @@ func newOIDC(cfg *config.Config, env Env, publicURL string, w reauth.Windows, pa
 
 // noHelpdesk reports an adapter that can post alerts but has no channel for them.
 func noHelpdesk(a bot.Adapter) bool {
-	h, ok := a.(interface{ HelpdeskConfigured() bool })
+	h, ok := a.(bot.HelpdeskConfigurer)
 	return ok && !h.HelpdeskConfigured()
 }
 
@@ -469,10 +458,10 @@ func noHelpdesk(a bot.Adapter) bool {
 func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []discord.PreloadEntry, error) {
 	token := ""
 	if env != nil {
-		token = strings.TrimSpace(env(discord.TokenEnv))
+		token = strings.TrimSpace(env(discord.EnvToken))
 	}
 	if token == "" {
-		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
+		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.EnvToken)}
 	}
 	d := cfg.Discord
 	var preload []discord.PreloadEntry
@@ -485,7 +474,7 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 	a, err := discord.New(discord.Config{
 		Token: token, APIURL: d.APIURL, ApplicationID: d.ApplicationID, HelpdeskChannelID: d.HelpdeskChannelID,
 		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
-		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
+		OnAlertTaken: h.taken, Ledger: h.ledger,
 	})
 	if err != nil {
 		return nil, nil, configError{err}
@@ -495,9 +484,8 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 
 // chatHooks are what a chat adapter reports to the program.
 type chatHooks struct {
-	taken   func(alertID, who string)                      // someone pressed "I'm on it"
-	shown   func(channel, id, locale string, at time.Time) // a passcode message was posted
-	removed func(channel, id string)                       // and is gone again
+	taken  func(alertID, who string) // someone pressed "I'm on it"
+	ledger onscreen.Ledger           // passcode messages shown until they are removed
 
 	// recent lists a person's recent resets for the Slack App Home tab.
 	recent func(context.Context, string) ([]slackadapter.HomeReset, error)

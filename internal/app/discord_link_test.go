@@ -51,7 +51,7 @@ discord:
   application_id: "%s"
   helpdesk_channel_id: "%s"
 `, idp.Issuer(), f.APIURL(), f.AppID(), p.helpdesk))
-	env := map[string]string{"PASSCODEBOT_OIDC_CLIENT_ID": idp.ClientID, "PASSCODEBOT_OIDC_CLIENT_SECRET": idp.ClientSecret, discord.TokenEnv: f.Token()}
+	env := map[string]string{"PASSCODEBOT_OIDC_CLIENT_ID": idp.ClientID, "PASSCODEBOT_OIDC_CLIENT_SECRET": idp.ClientSecret, discord.EnvToken: f.Token()}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stdout syncBuffer

@@ -21,8 +21,8 @@ func TestDiscordNeedsItsToken(t *testing.T) {
 	cfg := writeConfig(t, "chat: [discord]\ninsecure_demo_signin_with_real_chat: true\n")
 	var stdout, stderr syncBuffer
 	code := Main(t.Context(), []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
-	if code != ExitConfig || !strings.Contains(stderr.String(), discord.TokenEnv) {
-		t.Errorf("exit %d, stderr %q; want %d naming %s", code, stderr.String(), ExitConfig, discord.TokenEnv)
+	if code != ExitConfig || !strings.Contains(stderr.String(), discord.EnvToken) {
+		t.Errorf("exit %d, stderr %q; want %d naming %s", code, stderr.String(), ExitConfig, discord.EnvToken)
 	}
 }
 
@@ -66,7 +66,7 @@ discord:
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(k string) string {
-			if k == discord.TokenEnv {
+			if k == discord.EnvToken {
 				return f.Token()
 			}
 			return ""
@@ -130,7 +130,7 @@ insecure_demo_signin_with_real_chat: true
 slack: {mode: socket, api_url: %s, helpdesk_channel: CHELP}
 discord: {api_url: %s, helpdesk_channel_id: "%s"}
 `, fs.APIURL(), fd.APIURL(), dhelp))
-	env := map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken, discord.TokenEnv: fd.Token()}
+	env := map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken, discord.EnvToken: fd.Token()}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)

@@ -50,7 +50,7 @@ discord:
 	go func() {
 		defer close(exited)
 		done <- Main(ctx, []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(k string) string {
-			if k == discord.TokenEnv {
+			if k == discord.EnvToken {
 				return f.Token()
 			}
 			return ""

@@ -80,7 +80,7 @@ teams:
   token_url: %s
 `, fs.APIURL(), fd.APIURL(), dhelp, ft.AppID(), ft.TenantID(), thelp, ft.ServiceURL(), ft.MetadataURL(), ft.TokenURL()))
 	env := map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken,
-		discord.TokenEnv: fd.Token(), teams.PasswordEnv: ft.AppPassword()}
+		discord.EnvToken: fd.Token(), teams.PasswordEnv: ft.AppPassword()}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)

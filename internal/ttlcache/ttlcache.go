@@ -1,4 +1,6 @@
-package slack
+// Package ttlcache is a map whose entries live a while on the injected clock:
+// the chat adapters' dedupe sets and their caches of platform answers.
+package ttlcache
 
 import (
 	"sync"
@@ -7,9 +9,10 @@ import (
 	"github.com/passcodebot/passcodebot/internal/clock"
 )
 
-// ttlCache is a map whose entries live ttl on the injected clock and which
-// holds at most max entries: the oldest go first. It is safe for concurrent use.
-type ttlCache[V any] struct {
+// Cache is a map whose entries live ttl on the injected clock and which
+// holds at most max entries (no limit when max <= 0): the oldest go first.
+// It is safe for concurrent use.
+type Cache[V any] struct {
 	clk clock.Clock
 	ttl time.Duration
 	max int
@@ -34,12 +37,13 @@ type ttlKey struct {
 	seq uint64 // the item it was written for; a later write of the key supersedes it
 }
 
-func newTTLCache[V any](clk clock.Clock, ttl time.Duration, max int) *ttlCache[V] {
-	return &ttlCache[V]{clk: clk, ttl: ttl, max: max, items: map[string]ttlItem[V]{}}
+// New makes a cache whose entries live ttl, at most max of them (no limit when max <= 0).
+func New[V any](clk clock.Clock, ttl time.Duration, max int) *Cache[V] {
+	return &Cache[V]{clk: clk, ttl: ttl, max: max, items: map[string]ttlItem[V]{}}
 }
 
-// get returns the live entry for key.
-func (c *ttlCache[V]) get(key string) (V, bool) {
+// Get returns the live entry for key.
+func (c *Cache[V]) Get(key string) (V, bool) {
 	now := c.clk.Now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -51,17 +55,17 @@ func (c *ttlCache[V]) get(key string) (V, bool) {
 	return it.v, true
 }
 
-// set stores v under key, for ttl from now.
-func (c *ttlCache[V]) set(key string, v V) {
+// Set stores v under key, for ttl from now.
+func (c *Cache[V]) Set(key string, v V) {
 	now := c.clk.Now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(key, v, now)
 }
 
-// add stores v under key unless a live entry is there; it reports whether it stored.
+// Add stores v under key unless a live entry is there; it reports whether it stored.
 // It is the check-and-set of a deduplication.
-func (c *ttlCache[V]) add(key string, v V) bool {
+func (c *Cache[V]) Add(key string, v V) bool {
 	now := c.clk.Now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -72,7 +76,20 @@ func (c *ttlCache[V]) add(key string, v V) bool {
 	return true
 }
 
-func (c *ttlCache[V]) putLocked(key string, v V, now int64) {
+// Has reports whether a live entry is under key.
+func (c *Cache[V]) Has(key string) bool {
+	_, ok := c.Get(key)
+	return ok
+}
+
+// Remove forgets key.
+func (c *Cache[V]) Remove(key string) {
+	c.mu.Lock()
+	delete(c.items, key)
+	c.mu.Unlock()
+}
+
+func (c *Cache[V]) putLocked(key string, v V, now int64) {
 	c.seq++
 	c.items[key] = ttlItem[V]{v: v, at: now, seq: c.seq}
 	c.order = append(c.order, ttlKey{key: key, seq: c.seq})
@@ -81,7 +98,7 @@ func (c *ttlCache[V]) putLocked(key string, v V, now int64) {
 		k := c.order[c.head]
 		it, current := c.items[k.key]
 		current = current && it.seq == k.seq
-		if current && now-it.at < int64(c.ttl) && len(c.items) <= c.max {
+		if current && now-it.at < int64(c.ttl) && (c.max <= 0 || len(c.items) <= c.max) {
 			break
 		}
 		if current {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -99,12 +100,25 @@ type Bot struct {
 	Ready func(ctx context.Context) error
 	// HTTP bounds requests on both listeners; zero fields take DefaultHTTPLimits.
 	HTTP HTTPLimits
+	// Lead, when set, makes this process a replica: it serves health (ready: no)
+	// as a standby until Lead returns, and only then resumes resets and connects
+	// to chat. The context Lead returns ends when the lead is lost; the bot then
+	// stops at once, without waiting for or posting anything, and Run returns ErrLostLead.
+	Lead func(ctx context.Context) (context.Context, error)
+	// OnLead runs once the bot leads, with the adapters started.
+	OnLead func(ctx context.Context)
+
+	standby atomic.Bool
 }
+
+// ErrLostLead is Run's error when the lead was lost while running.
+var ErrLostLead = errors.New("bot: lost the lead to another replica, or the database")
 
 // Run serves until ctx ends or an adapter stops for good, then shuts down in order,
 // each phase with its own deadline: no new conversations and resets in flight
 // finished or recorded; alerts flushed (the rest kept); then the chat adapters
-// stop (removing the passcodes still shown), and last the HTTP servers.
+// stop (removing the passcodes still shown), and last the HTTP servers. A lost
+// lead skips the waits: the bot stops acting at once.
 func (b *Bot) Run(ctx context.Context) error {
 	if b.Log == nil {
 		b.Log = slog.New(slog.DiscardHandler)
@@ -148,6 +162,24 @@ func (b *Bot) Run(ctx context.Context) error {
 		go func() { srvErr <- adminSrv.Serve(b.AdminListener) }()
 	}
 
+	lead := ctx
+	if b.Lead != nil {
+		b.standby.Store(true)
+		b.Log.Info("standby: waiting to lead")
+		var err error
+		if lead, err = b.Lead(ctx); err != nil {
+			_ = srv.Shutdown(context.Background())
+			if adminSrv != nil {
+				_ = adminSrv.Shutdown(context.Background())
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		b.standby.Store(false)
+		b.Log.Info("leading: resuming resets in flight and connecting to chat")
+	}
 	if err := b.Engine.Resume(ctx); err != nil {
 		b.Log.Error("resuming resets in flight failed", "err", err)
 	}
@@ -156,9 +188,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 
 	// The adapters outlive ctx: they stop only once the engine and the alerts
-	// have drained, so what is said while draining still reaches people.
+	// have drained, so what is said while draining still reaches people. They
+	// never outlive a lost lead.
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
+	if b.Lead != nil {
+		defer context.AfterFunc(lead, stop)()
+	}
 	adapterErr := make(chan error, len(b.Adapters))
 	var wg sync.WaitGroup
 	for _, a := range b.Adapters {
@@ -172,9 +208,14 @@ func (b *Bot) Run(ctx context.Context) error {
 			adapterErr <- err
 		}()
 	}
+	if b.OnLead != nil {
+		b.OnLead(runCtx)
+	}
 
 	var runErr error
+	engineTimeout, alertsTimeout, adaptersTimeout := b.ShutdownTimeout, b.AlertsTimeout, b.AdaptersTimeout
 	select {
+	case <-lead.Done(): // lost the lead (handled below), or ctx ended
 	case <-ctx.Done():
 	case err := <-adapterErr:
 		// The shell adapter ends on end of input; others only on fatal errors.
@@ -182,8 +223,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	case err := <-srvErr:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
+	if b.Lead != nil && lead.Err() != nil && ctx.Err() == nil {
+		// Someone else leads now, or may: stop acting this instant.
+		runErr, engineTimeout, alertsTimeout, adaptersTimeout = ErrLostLead, 0, 0, 0
+	}
 	b.Log.Info("shutting down")
-	engineCtx, cancel := context.WithTimeout(context.Background(), b.ShutdownTimeout)
+	engineCtx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
 	if err := b.Engine.Shutdown(engineCtx); err != nil {
 		b.Log.Warn("resets still in flight at shutdown; they are resumed at the next start", "err", err)
@@ -191,7 +236,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.Log.Info("shutting down: resets in flight finished")
 	}
 	if b.Alerts != nil {
-		alertsCtx, cancel := context.WithTimeout(context.Background(), b.AlertsTimeout)
+		alertsCtx, cancel := context.WithTimeout(context.Background(), alertsTimeout)
 		defer cancel()
 		if err := b.Alerts.Close(alertsCtx); err != nil {
 			b.Log.Warn("helpdesk alerts not delivered at shutdown", "err", err)
@@ -203,8 +248,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	select {
 	case <-stopped:
 		b.Log.Info("shutting down: chat adapters stopped")
-	case <-time.After(b.AdaptersTimeout):
-		b.Log.Warn("chat adapters did not stop in time", "timeout", b.AdaptersTimeout)
+	case <-time.After(adaptersTimeout):
+		b.Log.Warn("chat adapters did not stop in time", "timeout", adaptersTimeout)
 	}
 	httpCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -219,6 +264,10 @@ func (b *Bot) Run(ctx context.Context) error {
 }
 
 func (b *Bot) healthz(w http.ResponseWriter, r *http.Request) {
+	if b.standby.Load() {
+		w.Write([]byte("ok (standby)\n")) // alive; not connected to chat, by design
+		return
+	}
 	for _, a := range b.Adapters {
 		if hc, ok := a.(HealthChecker); ok {
 			if err := hc.Healthy(); err != nil {
@@ -231,6 +280,10 @@ func (b *Bot) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Bot) readyz(w http.ResponseWriter, r *http.Request) {
+	if b.standby.Load() {
+		http.Error(w, "standby: another replica leads", http.StatusServiceUnavailable)
+		return
+	}
 	for _, a := range b.Adapters {
 		if hc, ok := a.(HealthChecker); ok {
 			if err := hc.Healthy(); err != nil {

@@ -273,6 +273,7 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	}
 	e.arm(c, now.Add(e.cfg.PickTimeout), "expired_pick")
 	e.mu.Unlock()
+	e.opened(ctx, c, now)
 
 	e.send(ctx, from, e.deviceList(c))
 }
@@ -483,6 +484,7 @@ func (e *Engine) endLocked(c *conversation) {
 	if uk := c.user.Key(); uk != "" && e.byUser[uk] == key {
 		delete(e.byUser, uk)
 	}
+	e.closedLocked(c.flow)
 }
 
 // clockTime formats t as the clock time shown to people. It rounds down to the

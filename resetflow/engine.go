@@ -91,6 +91,9 @@ type Deps struct {
 	Store     Store
 	Links     Links // for platforms without company emails; nil refuses them
 	Log       *slog.Logger
+	// Conversations, when set, remembers the open conversations (replicas tell
+	// their people after a failover that the bot restarted).
+	Conversations Conversations
 }
 
 // Engine runs every conversation. It is safe for concurrent use.

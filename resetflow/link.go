@@ -28,6 +28,7 @@ func (e *Engine) startLink(ctx context.Context, from Address, loc, account strin
 	e.windows.Set(token, &window{key: from.key(), flow: c.flow, locale: loc, issued: now, deadline: deadline}, cache.DefaultExpiration)
 	e.arm(c, deadline, "expired_link")
 	e.mu.Unlock()
+	e.opened(ctx, c, now)
 	e.record(ctx, c.event(now), StepLinkIssued, "link_account", "expires "+deadline.UTC().Format(time.RFC3339))
 	e.send(ctx, from, Message{
 		Text:    e.cat.T(loc, "link_needed", map[string]any{"Until": e.clockTime(deadline), "Minutes": int(e.cfg.Window / time.Minute)}),

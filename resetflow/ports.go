@@ -176,3 +176,11 @@ type Links interface {
 	// RemoveLink forgets a link; it reports whether there was one.
 	RemoveLink(ctx context.Context, platform, chatUserID string) (bool, error)
 }
+
+// Conversations is told when a conversation opens and when it ends, so that a
+// bot taking over after a crash or a failover can tell the people whose
+// conversation was open that it restarted. It is optional.
+type Conversations interface {
+	ConversationOpened(ctx context.Context, flow string, to Address, locale string, at time.Time) error
+	ConversationClosed(ctx context.Context, flow string) error
+}

@@ -26,58 +26,7 @@ type DB struct {
 	countResets *sql.Stmt // ResetsSince's query, prepared: every reset asks it twice
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS events (
-	id        INTEGER PRIMARY KEY AUTOINCREMENT,
-	time      TEXT NOT NULL,
-	flow      TEXT NOT NULL DEFAULT '',
-	step      TEXT NOT NULL,
-	platform  TEXT NOT NULL DEFAULT '',
-	chat_user TEXT NOT NULL DEFAULT '',
-	user_id   TEXT NOT NULL DEFAULT '',
-	user_upn  TEXT NOT NULL DEFAULT '',
-	device_id TEXT NOT NULL DEFAULT '',
-	outcome   TEXT NOT NULL DEFAULT '',
-	detail    TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS events_time ON events(time);
-CREATE INDEX IF NOT EXISTS events_user ON events(user_upn, time);
-CREATE INDEX IF NOT EXISTS events_device ON events(device_id, time);
-CREATE TABLE IF NOT EXISTS resets (
-	flow    TEXT PRIMARY KEY,
-	user_id TEXT NOT NULL,
-	started TEXT NOT NULL,
-	ended   TEXT,
-	outcome TEXT NOT NULL DEFAULT '',
-	data    TEXT NOT NULL,
-	delivered INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS resets_user ON resets(user_id, started);
-CREATE INDEX IF NOT EXISTS resets_open ON resets(ended);
-CREATE TABLE IF NOT EXISTS links (
-	platform  TEXT NOT NULL,
-	chat_user TEXT NOT NULL,
-	user_id   TEXT NOT NULL,
-	user_upn  TEXT NOT NULL,
-	name      TEXT NOT NULL DEFAULT '',
-	created   TEXT NOT NULL,
-	PRIMARY KEY (platform, chat_user)
-);
-CREATE TABLE IF NOT EXISTS kept_alerts (
-	channel TEXT NOT NULL,
-	seq     INTEGER NOT NULL,
-	data    TEXT NOT NULL,
-	PRIMARY KEY (channel, seq)
-);
-CREATE TABLE IF NOT EXISTS shown_secrets (
-	platform   TEXT NOT NULL,
-	channel    TEXT NOT NULL,
-	message_id TEXT NOT NULL,
-	locale     TEXT NOT NULL DEFAULT '',
-	remove_at  TEXT NOT NULL,
-	PRIMARY KEY (platform, channel, message_id)
-);
-`
+// The schema is in migrations/ (see migrate.go).
 
 // timeFormat sorts as text in time order.
 const timeFormat = "2006-01-02T15:04:05.000000000Z"
@@ -94,18 +43,18 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(1)"} {
+	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if _, err := migrateDB(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	if err := migrate(ctx, db); err != nil {
+	if err := addDelivered(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
@@ -168,8 +117,8 @@ func (d *DB) ResetsSince(ctx context.Context, userID string, since time.Time) (i
 	return n, err
 }
 
-// migrate brings a file made by an earlier version up to the schema.
-func migrate(ctx context.Context, db *sql.DB) error {
+// addDelivered brings a file made by an earlier version up to the schema.
+func addDelivered(ctx context.Context, db *sql.DB) error {
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('resets') WHERE name = 'delivered'`).Scan(&n); err != nil {
 		return err

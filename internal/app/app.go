@@ -28,11 +28,11 @@ import (
 	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/metrics"
+	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
-	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 // Exit codes.
@@ -55,9 +55,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		case "check":
 			return check(ctx, args[1:], stdout, stderr, env)
 		case "audit":
-			return audit(ctx, clock.Real{}, args[1:], stdout, stderr)
+			return audit(ctx, clock.Real{}, args[1:], stdout, stderr, env)
 		case "unlink":
-			return unlink(ctx, clock.Real{}, args[1:], stdout, stderr)
+			return unlink(ctx, clock.Real{}, args[1:], stdout, stderr, env)
+		case "migrate":
+			return migrateCmd(ctx, args[1:], stdout, stderr, env)
 		case "run":
 			args = args[1:]
 		}
@@ -115,7 +117,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // prune applies the audit retention at start and then daily.
-func prune(ctx context.Context, clk clock.Clock, db *sqlite.DB, days int, log *slog.Logger) {
+func prune(ctx context.Context, clk clock.Clock, db store, days int, log *slog.Logger) {
 	for {
 		n, err := db.Prune(ctx, clk.Now().AddDate(0, 0, -days))
 		if err != nil && ctx.Err() == nil {
@@ -178,7 +180,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		publicURL = "http://" + ln.Addr().String()
 	}
 
-	var db *sqlite.DB // opened once the configuration is known to be complete
+	var db store // opened once the configuration is known to be complete
 	// What chat adapters report into the database: "I'm on it" clicks on helpdesk
 	// alerts (audit trail), and passcode messages shown until they are removed.
 	hooks := func(platform string) chatHooks {
@@ -249,9 +251,10 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	alerts := bot.NewAlerts(clk, log, posters...)
 	router := bot.NewRouter(adapters...)
 
-	if db, err = sqlite.Open(ctx, cfg.Audit.File); err != nil {
+	var pg *postgres.DB // set with store: postgres (replicas)
+	if db, pg, err = openStore(ctx, cfg, env); err != nil {
 		ln.Close()
-		return configError{fmt.Errorf("audit.file: %w", err)}
+		return err
 	}
 	defer db.Close()
 	alerts.Store = db // alerts undelivered at a stop are posted at the next start
@@ -263,19 +266,25 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		}
 		log.Info("discord account links preloaded", "file", cfg.Discord.LinksPreload, "links", n)
 	}
-	// Passcode messages a crashed run left on screen are removed now, or at their time.
-	for _, a := range adapters {
-		r, ok := a.(bot.Restorer)
-		if !ok {
-			continue
+	// Passcode messages a crashed run left on screen are removed now, or at their time
+	// (by the leader, once it leads, with replicas).
+	restore := func(ctx context.Context) {
+		for _, a := range adapters {
+			r, ok := a.(bot.Restorer)
+			if !ok {
+				continue
+			}
+			left, err := db.SecretsShown(ctx, a.Platform())
+			if err != nil {
+				log.Error("reading the passcode messages still shown failed", "platform", a.Platform(), "err", err)
+			}
+			for _, sh := range left {
+				r.Restore(sh.Channel, sh.MessageID, sh.Locale, sh.RemoveAt)
+			}
 		}
-		left, err := db.SecretsShown(ctx, a.Platform())
-		if err != nil {
-			log.Error("reading the passcode messages still shown failed", "platform", a.Platform(), "err", err)
-		}
-		for _, sh := range left {
-			r.Restore(sh.Channel, sh.MessageID, sh.Locale, sh.RemoveAt)
-		}
+	}
+	if pg == nil {
+		restore(ctx)
 	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	defer stopPrune()
@@ -286,6 +295,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	engine, err = resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
 		Clock: clk, Catalog: cat, Devices: m.Devices(devices), Directory: directory,
 		Messenger: router, Alerter: m.Alerter(alerts), Recorder: m.Recorder(db), Store: db, Links: db, Log: log,
+		Conversations: conversations(db),
 	})
 	if err != nil {
 		ln.Close()
@@ -330,7 +340,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			return fmt.Errorf("http.admin_listen: %w", err)
 		}
 	}
-	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
+	log.Info("passcodebot starting", "version", version(), "store", cfg.Store, "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
 		"http", ln.Addr().String(), "public_url", publicURL, "audit", cfg.Audit.File)
 	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin,
 		Metrics: m.Handler(), Profiling: cfg.HTTP.Pprof, Log: log, Ready: func(ctx context.Context) error {
@@ -344,6 +354,13 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			}
 			return nil
 		}}
+	if pg != nil {
+		release := replicas(b, pg, cfg, cat, router, restore, log)
+		defer release(context.Background())
+	} else if cs, ok := db.(conversationStore); ok {
+		started := time.Now() // conversations opened before were the previous run's
+		b.OnLead = func(ctx context.Context) { tellRestarted(ctx, cs, cfg, cat, router, log, started) }
+	}
 	return b.Run(ctx)
 }
 

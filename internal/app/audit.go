@@ -20,7 +20,7 @@ import (
 
 // audit is the `audit` subcommand: it lists the audit trail, filtered, as a
 // table, CSV or JSON lines.
-func audit(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer) int {
+func audit(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer, env Env) int {
 	fs := flag.NewFlagSet("passcodebot audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (its audit.file is read)")
@@ -54,16 +54,17 @@ func audit(ctx context.Context, clk clock.Clock, args []string, stdout, stderr i
 		fmt.Fprintf(stderr, "passcodebot audit: -format: %q is not table, csv or jsonl\n", *format)
 		return ExitConfig
 	}
-	path := *file
-	if path == "" {
+	var db store
+	if *file != "" {
+		db, err = sqlite.Open(ctx, *file)
+	} else {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {
 			fmt.Fprintln(stderr, "passcodebot:", err)
 			return ExitConfig
 		}
-		path = cfg.Audit.File
+		db, err = openAdminStore(ctx, cfg, env)
 	}
-	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot audit:", err)
 		return ExitFail
@@ -139,7 +140,7 @@ func writeEvents(w io.Writer, format string, events []resetflow.Event) error {
 
 // unlink is the `unlink` subcommand: an administrator removes a chat account's
 // link to its directory user (people can also write "unlink" to the bot).
-func unlink(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer) int {
+func unlink(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer, env Env) int {
 	fs := flag.NewFlagSet("passcodebot unlink", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (its audit.file holds the links)")
@@ -156,7 +157,7 @@ func unlink(ctx context.Context, clk clock.Clock, args []string, stdout, stderr 
 		fmt.Fprintln(stderr, "passcodebot:", err)
 		return ExitConfig
 	}
-	db, err := sqlite.Open(ctx, cfg.Audit.File)
+	db, err := openAdminStore(ctx, cfg, env)
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot unlink:", err)
 		return ExitFail

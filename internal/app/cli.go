@@ -27,6 +27,7 @@ Usage:
   passcodebot check [-config file] <upn>            show what the bot sees for one user (Graph setup, devices, rules)
   passcodebot audit [-config file] [filters]        list the audit trail (-help for the filters)
   passcodebot unlink [-config file] <discord id>    remove a Discord account link
+  passcodebot migrate [-check] [-config f]          apply (or with -check list) the schema migrations
   passcodebot version                               print the version
   passcodebot help                                  print this help
 
@@ -35,7 +36,7 @@ Without -config the embedded default (config.example.yaml) is used.
 
 // subcommands are the names Main knows; anything else that doesn't start with
 // "-" is refused rather than taken for the bot's flags.
-var subcommands = []string{"run", "check", "audit", "unlink", "version", "help"}
+var subcommands = []string{"run", "check", "audit", "unlink", "migrate", "version", "help"}
 
 // cli answers help, version and unknown subcommands. It reports whether it handled args.
 func cli(args []string, stdout, stderr io.Writer) (int, bool) {
@@ -58,6 +59,9 @@ func cli(args []string, stdout, stderr io.Writer) (int, bool) {
 
 // version is the module version and VCS revision from the build info.
 func version() string {
+	if Version != "dev" {
+		return Version // stamped at build time
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "(unknown)"

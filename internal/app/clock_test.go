@@ -66,7 +66,7 @@ func TestUnlinkRecordsTheInjectedTime(t *testing.T) {
 		return db.SetLink(ctx, "discord", "123456789012345678", resetflow.User{ID: "u1", UPN: "alice@contoso.example"})
 	})
 	var stdout, stderr bytes.Buffer
-	if code := unlink(ctx, clock.NewFake(clockStart), []string{"-config", cfg, "123456789012345678"}, &stdout, &stderr); code != ExitOK {
+	if code := unlink(ctx, clock.NewFake(clockStart), []string{"-config", cfg, "123456789012345678"}, &stdout, &stderr, nil); code != ExitOK {
 		t.Fatalf("unlink = %d: %s", code, stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "no longer linked") {
@@ -94,7 +94,7 @@ func TestAuditSinceIsRelativeToTheInjectedClock(t *testing.T) {
 		})
 	})
 	var stdout, stderr bytes.Buffer
-	if code := audit(ctx, clock.NewFake(clockStart), []string{"-config", cfg, "-since", "1h", "-format", "csv"}, &stdout, &stderr); code != ExitOK {
+	if code := audit(ctx, clock.NewFake(clockStart), []string{"-config", cfg, "-since", "1h", "-format", "csv"}, &stdout, &stderr, nil); code != ExitOK {
 		t.Fatalf("audit = %d: %s", code, stderr.String())
 	}
 	if out := stdout.String(); !strings.Contains(out, "half-hour-old") || strings.Contains(out, "two-hours-old") {

@@ -14,7 +14,7 @@ import (
 // for the Slack App Home tab: when, which device (its name from the device
 // backend, when it still lists it) and whether it was reset. db is read at call
 // time: it is opened after the adapters are made.
-func recentResets(db **sqlite.DB, directory resetflow.Directory, devices resetflow.Devices, clk clock.Clock) func(context.Context, string) ([]slackadapter.HomeReset, error) {
+func recentResets(db *store, directory resetflow.Directory, devices resetflow.Devices, clk clock.Clock) func(context.Context, string) ([]slackadapter.HomeReset, error) {
 	return func(ctx context.Context, identity string) ([]slackadapter.HomeReset, error) {
 		if *db == nil {
 			return nil, nil

@@ -39,14 +39,15 @@ func TestRecentResetsFromTheAuditTrail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := recentResets(&db, fl, fl, clk)(ctx, alice)
+	var st store = db
+	got, err := recentResets(&st, fl, fl, clk)(ctx, alice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Device != "Alice's Pixel 8" || !got[0].Done || got[1].Device != "Alice's iPhone" || got[1].Done {
 		t.Fatalf("recent resets = %+v", got)
 	}
-	var none *sqlite.DB
+	var none store
 	if got, err := recentResets(&none, fl, fl, clk)(ctx, alice); err != nil || got != nil {
 		t.Errorf("before the database is open: %v %v", got, err)
 	}

@@ -8,10 +8,10 @@ import (
 )
 
 // secretLedger is the passcode-on-screen ledger of one platform in SQLite's
-// shown_secrets. The database opens after the adapters are made, so it is
+// shown_secrets (SQLite or PostgreSQL). The database opens after the adapters are made, so it is
 // reached through the wiring's variable.
 type secretLedger struct {
-	db       **sqlite.DB
+	db       *store
 	platform string
 }
 

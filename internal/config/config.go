@@ -43,7 +43,11 @@ type Config struct {
 		File          string `yaml:"file"`
 		RetentionDays int    `yaml:"retention_days"`
 	} `yaml:"audit"`
-	Log struct {
+	// Store is where the durable state lives: sqlite (audit.file) or postgres
+	// (PASSCODEBOT_POSTGRES_URL; replicas elect a leader through it).
+	Store    string   `yaml:"store"`
+	Postgres Postgres `yaml:"postgres"`
+	Log      struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
 	} `yaml:"log"`
@@ -200,8 +204,17 @@ func (c *Config) validate() error {
 	if c.HTTP.Pprof && c.HTTP.AdminListen == "" {
 		errs = append(errs, errors.New("http.pprof: needs http.admin_listen, so profiles are never served beside the public pages"))
 	}
-	if strings.TrimSpace(c.Audit.File) == "" {
-		errs = append(errs, errors.New("audit.file: needed; the bot never resets without an audit record"))
+	switch c.Store {
+	case "sqlite":
+		if strings.TrimSpace(c.Audit.File) == "" {
+			errs = append(errs, errors.New("audit.file: needed; the bot never resets without an audit record"))
+		}
+	case "postgres":
+		if err := c.Postgres.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		errs = append(errs, fmt.Errorf("store: %q is not sqlite or postgres", c.Store))
 	}
 	if c.Audit.RetentionDays < 1 {
 		errs = append(errs, fmt.Errorf("audit.retention_days: %d must be at least 1", c.Audit.RetentionDays))

@@ -33,6 +33,19 @@ func sendPasscode(t *testing.T, h *harness, u teamstest.User, m resetflow.Messag
 	return conv, pm
 }
 
+// passcodeDue posts a passcode to Alice, has the fake refuse its next
+// refusals updates, and moves the clock to the passcode's removal.
+func passcodeDue(t *testing.T, h *harness, passcode string, refusals int) (string, teamstest.Message) {
+	t.Helper()
+	alice := h.user(aliceID, "alice@contoso.example", "en-US")
+	m := resetflow.Message{Text: "Your passcode", Locale: "en", Secret: resetflow.NewSecret(h.cat.T("en", "passcode_label"), passcode)}
+	conv, pm := sendPasscode(t, h, alice, m, passcode)
+	h.fake.RefuseUpdates(conv, refusals)
+	h.waitTimers(1)
+	h.clk.Advance(secretTTL)
+	return conv, pm
+}
+
 // refusedUpdates counts the updates of the message the fake refused.
 func refusedUpdates(h *harness, conv, id string) int {
 	n := 0
@@ -49,11 +62,7 @@ func refusedUpdates(h *harness, conv, id string) int {
 // deletes the message, and only then does the ledger forget it.
 func TestPasscodeRemovalRetriesThenDeletes(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user(aliceID, "alice@contoso.example", "en-US")
-	conv, pm := sendPasscode(t, h, alice, resetflow.Message{Text: "Your passcode", Locale: "en", Secret: resetflow.NewSecret(h.cat.T("en", "passcode_label"), "R3TRY99")}, "R3TRY99")
-	h.fake.RefuseUpdates(conv, 5)
-	h.waitTimers(1)
-	h.clk.Advance(secretTTL)
+	conv, pm := passcodeDue(t, h, "R3TRY99", 5)
 	for try, wait := range []time.Duration{30 * time.Second, time.Minute, 90 * time.Second, 2 * time.Minute} {
 		h.fake.WaitFor(t, "a refused update", func() bool { return refusedUpdates(h, conv, pm.ID) == try+1 })
 		h.waitTimers(1) // the next try, scheduled
@@ -103,11 +112,7 @@ func TestPasscodeRemovalRetriesThenDeletes(t *testing.T) {
 // try is scheduled.
 func TestPasscodeRemovalRetrySucceeds(t *testing.T) {
 	h := newHarness(t)
-	alice := h.user(aliceID, "alice@contoso.example", "en-US")
-	conv, pm := sendPasscode(t, h, alice, resetflow.Message{Text: "Your passcode", Locale: "en", Secret: resetflow.NewSecret(h.cat.T("en", "passcode_label"), "SUCC3SS")}, "SUCC3SS")
-	h.fake.RefuseUpdates(conv, 2)
-	h.waitTimers(1)
-	h.clk.Advance(secretTTL)
+	conv, pm := passcodeDue(t, h, "SUCC3SS", 2)
 	h.fake.WaitFor(t, "the first refused update", func() bool { return refusedUpdates(h, conv, pm.ID) == 1 })
 	h.waitTimers(1)
 	h.clk.Advance(30 * time.Second)

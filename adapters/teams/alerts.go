@@ -26,14 +26,14 @@ type alertBoard struct {
 // PostAlerts posts helpdesk alerts to the helpdesk channel as one Adaptive
 // Card (a digest when there are several) with an "I'm on it" button for each.
 // An alert already posted is never posted again. A 429 is not waited out: it
-// returns a *RateLimitedError, and bot.Alerts posts again after Retry-After.
+// returns a *ratelimit.Error, and bot.Alerts posts again after Retry-After.
 func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) error {
 	if a.cfg.HelpdeskConversationID == "" {
 		return errors.New("teams: no helpdesk channel configured")
 	}
 	var todo []resetflow.Alert
 	for _, al := range alerts {
-		if !a.posted.has(al.ID) {
+		if !a.posted.Has(al.ID) {
 			todo = append(todo, al)
 		}
 	}
@@ -52,7 +52,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 		a.boards[id] = b
 		a.takeMu.Unlock()
 		for _, al := range b.alerts {
-			a.posted.add(al.ID)
+			a.posted.Add(al.ID, struct{}{})
 		}
 		todo = todo[n:]
 	}
@@ -139,7 +139,7 @@ func (a *Adapter) takeAlert(act *Activity, alertID string) {
 			return
 		}
 		b.taken[alertID] = name
-	} else if !a.posted.has(alertID) || !a.used.add("take\x00"+alertID) {
+	} else if !a.posted.Has(alertID) || !a.used.Add("take\x00"+alertID, struct{}{}) {
 		a.takeMu.Unlock()
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/ratelimit"
 )
 
 // Connector retry policy: 429 and 5xx are tried again after Retry-After (or a
@@ -40,17 +41,11 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// RateLimitedError is a 429 returned to the caller instead of being waited
-// out (helpdesk posts: bot.Alerts paces them). It has the RetryAfter method
-// bot.Alerts looks for.
-type RateLimitedError struct{ After time.Duration }
-
-func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("teams: rate limited, retry after %v", e.After)
+// rateLimited is a 429 returned to the caller instead of being waited out
+// (helpdesk posts: bot.Alerts paces them, waiting RetryAfter).
+func rateLimited(after time.Duration, api *APIError) *ratelimit.Error {
+	return &ratelimit.Error{After: after, Err: api, Text: fmt.Sprintf("teams: rate limited, retry after %v", after)}
 }
-
-// RetryAfter is how long to wait.
-func (e *RateLimitedError) RetryAfter() time.Duration { return e.After }
 
 // connector is a thin client of the Bot Connector REST API. Its HTTP client
 // adds the app's Entra token (client credentials).
@@ -63,7 +58,7 @@ type call struct {
 	op, method, url string
 	body            any
 	out             any
-	noRetry429      bool // give a 429 back at once as *RateLimitedError
+	noRetry429      bool // give a 429 back at once as a *ratelimit.Error
 }
 
 func conversationURL(serviceURL, conversationID string, rest ...string) string {
@@ -126,7 +121,7 @@ func (c *connector) do(ctx context.Context, cl call) error {
 			if ra <= 0 {
 				ra = backoff(try)
 			}
-			return &RateLimitedError{After: ra}
+			return rateLimited(ra, &APIError{Op: cl.op, Status: resp.StatusCode, Code: errorCode(raw), RetryAfter: ra})
 		}
 		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 		if !retryable || try >= maxTries {

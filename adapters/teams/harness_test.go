@@ -22,6 +22,7 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -85,9 +86,11 @@ func newHarnessFleet(t testing.TB, fleetYAML string, tweak ...func(*teams.Config
 		HelpdeskConversationID: h.helpdesk, ServiceURL: h.fake.ServiceURL(),
 		MetadataURL: h.fake.MetadataURL(), TokenURL: h.fake.TokenURL(),
 		Catalog: h.cat, Locale: "en", Location: time.UTC, SecretTTL: secretTTL, Clock: h.clk, Log: log,
-		OnAlertTaken:  func(id, by string) { h.taken <- [2]string{id, by} },
-		SecretShown:   func(ch, id, _ string, _ time.Time) { h.shown <- id },
-		SecretRemoved: func(ch, id string) { h.removed <- id },
+		OnAlertTaken: func(id, by string) { h.taken <- [2]string{id, by} },
+		Ledger: onscreen.LedgerFuncs{
+			OnShown:   func(it onscreen.Item) error { h.shown <- it.MessageID; return nil },
+			OnRemoved: func(ch, id string) error { h.removed <- id; return nil },
+		},
 	}
 	for _, f := range tweak {
 		f(&cfg)

@@ -92,7 +92,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if act.ID != "" && !a.seen.add(act.Conversation.ID+"\x00"+act.ID) {
+	if act.ID != "" && !a.seen.Add(act.Conversation.ID+"\x00"+act.ID, struct{}{}) {
 		// Redelivered (the channel did not hear our answer in time): done already.
 		a.log.Debug("duplicate activity ignored", "activity", act.ID)
 		if act.Type == "invoke" {
@@ -256,11 +256,11 @@ func (a *Adapter) onCardAction(act *Activity, data cardData, inline chan<- any) 
 	}
 	key := act.Conversation.ID + "\x00" + cardID
 	if cardID != "" {
-		if a.superseded.has(key) {
+		if a.superseded.Has(key) {
 			a.queues.Do(queueKey(act), func() { a.reply(act, a.cat.T(a.localeOr(act), "stale_action")) })
 			return
 		}
-		if !a.used.add(key) {
+		if !a.used.Add(key, struct{}{}) {
 			return // a double click, or the same click again
 		}
 	}

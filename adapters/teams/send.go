@@ -2,13 +2,14 @@ package teams
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -18,15 +19,6 @@ type liveCard struct {
 	activityID string
 	msg        resetflow.Message
 	locale     string
-}
-
-// secretMessage is a passcode on screen, to be removed at its deadline.
-type secretMessage struct {
-	ref        convRef
-	activityID string
-	card       card
-	timer      clock.Timer
-	tries      int
 }
 
 // errNotPersonal refuses to send where only the person could read it is not certain.
@@ -96,13 +88,12 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	return nil
 }
 
-// localeFor is the language of the card's own words: the one the engine
-// wrote the passcode label in, else the person's latest, else the default.
+// localeFor is the language of the card's own words: the engine's
+// (Message.Locale; the passcode message always carries it), else the
+// person's latest, else the default.
 func (a *Adapter) localeFor(oid string, m resetflow.Message) string {
-	for _, l := range []string{"ja", "en"} {
-		if m.Secret != nil && m.Secret.Label == a.cat.T(l, "passcode_label") {
-			return l
-		}
+	if m.Locale != "" {
+		return m.Locale
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -122,7 +113,7 @@ func (a *Adapter) supersede(ctx context.Context, oid string, next liveCard) {
 	if !ok || prev.activityID == next.activityID {
 		return
 	}
-	a.superseded.add(prev.ref.conversationID + "\x00" + prev.activityID)
+	a.superseded.Add(prev.ref.conversationID+"\x00"+prev.activityID, struct{}{})
 	a.updateCard(prev.ref.serviceURL, prev.ref.conversationID, prev.activityID, a.render(prev.msg, prev.locale, true, ""))
 }
 
@@ -176,85 +167,55 @@ func (a *Adapter) updateCard(serviceURL, conversationID, activityID string, c ca
 
 func channelKey(ref convRef) string { return ref.serviceURL + " " + ref.conversationID }
 
+// scheduleRedaction hands a passcode card just posted to the screen, with the
+// card it becomes once the passcode is out.
 func (a *Adapter) scheduleRedaction(ref convRef, activityID string, m resetflow.Message, loc string) {
-	at := a.clk.Now().Add(a.cfg.SecretTTL)
-	if a.cfg.SecretShown != nil {
-		a.cfg.SecretShown(channelKey(ref), activityID, loc, at)
-	}
-	a.redactAt(&secretMessage{ref: ref, activityID: activityID, card: a.redacted(&m, loc)}, at)
+	note, _ := json.Marshal(a.redacted(&m, loc)) // a card of strings; were it not, the plain notice goes
+	a.screen.Show(onscreen.Item{Channel: channelKey(ref), MessageID: activityID, Locale: loc, Note: string(note)})
 }
 
 // Restore takes back a passcode message that an earlier run posted and did
 // not remove (it stopped without warning): it goes at its time, or now.
 func (a *Adapter) Restore(channel, messageID, locale string, at time.Time) {
-	serviceURL, conv, ok := strings.Cut(channel, " ")
+	serviceURL, _, ok := strings.Cut(channel, " ")
 	if !ok {
 		return
 	}
 	a.trust(serviceURL) // it is our own record of where we posted
-	a.log.Info("a temporary passcode from before a restart is still shown; scheduling its removal", "remove_at", at)
-	a.redactAt(&secretMessage{ref: convRef{serviceURL: serviceURL, conversationID: conv}, activityID: messageID, card: a.redacted(nil, locale)}, at)
+	a.screen.Restore(onscreen.Item{Channel: channel, MessageID: messageID, Locale: locale, RemoveAt: at})
 }
 
-func (a *Adapter) redactAt(s *secretMessage, at time.Time) {
-	a.mu.Lock()
-	a.secrets[s.activityID] = s
-	s.timer = a.clk.AfterFunc(max(at.Sub(a.clk.Now()), 0), func() { a.redact(s.activityID) })
-	a.mu.Unlock()
+// redactTries is how many updates a passcode card gets before it is deleted.
+const redactTries = 5
+
+// redactRetry is the wait before the next update: 30s more each time.
+func redactRetry(try int) (time.Duration, bool) {
+	return time.Duration(try) * 30 * time.Second, try < redactTries
 }
 
-func (a *Adapter) secretGone(s *secretMessage) {
-	if a.cfg.SecretRemoved != nil {
-		a.cfg.SecretRemoved(channelKey(s.ref), s.activityID)
+// redact replaces a passcode card with one that says it was removed; after
+// the last failed update it deletes the message. A message that is gone
+// needs nothing more.
+func (a *Adapter) redact(ctx context.Context, it onscreen.Item, try int) error {
+	serviceURL, conv, ok := strings.Cut(it.Channel, " ")
+	if !ok {
+		return nil // not a channel this adapter wrote: nothing it can remove
 	}
-}
-
-// redact replaces a passcode card with one that says it was removed. A failed
-// update is tried again a few times, then the message is deleted.
-func (a *Adapter) redact(activityID string) {
-	a.mu.Lock()
-	s := a.secrets[activityID]
-	a.mu.Unlock()
-	if s == nil {
-		return
+	var content any = a.redacted(nil, it.Locale)
+	if it.Note != "" {
+		content = json.RawMessage(it.Note)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	err := a.conn.update(ctx, s.ref.serviceURL, s.ref.conversationID, s.activityID, &Activity{Type: "message", Attachments: []Attachment{attachment(s.card)}})
+	err := a.conn.update(ctx, serviceURL, conv, it.MessageID, &Activity{Type: "message", Attachments: []Attachment{{ContentType: ContentTypeAdaptiveCard, Content: content}}})
 	if err == nil || isNotFound(err) {
-		a.mu.Lock()
-		delete(a.secrets, activityID)
-		a.mu.Unlock()
-		a.secretGone(s)
-		return
+		return nil
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s.tries++
-	if s.tries >= 5 {
-		a.log.Error("a temporary passcode could not be removed from a chat; deleting the message", "err", err)
-		delete(a.secrets, activityID)
-		go func() {
-			if err := a.conn.delete(context.Background(), s.ref.serviceURL, s.ref.conversationID, s.activityID); err == nil || isNotFound(err) {
-				a.secretGone(s)
-			}
-		}()
-		return
+	if try < redactTries {
+		a.log.Warn("removing a temporary passcode from a chat failed; trying again", "err", err)
+		return err
 	}
-	a.log.Warn("removing a temporary passcode from a chat failed; trying again", "err", err)
-	s.timer = a.clk.AfterFunc(time.Duration(s.tries)*30*time.Second, func() { a.redact(activityID) })
-}
-
-// redactAll removes every passcode still on screen, now.
-func (a *Adapter) redactAll() {
-	a.mu.Lock()
-	var ids []string
-	for id, s := range a.secrets {
-		s.timer.Stop()
-		ids = append(ids, id)
+	a.log.Error("a temporary passcode could not be removed from a chat; deleting the message", "err", err)
+	if err := a.conn.delete(ctx, serviceURL, conv, it.MessageID); err != nil && !isNotFound(err) {
+		return err
 	}
-	a.mu.Unlock()
-	for _, id := range ids {
-		a.redact(id)
-	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/adapters/teams/teamstest"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -75,7 +76,7 @@ func TestPasscodeRemovedAtShutdownAndAfterRestart(t *testing.T) {
 	// A crash: nothing removed it; the next run's adapter gets the ledger's entry.
 	var channel string
 	h2 := newHarness(t, func(c *teams.Config) {
-		c.SecretShown = func(ch, _, _ string, _ time.Time) { channel = ch }
+		c.Ledger = onscreen.LedgerFuncs{OnShown: func(it onscreen.Item) error { channel = it.Channel; return nil }}
 	})
 	h2.run()
 	bob := h2.user(bobID, "bob@contoso.example", "ja-JP")

@@ -25,6 +25,8 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
+	"github.com/passcodebot/passcodebot/internal/ttlcache"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -79,10 +81,11 @@ type Config struct {
 
 	// OnAlertTaken is called once when someone presses "I'm on it", with their Entra object id.
 	OnAlertTaken func(alertID, who string)
-	// SecretShown and SecretRemoved hear of every passcode message posted and
-	// removed (a durable ledger); Restore takes the entries back after a crash.
-	SecretShown   func(channel, messageID, locale string, removeAt time.Time)
-	SecretRemoved func(channel, messageID string)
+	// Ledger, when set, hears of every passcode message posted (with when it
+	// must go) and removed, so it can outlive a crash; Restore takes its
+	// entries back at the next start. A message's channel there is its
+	// service URL and conversation id, separated by a space.
+	Ledger onscreen.Ledger
 
 	// HTTPClient is the base client for every outgoing call (metadata, keys,
 	// token, Connector); default one with a 20 s timeout.
@@ -106,12 +109,12 @@ type Adapter struct {
 	members map[string]memberRec // Entra object id -> what the members API said, until expiry
 	locales map[string]string    // Entra object id -> the language of their latest activity
 	live    map[string]liveCard  // Entra object id -> their latest card with buttons
-	secrets map[string]*secretMessage
 
-	seen       *ttlSet // activity ids
-	used       *ttlSet // cards that were clicked
-	superseded *ttlSet // cards replaced by a newer one
-	posted     *ttlSet // helpdesk alert ids already posted
+	seen       *ttlcache.Cache[struct{}] // activity ids
+	used       *ttlcache.Cache[struct{}] // cards that were clicked
+	superseded *ttlcache.Cache[struct{}] // cards replaced by a newer one
+	posted     *ttlcache.Cache[struct{}] // helpdesk alert ids already posted
+	screen     *onscreen.Screen          // the temporary passcodes on screen
 
 	takeMu sync.Mutex
 	boards map[string]*alertBoard // helpdesk activity id -> its alerts
@@ -185,11 +188,14 @@ func New(cfg Config) (*Adapter, error) {
 		auth:    &authenticator{metadataURL: cfg.MetadataURL, issuer: cfg.Issuer, appID: cfg.AppID, client: base, clk: cfg.Clock},
 		trusted: map[string]bool{norm(cfg.ServiceURL): true},
 		refs:    map[string]convRef{}, members: map[string]memberRec{}, locales: map[string]string{}, live: map[string]liveCard{},
-		secrets: map[string]*secretMessage{},
-		seen:    newTTLSet(cfg.Clock, time.Hour), used: newTTLSet(cfg.Clock, 24*time.Hour),
-		superseded: newTTLSet(cfg.Clock, 24*time.Hour), posted: newTTLSet(cfg.Clock, 24*time.Hour),
-		boards: map[string]*alertBoard{}, queues: &keyqueue.Queue{}, runCtx: context.Background(), ready: make(chan struct{}),
+		seen:       ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
+		used:       ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		superseded: ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		posted:     ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		boards:     map[string]*alertBoard{}, queues: &keyqueue.Queue{}, runCtx: context.Background(), ready: make(chan struct{}),
 	}
+	a.screen = onscreen.New(onscreen.Config{Clock: cfg.Clock, Log: a.log, TTL: cfg.SecretTTL, Ledger: cfg.Ledger,
+		Remove: a.redact, Retry: redactRetry, Timeout: 60 * time.Second})
 	return a, nil
 }
 
@@ -224,7 +230,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	// Finish the work people started, then take every passcode still shown
 	// out of the chat, so none is left behind by a restart.
 	a.queues.Wait(5 * time.Second)
-	a.redactAll()
+	a.screen.RemoveAll()
 	return nil
 }
 

@@ -1,17 +1,14 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
-	"github.com/passcodebot/passcodebot/internal/onscreen"
 )
 
 // newTeams builds the Teams adapter. Its endpoint is mounted on the bot's HTTP
@@ -32,21 +29,7 @@ func newTeams(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock
 		HelpdeskConversationID: t.HelpdeskConversationID, ServiceURL: t.ServiceURL,
 		MetadataURL: t.OpenIDMetadataURL, Issuer: t.Issuer, TokenURL: t.TokenURL, Path: t.Path,
 		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
-		OnAlertTaken: h.taken,
-		SecretShown: func(channel, id, locale string, at time.Time) {
-			if h.ledger != nil {
-				if err := h.ledger.Shown(context.Background(), onscreen.Item{Channel: channel, MessageID: id, Locale: locale, RemoveAt: at}); err != nil {
-					log.Error("recording a shown passcode message failed; a crash now could leave it on screen", "platform", "teams", "err", err)
-				}
-			}
-		},
-		SecretRemoved: func(channel, id string) {
-			if h.ledger != nil {
-				if err := h.ledger.Removed(context.Background(), channel, id); err != nil {
-					log.Warn("forgetting a removed passcode message failed", "platform", "teams", "err", err)
-				}
-			}
-		},
+		OnAlertTaken: h.taken, Ledger: h.ledger,
 	})
 	if err != nil {
 		return nil, configError{err}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,11 @@ import (
 	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/adapters/teams/teamstest"
+	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 const teamsConfig = "chat: [teams]\ninsecure_demo_signin_with_real_chat: true\nteams: {app_id: 00000000-0000-4000-8000-00000000b07a, tenant_id: 72f988bf-0000-4000-8000-00000000c0de}\n"
@@ -163,5 +169,104 @@ teams:
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("/healthz = %d with the three chats connected", res.StatusCode)
+	}
+}
+
+// The Teams adapter's optional capabilities, by their names in bot: without
+// Restorer the program would silently skip the passcodes a crash left.
+var (
+	_ bot.Restorer           = (*teams.Adapter)(nil)
+	_ bot.HelpdeskConfigurer = (*teams.Adapter)(nil)
+	_ bot.AlertPoster        = (*teams.Adapter)(nil)
+	_ bot.AlertCapacity      = (*teams.Adapter)(nil)
+)
+
+// TestTeamsRemovesPasscodesLeftByACrash: a run posts a passcode in Teams and
+// crashes (never stops); the wiring's ledger has recorded it in SQLite. The
+// next run hands it to the Teams adapter at start, which replaces it at once
+// (it is overdue), and the ledger forgets it.
+func TestTeamsRemovesPasscodesLeftByACrash(t *testing.T) {
+	ft := teamstest.New(t, teamstest.Options{})
+	dave := ft.AddUser(teamstest.User{AADObjectID: "8f1c2a6e-0004-4c1a-9a11-da7e00000004", UPN: "dave@contoso.example"})
+	dbPath := filepath.Join(t.TempDir(), "audit.db")
+	db, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.MustNew("en")
+	crashed, err := teams.New(teams.Config{AppID: ft.AppID(), AppPassword: ft.AppPassword(), TenantID: ft.TenantID(),
+		ServiceURL: ft.ServiceURL(), MetadataURL: ft.MetadataURL(), TokenURL: ft.TokenURL(), Catalog: cat,
+		Clock: clock.NewFake(time.Now().Add(-time.Hour)), Ledger: secretLedger{db: &db, platform: teams.Platform}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := resetflow.Message{Text: "Your passcode", Locale: "en", Secret: resetflow.NewSecret(cat.T("en", "passcode_label"), "L3FT0V3R")}
+	if err := crashed.Send(context.Background(), resetflow.Address{Platform: teams.Platform, UserID: dave.AADObjectID}, pass); err != nil {
+		t.Fatal(err)
+	}
+	conv := ft.PersonalChat(dave)
+	var left teamstest.Message
+	for _, m := range ft.Messages(conv) {
+		if strings.Contains(m.Texts(), "L3FT0V3R") {
+			left = m
+		}
+	}
+	if shown, err := db.SecretsShown(context.Background(), teams.Platform); err != nil || len(shown) != 1 || shown[0].MessageID != left.ID || left.ID == "" {
+		t.Fatalf("ledger after the crashed run's passcode: %+v, %v; want its message %q", shown, err, left.ID)
+	}
+	db.Close()
+
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf("chat: [teams]\ninsecure_demo_signin_with_real_chat: true\naudit: {file: '%s'}\nteams: {app_id: %s, tenant_id: %s, service_url: '%s', openid_metadata_url: '%s', token_url: '%s'}\n",
+		dbPath, ft.AppID(), ft.TenantID(), ft.ServiceURL(), ft.MetadataURL(), ft.TokenURL())
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(k string) string {
+			return map[string]string{teams.PasswordEnv: ft.AppPassword()}[k]
+		})
+	}()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the program did not stop")
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("program log:\n%s", stderr.String())
+		}
+	})
+	ft.WaitFor(t, "the left-over passcode replaced", func() bool {
+		for _, m := range ft.Messages(conv) {
+			if m.ID == left.ID {
+				return !strings.Contains(m.Texts(), "L3FT0V3R") && strings.Contains(m.Texts(), cat.T("en", "removed_for_safety"))
+			}
+		}
+		return false
+	})
+	stop()
+	db, err = sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if still, err := db.SecretsShown(context.Background(), teams.Platform); err != nil || len(still) != 0 {
+		t.Errorf("still in the ledger after the removal: %+v, %v", still, err)
+	}
+	if strings.Contains(stderr.String(), "L3FT0V3R") {
+		t.Error("the passcode is in the program's log")
 	}
 }

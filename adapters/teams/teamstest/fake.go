@@ -95,6 +95,7 @@ type Server struct {
 	calls    []Call
 	tokens   map[string]bool
 	throttle map[string][]time.Duration // conversation -> Retry-After of the next 429s
+	refuse   map[string]int             // conversation -> how many of the next updates fail
 	seq      int
 	last     []byte
 	tokenReq int
@@ -131,7 +132,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, key: key, kid: "fake-key-1", changed: make(chan struct{}),
 		users: map[string]*User{}, convs: map[string]string{}, channels: map[string]bool{},
-		tokens: map[string]bool{}, throttle: map[string][]time.Duration{}}
+		tokens: map[string]bool{}, throttle: map[string][]time.Duration{}, refuse: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", s.metadata)
 	mux.HandleFunc("GET /v1/.well-known/keys", s.keys)
@@ -235,6 +236,14 @@ func (s *Server) AddChannel(name string) string {
 func (s *Server) Throttle(conversationID string, retryAfter ...time.Duration) {
 	s.mu.Lock()
 	s.throttle[conversationID] = append(s.throttle[conversationID], retryAfter...)
+	s.mu.Unlock()
+}
+
+// RefuseUpdates answers the next n updates of messages in the conversation
+// with 403 (a failure the client does not retry on its own).
+func (s *Server) RefuseUpdates(conversationID string, n int) {
+	s.mu.Lock()
+	s.refuse[conversationID] += n
 	s.mu.Unlock()
 }
 
@@ -460,6 +469,11 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, body []byte) int
 	if m == nil || m.Deleted {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "ActivityNotFoundInConversation"}})
 		return http.StatusNotFound
+	}
+	if s.refuse[m.ConversationID] > 0 {
+		s.refuse[m.ConversationID]--
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]string{"code": "Forbidden", "message": "Refused by the test."}})
+		return http.StatusForbidden
 	}
 	m.Text, m.Card = a.Text, nil
 	if len(a.Attachments) > 0 {

@@ -283,13 +283,14 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 // dates (from and to inclusive, YYYY-MM-DD) at now. ok is false for a bad one.
 func PeriodFor(name, from, to string, now time.Time, loc *time.Location) (Period, bool) {
 	today := startOfDay(now, loc)
+	tomorrow := today.AddDate(0, 0, 1)
 	switch name {
 	case "", "7d":
-		return Period{Name: "7d", Since: today.AddDate(0, 0, -6), Until: now}, true
+		return Period{Name: "7d", Since: today.AddDate(0, 0, -6), Until: tomorrow}, true
 	case "today":
-		return Period{Name: "today", Since: today, Until: now}, true
+		return Period{Name: "today", Since: today, Until: tomorrow}, true
 	case "30d":
-		return Period{Name: "30d", Since: today.AddDate(0, 0, -29), Until: now}, true
+		return Period{Name: "30d", Since: today.AddDate(0, 0, -29), Until: tomorrow}, true
 	case "custom":
 		f, err1 := time.ParseInLocation("2006-01-02", from, loc)
 		t, err2 := time.ParseInLocation("2006-01-02", to, loc)

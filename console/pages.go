@@ -164,7 +164,9 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, ss *session) {
 	s.render(w, r, ss, view{Lang: loc, Page: "alerts", Nav: "alerts", Title: s.o.Catalog.T(loc, "console_alerts"), Data: d})
 }
 
-func (s *Server) when(t time.Time) string { return t.In(s.o.Location).Format("2006-01-02 15:04:05 MST") }
+func (s *Server) when(t time.Time) string {
+	return t.In(s.o.Location).Format("2006-01-02 15:04:05 MST")
+}
 
 func (s *Server) backToAlerts(w http.ResponseWriter, r *http.Request) {
 	s.headers(w)
@@ -223,11 +225,11 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, ss *session) {
 }
 
 type trailData struct {
-	Q       TrailQuery
-	Events  []eventRow
-	Searched bool
-	Export  string // query string of the export links
-	More    bool
+	Q         TrailQuery
+	Events    []eventRow
+	Searched  bool
+	CSV, JSON template.URL // the export links
+	More      bool
 }
 
 type eventRow struct {
@@ -283,7 +285,7 @@ func (s *Server) trail(w http.ResponseWriter, r *http.Request, ss *session) {
 			return
 		}
 		d.Searched, d.Events, d.More = true, s.rows(loc, evs), len(evs) >= tq.Limit
-		d.Export = exportQuery(tq)
+		d.CSV, d.JSON = exportLinks(exportQuery(tq))
 	}
 	s.render(w, r, ss, view{Lang: loc, Page: "trail", Nav: "trail", Title: s.o.Catalog.T(loc, "console_trail"), Data: d})
 }
@@ -308,10 +310,15 @@ func exportQuery(q TrailQuery) string {
 	return strings.Join(v, "&")
 }
 
+// exportLinks are the CSV and JSON export URLs of a query string built by us.
+func exportLinks(q string) (csv, json template.URL) {
+	return template.URL(Path + "/trail/export?format=csv&" + q), template.URL(Path + "/trail/export?format=json&" + q)
+}
+
 type flowData struct {
-	Flow   string
-	Events []eventRow
-	Export string
+	Flow      string
+	Events    []eventRow
+	CSV, JSON template.URL
 }
 
 func (s *Server) flow(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -334,7 +341,8 @@ func (s *Server) flow(w http.ResponseWriter, r *http.Request, ss *session) {
 		s.fail(w, r, ss, http.StatusNotFound, "console_no_flow")
 		return
 	}
-	d := flowData{Flow: flow, Events: s.rows(loc, evs), Export: "flow=" + urlEscape(flow)}
+	d := flowData{Flow: flow, Events: s.rows(loc, evs)}
+	d.CSV, d.JSON = exportLinks("flow=" + urlEscape(flow))
 	s.render(w, r, ss, view{Lang: loc, Page: "flow", Nav: "trail", Title: s.o.Catalog.T(loc, "console_flow"), Data: d})
 }
 

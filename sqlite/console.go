@@ -154,7 +154,7 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 		where = append(where, "time < ?")
 		args = append(args, ts(q.Until))
 	}
-	query := `SELECT time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events`
+	query := `SELECT id, time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -163,7 +163,7 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
-	query += `) ORDER BY time`
+	query += `) ORDER BY time, id`
 	rows, err := s.d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -173,7 +173,8 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 	for rows.Next() {
 		var e resetflow.Event
 		var t string
-		if err := rows.Scan(&t, &e.Flow, &e.Step, &e.Platform, &e.ChatUser, &e.UserID, &e.UserUPN, &e.DeviceID, &e.Outcome, &e.Detail); err != nil {
+		var id int64
+		if err := rows.Scan(&id, &t, &e.Flow, &e.Step, &e.Platform, &e.ChatUser, &e.UserID, &e.UserUPN, &e.DeviceID, &e.Outcome, &e.Detail); err != nil {
 			return nil, err
 		}
 		e.Time, _ = time.Parse(timeFormat, t)
@@ -239,7 +240,7 @@ func (s *ConsoleStore) Alerts(ctx context.Context, f console.AlertFilter) ([]con
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY time DESC, id"
+	q += " ORDER BY time DESC, rowid DESC"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}

@@ -84,6 +84,8 @@ type Bot struct {
 	Listener net.Listener   // where the HTTP server listens
 	// AdminListener, when set, serves /metrics, /healthz and /readyz apart from the public pages.
 	AdminListener net.Listener
+	// AdminMux holds routes the caller registered for the AdminListener only (the console); nil: none.
+	AdminMux *http.ServeMux
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
 	// Profiling serves Go's profiler (net/http/pprof) under /debug/pprof/ on
@@ -107,7 +109,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	adminMux := b.Mux
 	if b.AdminListener != nil {
-		adminMux = http.NewServeMux()
+		adminMux = b.AdminMux
+		if adminMux == nil {
+			adminMux = http.NewServeMux()
+		}
 	}
 	adminMux.HandleFunc("GET /healthz", b.healthz)
 	adminMux.HandleFunc("GET /readyz", b.readyz)

@@ -25,7 +25,13 @@ type Tap struct {
 const maxSeen = 50000
 
 // Devices wraps the device backend so listed devices are remembered.
-func (t *Tap) Devices(next resetflow.Devices) resetflow.Devices { return tapDevices{t, next} }
+// A nil Tap (no console) returns next.
+func (t *Tap) Devices(next resetflow.Devices) resetflow.Devices {
+	if t == nil {
+		return next
+	}
+	return tapDevices{t, next}
+}
 
 type tapDevices struct {
 	t *Tap
@@ -49,7 +55,13 @@ func (d tapDevices) ListDevices(ctx context.Context, u resetflow.User) ([]resetf
 
 // Recorder wraps the audit trail so an eligibility event also stores its device's OS.
 // next is the store's own recorder, used for every other event.
-func (t *Tap) Recorder(next resetflow.Recorder) resetflow.Recorder { return tapRecorder{t, next} }
+// A nil Tap returns next.
+func (t *Tap) Recorder(next resetflow.Recorder) resetflow.Recorder {
+	if t == nil {
+		return next
+	}
+	return tapRecorder{t, next}
+}
 
 type tapRecorder struct {
 	t    *Tap
@@ -92,8 +104,13 @@ func (r tapRecorder) RecordBatch(ctx context.Context, evs []resetflow.Event) err
 }
 
 // Alerter wraps the helpdesk alerter: each alert is stored before it is queued
-// for the chat channels.
-func (t *Tap) Alerter(next resetflow.Alerter) resetflow.Alerter { return tapAlerter{t, next} }
+// for the chat channels. A nil Tap returns next.
+func (t *Tap) Alerter(next resetflow.Alerter) resetflow.Alerter {
+	if t == nil {
+		return next
+	}
+	return tapAlerter{t, next}
+}
 
 type tapAlerter struct {
 	t    *Tap
@@ -116,8 +133,11 @@ func (a tapAlerter) Alert(ctx context.Context, al resetflow.Alert) {
 }
 
 // TakenInChat records an "I'm on it" pressed in a chat channel: the same state
-// the console's "Take" changes. The first taker wins.
+// the console's "Take" changes. The first taker wins. A nil Tap does nothing.
 func (t *Tap) TakenInChat(ctx context.Context, alertID, platform, who string, at time.Time) {
+	if t == nil {
+		return
+	}
 	if _, _, found, err := t.Store.TakeAlert(ctx, alertID, platform+":"+who, platform, at); err != nil && t.Log != nil {
 		t.Log.Error("recording a chat acknowledgement in the alert state failed", "alert", alertID, "err", err)
 	} else if !found && t.Log != nil {

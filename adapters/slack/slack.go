@@ -97,6 +97,7 @@ type Adapter struct {
 	seen    *ttlCache[struct{}] // event ids, click keys, command trigger ids
 	refused *ttlCache[struct{}] // bots already told that the bot only talks with people
 	taken   *ttlCache[string]   // alert id -> who took it
+	posted  postedAlerts        // where alerts were posted, for takes in the console
 	queues  keyqueue.Queue
 
 	ready   chan struct{} // closed once Run knows the bot's identity and handler

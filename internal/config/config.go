@@ -18,6 +18,7 @@ import (
 
 	"github.com/passcodebot/passcodebot"
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/console"
 	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
@@ -76,6 +77,9 @@ type Config struct {
 	// Discord is the Discord chat (chat: discord). The bot token comes from the environment.
 	Discord Discord `yaml:"discord"`
 
+	// Console is the helpdesk web console (off by default).
+	Console console.Config `yaml:"console"`
+
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
 }
@@ -114,6 +118,9 @@ func Parse(raw []byte) (*Config, error) {
 }
 
 func (c *Config) validate() error {
+	if err := c.validateConsole(); err != nil {
+		return err
+	}
 	if !slices.Contains(catalog.Locales, c.Locale) {
 		return fmt.Errorf("locale: %q is not one of %v", c.Locale, catalog.Locales)
 	}

@@ -1,0 +1,68 @@
+package slack_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// TestAlertTakenInConsole: a take in the helpdesk console shows in the Slack
+// channel (button gone, who is on it), a later "I'm on it" on the same alert
+// does nothing, and a take in Slack is not overwritten by the console.
+func TestAlertTakenInConsole(t *testing.T) {
+	e := start(t, options{})
+	const helper = "U0HELPER"
+	e.fs.AddUser(fakeslack.User{ID: helper, Name: "helper", Email: "helper@contoso.example"})
+	bobUser := resetflow.User{ID: "u-bob", UPN: "bob@contoso.example"}
+	for _, id := range []string{"a1", "a2"} {
+		e.alerts.Alert(e.ctx, resetflow.Alert{ID: id, Kind: resetflow.AlertContactSupport, Time: e.clk.Now(), Platform: "slack", ChatUser: bob, User: bobUser})
+	}
+	e.clk.WaitForTimers(1)
+	e.clk.Advance(time.Second)
+	msg := e.waitMessage(helpdesk, "alerts", func(m fakeslack.Message) bool { return len(m.Actions()) == 2 })
+
+	e.adapter.MarkAlertTaken(e.ctx, "a1", "helen@contoso.example")
+	m := e.waitMessage(helpdesk, "taken in the console", func(m fakeslack.Message) bool {
+		return m.TS == msg.TS && strings.Contains(m.Texts(), "helen@contoso.example (console) is on it")
+	})
+	if acts := m.Actions(); len(acts) != 1 || acts[0].Value != "a2" {
+		t.Fatalf("buttons left %+v; want only a2's", acts)
+	}
+	if who, ok := e.adapter.TakenBy("a1"); !ok || who != "helen@contoso.example" {
+		t.Errorf("TakenBy(a1) = %q, %v", who, ok)
+	}
+
+	// "I'm on it" on a2 in Slack keeps the console's line for a1.
+	e.click(helper, m, "alert_take", "a2")
+	m = e.waitMessage(helpdesk, "taken in Slack", func(m fakeslack.Message) bool {
+		return m.TS == msg.TS && strings.Contains(m.Texts(), "<@U0HELPER> is on it")
+	})
+	if !strings.Contains(m.Texts(), "helen@contoso.example (console) is on it") || len(m.Actions()) != 0 {
+		t.Errorf("after both takes: %q, %d buttons", m.Texts(), len(m.Actions()))
+	}
+	select {
+	case got := <-e.taken:
+		if got != [2]string{"a2", helper} {
+			t.Errorf("OnAlertTaken%v; want a2 by the helper only", got)
+		}
+	case <-e.ctx.Done():
+		t.Fatal("OnAlertTaken not called for a2")
+	}
+	select {
+	case got := <-e.taken:
+		t.Errorf("OnAlertTaken called again: %v", got)
+	default:
+	}
+	// The console cannot take a2 from the helper.
+	updates := len(e.fs.CallsWhere(func(c fakeslack.Call) bool { return c.Method == "chat.update" }))
+	e.adapter.MarkAlertTaken(e.ctx, "a2", "helen@contoso.example")
+	if who, _ := e.adapter.TakenBy("a2"); who != helper {
+		t.Errorf("a2 taken by %q after the console tried; want the helper", who)
+	}
+	if n := len(e.fs.CallsWhere(func(c fakeslack.Call) bool { return c.Method == "chat.update" })); n != updates {
+		t.Errorf("the console's take of an alert taken in Slack updated the message")
+	}
+}

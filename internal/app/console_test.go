@@ -65,7 +65,9 @@ console: {enabled: true}
 		}
 		n := len(fs.Messages("CHELP"))
 		fs.Deliver(fs.DM(user, map[string]string{"UBOB": "2", "UDAVE": "1"}[user]))
-		m, err := fs.WaitMessage(wctx, "CHELP", func(m fakeslack.Message) bool { return len(fs.Messages("CHELP")) > n && strings.Contains(m.Texts(), device) })
+		m, err := fs.WaitMessage(wctx, "CHELP", func(m fakeslack.Message) bool {
+			return len(fs.Messages("CHELP")) > n && strings.Contains(m.Texts(), device)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +136,9 @@ console: {enabled: true}
 		t.Fatal(err)
 	}
 	fs.Deliver(click)
-	if _, err := fs.WaitMessage(wctx, "CHELP", func(m fakeslack.Message) bool { return m.TS == surface.TS && strings.Contains(m.Texts(), "<@UHELEN> is on it") }); err != nil {
+	if _, err := fs.WaitMessage(wctx, "CHELP", func(m fakeslack.Message) bool {
+		return m.TS == surface.TS && strings.Contains(m.Texts(), "<@UHELEN> is on it")
+	}); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; {

@@ -2,8 +2,10 @@ package console
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -107,20 +109,23 @@ type Day struct {
 
 // ComputeOverview reads the store for the period.
 func ComputeOverview(ctx context.Context, st Store, p Period, loc *time.Location) (*Overview, error) {
-	counts, err := st.Counts(ctx, p.Since, p.Until)
-	if err != nil {
-		return nil, err
-	}
-	unlocks, err := st.Unlocks(ctx, p.Since, p.Until)
-	if err != nil {
-		return nil, err
-	}
-	byOS, err := st.ByDeviceOS(ctx, p.Since, p.Until)
-	if err != nil {
-		return nil, err
-	}
-	kinds, err := st.AlertKinds(ctx, p.Since, p.Until)
-	if err != nil {
+	// The four reads are independent: run them at once (the store has
+	// several read connections).
+	var (
+		counts  []Count
+		unlocks []Unlock
+		byOS    []OSCount
+		kinds   []KindCount
+		errs    [4]error
+		wg      sync.WaitGroup
+	)
+	wg.Add(4)
+	go func() { defer wg.Done(); counts, errs[0] = st.Counts(ctx, p.Since, p.Until) }()
+	go func() { defer wg.Done(); unlocks, errs[1] = st.Unlocks(ctx, p.Since, p.Until) }()
+	go func() { defer wg.Done(); byOS, errs[2] = st.ByDeviceOS(ctx, p.Since, p.Until) }()
+	go func() { defer wg.Done(); kinds, errs[3] = st.AlertKinds(ctx, p.Since, p.Until) }()
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 	o := &Overview{Period: p}

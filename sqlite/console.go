@@ -42,10 +42,68 @@ CREATE TABLE IF NOT EXISTS devices (
 	os        TEXT NOT NULL DEFAULT '',
 	mode      TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS events_step_time ON events(step, time, outcome, platform);
 CREATE INDEX IF NOT EXISTS events_flow ON events(flow, step);
 CREATE INDEX IF NOT EXISTS events_user_id ON events(user_id, time);
 CREATE INDEX IF NOT EXISTS events_chat_user ON events(chat_user, time);
+CREATE TABLE IF NOT EXISTS event_hours (
+	hour     TEXT NOT NULL,
+	step     TEXT NOT NULL,
+	outcome  TEXT NOT NULL,
+	platform TEXT NOT NULL,
+	os       TEXT NOT NULL,
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (hour, step, outcome, platform, os)
+);
+CREATE TABLE IF NOT EXISTS unlocks (
+	flow TEXT PRIMARY KEY,
+	done TEXT NOT NULL,
+	ms   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS unlocks_done ON unlocks(done, ms);
+CREATE TRIGGER IF NOT EXISTS events_count AFTER INSERT ON events WHEN NEW.step IN (`+overviewSteps+`)
+BEGIN
+	INSERT INTO event_hours (hour, step, outcome, platform, os, n)
+	VALUES (substr(NEW.time, 1, 13), NEW.step, NEW.outcome, NEW.platform, `+osOfNew+`, 1)
+	ON CONFLICT (hour, step, outcome, platform, os) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS events_uncount AFTER DELETE ON events WHEN OLD.step IN (`+overviewSteps+`)
+BEGIN
+	UPDATE event_hours SET n = n - 1 WHERE hour = substr(OLD.time, 1, 13) AND step = OLD.step AND outcome = OLD.outcome
+		AND platform = OLD.platform AND os = `+osOfOld+`;
+	DELETE FROM event_hours WHERE n <= 0;
+	DELETE FROM unlocks WHERE OLD.step = 'result' AND flow = OLD.flow;
+END;
+CREATE TRIGGER IF NOT EXISTS events_unlock AFTER INSERT ON events WHEN NEW.step = 'result' AND NEW.outcome = 'done' AND NEW.flow <> ''
+BEGIN
+	INSERT OR IGNORE INTO unlocks (flow, done, ms)
+	SELECT NEW.flow, NEW.time, CAST(round((julianday(NEW.time) - julianday(c.time)) * 86400000) AS INTEGER)
+	FROM events c WHERE c.flow = NEW.flow AND c.step = 'confirm' LIMIT 1;
+END;
+`
+
+// The overview reads rollups kept by triggers in the same transaction as each
+// audit event: counts by hour, step, outcome, chat platform and (for
+// eligibility and result) the device's OS; and the time to unlock of each
+// completed reset. A year of a 100,000-employee company is then tens of
+// thousands of rows to read instead of a million events to group.
+const (
+	osOfNew = `CASE WHEN NEW.step IN ('eligibility', 'result') THEN coalesce((SELECT os FROM devices WHERE device_id = NEW.device_id), '') ELSE '' END`
+	osOfOld = `CASE WHEN OLD.step IN ('eligibility', 'result') THEN coalesce((SELECT os FROM devices WHERE device_id = OLD.device_id), '') ELSE '' END`
+)
+
+// backfill fills the rollups from the events already recorded, once: when
+// the console is turned on for a database that has a trail already.
+const backfill = `
+INSERT INTO event_hours (hour, step, outcome, platform, os, n)
+SELECT substr(e.time, 1, 13), e.step, e.outcome, e.platform,
+	CASE WHEN e.step IN ('eligibility', 'result') THEN coalesce(d.os, '') ELSE '' END, count(*)
+FROM events e LEFT JOIN devices d ON d.device_id = e.device_id
+WHERE e.step IN (` + overviewSteps + `)
+GROUP BY 1, 2, 3, 4, 5;
+INSERT OR IGNORE INTO unlocks (flow, done, ms)
+SELECT r.flow, r.time, CAST(round((julianday(r.time) - julianday(c.time)) * 86400000) AS INTEGER)
+FROM events r JOIN events c ON c.flow = r.flow AND c.step = 'confirm'
+WHERE r.step = 'result' AND r.outcome = 'done' AND r.flow <> '';
 `
 
 // ConsoleStore is the helpdesk console's view of the database.
@@ -55,8 +113,15 @@ var _ console.Store = (*ConsoleStore)(nil)
 
 // Console creates the console's tables and indexes (once) and returns its store.
 func (d *DB) Console(ctx context.Context) (*ConsoleStore, error) {
+	var had int
+	d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_hours'`).Scan(&had)
 	if _, err := d.db.ExecContext(ctx, consoleSchema); err != nil {
 		return nil, fmt.Errorf("sqlite: console schema: %w", err)
+	}
+	if had == 0 {
+		if _, err := d.w.exec(ctx, backfill); err != nil {
+			return nil, fmt.Errorf("sqlite: console rollups: %w", err)
+		}
 	}
 	return &ConsoleStore{d: d}, nil
 }
@@ -66,9 +131,8 @@ const overviewSteps = `'request','devices_listed','eligibility','signin','confir
 
 // Counts implements console.Store.
 func (s *ConsoleStore) Counts(ctx context.Context, since, until time.Time) ([]console.Count, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT substr(time, 1, 13), step, outcome, platform, count(*) FROM events
-		WHERE step IN (`+overviewSteps+`) AND time >= ? AND time < ?
-		GROUP BY substr(time, 1, 13), step, outcome, platform`, ts(since), ts(until))
+	rows, err := s.d.db.QueryContext(ctx, `SELECT hour, step, outcome, platform, sum(n) FROM event_hours
+		WHERE hour >= ? AND hour < ? GROUP BY hour, step, outcome, platform`, hourKey(since), hourKey(until))
 	if err != nil {
 		return nil, err
 	}
@@ -86,24 +150,27 @@ func (s *ConsoleStore) Counts(ctx context.Context, since, until time.Time) ([]co
 	return out, rows.Err()
 }
 
+// hourKey is the rollup's hour of t; a period that starts or ends inside an
+// hour is rounded out to whole hours (periods are whole days in practice).
+func hourKey(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
+
 // Unlocks implements console.Store.
 func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]console.Unlock, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT c.time, r.time FROM events r
-		JOIN events c ON c.flow = r.flow AND c.step = 'confirm'
-		WHERE r.step = 'result' AND r.outcome = 'done' AND r.time >= ? AND r.time < ? AND r.flow <> ''`, ts(since), ts(until))
+	rows, err := s.d.db.QueryContext(ctx, `SELECT done, ms FROM unlocks WHERE done >= ? AND done < ?`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []console.Unlock
 	for rows.Next() {
-		var c, r string
-		if err := rows.Scan(&c, &r); err != nil {
+		var done string
+		var ms int64
+		if err := rows.Scan(&done, &ms); err != nil {
 			return nil, err
 		}
 		var u console.Unlock
-		u.Confirmed, _ = time.Parse(timeFormat, c)
-		u.Done, _ = time.Parse(timeFormat, r)
+		u.Done, _ = time.Parse(timeFormat, done)
+		u.Confirmed = u.Done.Add(-time.Duration(ms) * time.Millisecond)
 		out = append(out, u)
 	}
 	return out, rows.Err()
@@ -111,10 +178,9 @@ func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]c
 
 // ByDeviceOS implements console.Store.
 func (s *ConsoleStore) ByDeviceOS(ctx context.Context, since, until time.Time) ([]console.OSCount, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT coalesce(d.os, ''), e.step, e.outcome, count(*) FROM events e
-		LEFT JOIN devices d ON d.device_id = e.device_id
-		WHERE e.step IN ('eligibility', 'result') AND e.time >= ? AND e.time < ?
-		GROUP BY coalesce(d.os, ''), e.step, e.outcome`, ts(since), ts(until))
+	rows, err := s.d.db.QueryContext(ctx, `SELECT os, step, outcome, sum(n) FROM event_hours
+		WHERE step IN ('eligibility', 'result') AND hour >= ? AND hour < ?
+		GROUP BY os, step, outcome`, hourKey(since), hourKey(until))
 	if err != nil {
 		return nil, err
 	}
@@ -135,8 +201,8 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 	var where []string
 	var args []any
 	if q.Person != "" {
-		where = append(where, "(user_upn = ? OR lower(user_upn) = lower(?) OR user_id = ? OR chat_user = ?)")
-		args = append(args, q.Person, q.Person, q.Person, q.Person)
+		where = append(where, "(user_upn = ? OR user_upn = ? OR user_id = ? OR chat_user = ?)")
+		args = append(args, q.Person, strings.ToLower(q.Person), q.Person, q.Person)
 	}
 	if q.Device != "" {
 		where = append(where, "device_id = ?")
@@ -309,13 +375,14 @@ func (s *ConsoleStore) ResolveAlert(ctx context.Context, id, who, note string, a
 
 // RecordWithDevices implements console.Store.
 func (s *ConsoleStore) RecordWithDevices(ctx context.Context, evs []resetflow.Event, devices []resetflow.Device) error {
+	// Devices first: the rollup trigger reads the device's OS as the event goes in.
 	stmts := make([]statement, 0, len(evs)+len(devices))
-	for _, e := range evs {
-		stmts = append(stmts, eventStatement(e))
-	}
 	for _, d := range devices {
 		stmts = append(stmts, statement{`INSERT INTO devices (device_id, os, mode) VALUES (?, ?, ?)
 			ON CONFLICT (device_id) DO UPDATE SET os = excluded.os, mode = excluded.mode`, []any{d.ID, d.OS, string(d.Mode)}})
+	}
+	for _, e := range evs {
+		stmts = append(stmts, eventStatement(e))
 	}
 	if len(stmts) == 0 {
 		return nil

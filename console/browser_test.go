@@ -257,7 +257,6 @@ func TestBrowserOverview(t *testing.T) {
 						return fmt.Errorf("chart without role=img and a title: %q", l)
 					}
 				}
-				screenshot(t, ctx, "console-overview-"+lang)
 				// The language switch changes the page without signing out.
 				other := map[string]string{"en": "ja", "ja": "en"}[lang]
 				if err := click(ctx, "#lang-"+other); err != nil {
@@ -345,7 +344,6 @@ func TestBrowserAlerts(t *testing.T) {
 		if got, _ := text(ctx, "#alert-"+scanner.ID+" .resolved"); !strings.Contains(got, "Replaced the scanner's passcode by hand") || !strings.HasPrefix(got, helen.upn) {
 			return fmt.Errorf("resolved shows %q", got)
 		}
-		screenshot(t, ctx, "console-alerts-en")
 		return nil
 	})
 	// The chat side heard of the console's take, once; the chat's own take is not echoed.
@@ -417,9 +415,6 @@ func TestBrowserTrail(t *testing.T) {
 						return fmt.Errorf("row %d is %s, want %s", i, steps[i], e.Step)
 					}
 				}
-				if lang == "en" {
-					screenshot(t, ctx, "console-trail-en")
-				}
 				// One flow as a timeline.
 				if err := load(ctx, h.url("/console/flow/"+pixelFlow)); err != nil {
 					return err
@@ -442,9 +437,6 @@ func TestBrowserTrail(t *testing.T) {
 				}
 				if got, _ := text(ctx, `#timeline li[data-step="signin"] strong`); got != h.cat.T(lang, "console_step_signin") {
 					return fmt.Errorf("step label %q", got)
-				}
-				if lang == "ja" {
-					screenshot(t, ctx, "console-trail-ja")
 				}
 				page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 				for _, s := range secrets {

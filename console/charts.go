@@ -28,6 +28,15 @@ type Segment struct {
 // stackedBars draws one bar per label, stacked by segment.
 func stackedBars(id, title, desc string, labels []string, bars [][]Segment, legend []Segment) template.HTML {
 	const w, h, left, bottom, top = 720, 260, 40, 40, 10
+	// The legend wraps onto as many rows as it needs.
+	legendRows, lx := 1, left
+	for _, s := range legend {
+		lw := 14 + textWidth(s.Label, 11) + 16
+		if lx+lw > w && lx > left {
+			legendRows, lx = legendRows+1, left
+		}
+		lx += lw
+	}
 	max := 1
 	for _, b := range bars {
 		t := 0
@@ -37,7 +46,7 @@ func stackedBars(id, title, desc string, labels []string, bars [][]Segment, lege
 		max = maxInt(max, t)
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`, id, w, h+30, id, id)
+	fmt.Fprintf(&sb, `<svg class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">`, id, w, h+10+18*legendRows, id, id)
 	fmt.Fprintf(&sb, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, id, esc(title), id, esc(desc))
 	plotH := float64(h - bottom - top)
 	fmt.Fprintf(&sb, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, left, h-bottom, w, h-bottom)
@@ -63,11 +72,15 @@ func stackedBars(id, title, desc string, labels []string, bars [][]Segment, lege
 			fmt.Fprintf(&sb, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle">%s</text>`, x+bw/2, h-bottom+14, esc(labels[i]))
 		}
 	}
-	lx := left
+	lx, ly := left, h+4
 	for _, s := range legend {
+		lw := 14 + textWidth(s.Label, 11) + 16
+		if lx+lw > w && lx > left {
+			lx, ly = left, ly+18
+		}
 		fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" font-size="11">%s</text>`,
-			lx, h+4, palette[s.Key], lx+14, h+13, esc(s.Label))
-		lx += 14 + 8*len([]rune(s.Label)) + 16
+			lx, ly, palette[s.Key], lx+14, ly+9, esc(s.Label))
+		lx += lw
 	}
 	sb.WriteString(`</svg>`)
 	return template.HTML(sb.String())
@@ -75,7 +88,13 @@ func stackedBars(id, title, desc string, labels []string, bars [][]Segment, lege
 
 // hbars draws one horizontal bar per label.
 func hbars(id, title, desc string, items []Segment, color string) template.HTML {
-	const w, rowH, left = 520, 24, 190
+	const rowH = 24
+	left := 60
+	for _, it := range items {
+		left = maxInt(left, textWidth(it.Label, 12)+12)
+	}
+	left = min(left, 420)
+	w := left + 330
 	h := maxInt(1, len(items))*rowH + 10
 	max := 1
 	for _, it := range items {
@@ -132,6 +151,20 @@ func columns(id, title, desc string, labels []string, secs []float64, unit strin
 	}
 	sb.WriteString(`</svg>`)
 	return template.HTML(sb.String())
+}
+
+// textWidth estimates the width of s in pixels at a font size: wide for
+// Japanese, narrow for Latin letters.
+func textWidth(s string, size int) int {
+	w := 0
+	for _, r := range s {
+		if r >= 0x2E80 {
+			w += size
+		} else {
+			w += size * 6 / 10
+		}
+	}
+	return w
 }
 
 func maxInt(a, b int) int {

@@ -53,23 +53,23 @@ CREATE TABLE IF NOT EXISTS event_hours (
 	os       TEXT NOT NULL,
 	n        INTEGER NOT NULL,
 	PRIMARY KEY (hour, step, outcome, platform, os)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS unlocks (
 	flow TEXT PRIMARY KEY,
 	done TEXT NOT NULL,
 	ms   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS unlocks_done ON unlocks(done, ms);
-CREATE TRIGGER IF NOT EXISTS events_count AFTER INSERT ON events WHEN NEW.step IN (`+overviewSteps+`)
+CREATE TRIGGER IF NOT EXISTS events_count AFTER INSERT ON events WHEN NEW.step IN (` + overviewSteps + `)
 BEGIN
 	INSERT INTO event_hours (hour, step, outcome, platform, os, n)
-	VALUES (substr(NEW.time, 1, 13), NEW.step, NEW.outcome, NEW.platform, `+osOfNew+`, 1)
+	VALUES (substr(NEW.time, 1, 13), NEW.step, NEW.outcome, NEW.platform, ` + osOfNew + `, 1)
 	ON CONFLICT (hour, step, outcome, platform, os) DO UPDATE SET n = n + 1;
 END;
-CREATE TRIGGER IF NOT EXISTS events_uncount AFTER DELETE ON events WHEN OLD.step IN (`+overviewSteps+`)
+CREATE TRIGGER IF NOT EXISTS events_uncount AFTER DELETE ON events WHEN OLD.step IN (` + overviewSteps + `)
 BEGIN
 	UPDATE event_hours SET n = n - 1 WHERE hour = substr(OLD.time, 1, 13) AND step = OLD.step AND outcome = OLD.outcome
-		AND platform = OLD.platform AND os = `+osOfOld+`;
+		AND platform = OLD.platform AND os = ` + osOfOld + `;
 	DELETE FROM event_hours WHERE n <= 0;
 	DELETE FROM unlocks WHERE OLD.step = 'result' AND flow = OLD.flow;
 END;

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -365,7 +364,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := oc.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(pl.verifier))
 	if err != nil {
-		s.o.Log.Warn("console: code exchange failed", "err", errors.Unwrap(err) != nil)
+		s.o.Log.Warn("console: code exchange failed", "err", err)
 		s.fail(w, r, nil, http.StatusUnauthorized, "console_signin_failed")
 		return
 	}

@@ -17,6 +17,7 @@ type postedAlerts struct {
 	mu      sync.Mutex
 	byID    map[string]*postedAlert
 	console map[string]string // alert id -> who took it in the console
+	early   map[string]string // taken in the console before this run's post of it returned
 }
 
 type postedAlert struct {
@@ -27,33 +28,57 @@ type postedAlert struct {
 // maxPostedAlerts bounds the alerts remembered; beyond it the oldest are forgotten at once.
 const maxPostedAlerts = 20000
 
-func (p *postedAlerts) add(channel, ts string, alerts []resetflow.Alert) {
+// add remembers a post and returns the takes made in the console while it was under way.
+func (p *postedAlerts) add(channel, ts string, alerts []resetflow.Alert) map[string]string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.byID == nil || len(p.byID) > maxPostedAlerts {
 		p.byID, p.console = map[string]*postedAlert{}, map[string]string{}
 	}
 	pa := &postedAlert{channel: channel, ts: ts, alerts: append([]resetflow.Alert(nil), alerts...)}
+	var early map[string]string
 	for _, al := range alerts {
 		if al.ID != "" {
 			p.byID[al.ID] = pa
+			if who, ok := p.early[al.ID]; ok {
+				if early == nil {
+					early = map[string]string{}
+				}
+				early[al.ID] = who
+				delete(p.early, al.ID)
+			}
 		}
+	}
+	return early
+}
+
+// afterPost shows the takes made in the console while the post was under way.
+func (a *Adapter) afterPost(ctx context.Context, channel, ts string, alerts []resetflow.Alert) {
+	for id, who := range a.posted.add(channel, ts, alerts) {
+		a.MarkAlertTaken(ctx, id, who)
 	}
 }
 
 // MarkAlertTaken shows in the helpdesk channel that who took the alert in the
 // console: its "I'm on it" button goes, and a line says who is on it. An alert
-// someone already took in Slack keeps its taker.
-func (a *Adapter) MarkAlertTaken(ctx context.Context, alertID, who string) {
+// someone already took in Slack keeps its taker. It reports whether it knew
+// where the alert was posted (not after a restart, nor before the post returned).
+func (a *Adapter) MarkAlertTaken(ctx context.Context, alertID, who string) bool {
 	a.posted.mu.Lock()
 	pa := a.posted.byID[alertID]
-	a.posted.mu.Unlock()
 	if pa == nil {
-		a.log.Info("a helpdesk alert taken in the console is not in this run's Slack messages", "alert", alertID)
-		return
+		// Not posted yet (or posted before a restart): shown when the post returns, if it is this run's.
+		if a.posted.early == nil || len(a.posted.early) > maxPostedAlerts {
+			a.posted.early = map[string]string{}
+		}
+		a.posted.early[alertID] = who
+		a.posted.mu.Unlock()
+		a.log.Info("a helpdesk alert taken in the console is not in this run's Slack messages (yet)", "alert", alertID)
+		return false
 	}
+	a.posted.mu.Unlock()
 	if !a.taken.add(alertID, who) {
-		return
+		return true
 	}
 	a.posted.mu.Lock()
 	a.posted.console[alertID] = who
@@ -86,4 +111,5 @@ func (a *Adapter) MarkAlertTaken(ctx context.Context, alertID, who string) {
 	if err := a.update(ctx, pa.channel, pa.ts, strings.TrimSpace(text), false, blocks); err != nil {
 		a.log.Warn("showing in Slack who took a helpdesk alert in the console failed", "alert", alertID, "err", err)
 	}
+	return true
 }

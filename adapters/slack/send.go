@@ -236,7 +236,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 			}
 			return fmt.Errorf("slack: posting helpdesk alerts: %w", err)
 		}
-		a.posted.add(channel, ts, alerts[:n])
+		a.afterPost(ctx, channel, ts, alerts[:n])
 		alerts = alerts[n:]
 	}
 	return nil

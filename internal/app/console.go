@@ -32,7 +32,7 @@ func openConsole(ctx context.Context, cfg *config.Config, db *sqlite.DB, log *sl
 // alertMarker is a chat adapter that can show in its helpdesk channel that an
 // alert was taken elsewhere (in the console).
 type alertMarker interface {
-	MarkAlertTaken(ctx context.Context, alertID, who string)
+	MarkAlertTaken(ctx context.Context, alertID, who string) bool
 }
 
 // mountConsole registers the console on the public mux or returns the admin

@@ -346,11 +346,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	pl, ok := s.pending.take(q.Get("state"))
 	c, cerr := r.Cookie(loginCookie)
 	if !ok || cerr != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(pl.browser)) != 1 {
-		s.fail(w, r, nil, http.StatusBadRequest, "console_signin_failed")
+		s.failedSignin(w, r, http.StatusBadRequest, "unknown or used state, or another browser")
 		return
 	}
 	if q.Get("error") != "" || q.Get("code") == "" {
-		s.fail(w, r, nil, http.StatusUnauthorized, "console_signin_failed")
+		s.failedSignin(w, r, http.StatusUnauthorized, "provider error "+clipASCII(q.Get("error"), 64))
 		return
 	}
 	ctx := r.Context()
@@ -365,19 +365,19 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	tok, err := oc.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(pl.verifier))
 	if err != nil {
 		s.o.Log.Warn("console: code exchange failed", "err", err)
-		s.fail(w, r, nil, http.StatusUnauthorized, "console_signin_failed")
+		s.failedSignin(w, r, http.StatusUnauthorized, "code exchange failed")
 		return
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := verifier.Verify(ctx, raw)
 	if err != nil {
 		s.o.Log.Warn("console: ID token refused", "err", err)
-		s.fail(w, r, nil, http.StatusUnauthorized, "console_signin_failed")
+		s.failedSignin(w, r, http.StatusUnauthorized, "ID token refused")
 		return
 	}
 	var cl consoleClaims
 	if err := idt.Claims(&cl); err != nil || subtle.ConstantTimeCompare([]byte(cl.Nonce), []byte(pl.nonce)) != 1 {
-		s.fail(w, r, nil, http.StatusUnauthorized, "console_signin_failed")
+		s.failedSignin(w, r, http.StatusUnauthorized, "nonce mismatch")
 		return
 	}
 	who := Identity{Name: cl.Name, UPN: cl.PreferredUsername, Subject: cl.OID}
@@ -400,6 +400,23 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.start(w, r, who, "oidc")
+}
+
+// failedSignin records a sign-in that did not complete and says so.
+func (s *Server) failedSignin(w http.ResponseWriter, r *http.Request, code int, reason string) {
+	s.audit(r.Context(), "", "failed_signin", reason)
+	s.fail(w, r, nil, code, "console_signin_failed")
+}
+
+// clipASCII keeps a provider's error code printable and short.
+func clipASCII(v string, n int) string {
+	out := make([]byte, 0, n)
+	for i := 0; i < len(v) && len(out) < n; i++ {
+		if c := v[i]; c > ' ' && c < 0x7f {
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }
 
 func allowed(have, want []string) bool {

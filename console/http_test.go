@@ -237,3 +237,25 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("the demo needs no group: %v", err)
 	}
 }
+
+// TestFailedSignIn: a provider callback that is not ours (unknown state) or an
+// error from the provider opens no session and is in the audit trail.
+func TestFailedSignIn(t *testing.T) {
+	h := newHarness(t)
+	c := h.client(t)
+	for _, q := range []string{"?state=forged&code=x", "?error=access_denied&state=forged"} {
+		resp, body := c.do("GET", console.CallbackPath+q, nil)
+		if resp.StatusCode < 400 || resp.StatusCode > 401 || !strings.Contains(body, h.cat.T("en", "console_signin_failed")) || c.cookies[console.SessionCookie] != "" {
+			t.Errorf("%s: %d, cookies %v", q, resp.StatusCode, c.cookies)
+		}
+	}
+	n := 0
+	for _, e := range h.consoleEvents() {
+		if e.Outcome == "failed_signin" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d failed sign-ins audited, want 2", n)
+	}
+}

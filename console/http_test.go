@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -245,7 +246,7 @@ func TestFailedSignIn(t *testing.T) {
 	c := h.client(t)
 	for _, q := range []string{"?state=forged&code=x", "?error=access_denied&state=forged"} {
 		resp, body := c.do("GET", console.CallbackPath+q, nil)
-		if resp.StatusCode < 400 || resp.StatusCode > 401 || !strings.Contains(body, h.cat.T("en", "console_signin_failed")) || c.cookies[console.SessionCookie] != "" {
+		if resp.StatusCode < 400 || resp.StatusCode > 401 || !strings.Contains(body, template.HTMLEscapeString(h.cat.T("en", "console_signin_failed"))) || c.cookies[console.SessionCookie] != "" {
 			t.Errorf("%s: %d, cookies %v", q, resp.StatusCode, c.cookies)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -166,4 +167,58 @@ console: {enabled: true}
 	if !strings.Contains(page, "Told Dave the Surface has no passcode reset") {
 		t.Errorf("the note is not shown")
 	}
+}
+
+// TestConsoleOnAdminListener: with console.listener: admin the console is
+// served on http.admin_listen only, not beside the public sign-in pages.
+func TestConsoleOnAdminListener(t *testing.T) {
+	pub, admin := freeAddr(t), freeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf("http: {listen: %q, admin_listen: %q}\nconsole: {enabled: true, listener: admin}\n", pub, admin))
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	go func() {
+		done <- Main(ctx, []string{"-config", cfg}, inR, &stdout, &stderr, func(string) string { return "" })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		inW.Close()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the program did not stop")
+		}
+	})
+	waitFor(t, &stderr, regexp.MustCompile(`passcodebot starting`))
+	get := func(addr string) int {
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			resp, err := http.Get("http://" + addr + "/console/")
+			if err == nil {
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond) // the listener comes up asynchronously
+		}
+	}
+	if code := get(admin); code != http.StatusUnauthorized {
+		t.Errorf("console on the admin listener: %d, want the sign-in page (401)", code)
+	}
+	if code := get(pub); code != http.StatusNotFound {
+		t.Errorf("console on the public listener: %d, want 404", code)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

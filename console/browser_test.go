@@ -136,6 +136,7 @@ type expected struct {
 	p50, p90            time.Duration
 	byOS                map[string][2]int // picked, completed
 	byChat              map[string]int
+	escByChat           map[string]int
 	unlocks             []time.Duration
 }
 
@@ -153,7 +154,10 @@ func (h *harness) expected() expected {
 			osOf[d.ID] = d.OS
 		}
 	}
-	x := expected{byOS: map[string][2]int{}, byChat: map[string]int{}}
+	x := expected{byOS: map[string][2]int{}, byChat: map[string]int{}, escByChat: map[string]int{}}
+	for _, a := range h.alerts.All() {
+		x.escByChat[a.Platform]++
+	}
 	confirmed := map[string]time.Time{}
 	for _, e := range evs {
 		switch {
@@ -238,8 +242,8 @@ func TestBrowserOverview(t *testing.T) {
 					}
 				}
 				for chat, n := range x.byChat {
-					if got, err := row(ctx, "table-chats", chat); err != nil || len(got) < 1 || got[0] != strconv.Itoa(n) {
-						return fmt.Errorf("chat %s: %v (%v); want %d requests", chat, got, err, n)
+					if got, err := row(ctx, "table-chats", chat); err != nil || len(got) != 3 || got[0] != strconv.Itoa(n) || got[2] != strconv.Itoa(x.escByChat[chat]) {
+						return fmt.Errorf("chat %s: %v (%v); want %d requests, %d escalations", chat, got, err, n, x.escByChat[chat])
 					}
 				}
 				for key, n := range map[string]int{"completed": 2, "failed": 1, "refused": 2, "wrong_person": 1, "no_devices": 1} {

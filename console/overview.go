@@ -93,9 +93,10 @@ type PlatformRow struct {
 
 // ChatRow is the overview of one chat platform.
 type ChatRow struct {
-	Chat      string
-	Requests  int
-	Completed int
+	Chat        string
+	Requests    int
+	Completed   int
+	Escalations int
 }
 
 // Day is one local day of the period.
@@ -239,6 +240,9 @@ func ComputeOverview(ctx context.Context, st Store, p Period, loc *time.Location
 		o.EscTotal += k.N
 		if k.OS != "" {
 			plat(k.OS).Escalations += k.N
+		}
+		if k.Chat != "" {
+			chat(k.Chat).Escalations += k.N
 		}
 	}
 	for k, n := range esc {

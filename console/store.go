@@ -29,7 +29,7 @@ type Store interface {
 	SaveAlert(ctx context.Context, a Alert) error
 	// Alerts lists alerts newest first.
 	Alerts(ctx context.Context, f AlertFilter) ([]Alert, error)
-	// AlertKinds counts the alerts raised in the period by kind and device OS.
+	// AlertKinds counts the alerts raised in the period by kind, device OS and chat platform.
 	AlertKinds(ctx context.Context, since, until time.Time) ([]KindCount, error)
 	// TakeAlert marks an alert as taken by who (via "console", "slack", ...)
 	// unless someone took it before; it returns the alert as it now is and
@@ -66,10 +66,12 @@ type OSCount struct {
 	N       int
 }
 
-// KindCount is how many alerts of one kind concern devices of one OS ("" when none).
+// KindCount is how many alerts of one kind concern devices of one OS ("" when
+// none) and came from one chat platform.
 type KindCount struct {
 	Kind string
 	OS   string
+	Chat string
 	N    int
 }
 

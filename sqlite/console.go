@@ -328,7 +328,7 @@ func (s *ConsoleStore) Alerts(ctx context.Context, f console.AlertFilter) ([]con
 
 // AlertKinds implements console.Store.
 func (s *ConsoleStore) AlertKinds(ctx context.Context, since, until time.Time) ([]console.KindCount, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT kind, device_os, count(*) FROM alerts WHERE time >= ? AND time < ? GROUP BY kind, device_os`, ts(since), ts(until))
+	rows, err := s.d.db.QueryContext(ctx, `SELECT kind, device_os, platform, count(*) FROM alerts WHERE time >= ? AND time < ? GROUP BY kind, device_os, platform`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func (s *ConsoleStore) AlertKinds(ctx context.Context, since, until time.Time) (
 	var out []console.KindCount
 	for rows.Next() {
 		var k console.KindCount
-		if err := rows.Scan(&k.Kind, &k.OS, &k.N); err != nil {
+		if err := rows.Scan(&k.Kind, &k.OS, &k.Chat, &k.N); err != nil {
 			return nil, err
 		}
 		out = append(out, k)

@@ -30,7 +30,7 @@ var yearModel = seedModel{Employees: 100_000, Days: 365, PerEmployee: 1.5}
 // the file is kept in the temp directory for the next run).
 func openYear(b *testing.B) (*sqlite.DB, *sqlite.ConsoleStore) {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), "passcodebot-console-bench-year-v2.db")
+	path := filepath.Join(os.TempDir(), "passcodebot-console-bench-year-v3.db")
 	ctx := context.Background()
 	_, err := os.Stat(path + ".done")
 	fresh := err != nil

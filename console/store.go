@@ -14,7 +14,8 @@ import (
 type Store interface {
 	// Counts counts audit events of the steps the overview needs (request,
 	// devices_listed, eligibility, signin, confirm, result, cancel, expired,
-	// limit, reset_requested) by hour, step, outcome and chat platform.
+	// limit, reset_requested) by hour, step, outcome and chat platform. A key
+	// may come more than once (the counts add up).
 	Counts(ctx context.Context, since, until time.Time) ([]Count, error)
 	// Unlocks lists, for every flow whose result "done" falls in the period,
 	// the time of the result and of the confirmation before it.

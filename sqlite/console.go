@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,11 +56,11 @@ CREATE TABLE IF NOT EXISTS event_hours (
 	PRIMARY KEY (hour, step, outcome, platform, os)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS unlocks (
-	flow TEXT PRIMARY KEY,
-	done TEXT NOT NULL,
-	ms   INTEGER NOT NULL
+	flow    TEXT PRIMARY KEY,
+	done_ms INTEGER NOT NULL, -- Unix milliseconds of the result
+	ms      INTEGER NOT NULL  -- confirmation to result
 );
-CREATE INDEX IF NOT EXISTS unlocks_done ON unlocks(done, ms);
+CREATE INDEX IF NOT EXISTS unlocks_done ON unlocks(done_ms, ms);
 CREATE TRIGGER IF NOT EXISTS events_count AFTER INSERT ON events WHEN NEW.step IN (` + overviewSteps + `)
 BEGIN
 	INSERT INTO event_hours (hour, step, outcome, platform, os, n)
@@ -75,8 +76,8 @@ BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS events_unlock AFTER INSERT ON events WHEN NEW.step = 'result' AND NEW.outcome = 'done' AND NEW.flow <> ''
 BEGIN
-	INSERT OR IGNORE INTO unlocks (flow, done, ms)
-	SELECT NEW.flow, NEW.time, CAST(round((julianday(NEW.time) - julianday(c.time)) * 86400000) AS INTEGER)
+	INSERT OR IGNORE INTO unlocks (flow, done_ms, ms)
+	SELECT NEW.flow, CAST(round((julianday(NEW.time) - 2440587.5) * 86400000) AS INTEGER), CAST(round((julianday(NEW.time) - julianday(c.time)) * 86400000) AS INTEGER)
 	FROM events c WHERE c.flow = NEW.flow AND c.step = 'confirm' LIMIT 1;
 END;
 `
@@ -100,8 +101,8 @@ SELECT substr(e.time, 1, 13), e.step, e.outcome, e.platform,
 FROM events e LEFT JOIN devices d ON d.device_id = e.device_id
 WHERE e.step IN (` + overviewSteps + `)
 GROUP BY 1, 2, 3, 4, 5;
-INSERT OR IGNORE INTO unlocks (flow, done, ms)
-SELECT r.flow, r.time, CAST(round((julianday(r.time) - julianday(c.time)) * 86400000) AS INTEGER)
+INSERT OR IGNORE INTO unlocks (flow, done_ms, ms)
+SELECT r.flow, CAST(round((julianday(r.time) - 2440587.5) * 86400000) AS INTEGER), CAST(round((julianday(r.time) - julianday(c.time)) * 86400000) AS INTEGER)
 FROM events r JOIN events c ON c.flow = r.flow AND c.step = 'confirm'
 WHERE r.step = 'result' AND r.outcome = 'done' AND r.flow <> '';
 `
@@ -129,23 +130,51 @@ func (d *DB) Console(ctx context.Context) (*ConsoleStore, error) {
 // overviewSteps are the steps the overview counts.
 const overviewSteps = `'request','devices_listed','eligibility','signin','confirm','result','cancel','expired','limit','reset_requested'`
 
+// The overview reads tens of thousands of rollup rows for a year; the driver
+// allocates for every value of every row, so Counts and Unlocks fetch one text
+// per hour (or one in all) with the rows joined by group_concat, and parse it
+// here without allocating per value.
+
 // Counts implements console.Store.
 func (s *ConsoleStore) Counts(ctx context.Context, since, until time.Time) ([]console.Count, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT hour, step, outcome, platform, sum(n) FROM event_hours
-		WHERE hour >= ? AND hour < ? GROUP BY hour, step, outcome, platform`, hourKey(since), hourKey(until))
+	// One row per hour in the table's order: no sort. Rows that differ only by
+	// device OS come as separate counts of the same key.
+	rows, err := s.d.db.QueryContext(ctx, `SELECT hour, group_concat(step || '|' || outcome || '|' || platform || '|' || n, ';')
+		FROM event_hours WHERE hour >= ? AND hour < ? GROUP BY hour`, hourKey(since), hourKey(until))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	intern := map[string]string{}
+	str := func(b string) string {
+		if v, ok := intern[b]; ok {
+			return v
+		}
+		intern[b] = b
+		return b
+	}
 	var out []console.Count
+	var hour, list sql.RawBytes
 	for rows.Next() {
-		var c console.Count
-		var hour string
-		if err := rows.Scan(&hour, &c.Step, &c.Outcome, &c.Chat, &c.N); err != nil {
+		if err := rows.Scan(&hour, &list); err != nil {
 			return nil, err
 		}
-		c.Hour, _ = time.Parse("2006-01-02T15", hour)
-		out = append(out, c)
+		h, err := time.Parse("2006-01-02T15", string(hour))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: rollup hour %q: %w", hour, err)
+		}
+		for rest := string(list); rest != ""; {
+			var item string
+			item, rest, _ = strings.Cut(rest, ";")
+			step, item, _ := strings.Cut(item, "|")
+			outcome, item, _ := strings.Cut(item, "|")
+			platform, num, _ := strings.Cut(item, "|")
+			n, err := strconv.Atoi(num)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite: rollup count %q: %w", num, err)
+			}
+			out = append(out, console.Count{Hour: h, Step: str(step), Outcome: str(outcome), Chat: str(platform), N: n})
+		}
 	}
 	return out, rows.Err()
 }
@@ -156,24 +185,26 @@ func hourKey(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 
 // Unlocks implements console.Store.
 func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]console.Unlock, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT done, ms FROM unlocks WHERE done >= ? AND done < ?`, ts(since), ts(until))
+	var list sql.NullString
+	err := s.d.db.QueryRowContext(ctx, `SELECT group_concat(done_ms || ',' || ms, ';') FROM unlocks WHERE done_ms >= ? AND done_ms < ?`,
+		since.UnixMilli(), until.UnixMilli()).Scan(&list)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []console.Unlock
-	for rows.Next() {
-		var done string
-		var ms int64
-		if err := rows.Scan(&done, &ms); err != nil {
-			return nil, err
+	out := make([]console.Unlock, 0, strings.Count(list.String, ";")+1)
+	for rest := list.String; rest != ""; {
+		var item string
+		item, rest, _ = strings.Cut(rest, ";")
+		a, b, _ := strings.Cut(item, ",")
+		done, err1 := strconv.ParseInt(a, 10, 64)
+		ms, err2 := strconv.ParseInt(b, 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("sqlite: unlock time %q", item)
 		}
-		var u console.Unlock
-		u.Done, _ = time.Parse(timeFormat, done)
-		u.Confirmed = u.Done.Add(-time.Duration(ms) * time.Millisecond)
-		out = append(out, u)
+		d := time.UnixMilli(done).UTC()
+		out = append(out, console.Unlock{Confirmed: d.Add(-time.Duration(ms) * time.Millisecond), Done: d})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ByDeviceOS implements console.Store.

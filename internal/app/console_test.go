@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
+
 	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
 	"github.com/passcodebot/passcodebot/console"
 )
@@ -221,4 +223,59 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestConsoleOIDCWiring: with reauth: oidc the console signs in with the same
+// provider and client on its own redirect URI, PKCE and a nonce.
+func TestConsoleOIDCWiring(t *testing.T) {
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Shutdown() })
+	addr := freeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf("reauth: oidc\nhttp: {listen: %q}\noidc: {issuer: %q}\nconsole: {enabled: true, allowed_roles: [Helpdesk.Console]}\n", addr, idp.Issuer()))
+	env := map[string]string{"PASSCODEBOT_OIDC_CLIENT_ID": idp.ClientID, "PASSCODEBOT_OIDC_CLIENT_SECRET": idp.ClientSecret}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	go func() {
+		done <- Main(ctx, []string{"-config", cfg}, inR, &stdout, &stderr, func(k string) string { return env[k] })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		inW.Close()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the program did not stop")
+		}
+		if t.Failed() {
+			t.Logf("program log:\n%s", stderr.String())
+		}
+	})
+	waitFor(t, &stderr, regexp.MustCompile(`passcodebot starting`))
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var resp *http.Response
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if resp, err = client.Get("http://" + addr + "/console/signin"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // the listener comes up asynchronously
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || !strings.HasPrefix(loc.String(), idp.Issuer()) {
+		t.Fatalf("sign-in: %d to %q; want a redirect to the provider", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	q := loc.Query()
+	if q.Get("redirect_uri") != "http://"+addr+console.CallbackPath || q.Get("client_id") != idp.ClientID ||
+		q.Get("code_challenge_method") != "S256" || q.Get("nonce") == "" || q.Get("state") == "" {
+		t.Errorf("authorization request %v", q)
+	}
 }

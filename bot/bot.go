@@ -92,20 +92,36 @@ type Bot struct {
 	// the AdminListener; without an AdminListener it is ignored.
 	Profiling bool
 	Log       *slog.Logger
-	// ShutdownTimeout bounds how long a stop waits for resets in flight and alerts.
+	// ShutdownTimeout bounds how long a stop waits for resets in flight (default 30 s).
 	ShutdownTimeout time.Duration
+	// AlertsTimeout bounds how long a stop then delivers queued alerts (default
+	// 10 s); what is left is kept for the next start.
+	AlertsTimeout time.Duration
+	// AdaptersTimeout bounds how long a stop then waits for the chat adapters to
+	// stop, removing the passcodes they still show (default 10 s).
+	AdaptersTimeout time.Duration
 	// Ready reports extra readiness checks (backends); nil means ready.
 	Ready func(ctx context.Context) error
+	// HTTP bounds requests on both listeners; zero fields take DefaultHTTPLimits.
+	HTTP HTTPLimits
 }
 
-// Run serves until ctx ends or an adapter stops for good, then shuts down in order:
-// no new conversations, resets in flight finished or recorded, alerts flushed.
+// Run serves until ctx ends or an adapter stops for good, then shuts down in order,
+// each phase with its own deadline: no new conversations and resets in flight
+// finished or recorded; alerts flushed (the rest kept); then the chat adapters
+// stop (removing the passcodes still shown), and last the HTTP servers.
 func (b *Bot) Run(ctx context.Context) error {
 	if b.Log == nil {
 		b.Log = slog.New(slog.DiscardHandler)
 	}
 	if b.ShutdownTimeout <= 0 {
 		b.ShutdownTimeout = 30 * time.Second
+	}
+	if b.AlertsTimeout <= 0 {
+		b.AlertsTimeout = 10 * time.Second
+	}
+	if b.AdaptersTimeout <= 0 {
+		b.AdaptersTimeout = 10 * time.Second
 	}
 	adminMux := b.Mux
 	if b.AdminListener != nil {
@@ -114,8 +130,13 @@ func (b *Bot) Run(ctx context.Context) error {
 			adminMux = http.NewServeMux()
 		}
 	}
-	adminMux.HandleFunc("GET /healthz", b.healthz)
-	adminMux.HandleFunc("GET /readyz", b.readyz)
+	if b.AdminListener != nil {
+		adminMux.HandleFunc("GET /healthz", b.healthz)
+		adminMux.HandleFunc("GET /readyz", b.readyz)
+	}
+	// The public listener says only whether the bot is up and ready.
+	b.Mux.HandleFunc("GET /healthz", statusOnly(b.healthz, "ok"))
+	b.Mux.HandleFunc("GET /readyz", statusOnly(b.readyz, "ready"))
 	if b.Metrics != nil {
 		adminMux.Handle("GET /metrics", b.Metrics)
 	}
@@ -126,12 +147,12 @@ func (b *Bot) Run(ctx context.Context) error {
 		adminMux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		adminMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	srv := &http.Server{Handler: b.Mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := b.HTTP.server(b.Mux, false)
 	srvErr := make(chan error, 2)
 	go func() { srvErr <- srv.Serve(b.Listener) }()
 	var adminSrv *http.Server
 	if b.AdminListener != nil {
-		adminSrv = &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
+		adminSrv = b.HTTP.server(adminMux, b.Profiling)
 		go func() { srvErr <- adminSrv.Serve(b.AdminListener) }()
 	}
 
@@ -142,7 +163,9 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.Alerts.Start()
 	}
 
-	runCtx, stop := context.WithCancel(ctx)
+	// The adapters outlive ctx: they stop only once the engine and the alerts
+	// have drained, so what is said while draining still reaches people.
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	adapterErr := make(chan error, len(b.Adapters))
 	var wg sync.WaitGroup
@@ -168,21 +191,34 @@ func (b *Bot) Run(ctx context.Context) error {
 		runErr = fmt.Errorf("http server: %w", err)
 	}
 	b.Log.Info("shutting down")
-	stopCtx, cancel := context.WithTimeout(context.Background(), b.ShutdownTimeout)
+	engineCtx, cancel := context.WithTimeout(context.Background(), b.ShutdownTimeout)
 	defer cancel()
-	if err := b.Engine.Shutdown(stopCtx); err != nil {
+	if err := b.Engine.Shutdown(engineCtx); err != nil {
 		b.Log.Warn("resets still in flight at shutdown; they are resumed at the next start", "err", err)
+	} else {
+		b.Log.Info("shutting down: resets in flight finished")
 	}
 	if b.Alerts != nil {
-		if err := b.Alerts.Close(stopCtx); err != nil {
+		alertsCtx, cancel := context.WithTimeout(context.Background(), b.AlertsTimeout)
+		defer cancel()
+		if err := b.Alerts.Close(alertsCtx); err != nil {
 			b.Log.Warn("helpdesk alerts not delivered at shutdown", "err", err)
 		}
 	}
 	stop()
-	wg.Wait()
-	_ = srv.Shutdown(stopCtx)
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+		b.Log.Info("shutting down: chat adapters stopped")
+	case <-time.After(b.AdaptersTimeout):
+		b.Log.Warn("chat adapters did not stop in time", "timeout", b.AdaptersTimeout)
+	}
+	httpCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(httpCtx)
 	if adminSrv != nil {
-		_ = adminSrv.Shutdown(stopCtx)
+		_ = adminSrv.Shutdown(httpCtx)
 	}
 	if errors.Is(runErr, context.Canceled) {
 		runErr = nil

@@ -87,13 +87,14 @@ func TestEveryUsedIDExists(t *testing.T) {
 	}
 	for _, k := range []resetflow.AlertKind{resetflow.AlertContactSupport, resetflow.AlertFactoryReset, resetflow.AlertNotSupported,
 		resetflow.AlertLimitReached, resetflow.AlertWrongPerson, resetflow.AlertResetFailed, resetflow.AlertResetTimedOut,
-		resetflow.AlertBackendError, resetflow.AlertAuditDown, resetflow.AlertResetUnknown} {
+		resetflow.AlertBackendError, resetflow.AlertAuditDown, resetflow.AlertResetUnknown,
+		resetflow.AlertAccountLinked, resetflow.AlertLinkRefused, resetflow.AlertDeliveryFailed, resetflow.AlertsFolded} {
 		ids["alert_title_"+string(k)] = true
 	}
-	for _, s := range []string{"picking", "signing_in", "confirming", "resetting", "linking"} {
+	for _, s := range []string{"picking", "signing_in", "confirming", "resetting", "linking", "pairing"} {
 		ids["step_"+s] = true
 	}
-	for _, s := range []string{"page_success", "page_expired", "page_unknown", "page_wrong_person", "page_stale", "page_error"} {
+	for _, s := range []string{"page_success", "page_expired", "page_unknown", "page_wrong_person", "page_stale", "page_error", "page_pairing", "page_other_browser", "page_not_found", "page_busy"} {
 		ids[s+"_title"] = true
 	}
 	for _, loc := range catalog.Locales {
@@ -113,7 +114,8 @@ func TestEveryUsedIDExists(t *testing.T) {
 func TestTemplatesRender(t *testing.T) {
 	c := catalog.MustNew("en")
 	data := map[string]any{"Device": "D", "Until": "09:05 UTC", "Minutes": 5, "Max": 3, "Count": 2, "N": 7, "Model": "M", "OS": "iOS",
-		"Version": "1", "LastSync": "x", "UPN": "u@x", "Who": "w", "Choice": "c", "Reason": "r", "User": "u", "Users": "a, b"}
+		"Version": "1", "LastSync": "x", "UPN": "u@x", "Who": "w", "Choice": "c", "Reason": "r", "User": "u", "Users": "a, b",
+		"Platform": "Discord", "Account": "Alice (@alice)", "Digits": 6, "Left": 2, "Since": "09:00 UTC", "File": "f", "Elapsed": "0:42", "When": "2026-11-25 09:00"}
 	for _, loc := range catalog.Locales {
 		ids, _ := catalog.IDs(loc)
 		for _, id := range ids {

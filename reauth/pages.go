@@ -61,6 +61,9 @@ type page struct {
 	Options []OptionT // a select, when there is one
 	Label   string
 	Status  int
+	Code    string // a pairing code, shown large
+	Warning string // a warning in bold, above the button
+	Auto    bool   // submit the form on load (a browser runs it; a link preview does not)
 }
 
 // OptionT is one entry of a form's select.
@@ -73,7 +76,7 @@ func (p *Pages) SecurityHeaders(w http.ResponseWriter) {
 	if len(p.FormOrigins) > 0 {
 		formAction += " " + strings.Join(p.FormOrigins, " ")
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+"; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src "+autoSubmitHash+"; form-action "+formAction+"; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -100,14 +103,49 @@ func (p *Pages) until(t time.Time) string {
 func (p *Pages) Landing(w http.ResponseWriter, token string, info resetflow.WindowInfo) {
 	loc := info.Locale
 	intro := "page_intro"
+	warning := ""
+	data := map[string]any{"Device": info.DeviceName, "Until": p.until(info.Expires), "Platform": PlatformName(info.Platform), "Account": info.Account}
 	if info.Linking {
-		intro = "page_intro_link"
+		// Name the chat account being linked, and say plainly whose it must be.
+		intro = "page_intro_link_account"
+		warning = p.Catalog.T(loc, "page_link_warning", data)
 	}
 	p.render(w, page{
 		Lang: loc, Title: p.Catalog.T(loc, "page_title"),
-		Body:   p.Catalog.T(loc, intro, map[string]any{"Device": info.DeviceName, "Until": p.until(info.Expires)}),
-		Note:   p.Catalog.T(loc, "page_preview_note"),
-		Action: "/r/" + token, Button: p.Catalog.T(loc, "page_continue"),
+		Body:    p.Catalog.T(loc, intro, data),
+		Warning: warning,
+		Note:    p.Catalog.T(loc, "page_preview_note"),
+		Action:  "/r/" + token, Button: p.Catalog.T(loc, "page_continue"),
+	})
+}
+
+// PlatformName is a chat platform's product name, as pages show it.
+func PlatformName(platform string) string {
+	switch platform {
+	case "discord":
+		return "Discord"
+	case "slack":
+		return "Slack"
+	case "teams":
+		return "Microsoft Teams"
+	}
+	return platform
+}
+
+// Result renders the page for what the engine made of a sign-in: for a linking
+// sign-in, the pairing code to type in the chat, naming the account it links.
+func (p *Pages) Result(w http.ResponseWriter, res resetflow.SignInResult) {
+	if res.Status != resetflow.SignInPairing {
+		p.Status(w, res.Locale, res.Status)
+		return
+	}
+	loc := res.Locale
+	data := map[string]any{"UPN": res.UPN, "Platform": PlatformName(res.Platform), "Account": res.Account, "Until": p.until(res.Expires)}
+	p.render(w, page{
+		Lang: loc, Title: p.Catalog.T(loc, "page_pairing_title"),
+		Body:    p.Catalog.T(loc, "page_pairing", data),
+		Code:    res.Code,
+		Warning: p.Catalog.T(loc, "page_pairing_warning", data),
 	})
 }
 
@@ -123,6 +161,10 @@ func (p *Pages) Status(w http.ResponseWriter, loc string, s resetflow.SignInStat
 		id, code = "page_wrong_person", http.StatusForbidden
 	case resetflow.SignInStale:
 		id, code = "page_stale", http.StatusUnauthorized
+	case resetflow.SignInNotFound:
+		id, code = "page_not_found", http.StatusForbidden
+	case resetflow.SignInOtherBrowser:
+		id, code = "page_other_browser", http.StatusForbidden
 	}
 	p.render(w, page{Lang: loc, Title: p.Catalog.T(loc, id+"_title"), Body: p.Catalog.T(loc, id), Status: code})
 }
@@ -153,22 +195,38 @@ type Server struct {
 	Windows  Windows
 	Provider Provider
 	Pages    *Pages
+	// Limit rate-limits the sign-in endpoints per client and sign-in; nil means no limit.
+	Limit *Limiter
+}
+
+// Refuser is a Windows that can be told a sign-in was refused before it
+// reached CompleteSignIn (its callback came from another browser), so the
+// window is used up and the refusal recorded and alerted.
+type Refuser interface {
+	RefuseSignIn(ctx context.Context, token, reason string) resetflow.SignInResult
 }
 
 // Register mounts the landing page, the continue button, the stylesheet and the provider's routes.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /r/{token}", s.landing)
-	mux.HandleFunc("POST /r/{token}", s.begin)
+	byToken := func(r *http.Request) string { return "r:" + r.PathValue("token") }
+	mux.HandleFunc("GET /r/{token}", s.limited(s.landing, byToken))
+	mux.HandleFunc("POST /r/{token}", s.limited(s.begin, byToken)) // also device-list links (?d=n), picklink.go
 	mux.HandleFunc("GET /assets/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		css, _ := assets.ReadFile("templates/style.css")
 		w.Write(css)
 	})
-	s.Provider.Register(mux)
+	// The provider's routes (its callback, its form) sit behind the limit too.
+	inner := http.NewServeMux()
+	s.Provider.Register(inner)
+	mux.Handle("/", s.limited(inner.ServeHTTP, providerKey))
 }
 
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	if s.pickLanding(w, r) {
+		return
+	}
 	token := r.PathValue("token")
 	info, st := s.Windows.Window(token)
 	switch st {
@@ -182,6 +240,9 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) {
+	if s.pickBegin(w, r) {
+		return
+	}
 	token := r.PathValue("token")
 	info, st := s.Windows.Window(token)
 	switch st {

@@ -46,6 +46,18 @@ type Config struct {
 	PollMax         time.Duration
 	PollTimeout     time.Duration
 	Location        *time.Location // clock times in messages
+	PairTTL         time.Duration  // how long a pairing code works after the linking sign-in
+	PairTries       int            // how many codes a chat account may type before the pairing is refused
+	// GraphSkew is how far before our request a reset's startDateTime may lie
+	// and still be ours (the device service's clock against ours).
+	GraphSkew time.Duration
+	// SecretTTL is how long a temporary passcode stays in the chat; a resumed
+	// reset whose passcode is older than this is not shown any more.
+	SecretTTL time.Duration
+	// StartLimit conversation starts per StartWindow, per chat account and per
+	// directory user; more are refused with a request to wait.
+	StartLimit  int
+	StartWindow time.Duration
 }
 
 // DefaultConfig returns the defaults: the portal's 5-minute window, 3 resets a day.
@@ -61,6 +73,12 @@ func DefaultConfig() Config {
 		PollMax:         30 * time.Second,
 		PollTimeout:     15 * time.Minute,
 		Location:        time.Local,
+		PairTTL:         3 * time.Minute,
+		PairTries:       3,
+		GraphSkew:       5 * time.Second,
+		SecretTTL:       10 * time.Minute,
+		StartLimit:      10,
+		StartWindow:     10 * time.Minute,
 	}
 }
 
@@ -86,10 +104,11 @@ const (
 	stepConfirming
 	stepResetting
 	stepLinking
+	stepPairing
 )
 
 func (s step) String() string {
-	return [...]string{"", "picking", "signing_in", "confirming", "resetting", "linking"}[s]
+	return [...]string{"", "picking", "signing_in", "confirming", "resetting", "linking", "pairing"}[s]
 }
 
 // conversation is one person's reset in progress.
@@ -106,6 +125,8 @@ type conversation struct {
 	deadline time.Time
 	timer    clock.Timer
 	reauth   *Identity // a sign-in made while linking the account, if any
+	account  string    // how the platform names the chat account, for the linking pages
+	pair     *pairing  // while pairing: the sign-in waiting for its code
 }
 
 // window is a sign-in window, stored in the go-cache under its random token.
@@ -115,6 +136,7 @@ type window struct {
 	locale   string
 	issued   time.Time
 	deadline time.Time
+	pick     []pickOffer // a device-list link (picklink.go): the devices offered; never a sign-in window
 }
 
 // Engine runs every conversation. It is safe for concurrent use.
@@ -128,6 +150,8 @@ type Engine struct {
 	convs   map[string]*conversation // by Address.key()
 	byUser  map[string]string        // directory user id -> conversation key
 	windows *cache.Cache
+	pairs   map[string]string // pairing code -> conversation key, while pairing
+	starts  *throttle         // conversation starts, per chat account and per directory user
 
 	closing atomic.Bool
 	bg      sync.WaitGroup
@@ -157,6 +181,12 @@ func New(cfg Config, d Deps) (*Engine, error) {
 	orDefault(&cfg.PollFirst, def.PollFirst)
 	orDefault(&cfg.PollMax, def.PollMax)
 	orDefault(&cfg.PollTimeout, def.PollTimeout)
+	orDefault(&cfg.PairTTL, def.PairTTL)
+	orDefault(&cfg.PairTries, def.PairTries)
+	orDefault(&cfg.GraphSkew, def.GraphSkew)
+	orDefault(&cfg.SecretTTL, def.SecretTTL)
+	orDefault(&cfg.StartLimit, def.StartLimit)
+	orDefault(&cfg.StartWindow, def.StartWindow)
 	if cfg.Location == nil {
 		cfg.Location = def.Location
 	}
@@ -186,9 +216,11 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		log:    d.Log,
 		convs:  map[string]*conversation{},
 		byUser: map[string]string{},
+		pairs:  map[string]string{},
 		// Entries are checked against the engine's clock; the cache's own
 		// expiry (a minute after the window) only frees memory.
 		windows: cache.New(cfg.Window+time.Minute, time.Minute),
+		starts:  newThrottle(cfg.StartLimit, cfg.StartWindow),
 		bgCtx:   ctx,
 		stopBg:  cancel,
 	}, nil
@@ -201,7 +233,11 @@ func (e *Engine) Handle(ctx context.Context, in Input) {
 		e.handleAction(ctx, in, loc)
 		return
 	}
-	switch cmd, n := parseText(in.Text); cmd {
+	cmd, n := parseText(in.Text)
+	if cmd != cmdCancel && cmd != cmdHelp && cmd != cmdUnlink && e.pairText(ctx, in, loc) {
+		return
+	}
+	switch cmd {
 	case cmdCancel:
 		e.cancel(ctx, in.From, loc, "")
 	case cmdHelp:
@@ -213,6 +249,10 @@ func (e *Engine) Handle(ctx context.Context, in Input) {
 	case cmdUnlink:
 		e.unlink(ctx, in.From, loc)
 	default:
+		if n := e.deviceByName(in.From, in.Text); n > 0 {
+			e.pick(ctx, in.From, loc, "", n)
+			return
+		}
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.cat.T(loc, "help_hint")})
 	}
 }
@@ -253,33 +293,6 @@ const (
 	cmdNumber
 	cmdUnlink
 )
-
-// parseText recognises what a person typed. Longer input is matched by keywords.
-func parseText(s string) (command, int) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(t, "/")
-	t = strings.Trim(t, " .!?。！？")
-	if t == "" {
-		return cmdUnknown, 0
-	}
-	if n, err := strconv.Atoi(t); err == nil {
-		return cmdNumber, n
-	}
-	switch t {
-	case "cancel", "stop", "quit", "abort", "キャンセル", "やめる", "中止", "取り消し", "とりけし":
-		return cmdCancel, 0
-	case "help", "ヘルプ", "使い方", "へるぷ", "h":
-		return cmdHelp, 0
-	case "unlink", "リンク解除", "連携解除":
-		return cmdUnlink, 0
-	}
-	for _, kw := range []string{"reset", "passcode", "password", "pin", "unlock", "start", "リセット", "パスコード", "パスワード", "暗証番号", "ロック解除"} {
-		if strings.Contains(t, kw) {
-			return cmdReset, 0
-		}
-	}
-	return cmdUnknown, 0
-}
 
 // Action values. The flow id ties a click to one attempt, so clicks on old messages do nothing.
 const (
@@ -328,9 +341,13 @@ func (e *Engine) start(ctx context.Context, in Input, loc string) {
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
 		return
 	}
+	if !e.allowStart(ctx, in.From, loc, "chat:"+in.From.key()) {
+		return
+	}
 	var user User
-	if strings.TrimSpace(in.Email) == "" {
-		// A platform without company emails (Discord): the account must be linked by a sign-in.
+	if strings.TrimSpace(in.Email) == "" || in.Unverified {
+		// A platform without verified company identities (Discord): the account
+		// must be linked, by a sign-in and a pairing code typed back here.
 		if e.d.Links == nil {
 			e.send(ctx, in.From, Message{Text: e.cat.T(loc, "no_identity")})
 			return
@@ -342,7 +359,7 @@ func (e *Engine) start(ctx context.Context, in Input, loc string) {
 			return
 		}
 		if !ok {
-			e.startLink(ctx, in.From, loc)
+			e.startLink(ctx, in.From, loc, in.AccountName)
 			return
 		}
 		user = u
@@ -376,6 +393,9 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	now := e.d.Clock.Now()
 	flow := newFlowID()
 	ev := Event{Time: now, Flow: flow, Step: "request", Platform: from.Platform, ChatUser: from.UserID, UserID: user.ID, UserUPN: user.UPN}
+	if uk := user.Key(); uk != "" && !e.allowStart(ctx, from, loc, "user:"+uk) {
+		return
+	}
 	n, err := e.d.Store.ResetsSince(ctx, user.Key(), now.Add(-24*time.Hour))
 	if err != nil {
 		e.auditDown(ctx, from, loc, user, nil, err)
@@ -426,9 +446,9 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 }
 
 // startLink asks an unlinked chat account to sign in once, to link it to its directory user.
-func (e *Engine) startLink(ctx context.Context, from Address, loc string) {
+func (e *Engine) startLink(ctx context.Context, from Address, loc, account string) {
 	now := e.d.Clock.Now()
-	c := &conversation{addr: from, flow: newFlowID(), locale: loc, step: stepLinking}
+	c := &conversation{addr: from, flow: newFlowID(), locale: loc, step: stepLinking, account: account}
 	token := newToken()
 	deadline := now.Add(e.cfg.Window)
 	e.mu.Lock()
@@ -448,29 +468,6 @@ func (e *Engine) startLink(ctx context.Context, from Address, loc string) {
 		Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
 		Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
 	})
-}
-
-// finishLink links the chat account to whoever signed in, then goes on with the reset.
-func (e *Engine) finishLink(ctx context.Context, c *conversation, base Event, who Identity) {
-	loc := c.locale
-	user, err := e.d.Directory.LookupUser(ctx, who.UPN)
-	if err == nil && e.cfg.MatchBy == MatchByObjectID && user.ID != "" && who.Subject != user.ID {
-		err = &Error{Kind: KindNotFound, Op: "link account", Err: errors.New("signed-in object id differs from the directory's")}
-	}
-	if err != nil {
-		e.log.Warn("linking a chat account failed", "platform", c.addr.Platform, "chat_user", c.addr.UserID, "err", err)
-		e.record(ctx, base, "link", "failed", errorDetail(err))
-		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "unknown_user")})
-		return
-	}
-	if err := e.d.Links.SetLink(ctx, c.addr.Platform, c.addr.UserID, user); err != nil {
-		e.auditDown(ctx, c.addr, loc, user, nil, err)
-		return
-	}
-	base.UserID, base.UserUPN = user.ID, user.UPN
-	e.record(ctx, base, "link", "linked", "signed_in_as="+who.UPN)
-	e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "linked", map[string]any{"UPN": user.UPN})})
-	e.begin(ctx, c.addr, loc, user, who)
 }
 
 // unlink forgets the chat account's link, and ends its conversation if it has one.
@@ -519,6 +516,7 @@ func (e *Engine) deviceList(c *conversation) Message {
 		})
 	}
 	m.Buttons = []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}}
+	e.offerLinks(c, &m)
 	return m
 }
 
@@ -653,6 +651,8 @@ type WindowInfo struct {
 	UserID     string // the device owner's object id
 	UserUPN    string // the device owner's user principal name
 	Linking    bool   // the sign-in links a chat account; there is no device yet
+	Platform   string // the chat platform of the account being linked
+	Account    string // how that platform names the account, for the page's warning
 }
 
 // Window looks at a sign-in window without using it up: a link preview may call this.
@@ -664,6 +664,9 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
 	w := v.(*window)
+	if w.pick != nil {
+		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown // see PickWindow
+	}
 	if e.d.Clock.Now().After(w.deadline) {
 		// Kept after expiry (until the cache frees it) so the page can say "expired".
 		return WindowInfo{Locale: w.locale, Issued: w.issued, Expires: w.deadline}, WindowExpired
@@ -680,6 +683,10 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 		info.UserUPN = c.user.UPN
 	}
 	info.Linking = c.step == stepLinking
+	info.Platform, info.Account = c.addr.Platform, c.account
+	if info.Account == "" {
+		info.Account = c.addr.UserID
+	}
 	return info, WindowOpen
 }
 
@@ -698,6 +705,12 @@ const (
 type SignInResult struct {
 	Status SignInStatus
 	Locale string
+	// With SignInPairing: the code, until when it works, and what is being linked.
+	Code     string
+	Expires  time.Time
+	Platform string
+	Account  string
+	UPN      string
 }
 
 // CompleteSignIn uses up a sign-in window: who signed in, and when. Only the
@@ -706,7 +719,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 	now := e.d.Clock.Now()
 	e.mu.Lock()
 	v, ok := e.windows.Get(token)
-	if !ok {
+	if !ok || v.(*window).pick != nil {
 		e.mu.Unlock()
 		return SignInResult{Status: SignInUnknown, Locale: e.cat.Default()}
 	}
@@ -737,7 +750,7 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 		e.send(ctx, c.addr, e.expiredMessage(loc, "expired_link"))
 		return SignInResult{Status: SignInExpired, Locale: loc}
 	}
-	if who.AuthTime.IsZero() || who.AuthTime.Before(w.issued.Add(-e.cfg.AuthSkew)) || now.Sub(who.AuthTime) > e.cfg.Window {
+	if !e.freshSignIn(who.AuthTime, w.issued, now) {
 		// Not a fresh sign-in: the window stays usable until its deadline, for a real one.
 		e.windows.Set(token, w, cache.DefaultExpiration)
 		e.mu.Unlock()
@@ -753,11 +766,9 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 			e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
 			return SignInResult{Status: SignInWrongPerson, Locale: loc}
 		}
-		e.endLocked(c)
 		e.mu.Unlock()
 		e.record(ctx, base, "signin", "ok", detail)
-		e.finishLink(ctx, c, base, who)
-		return SignInResult{Status: SignInOK, Locale: loc}
+		return e.beginPairing(ctx, c, w.flow, base, who)
 	}
 	if !e.isOwner(c.device, c.user, who) {
 		e.endLocked(c)
@@ -819,6 +830,12 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.mu.Unlock()
 		e.send(ctx, from, e.expiredMessage(loc, "expired_confirm"))
 		return
+	case e.closing.Load():
+		// Shutting down: no new reset may start while the running ones drain.
+		e.endLocked(c)
+		e.mu.Unlock()
+		e.send(ctx, from, Message{Text: e.cat.T(loc, "shutting_down")})
+		return
 	}
 	// From here on the conversation is resetting: a second click finds it so.
 	c.step = stepResetting
@@ -826,6 +843,8 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		c.timer.Stop()
 	}
 	cs := *c
+	// Counted under e.mu, where Shutdown sets closing: Shutdown waits for this reset.
+	e.bg.Add(1)
 	e.mu.Unlock()
 
 	base := Event{Time: now, Flow: cs.flow, Platform: from.Platform, ChatUser: from.UserID, UserID: cs.user.ID, UserUPN: cs.user.UPN, DeviceID: cs.device.ID}
@@ -833,31 +852,26 @@ func (e *Engine) confirm(ctx context.Context, from Address, loc, flow string) {
 		e.mu.Lock()
 		e.endLocked(c)
 		e.mu.Unlock()
+		e.bg.Done()
 	}
 	if err := e.d.Recorder.Record(ctx, withStep(base, "confirm", "", "")); err != nil {
 		fail()
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
-	n, err := e.d.Store.ResetsSince(ctx, cs.user.Key(), now.Add(-24*time.Hour))
-	if err != nil {
-		fail()
-		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
-		return
-	}
-	if n >= e.cfg.MaxResetsPerDay {
-		fail()
-		e.limitReached(ctx, from, loc, cs.flow, cs.user, &cs.device)
-		return
-	}
+	// The limit is checked and the reset counted in one step of the store, so
+	// two processes on one database cannot both pass the last free slot.
 	inf := InFlight{Flow: cs.flow, Address: from, Locale: loc, User: cs.user, Device: cs.device, Outcome: cs.outcome, Started: now}
-	if err := e.d.Store.BeginReset(ctx, inf); err != nil {
+	if err := e.d.Store.BeginReset(ctx, inf, now.Add(-24*time.Hour), e.cfg.MaxResetsPerDay); err != nil {
 		fail()
+		if errors.Is(err, ErrLimitReached) {
+			e.limitReached(ctx, from, loc, cs.flow, cs.user, &cs.device)
+			return
+		}
 		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
 		return
 	}
-	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": cs.device.Name})})
-	e.bg.Add(1)
+	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": cs.device.Name}), Replace: progressKey(cs.flow)})
 	go func() {
 		defer e.bg.Done()
 		e.runReset(e.bgCtx, inf, true)
@@ -887,7 +901,9 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		}
 		e.record(ctx, base, "reset_requested", "sent", detail)
 	}
+	defer e.track(r)()
 	res, err := e.await(ctx, r.Device, r.Started)
+	e.finishProgress(ctx, r.Device.ID, finalPhase(ctx, res, err))
 	base.Time = e.d.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -905,48 +921,102 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		return
 	}
 	e.record(ctx, base, "result", string(res.State), res.ErrorCode)
+	var marked error
+	if res.State == ActionDone {
+		// Recorded before anything is shown: a restart never shows this result again.
+		marked = e.d.Store.MarkDelivered(ctx, r.Flow)
+	}
 	e.finish(ctx, r, string(res.State))
 	switch res.State {
 	case ActionDone:
+		if marked != nil {
+			e.log.Error("recording the delivery failed; not showing the result", "flow", r.Flow, "err", marked)
+			e.undelivered(ctx, r, "not_recorded", "the delivery could not be recorded")
+			return
+		}
+		if !request && Outcomes[r.Outcome].TemporaryPasscode {
+			// Resumed after a restart: a passcode older than the chat keeps one is not shown.
+			at := res.Updated
+			if at.IsZero() {
+				at = res.Started
+			}
+			if age := e.d.Clock.Now().Sub(at); at.IsZero() || age > e.cfg.SecretTTL {
+				e.undelivered(ctx, r, "too_old", fmt.Sprintf("resumed passcode older than secret_ttl (%v)", e.cfg.SecretTTL))
+				return
+			}
+		}
 		e.deliver(ctx, r, res)
 	case ActionNotSupported:
 		e.alert(ctx, AlertNotSupported, r.Address, r.User, &r.Device, "actionState=notSupported")
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_not_supported", map[string]any{"Device": r.Device.Name})})
 	default:
-		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, "actionState="+string(res.State)+" errorCode="+res.ErrorCode)
-		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_failed", map[string]any{"Device": r.Device.Name}), Buttons: e.startAgain(loc)})
+		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, e.failureDetail(r, res))
+		e.send(ctx, r.Address, Message{Text: e.failureText(loc, r), Buttons: e.startAgain(loc)})
 	}
 }
 
 // deliver sends the outcome of a successful reset: the passcode (DM only) and how
-// to change it, then the success notice.
+// to change it, then the success notice. When the outcome cannot be sent, the
+// person is told so and whom to ask, and the helpdesk is alerted; never "success".
 func (e *Engine) deliver(ctx context.Context, r InFlight, res ActionResult) {
 	loc := r.Locale
 	info := Outcomes[r.Outcome]
 	data := map[string]any{"Device": r.Device.Name}
 	guide := e.cat.T(loc, "guide_"+string(r.Outcome), data)
+	var err error
 	switch {
 	case !info.TemporaryPasscode:
-		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "removed_"+string(r.Outcome), data) + "\n" + guide})
+		err = e.d.Messenger.Send(ctx, r.Address, Message{Text: e.cat.T(loc, "removed_"+string(r.Outcome), data) + "\n" + guide})
 	case res.Passcode == nil || res.Passcode.Reveal() == "":
+		// Done without a passcode: the person is told where to look, never "success".
+		e.record(ctx, e.resetEvent(r), "delivery", "missing", "actionState=done without a passcode")
 		e.alert(ctx, AlertResetFailed, r.Address, r.User, &r.Device, "actionState=done without a passcode")
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "passcode_missing", data)})
+		return
 	default:
-		e.send(ctx, r.Address, Message{
+		err = e.d.Messenger.Send(ctx, r.Address, Message{
 			Text:   e.cat.T(loc, "passcode_intro_"+string(r.Outcome), data),
 			Secret: NewSecret(e.cat.T(loc, "passcode_label"), res.Passcode.Reveal()),
 			Notice: guide,
 		})
 	}
+	if err != nil {
+		e.log.Error("sending the reset's result failed", "flow", r.Flow, "platform", r.Address.Platform, "chat_user", r.Address.UserID, "err", err)
+		e.undelivered(ctx, r, "failed", "the result message could not be sent: "+errorDetail(err))
+		return
+	}
+	e.record(ctx, e.resetEvent(r), "delivery", "sent", "")
 	e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "success", data)})
 }
 
+// undelivered handles a successful reset whose result is not shown in chat:
+// audit, helpdesk alert, and a sentence naming whom to ask. Nothing else shows the passcode.
+func (e *Engine) undelivered(ctx context.Context, r InFlight, outcome, detail string) {
+	e.record(ctx, e.resetEvent(r), "delivery", outcome, detail)
+	e.alert(ctx, AlertDeliveryFailed, r.Address, r.User, &r.Device, "delivery="+outcome+": "+detail)
+	e.send(ctx, r.Address, Message{Text: e.cat.T(r.Locale, "result_undelivered", map[string]any{"Device": r.Device.Name})})
+}
+
+// resetEvent is the audit event of a reset in flight, at the engine's time.
+func (e *Engine) resetEvent(r InFlight) Event {
+	return Event{Time: e.d.Clock.Now(), Flow: r.Flow, Platform: r.Address.Platform, ChatUser: r.Address.UserID, UserID: r.User.ID, UserUPN: r.User.UPN, DeviceID: r.Device.ID}
+}
+
 // await polls the reset's state with backoff until it is final or PollTimeout has passed.
-// A result that started before our request belongs to an earlier reset and is ignored.
+// Only a result that started at our request (within GraphSkew) is ours: one without
+// a start time, or started earlier, belongs to an earlier reset and is ignored. Once
+// our reset has been seen pending or active, only a result with that start is ours.
 func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionResult, error) {
 	deadline := since.Add(e.cfg.PollTimeout)
-	wait := e.cfg.PollFirst
+	wait := e.nextPoll(since)
 	var last error
+	var seen time.Time // start of our reset, once seen pending or active
+	ours := func(res ActionResult) bool {
+		if res.Started.IsZero() || res.Started.Before(since.Add(-e.cfg.GraphSkew)) {
+			return false
+		}
+		return seen.IsZero() || res.Started.Equal(seen)
+	}
 	for {
 		select {
 		case <-e.d.Clock.After(wait):
@@ -954,9 +1024,12 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 			return ActionResult{}, ctx.Err()
 		}
 		res, err := e.d.Devices.ResetResult(ctx, d)
+		e.observe(ctx, d, res, err)
 		switch {
-		case err == nil && res.State.Final() && (res.Started.IsZero() || !res.Started.Before(since.Add(-e.cfg.AuthSkew))):
+		case err == nil && res.State.Final() && ours(res):
 			return res, nil
+		case err == nil && (res.State == ActionPending || res.State == ActionActive) && seen.IsZero() && ours(res):
+			seen = res.Started
 		case err != nil:
 			last = err
 			switch KindOf(err) {
@@ -970,16 +1043,14 @@ func (e *Engine) await(ctx context.Context, d Device, since time.Time) (ActionRe
 			}
 			return ActionResult{}, last
 		}
-		wait = min(wait*2, e.cfg.PollMax)
+		wait = e.nextPoll(since)
 	}
 }
 
 // finish records a reset's final outcome and closes its conversation, before the
 // person is told: by the time they read the result, they can start again.
 func (e *Engine) finish(ctx context.Context, r InFlight, outcome string) {
-	if err := e.d.Store.EndReset(ctx, r.Flow, outcome); err != nil {
-		e.log.Error("recording the end of a reset failed", "flow", r.Flow, "err", err)
-	}
+	e.endReset(ctx, r.Flow, outcome)
 	e.mu.Lock()
 	if c := e.convs[r.Address.key()]; c != nil && c.flow == r.Flow {
 		e.endLocked(c)
@@ -987,14 +1058,35 @@ func (e *Engine) finish(ctx context.Context, r InFlight, outcome string) {
 	e.mu.Unlock()
 }
 
+// endReset records a reset's end, trying a few times: a lost end record would
+// leave the reset in flight for the next start (which then only ends it, since
+// a delivered reset is never delivered again).
+func (e *Engine) endReset(ctx context.Context, flow, outcome string) {
+	var err error
+	for range endResetTries {
+		if err = e.d.Store.EndReset(ctx, flow, outcome); err == nil {
+			return
+		}
+	}
+	e.log.Error("recording the end of a reset failed; the next start ends it", "flow", flow, "tries", endResetTries, "err", err)
+}
+
+const endResetTries = 3
+
 // Resume picks up resets that were in flight when the process stopped: it never
-// asks for them again, it only reads their result and tells the person.
+// asks for them again, it only reads their result and tells the person. A reset
+// whose result was already delivered is only ended.
 func (e *Engine) Resume(ctx context.Context) error {
 	list, err := e.d.Store.InFlight(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range list {
+		if r.Delivered {
+			e.log.Info("a reset delivered before the restart had no end record; ending it", "flow", r.Flow)
+			e.endReset(ctx, r.Flow, "delivered")
+			continue
+		}
 		e.mu.Lock()
 		c := &conversation{addr: r.Address, flow: r.Flow, locale: r.Locale, user: r.User, step: stepResetting, device: r.Device, outcome: r.Outcome}
 		e.convs[r.Address.key()] = c
@@ -1069,9 +1161,13 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 			return
 		}
 		c.window = "" // the expired window stays in the cache, so its page says "expired"
+		pair := c.pair
 		e.endLocked(c)
 		e.mu.Unlock()
 		e.record(context.Background(), Event{Time: e.d.Clock.Now(), Flow: flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}, "expired", s.String(), "")
+		if s == stepPairing {
+			e.pairRefused(context.Background(), c, pair, "expired")
+		}
 		e.send(context.Background(), c.addr, e.expiredMessage(c.locale, expiredID))
 	})
 }
@@ -1091,6 +1187,9 @@ func (e *Engine) endLocked(c *conversation) {
 	}
 	if c.window != "" {
 		e.windows.Delete(c.window)
+	}
+	if c.pair != nil && e.pairs[c.pair.code] == c.addr.key() {
+		delete(e.pairs, c.pair.code)
 	}
 	key := c.addr.key()
 	if e.convs[key] == c {
@@ -1172,7 +1271,9 @@ func (e *Engine) send(ctx context.Context, to Address, m Message) {
 // Shutdown stops taking new conversations, then waits for resets in flight to
 // finish until ctx ends. Resets still running then stay recorded in the store.
 func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
 	e.closing.Store(true)
+	e.mu.Unlock()
 	done := make(chan struct{})
 	go func() { e.bg.Wait(); close(done) }()
 	select {

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS resets (
 	started TEXT NOT NULL,
 	ended   TEXT,
 	outcome TEXT NOT NULL DEFAULT '',
-	data    TEXT NOT NULL
+	data    TEXT NOT NULL,
+	delivered INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS resets_user ON resets(user_id, started);
 CREATE INDEX IF NOT EXISTS resets_open ON resets(ended);
@@ -61,6 +62,12 @@ CREATE TABLE IF NOT EXISTS links (
 	name      TEXT NOT NULL DEFAULT '',
 	created   TEXT NOT NULL,
 	PRIMARY KEY (platform, chat_user)
+);
+CREATE TABLE IF NOT EXISTS kept_alerts (
+	channel TEXT NOT NULL,
+	seq     INTEGER NOT NULL,
+	data    TEXT NOT NULL,
+	PRIMARY KEY (channel, seq)
 );
 CREATE TABLE IF NOT EXISTS shown_secrets (
 	platform   TEXT NOT NULL,
@@ -83,6 +90,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
@@ -92,6 +102,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
@@ -154,15 +168,48 @@ func (d *DB) ResetsSince(ctx context.Context, userID string, since time.Time) (i
 	return n, err
 }
 
-// BeginReset records a reset about to be requested.
-func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight) error {
+// migrate brings a file made by an earlier version up to the schema.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('resets') WHERE name = 'delivered'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE resets ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// beginReset inserts the reset only while the user has fewer than limit resets
+// since the given time. It is one statement: SQLite takes the write lock before
+// it counts, so two connections (or processes) on one file cannot both pass.
+const beginReset = `INSERT INTO resets (flow, user_id, started, data)
+	SELECT ?, ?, ?, ? WHERE (SELECT count(*) FROM resets WHERE user_id = ? AND started >= ?) < ?`
+
+// BeginReset records a reset about to be requested, unless the user already has
+// limit resets since since (resetflow.ErrLimitReached).
+func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Time, limit int) error {
+	r.Delivered = false
 	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	_, err = d.w.exec(ctx, `INSERT INTO resets (flow, user_id, started, data) VALUES (?, ?, ?, ?)`, r.Flow, r.User.Key(), ts(r.Started), string(data))
+	n, err := d.w.exec(ctx, beginReset, r.Flow, r.User.Key(), ts(r.Started), string(data), r.User.Key(), ts(since), limit)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin reset: %w", err)
+	}
+	if n == 0 {
+		return resetflow.ErrLimitReached
+	}
+	return nil
+}
+
+// MarkDelivered records that the reset's result is being shown.
+func (d *DB) MarkDelivered(ctx context.Context, flow string) error {
+	if _, err := d.w.exec(ctx, `UPDATE resets SET delivered = 1 WHERE flow = ?`, flow); err != nil {
+		return fmt.Errorf("sqlite: mark delivered: %w", err)
 	}
 	return nil
 }
@@ -175,7 +222,7 @@ func (d *DB) EndReset(ctx context.Context, flow, outcome string) error {
 
 // InFlight lists resets begun and not ended.
 func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT data FROM resets WHERE ended IS NULL ORDER BY started`)
+	rows, err := d.db.QueryContext(ctx, `SELECT data, delivered FROM resets WHERE ended IS NULL ORDER BY started`)
 	if err != nil {
 		return nil, err
 	}
@@ -183,13 +230,15 @@ func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
 	var out []resetflow.InFlight
 	for rows.Next() {
 		var data string
-		if err := rows.Scan(&data); err != nil {
+		var delivered bool
+		if err := rows.Scan(&data, &delivered); err != nil {
 			return nil, err
 		}
 		var r resetflow.InFlight
 		if err := json.Unmarshal([]byte(data), &r); err != nil {
 			return nil, fmt.Errorf("sqlite: reset in flight: %w", err)
 		}
+		r.Delivered = delivered
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -262,6 +311,45 @@ func (d *DB) SecretsShown(ctx context.Context, platform string) ([]ShownSecret, 
 		}
 		sh.RemoveAt, _ = time.Parse(timeFormat, at)
 		out = append(out, sh)
+	}
+	return out, rows.Err()
+}
+
+// KeepAlerts replaces the helpdesk alerts kept for a channel: those it had not
+// delivered when the bot stopped (bot.AlertStore). Alerts carry no secret.
+func (d *DB) KeepAlerts(ctx context.Context, channel string, alerts []resetflow.Alert) error {
+	stmts := []statement{{`DELETE FROM kept_alerts WHERE channel = ?`, []any{channel}}}
+	for i, al := range alerts {
+		data, err := json.Marshal(al)
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, statement{`INSERT INTO kept_alerts (channel, seq, data) VALUES (?, ?, ?)`, []any{channel, i, string(data)}})
+	}
+	if _, err := d.w.execAll(ctx, stmts...); err != nil {
+		return fmt.Errorf("sqlite: keep alerts: %w", err)
+	}
+	return nil
+}
+
+// KeptAlerts returns the helpdesk alerts kept for a channel, oldest first.
+func (d *DB) KeptAlerts(ctx context.Context, channel string) ([]resetflow.Alert, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT data FROM kept_alerts WHERE channel = ? ORDER BY seq`, channel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []resetflow.Alert
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var al resetflow.Alert
+		if err := json.Unmarshal([]byte(data), &al); err != nil {
+			return nil, fmt.Errorf("sqlite: kept alert: %w", err)
+		}
+		out = append(out, al)
 	}
 	return out, rows.Err()
 }

@@ -24,6 +24,10 @@ var alertColors = map[resetflow.AlertKind]int{
 	resetflow.AlertBackendError:  0xE67E22,
 	resetflow.AlertAuditDown:     0xED4245,
 	resetflow.AlertLimitReached:  0xFEE75C,
+	resetflow.AlertLinkRefused:   0xED4245, // red: possible account takeover
+
+	resetflow.AlertDeliveryFailed: 0xE67E22,
+	resetflow.AlertsFolded:        0xFEE75C,
 }
 
 const takenColor = 0x57F287
@@ -107,6 +111,9 @@ func (a *Adapter) alertEmbed(al resetflow.Alert) *discordgo.MessageEmbed {
 	if al.Platform == Platform && al.ChatUser != "" {
 		chat = "Discord <@" + al.ChatUser + ">" // shown as the name; embeds never ping
 	}
+	if al.ChatName != "" {
+		chat += " " + escape(al.ChatName)
+	}
 	dev := none
 	if d := al.Device; d != nil {
 		dev = fmt.Sprintf("%s\n%s %s · %s %s", d.Name, d.Maker, d.Model, d.OS, d.OSVersion)
@@ -120,7 +127,7 @@ func (a *Adapter) alertEmbed(al resetflow.Alert) *discordgo.MessageEmbed {
 	if !ok {
 		color = 0x5865F2
 	}
-	return &discordgo.MessageEmbed{
+	e := &discordgo.MessageEmbed{
 		Title: clip(a.cat.T(loc, "alert_title_"+string(al.Kind)), 256),
 		Color: color,
 		Fields: []*discordgo.MessageEmbedField{
@@ -133,6 +140,12 @@ func (a *Adapter) alertEmbed(al resetflow.Alert) *discordgo.MessageEmbed {
 		Timestamp: al.Time.UTC().Format(time.RFC3339),
 		Footer:    &discordgo.MessageEmbedFooter{Text: alertFooter + al.ID},
 	}
+	if al.Repeats > 0 {
+		since := fmt.Sprintf("<t:%d:f> (%s)", al.Since.Unix(), al.Since.In(a.cfg.Location).Format("2006-01-02 15:04:05 MST"))
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: a.cat.T(loc, "alert_repeats"),
+			Value: clip(a.cat.T(loc, "alert_repeats_value", map[string]any{"Count": al.Repeats, "Since": since}), 1024)})
+	}
+	return e
 }
 
 const alertFooter = "alert "

@@ -171,3 +171,35 @@ func TestAlertDigestNoneDroppedNoneTwice(t *testing.T) {
 		t.Errorf("digest header %q", msgs[0].Content)
 	}
 }
+
+// TestAccountLinkingAlerts: the alerts of account linking (issue 11) name the
+// Discord account (mention and name) and the directory user; a refused
+// linking is red.
+func TestAccountLinkingAlerts(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	refused := testAlert("l1", resetflow.AlertLinkRefused)
+	refused.Device, refused.ChatName, refused.Detail = nil, "Mallory (@mallory)", "reason=expired"
+	linked := testAlert("l2", resetflow.AlertAccountLinked)
+	linked.Device, linked.ChatName = nil, "Alice (@alice)"
+	if err := h.adapter.PostAlerts(context.Background(), []resetflow.Alert{refused, linked}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := h.fake.Messages(h.helpdesk)
+	if len(msgs) != 1 || len(msgs[0].Embeds) != 2 {
+		t.Fatalf("helpdesk got %d messages; want one with two embeds", len(msgs))
+	}
+	r, l := msgs[0].Embeds[0], msgs[0].Embeds[1]
+	if !strings.HasSuffix(r.Title, h.cat.T("en", "alert_title_link_refused")) || r.Color != 0xED4245 {
+		t.Errorf("refused embed: %q colour %x", r.Title, r.Color)
+	}
+	if got := field(r, h.cat.T("en", "alert_chat")); !strings.Contains(got, "<@1175000000000000042>") || !strings.Contains(got, "Mallory (@mallory)") {
+		t.Errorf("refused chat field %q", got)
+	}
+	if got := field(r, h.cat.T("en", "alert_who")); !strings.Contains(got, "alice@contoso.example") {
+		t.Errorf("refused who field %q", got)
+	}
+	if !strings.HasSuffix(l.Title, h.cat.T("en", "alert_title_account_linked")) || !strings.Contains(field(l, h.cat.T("en", "alert_chat")), "Alice (@alice)") {
+		t.Errorf("linked embed: %q %q", l.Title, field(l, h.cat.T("en", "alert_chat")))
+	}
+}

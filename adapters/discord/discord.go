@@ -98,10 +98,12 @@ type Adapter struct {
 	botID      string
 	appID      string
 	dms        map[string]string // user id -> verified DM channel id
+	dmOwners   map[string]string // verified DM channel id -> user id
 	locales    map[string]string // user id -> the locale of their latest interaction
 	live       map[string]liveMessage
 	originals  map[string]*pendingOriginal // user id -> a deferred /reset-passcode answer
 	secrets    map[string]*secretMessage   // message id -> passcode message to edit out
+	updated    map[string][2]string        // user id + Message.Replace -> channel id, message id it updates
 	registered bool
 
 	seen   *ttlSet // interaction ids
@@ -157,8 +159,8 @@ func New(cfg Config) (*Adapter, error) {
 		cfg: cfg, token: cfg.Token, cat: cfg.Catalog, log: cfg.Log.With("platform", Platform), clk: cfg.Clock,
 		client: &http.Client{Transport: rt, Timeout: 20 * time.Second},
 		appID:  cfg.ApplicationID,
-		dms:    map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
-		originals: map[string]*pendingOriginal{}, secrets: map[string]*secretMessage{},
+		dms:    map[string]string{}, dmOwners: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
+		originals: map[string]*pendingOriginal{}, secrets: map[string]*secretMessage{}, updated: map[string][2]string{},
 		seen:   newTTLSet(cfg.Clock, time.Hour),
 		used:   newTTLSet(cfg.Clock, 24*time.Hour),
 		posted: newTTLSet(cfg.Clock, 24*time.Hour),

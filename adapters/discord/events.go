@@ -43,6 +43,8 @@ func (a *Adapter) onMessage(m *discordgo.MessageCreate) {
 		Email:  "", // Discord accounts carry no company email: the engine uses the account link
 		Locale: a.localeOf(m.Author.ID),
 		Text:   text,
+		// Anyone can make a Discord account: it reaches a company account only by pairing.
+		Unverified: true, AccountName: accountName(m.Author),
 	}
 	a.queues.Do(m.Author.ID, func() {
 		h, ctx := a.handler()
@@ -50,6 +52,18 @@ func (a *Adapter) onMessage(m *discordgo.MessageCreate) {
 			h.Handle(ctx, in)
 		}
 	})
+}
+
+// accountName is how pages name a Discord account: the display name, and the
+// username that no one else can hold ("Alice (@alice)").
+func accountName(u *discordgo.User) string {
+	if u == nil || u.Username == "" {
+		return ""
+	}
+	if u.GlobalName != "" && u.GlobalName != u.Username {
+		return u.GlobalName + " (@" + u.Username + ")"
+	}
+	return "@" + u.Username
 }
 
 func (a *Adapter) localeOf(userID string) string {
@@ -155,9 +169,53 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 			go a.refuseNotDM(i)
 			return
 		}
+		// Only the person whose DM holds the message may use it: a click from
+		// anyone else is ignored and does not use the message up.
+		if i.Message.ChannelID != "" && i.Message.ChannelID != i.ChannelID {
+			a.log.Warn("ignoring a click whose message is in another channel", "chat_user", u.ID, "channel", i.ChannelID)
+			return
+		}
+		switch owns, known := a.ownsChannel(u.ID, i.ChannelID); {
+		case !known:
+			// A message from before a restart: ask Discord for the clicker's DM
+			// (well within the 3 seconds an acknowledgement may take).
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				dm, err := a.dmChannel(ctx, u.ID)
+				if err != nil || dm != i.ChannelID {
+					a.log.Warn("ignoring a click on another person's message", "chat_user", u.ID, "channel", i.ChannelID, "err", err)
+					return
+				}
+				a.takeComponent(i, u, data, key)
+			}()
+			return
+		case !owns:
+			a.log.Warn("ignoring a click on another person's message", "chat_user", u.ID, "channel", i.ChannelID)
+			return
+		}
 	default:
 		return
 	}
+	a.takeComponent(i, u, data, key)
+}
+
+// ownsChannel reports whether channelID is userID's DM with the bot, and
+// whether the adapter knows (it knows the DMs it sent to in this run).
+func (a *Adapter) ownsChannel(userID, channelID string) (owns, known bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if dm, ok := a.dms[userID]; ok {
+		return dm == channelID, true
+	}
+	if _, ok := a.dmOwners[channelID]; ok {
+		return false, true // someone else's DM
+	}
+	return false, false
+}
+
+// takeComponent acts on a click that counts: once per message (key).
+func (a *Adapter) takeComponent(i *discordgo.Interaction, u *discordgo.User, data discordgo.MessageComponentInteractionData, key string) {
 	if !a.used.add(key) {
 		// This message was acted on already (a double click, or a click on an
 		// old message from a screen that hasn't caught up): acknowledge it so
@@ -193,6 +251,8 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 		From:   resetflow.Address{Platform: Platform, UserID: u.ID, Channel: i.ChannelID},
 		Locale: string(i.Locale),
 		Action: action,
+		// Anyone can make a Discord account: it reaches a company account only by pairing.
+		Unverified: true, AccountName: accountName(u),
 	}
 	a.queues.Do(u.ID, func() {
 		if !<-acked {
@@ -221,6 +281,8 @@ func (a *Adapter) onCommand(i *discordgo.Interaction, u *discordgo.User) {
 		From:   resetflow.Address{Platform: Platform, UserID: u.ID, Channel: i.ChannelID},
 		Locale: string(i.Locale),
 		Text:   "/" + CommandName,
+		// Anyone can make a Discord account: it reaches a company account only by pairing.
+		Unverified: true, AccountName: accountName(u),
 	}
 	a.queues.Do(u.ID, func() {
 		if !<-acked {

@@ -39,7 +39,16 @@ func TestLinkThenReset(t *testing.T) {
 		t.Fatal("linked before signing in")
 	}
 
-	h.signIn(linkURL(t, linkMsg), "alice@contoso.example")
+	// The sign-in page names the Discord account; the link is made only once
+	// the code it shows is typed into this DM.
+	code := h.linkSignIn(linkURL(t, linkMsg), "alice@contoso.example")
+	if !strings.Contains(h.landing, "@alice") {
+		t.Errorf("the landing page does not name the Discord account @alice:\n%s", h.landing)
+	}
+	if _, ok, _ := h.links.LinkedUser(ctx, "discord", alice.ID); ok {
+		t.Fatal("linked before the pairing code was typed")
+	}
+	h.fake.UserSays(alice, code)
 	h.dmSays(alice, h.cat.T("en", "linked", map[string]any{"UPN": "alice@contoso.example"}))
 	if u, ok, err := h.links.LinkedUser(ctx, "discord", alice.ID); err != nil || !ok || u.UPN != "alice@contoso.example" {
 		t.Fatalf("link after sign-in = %+v, %v, %v; want alice", u, ok, err)
@@ -205,13 +214,13 @@ func TestReconnectMidFlow(t *testing.T) {
 	alice := h.fake.NewUser("alice")
 	preload(t, h, alice, "alice@contoso.example")
 	h.fake.UserSays(alice, "reset")
-	h.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("1. Alice's iPhone") != nil })
+	list := h.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("1. Alice's iPhone") != nil })
 	session := h.fake.SessionID()
 
 	h.fake.SendReconnect()
 	h.fake.UserSays(alice, "1") // sent while the bot reconnects
 	linkMsg := h.dm(alice, "the sign-in link for the iPhone", func(m fakediscord.Message) bool {
-		return strings.Contains(m.Content, "Alice's iPhone") && len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton
+		return m.ID != list.ID && strings.Contains(m.Content, "Alice's iPhone") && len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton
 	})
 	if got := h.fake.Resumes(); len(got) != 1 || got[0] != session {
 		t.Fatalf("resumes = %v; want one of session %s", got, session)
@@ -279,8 +288,18 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 	if n := h.fleet.Resets(); n != 1 {
 		t.Fatalf("fleet took %d resets for a double click; want 1", n)
 	}
-	if n := h.countDM(alice, h.cat.T("en", "resetting", dev("Alice's iPhone"))); n != 1 {
-		t.Errorf(`%d "resetting" messages; want 1`, n)
+	// One "resetting" message, since edited to the progress's final state.
+	resetting := 0
+	for _, m := range h.fake.Messages(h.fake.DMChannel(alice.ID)) {
+		if len(m.Versions) > 0 && strings.Contains(m.Versions[0], h.cat.T("en", "resetting", dev("Alice's iPhone"))) {
+			resetting++
+			if !strings.Contains(m.Content, "Passcode reset of Alice's iPhone: done after 0:02") {
+				t.Errorf("the resetting message ends as %q; want its final state", m.Content)
+			}
+		}
+	}
+	if resetting != 1 || h.countDM(alice, "Passcode reset of") != 1 {
+		t.Errorf(`%d "resetting" messages; want 1, updated in place`, resetting)
 	}
 	// The second click never reached the engine: after the warning the bot said
 	// exactly what one click makes it say (and the answer to a barrier "help").
@@ -301,7 +320,7 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 		if !after || m.AuthorID != h.fake.BotID() {
 			continue
 		}
-		if len(want) == 0 || !strings.Contains(m.Content, want[0]) {
+		if len(want) == 0 || !strings.Contains(strings.Join(m.Versions, "\n")+m.Content, want[0]) {
 			t.Errorf("unexpected message after the warning: %q", m.Content)
 			continue
 		}
@@ -323,24 +342,25 @@ func TestStaleInteractions(t *testing.T) {
 	h.fake.UserSays(alice, "reset")
 	list := h.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("1. Alice's iPhone") != nil })
 
-	// Replayed after a long outage: 20 minutes old. No answer, no effect.
-	old, err := h.fake.Click(alice, list.ID, list.Button("1. Alice's iPhone").CustomID, fakediscord.At(start.Add(-20*time.Minute)))
+	// Replayed after a long outage: 20 minutes old. No answer, no effect. (The
+	// devices are link buttons, which send no interaction: the list's Cancel is.)
+	old, err := h.fake.Click(alice, list.ID, list.Button(h.cat.T("en", "button_cancel")).CustomID, fakediscord.At(start.Add(-20*time.Minute)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.click(alice, list, "2. Alice's Pixel 8")
 	linkMsg := h.dm(alice, "the sign-in link for the Pixel", func(m fakediscord.Message) bool {
-		return len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton && strings.Contains(m.Content, "Alice's Pixel 8")
+		return m.ID != list.ID && len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton && strings.Contains(m.Content, "Alice's Pixel 8")
 	})
 	if cb := h.fake.Interaction(old).Callbacks; len(cb) != 0 {
 		t.Errorf("a 20-minute-old interaction was answered: %v", cb)
 	}
-	if strings.Contains(linkMsg.Content, "iPhone") || h.countDM(alice, "Alice's iPhone (") > 0 {
-		t.Error("the stale click picked the iPhone")
+	if strings.Contains(linkMsg.Content, "iPhone") || h.countDM(alice, h.cat.T("en", "cancelled")) > 0 {
+		t.Error("the stale click did something")
 	}
 
 	// The device list again, from a screen that hasn't caught up: answered, ignored.
-	again, _ := h.fake.Click(alice, list.ID, list.Button("1. Alice's iPhone").CustomID, fakediscord.AllowDisabled())
+	again, _ := h.fake.Click(alice, list.ID, list.Button(h.cat.T("en", "button_cancel")).CustomID, fakediscord.AllowDisabled())
 	h.fake.WaitFor(t, "the old-list click answered", func() bool { return len(h.fake.Interaction(again).Callbacks) == 1 })
 	// Discord refuses the answer to this Cancel (its 3 s ran out): nothing happens.
 	h.fake.RefuseCallbacks(1)

@@ -54,6 +54,7 @@ func (r *alertRec) Alert(_ context.Context, a resetflow.Alert) {
 // the embedded demo fleet on a fake clock, the sign-in pages with the demo
 // sign-in, the account links in a JSON file, and a fake Discord.
 type harness struct {
+	landing  string // the last landing page signIn opened
 	t        *testing.T
 	fake     *fakediscord.Server
 	clk      *clock.Fake
@@ -243,11 +244,43 @@ func (h *harness) click(u fakediscord.User, m fakediscord.Message, label string,
 		}
 		h.t.Fatalf("message %q has no button %q; it has %q", firstLine(m.Content), label, labels)
 	}
+	if b.Style == discordgo.LinkButton {
+		h.browse(b.URL) // a link button opens the browser; Discord sends no interaction
+		return ""
+	}
 	id, err := h.fake.Click(u, m.ID, b.CustomID, opts...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return id
+}
+
+// browse opens a device-list link as a browser does: the page (a link preview
+// may fetch it without effect), then the form the page submits by itself. It
+// returns the page the form led to (the demo sign-in form).
+func (h *harness) browse(link string) string {
+	h.t.Helper()
+	for range 2 {
+		resp, err := http.Get(link)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "document.forms[0].submit()") {
+			h.t.Fatalf("GET %s = %d: %s", link, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.PostForm(link, url.Values{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("POST %s = %d: %s", link, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 func linkURL(t *testing.T, m fakediscord.Message) string {
@@ -264,7 +297,7 @@ func linkURL(t *testing.T, m fakediscord.Message) string {
 // signIn follows a sign-in link as a person does in a browser: the landing
 // page (which a link preview may fetch without effect), the continue button,
 // then the demo sign-in as upn.
-func (h *harness) signIn(link, upn string) {
+func (h *harness) signIn(link, upn string) string {
 	h.t.Helper()
 	get := func(u string) string {
 		resp, err := http.Get(u)
@@ -290,14 +323,34 @@ func (h *harness) signIn(link, upn string) {
 		}
 		return string(b)
 	}
-	get(link) // a link preview
-	get(link) // the person
+	get(link)             // a link preview
+	h.landing = get(link) // the person
 	post(link, url.Values{})
 	token := path.Base(link)
 	page := post(h.web.URL+"/local/signin", url.Values{"token": {token}, "choice": {upn}})
-	if !strings.Contains(page, html.EscapeString(h.cat.T("en", "page_success_title"))) && !strings.Contains(page, html.EscapeString(h.cat.T("ja", "page_success_title"))) {
-		h.t.Fatalf("sign-in as %s did not succeed: %s", upn, page)
+	for _, id := range []string{"page_success_title", "page_pairing_title"} {
+		for _, loc := range []string{"en", "ja"} {
+			if strings.Contains(page, html.EscapeString(h.cat.T(loc, id))) {
+				return page
+			}
+		}
 	}
+	h.t.Fatalf("sign-in as %s did not succeed: %s", upn, page)
+	return ""
+}
+
+var pairCode = regexp.MustCompile(`<p id="code" class="code">(\d{6})</p>`)
+
+// linkSignIn signs in with an account-linking link and returns the pairing
+// code the result page shows.
+func (h *harness) linkSignIn(link, upn string) string {
+	h.t.Helper()
+	page := h.signIn(link, upn)
+	m := pairCode.FindStringSubmatch(page)
+	if m == nil {
+		h.t.Fatalf("no pairing code on the page: %s", page)
+	}
+	return m[1]
 }
 
 var codeSpan = regexp.MustCompile("`([^`]+)`")

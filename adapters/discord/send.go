@@ -57,6 +57,7 @@ func (a *Adapter) dmChannel(ctx context.Context, userID string) (string, error) 
 	}
 	a.mu.Lock()
 	a.dms[userID] = ch.ID
+	a.dmOwners[ch.ID] = userID
 	a.mu.Unlock()
 	return ch.ID, nil
 }
@@ -80,6 +81,9 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		a.log.Warn("the conversation's channel is not the person's DM; answering in the DM", "chat_user", to.UserID, "channel", to.Channel)
 	}
 	r := render(m)
+	if done, err := a.replace(ctx, to.UserID, m, r); done {
+		return err
+	}
 
 	var msg *discordgo.Message
 	if p := a.takeOriginal(to.UserID, m); p != nil {
@@ -97,6 +101,7 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 			return safe("send", err)
 		}
 	}
+	a.remember(to.UserID, m, channelID, msg.ID)
 	if m.Interactive() {
 		a.supersede(ctx, to.UserID, liveMessage{channelID: channelID, messageID: msg.ID, components: r.components})
 	}

@@ -74,3 +74,27 @@ func BenchmarkSend(b *testing.B) {
 		a.Send(context.Background(), resetflow.Address{}, m)
 	}
 }
+
+// TestPromptAndLeaving: on a terminal the chat prompts "you> ", and "exit"
+// cancels an open conversation, says goodbye and leaves.
+func TestPromptAndLeaving(t *testing.T) {
+	var out bytes.Buffer
+	r := &record{}
+	a := New(strings.NewReader("reset\nexit\nreset\n"), &out, catalog.MustNew("en"), "en", time.UTC, "alice@x", nil)
+	a.Prompt = true
+	a.Note = "logs elsewhere"
+	a.Send(context.Background(), resetflow.Address{}, resetflow.Message{Text: "pick", Buttons: []resetflow.Button{{Value: "cancel:f", Label: "Cancel"}}})
+	if err := a.Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ins) != 2 || r.ins[0].Text != "reset" || r.ins[1].Text != "cancel" {
+		t.Errorf("inputs %+v; want reset, then the cancel of exit, and nothing after exit", r.ins)
+	}
+	s := out.String()
+	if !strings.Contains(s, "logs elsewhere\nyou> ") || !strings.HasSuffix(s, "Bye.\n") {
+		t.Errorf("output:\n%q", s)
+	}
+	if !isLeave("QUIT") || isLeave("quit now") {
+		t.Errorf("isLeave")
+	}
+}

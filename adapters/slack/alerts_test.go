@@ -123,3 +123,24 @@ func TestRateLimitedAlertPostTellsWhenToRetry(t *testing.T) {
 		t.Fatalf("PostAlerts = %v; want an error with RetryAfter() 7s", err)
 	}
 }
+
+// TestAccountLinkingAlerts: the alerts of account linking (issue 11) name the
+// chat account (platform, id and name) and the directory user.
+func TestAccountLinkingAlerts(t *testing.T) {
+	e := start(t, options{})
+	u := resetflow.User{ID: "u-alice", UPN: "alice@contoso.example", DisplayName: "Alice Anderson"}
+	e.alerts.Alert(e.ctx, resetflow.Alert{ID: "l1", Kind: resetflow.AlertLinkRefused, Time: e.clk.Now(), Platform: "discord", ChatUser: "1175000000000000042", ChatName: "Mallory (@mallory)", User: u, Detail: "reason=typed_by_other_account"})
+	m := e.waitMessage(helpdesk, "link refused", hasText("Account linking refused"))
+	for _, want := range []string{"Account linking refused: possible account takeover attempt", "discord 1175000000000000042 Mallory (@mallory)", "Alice Anderson (alice@contoso.example)", "reason=typed_by_other_account"} {
+		if !strings.Contains(m.Texts(), want) {
+			t.Errorf("alert lacks %q:\n%s", want, m.Texts())
+		}
+	}
+	e.clk.WaitForTimers(1)
+	e.clk.Advance(time.Second)
+	e.alerts.Alert(e.ctx, resetflow.Alert{ID: "l2", Kind: resetflow.AlertAccountLinked, Time: e.clk.Now(), Platform: "discord", ChatUser: "1175000000000000042", ChatName: "Alice (@alice)", User: u})
+	m = e.waitMessage(helpdesk, "account linked", hasText("Chat account linked to a company account"))
+	if !strings.Contains(m.Texts(), "Alice (@alice)") {
+		t.Errorf("alert lacks the chat account name:\n%s", m.Texts())
+	}
+}

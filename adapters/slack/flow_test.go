@@ -263,7 +263,8 @@ func TestDoubleClickOnResetResetsOnce(t *testing.T) {
 	if got := e.fleet.Resets(); got != 1 {
 		t.Errorf("fleet resets = %d, want 1", got)
 	}
-	if n := e.countMessages(im, "Resetting the passcode"); n != 1 {
+	// One "Resetting…" message, since updated in place to the progress's final state.
+	if n := e.countMessages(im, "Resetting the passcode") + e.countMessages(im, "Passcode reset of"); n != 1 {
 		t.Errorf("resetting messages = %d, want 1", n)
 	}
 	if n := e.countMessages(im, "already on its way"); n != 0 {
@@ -284,7 +285,11 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
 		e.clk.WaitForTimers(1)
 		e.clk.Advance(2 * time.Second)
-		e.waitMessage(im, "success", hasText("Done: the passcode"))
+		// The passcode is not shown, so the person is not told "success" (issue 11).
+		e.waitMessage(im, "undelivered", hasText("can't show you its result"))
+		if n := e.countMessages(im, "Done: the passcode"); n != 0 {
+			t.Errorf("said success after the passcode was refused")
+		}
 		for _, c := range e.fs.Calls() {
 			if strings.Contains(string(c.Blocks), "pcb_secret") || c.Channel == "C0PUBLIC" && c.Method != "conversations.info" {
 				t.Errorf("call %d %s to %s carries the passcode", c.Seq, c.Method, c.Channel)

@@ -70,11 +70,11 @@ func TestRefusedUsersNeverReachTheEngine(t *testing.T) {
 		user fakeslack.User
 		want string
 	}{
-		{"bot", fakeslack.User{ID: "U0OTHERBOT", Name: "otherbot", Email: "bot@contoso.example", IsBot: true}, "I only talk with people."},
+		{"bot", fakeslack.User{ID: "U0OTHERBOT", Name: "otherbot", Email: "bot@contoso.example", IsBot: true}, "This bot doesn't answer messages from other bots or apps."},
 		{"no email", fakeslack.User{ID: "U0NOMAIL", Name: "nomail"}, "your chat account has no company email address"},
 		{"other workspace", fakeslack.User{ID: "U0EXT", Name: "ext", Email: "eve@partner.example", TeamID: "T0PARTNER"}, "members of this company's workspace"},
 		{"Slack Connect stranger", fakeslack.User{ID: "U0STRANGER", Name: "stranger", Email: "mallory@contoso.example", IsStranger: true}, "members of this company's workspace"},
-		{"japanese, no email", fakeslack.User{ID: "U0NOMAILJA", Name: "nomailja", Locale: "ja-JP"}, "会社のメール アドレスがない"},
+		{"japanese, no email", fakeslack.User{ID: "U0NOMAILJA", Name: "nomailja", Locale: "ja-JP"}, "会社のメール アドレスが登録されていない"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecorder()

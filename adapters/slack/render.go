@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	slackgo "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackutilsx"
 
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -53,6 +54,7 @@ func (a *Adapter) render(m resetflow.Message, loc string) (string, []slackgo.Blo
 				text += "\n" + escape(c.Detail)
 			}
 			btn := slackgo.NewButtonBlockElement(id, c.Value, plain(truncate(c.Label, maxButtonText)))
+			btn.URL = c.URL // when set, the click also opens the device's sign-in in the browser
 			blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(text), nil, slackgo.NewAccessory(btn), slackgo.SectionBlockOptionBlockID(id)))
 		}
 	} else if len(m.Choices) > maxChoiceButtons {
@@ -150,6 +152,9 @@ func (a *Adapter) renderAlerts(alerts []resetflow.Alert) (string, []slackgo.Bloc
 				chat += " " + escape(al.ChatUser)
 			}
 		}
+		if al.ChatName != "" {
+			chat += " " + escape(al.ChatName)
+		}
 		detail := none
 		if al.Detail != "" {
 			detail = "`" + escape(truncate(strings.ReplaceAll(al.Detail, "`", "'"), 1000)) + "`"
@@ -161,6 +166,10 @@ func (a *Adapter) renderAlerts(alerts []resetflow.Alert) (string, []slackgo.Bloc
 		fmt.Fprintf(&b, "*%s:* %s\n", escape(a.cat.T(loc, "alert_when")), escape(al.Time.In(a.cfg.Location).Format("2006-01-02 15:04:05 MST")))
 		fmt.Fprintf(&b, "*%s:* %s\n", escape(a.cat.T(loc, "alert_chat")), cmpOr(strings.TrimSpace(chat), none))
 		fmt.Fprintf(&b, "*%s:* %s", escape(a.cat.T(loc, "alert_detail")), detail)
+		if al.Repeats > 0 {
+			fmt.Fprintf(&b, "\n*%s:* %s", escape(a.cat.T(loc, "alert_repeats")), escape(a.cat.T(loc, "alert_repeats_value",
+				map[string]any{"Count": al.Repeats, "Since": al.Since.In(a.cfg.Location).Format("2006-01-02 15:04:05 MST")})))
+		}
 		id := "alert_" + al.ID
 		if al.ID == "" || ids[id] {
 			id = "alert_" + al.ID + "_" + strconv.Itoa(i)
@@ -201,12 +210,10 @@ func contextLine(id, text string) *slackgo.ContextBlock {
 	return slackgo.NewContextBlock(id, plain(truncate(text, maxSectionText)))
 }
 
-// escape makes text safe inside mrkdwn: Slack's control characters.
-func escape(s string) string { return escaper.Replace(s) }
-
-// escaper is built once: a Replacer is safe for concurrent use, and building
-// one (a 256-entry table) costs more than a message's whole rendering.
-var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+// escape makes text safe inside mrkdwn: Slack's three control characters
+// (&, <, >) become entities. slack-go's EscapeMessage does exactly that, with a
+// Replacer built once per process; receive.go's unescape is its inverse.
+func escape(s string) string { return slackutilsx.EscapeMessage(s) }
 
 // truncate cuts s to at most n characters, marking the cut.
 func truncate(s string, n int) string {

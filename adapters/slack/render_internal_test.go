@@ -67,3 +67,24 @@ func TestRewrite(t *testing.T) {
 		}
 	}
 }
+
+// TestEscapeRoundTrip: what the bot escapes (slack-go's EscapeMessage) is what
+// Slack's escaping of message text looks like, so unescape undoes it exactly,
+// and no control character survives to become a mention or a link.
+func TestEscapeRoundTrip(t *testing.T) {
+	for _, in := range []string{
+		"", "plain", "<@U1> & <!channel>", "&amp; is already an entity", "&lt;b&gt;", "a<b>c&d", "<https://evil.example|click>",
+		"パスコード <リセット> & 一時", "\"quotes\" 'stay' *bold* _it_ ~s~ `code`",
+	} {
+		got := escape(in)
+		if strings.ContainsAny(got, "<>") {
+			t.Errorf("escape(%q) = %q keeps < or >", in, got)
+		}
+		if rest := strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "").Replace(got); strings.Contains(rest, "&") {
+			t.Errorf("escape(%q) = %q keeps a bare &", in, got)
+		}
+		if back := unescape(got); back != in {
+			t.Errorf("unescape(escape(%q)) = %q", in, back)
+		}
+	}
+}

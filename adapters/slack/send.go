@@ -39,10 +39,17 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		channel = im
 	}
 	text, blocks := a.render(m, loc)
+	if done, err := a.replace(ctx, to.UserID, m, text, blocks); done {
+		return err
+	}
 	ts, err := a.post(ctx, channel, text, blocks)
 	if err != nil {
 		return fmt.Errorf("slack: posting to %s: %w", channel, err)
 	}
+	if m.Interactive() {
+		a.owners.set(channel+"/"+ts, to.UserID)
+	}
+	a.remember(to.UserID, m, channel, ts)
 	if m.Secret != nil {
 		a.scheduleRemoval(channel, ts, loc)
 	}

@@ -82,6 +82,9 @@ type Config struct {
 	// a crash; Restore takes its entries back at the next start.
 	SecretShown   func(channel, ts, locale string, removeAt time.Time)
 	SecretRemoved func(channel, ts string)
+	// RecentResets, when set, lists a person's recent resets (by their company
+	// identity) for the App Home tab, oldest first.
+	RecentResets func(ctx context.Context, identity string) ([]HomeReset, error)
 }
 
 // Adapter is the Slack chat platform. Create it with New.
@@ -97,6 +100,8 @@ type Adapter struct {
 	seen    *ttlCache[struct{}] // event ids, click keys, command trigger ids
 	refused *ttlCache[struct{}] // bots already told that the bot only talks with people
 	taken   *ttlCache[string]   // alert id -> who took it
+	owners  *ttlCache[string]   // channel/ts of a message with buttons -> the person it was sent to
+	updated *ttlCache[string]   // user id + Message.Replace -> channel + ts of the message it updates
 	posted  postedAlerts        // where alerts were posted, for takes in the console
 	queues  keyqueue.Queue
 
@@ -188,6 +193,8 @@ func New(cfg Config) (*Adapter, error) {
 		seen:      newTTLCache[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
 		refused:   newTTLCache[struct{}](cfg.Clock, time.Hour, 10_000),
 		taken:     newTTLCache[string](cfg.Clock, 7*24*time.Hour, 100_000),
+		owners:    newTTLCache[string](cfg.Clock, 24*time.Hour, 100_000),
+		updated:   newTTLCache[string](cfg.Clock, time.Hour, 50_000),
 		ready:     make(chan struct{}),
 		life:      life,
 		end:       end,

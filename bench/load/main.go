@@ -34,6 +34,7 @@ func main() {
 	alerts := flag.Int("alerts", d.Alerts, "helpdesk alerts in the burst (0 skips)")
 	alertsOver := flag.Duration("alerts-over", d.AlertsOver, "time over which the alerts are raised")
 	pollFirst := flag.Duration("poll-first", d.PollFirst, "the bot's reset.poll_first")
+	unlock := flag.Int("unlock", d.Unlock, "resets measuring the time to unlock, with the default poll_first (0 skips)")
 	bot := flag.String("bot", "", "passcodebot binary (default: go build ./cmd/passcodebot)")
 	baseline := flag.String("baseline", "", "baseline binary (default: go build ./bench/baseline)")
 	auditDir := flag.String("audit-dir", "", "directory for the bot's audit databases (default: the work directory, on disk; /dev/shm leaves the disk's fsync out)")
@@ -50,6 +51,7 @@ func main() {
 		fail(err)
 	}
 	o.MinResets, o.Hold, o.HoldLoad, o.Alerts, o.AlertsOver, o.PollFirst = *minResets, *hold, *holdLoad, *alerts, *alertsOver, *pollFirst
+	o.Unlock = *unlock
 	o.Progress = os.Stderr
 	o.ProfileDir, o.ProfileSeconds = *profile, *profileSecs
 	dir, err := os.MkdirTemp("", "passcodebot-load-")

@@ -63,8 +63,9 @@ func (s *session) addEmployees(from, to int, kind deviceKind) {
 				ID: fmt.Sprintf("dev-%07d", n), Name: e.device, Model: "Pixel 8", Manufacturer: "Google",
 				OperatingSystem: "Android", OSVersion: "15", OwnerType: "company", EnrollmentType: enroll,
 				DeviceType: "androidEnterprise", LastSync: time.Now().Add(-time.Hour),
-				// The first result read sees "pending", the second "done" with a passcode.
-				Reset: graphtest.Plan{Outcome: "done", PendingReads: 1},
+				// The first result read sees "pending", the second "done" with a passcode
+				// (unless the session plans otherwise: unlock.go).
+				Reset: s.planFor(n),
 			})
 	}
 }
@@ -205,6 +206,9 @@ func (s *session) fullReset(ctx context.Context, o *Options, e employee, sm *sam
 		return err
 	}
 	sm.add(actResult, pass.at.Sub(t0))
+	if done, ok := s.graph.DoneAt(deviceIDOf(e)); ok {
+		sm.add(actUnlock, pass.at.Sub(done)) // time to unlock: Graph turned done -> the passcode posted
+	}
 	if _, err := expectPost(ctx, box, o.Timeout, "the success notice", hasText(en.say("success", e))); err != nil {
 		return err
 	}

@@ -60,6 +60,10 @@ type Options struct {
 	ProfileDir     string
 	ProfileSeconds int
 
+	// Unlock is how many resets measure the time to unlock (unlock.go), all at
+	// once, with the bot's default polling; 0 skips it.
+	Unlock int
+
 	PollFirst time.Duration // the bot's first wait before reading a reset's result
 	Timeout   time.Duration // the longest wait for any one reply
 	Progress  io.Writer     // progress lines; nil: none
@@ -72,6 +76,7 @@ func Defaults() Options {
 		Hold: 10000, HoldLoad: 100, HoldOpeners: 100,
 		Alerts: 1000, AlertsOver: 10 * time.Second, AlertsWithin: 60 * time.Second,
 		PollFirst: 20 * time.Millisecond, Timeout: 60 * time.Second,
+		Unlock: 20,
 	}
 }
 
@@ -114,6 +119,7 @@ type Report struct {
 	Levels []Level
 	Hold   *Hold
 	Alerts *Alerts
+	Unlock *Unlock
 }
 
 // Level is one concurrency level: passcodebot and the baseline.
@@ -251,6 +257,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return r, fmt.Errorf("alerts: %w", err)
 		}
 		r.Alerts = a
+	}
+	if o.Unlock > 0 {
+		fmt.Fprintf(o.Progress, "time to unlock: %d resets…\n", o.Unlock)
+		u, err := runUnlock(ctx, &o)
+		if err != nil {
+			return r, fmt.Errorf("unlock: %w", err)
+		}
+		r.Unlock = u
 	}
 	return r, nil
 }
@@ -415,7 +429,7 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	l.Errors, l.FirstErrors = errs.get()
 	l.Reply = sm.summary(chatActions...)
 	l.ByAction = map[string]Latencies{}
-	for _, k := range []string{actReset, actPick, actSignIn, actConfirm, actResult} {
+	for _, k := range []string{actReset, actPick, actSignIn, actConfirm, actResult, actUnlock} {
 		l.ByAction[k] = sm.summary(k)
 	}
 	l.Graph = perReset(before, s.graph.Counts(), l.Completed)

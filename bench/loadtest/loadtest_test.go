@@ -128,6 +128,7 @@ func TestShortRun(t *testing.T) {
 		Levels: []int{n}, MinResets: n,
 		Hold: 20, HoldLoad: n, HoldOpeners: 5,
 		Alerts: 20, AlertsOver: 500 * time.Millisecond, AlertsWithin: time.Minute,
+		Unlock:  3,
 		Timeout: time.Minute,
 	})
 	if err != nil {
@@ -162,6 +163,9 @@ func TestShortRun(t *testing.T) {
 	a := r.Alerts
 	if a == nil || a.Delivered != 20 || a.Lost != 0 || a.Incomplete != 0 || a.Duplicates != 0 || a.Errors != 0 {
 		t.Fatalf("alerts: %+v", a)
+	}
+	if u := r.Unlock; u == nil || u.Completed != 3 || u.Errors != 0 || u.Lag.N != 3 {
+		t.Errorf("time to unlock: %+v", u)
 	}
 	if len(r.Targets()) == 0 || !strings.Contains(r.String(), "Targets:") {
 		t.Error("the report has no targets")

@@ -186,6 +186,7 @@ type session struct {
 	proc   *process
 	admin  string // passcodebot's admin listener
 	routes *router
+	plan   func(n int) graphtest.Plan // how employee n's reset plays out; nil: pending once, then done
 }
 
 func newSession() *session {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type Env func(string) string
 
 // Main runs the program with args (without the program name) and returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env Env) int {
+	if code, done := cli(args, stdout, stderr); done {
+		return code
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "check":
@@ -62,8 +66,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (default: the embedded config.example.yaml)")
 	listen := fs.String("listen", "", "override http.listen, e.g. 127.0.0.1:0")
-	if err := fs.Parse(args); err != nil {
-		return ExitConfig
+	locale := fs.String("locale", "", "override locale: the language of the terminal chat and of people whose own is unknown (en, ja)")
+	fs.Usage = func() { fmt.Fprint(stderr, usage, "\nFlags of run:\n"); fs.PrintDefaults() }
+	if code, ok := parse(fs, args, 0); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -72,8 +78,21 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	if *listen != "" {
 		cfg.HTTP.Listen = *listen
+		if err := cfg.CheckPublicURL(); err != nil {
+			fmt.Fprintln(stderr, "passcodebot:", err)
+			return ExitConfig
+		}
 	}
-	log := newLogger(cfg, stderr)
+	if *locale != "" {
+		if !slices.Contains(catalog.Locales, *locale) {
+			fmt.Fprintf(stderr, "passcodebot: -locale: %q is not one of %v\n", *locale, catalog.Locales)
+			return ExitConfig
+		}
+		cfg.Locale = *locale
+	}
+	logOut, stdout, closeLog := shellTerminal(cfg, stdin, stdout, stderr)
+	defer closeLog()
+	log := newLogger(cfg, logOut)
 	if err := run(ctx, cfg, stdin, stdout, log, env); err != nil {
 		var ce configError
 		if errors.As(err, &ce) {
@@ -118,6 +137,11 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return configError{err}
 	}
+	for l, name := range cfg.HelpdeskName {
+		if err := cat.SetHelpdeskName(l, name); err != nil {
+			return configError{err}
+		}
+	}
 
 	var (
 		devices   resetflow.Devices
@@ -161,6 +185,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	hooks := func(platform string) chatHooks {
 		bg := context.Background()
 		return chatHooks{
+			recent: recentResets(&db, directory, devices, clk),
 			taken: func(alertID, who string) {
 				ev := resetflow.Event{Time: clk.Now(), Step: "alert_ack", Platform: platform, ChatUser: who, Outcome: "taken", Detail: "alert=" + alertID}
 				if err := db.Record(bg, ev); err != nil {
@@ -198,7 +223,11 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			for _, u := range demoUsers {
 				names = append(names, u.UPN)
 			}
-			adapters = append(adapters, shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names))
+			sh := shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names)
+			if t, ok := stdout.(*terminalOut); ok {
+				sh.Prompt, sh.Note = true, t.note
+			}
+			adapters = append(adapters, sh)
 		case "slack":
 			sa, err := newSlack(cfg, env, cat, clk, log, hooks("slack"))
 			if err != nil {
@@ -228,6 +257,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		return configError{fmt.Errorf("audit.file: %w", err)}
 	}
 	defer db.Close()
+	alerts.Store = db // alerts undelivered at a stop are posted at the next start
 	tap, consoleStore, err := openConsole(ctx, cfg, db, log)
 	if err != nil {
 		ln.Close()
@@ -295,7 +325,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	pages.FormOrigins = provider.FormOrigins()
 	mux := http.NewServeMux()
-	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages}).Register(mux)
+	(&reauth.Server{Windows: engine, Provider: provider, Pages: pages, Limit: &reauth.Limiter{Clock: clk, Log: log}}).Register(mux)
 	if slackHTTP != nil {
 		slackHTTP.Register(mux)
 	}
@@ -354,15 +384,24 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, env Env
 	fs := flag.NewFlagSet("passcodebot check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file")
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: passcodebot check [-config file] <user principal name>") }
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fs.Usage()
-		return ExitConfig
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: passcodebot check [-config file] <user principal name>")
+		fs.PrintDefaults()
+	}
+	if code, ok := parse(fs, args, 1); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot:", err)
 		return ExitConfig
+	}
+	if cfg.Devices == "fleet" {
+		if err := checkFleet(ctx, cfg, fs.Arg(0), stdout); err != nil {
+			fmt.Fprintln(stderr, "passcodebot check:", err)
+			return ExitFail
+		}
+		return ExitOK
 	}
 	ic, err := intuneConfig(cfg, env)
 	if err != nil {
@@ -443,4 +482,7 @@ type chatHooks struct {
 	taken   func(alertID, who string)                      // someone pressed "I'm on it"
 	shown   func(channel, id, locale string, at time.Time) // a passcode message was posted
 	removed func(channel, id string)                       // and is gone again
+
+	// recent lists a person's recent resets for the Slack App Home tab.
+	recent func(context.Context, string) ([]slackadapter.HomeReset, error)
 }

@@ -34,8 +34,8 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	until := fs.String("until", "", "before this time: RFC 3339, a date or a duration ago")
 	fs.IntVar(&f.Limit, "limit", 0, "at most this many events")
 	format := fs.String("format", "table", "table, csv or jsonl")
-	if err := fs.Parse(args); err != nil {
-		return ExitConfig
+	if code, ok := parse(fs, args, 0); !ok {
+		return code
 	}
 	var err error
 	now := time.Now()
@@ -145,10 +145,10 @@ func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	platform := fs.String("platform", links.Platform, "chat platform of the account")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: passcodebot unlink [-config file] [-platform discord] <chat user id>")
+		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fs.Usage()
-		return ExitConfig
+	if code, ok := parse(fs, args, 1); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

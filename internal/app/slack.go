@@ -35,7 +35,7 @@ func newSlack(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock
 		Mode: slackadapter.Mode(cfg.Slack.Mode), APIURL: cfg.Slack.APIURL, HelpdeskChannel: cfg.Slack.HelpdeskChannel,
 		EmailDomainRewrite: cfg.Slack.EmailDomainRewrite, UserCacheTTL: cfg.Slack.UserCacheTTL,
 		SecretTTL: cfg.Reset.SecretTTL, Catalog: cat, Location: cfg.Location, Clock: clk, Log: log,
-		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
+		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed, RecentResets: h.recent,
 	}
 	var err error
 	if sc.BotToken, err = secret(envSlackBotToken, "xoxb-", "bot"); err != nil {

@@ -120,6 +120,9 @@ type Action struct {
 	Updated   time.Time
 	Passcode  string
 	ErrorCode int
+	// ErrorText, when set, is sent as errorCode instead: a JSON string, as a
+	// service that strays from the schema (or a hostile one) would send.
+	ErrorText string
 }
 
 // Counts are the calls each endpoint took, faulted ones included.
@@ -723,6 +726,9 @@ func (d *device) props(version string) map[string]any {
 				}
 				m["passcode"] = pc
 				m["errorCode"] = a.ErrorCode
+				if a.ErrorText != "" {
+					m["errorCode"] = a.ErrorText
+				}
 			} else {
 				m["@odata.type"] = "#microsoft.graph.deviceActionResult"
 			}

@@ -67,5 +67,5 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := p.Windows.CompleteSignIn(r.Context(), token, who)
-	p.Pages.Status(w, res.Locale, res.Status)
+	p.Pages.Result(w, res)
 }

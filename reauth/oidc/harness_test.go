@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -109,8 +110,9 @@ type harness struct {
 	idpLn  net.Listener
 	srv    *httptest.Server
 	prov   *oidc.Provider
-	client *http.Client // follows no redirects
+	client *http.Client // follows no redirects; a browser with its own cookie jar
 	addr   resetflow.Address
+	links  *resetflow.MemoryLinks
 
 	// Hooks into the provider's endpoints (set before the request).
 	onAuthorize func()
@@ -129,6 +131,8 @@ type harnessOpts struct {
 	locale    string
 	idpDown   bool // start with the provider not listening
 	accessTTL time.Duration
+	limit     *reauth.Limiter // the sign-in pages' rate limit, if any
+	maxPend   int
 }
 
 func newHarness(t *testing.T, mod ...func(*harnessOpts)) *harness {
@@ -145,10 +149,8 @@ func newHarness(t *testing.T, mod ...func(*harnessOpts)) *harness {
 		alerts: &flowtest.Alerts{},
 		logs:   &lockedBuffer{},
 		addr:   resetflow.Address{Platform: "test", UserID: "U-alice"},
-		client: &http.Client{
-			Timeout:       10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client: newBrowser(),
+		links:  resetflow.NewMemoryLinks(),
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
@@ -192,7 +194,7 @@ func newHarness(t *testing.T, mod ...func(*harnessOpts)) *harness {
 	cfg.Location = time.UTC
 	h.eng, err = resetflow.New(cfg, resetflow.Deps{
 		Clock: h.clk, Catalog: h.cat, Devices: fl, Directory: fl,
-		Messenger: h.chat, Alerter: h.alerts, Log: log,
+		Messenger: h.chat, Alerter: h.alerts, Log: log, Links: h.links,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -209,13 +211,16 @@ func newHarness(t *testing.T, mod ...func(*harnessOpts)) *harness {
 	h.prov, err = oidc.New(oc, oidc.Options{
 		ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
 		RedirectURL: h.srv.URL + oidc.CallbackPath,
-		Windows:     h.eng, Pages: pages, Clock: h.clk, Log: log,
+		Windows:     h.eng, Pages: pages, Clock: h.clk, Log: log, MaxPending: o.maxPend,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pages.FormOrigins = h.prov.FormOrigins()
-	(&reauth.Server{Windows: h.eng, Provider: h.prov, Pages: pages}).Register(mux)
+	if o.limit != nil {
+		o.limit.Clock, o.limit.Log = h.clk, log
+	}
+	(&reauth.Server{Windows: h.eng, Provider: h.prov, Pages: pages, Limit: o.limit}).Register(mux)
 	h.secret(idp.ClientSecret)
 
 	// Nothing secret may reach a page or the log.
@@ -362,6 +367,17 @@ func (h *harness) requestLink(locale string) string {
 	return last.Link.URL
 }
 
+// newBrowser is an HTTP client that keeps cookies, as a browser does, and
+// follows no redirects (the test follows them, to see each step).
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
 type page struct {
 	status int
 	header http.Header
@@ -370,6 +386,12 @@ type page struct {
 
 func (h *harness) do(method, u string) page {
 	h.t.Helper()
+	return h.doAs(h.client, method, u)
+}
+
+// doAs makes the request from browser b.
+func (h *harness) doAs(browser *http.Client, method, u string) page {
+	h.t.Helper()
 	req, err := http.NewRequest(method, u, nil)
 	if err != nil {
 		h.t.Fatal(err)
@@ -377,7 +399,7 @@ func (h *harness) do(method, u string) page {
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := h.client.Do(req)
+	resp, err := browser.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -51,7 +51,18 @@ const (
 const retryAfter = 10 * time.Second
 
 // maxPending bounds the sign-ins begun and not finished, to bound memory.
+// Each sign-in link holds at most one (pressing Continue again replaces it),
+// so only as many people as there are open links can fill it.
 const maxPending = 10000
+
+// Cookie names binding a sign-in to the browser that pressed Continue. The
+// __Host- prefix (Secure, Path=/, no Domain: no other host can set it) needs
+// https; on a plain-http public URL (loopback demos and tests) the cookie goes
+// without the prefix and without Secure.
+const (
+	BrowserCookie         = "__Host-passcodebot-signin"
+	BrowserCookieInsecure = "passcodebot-signin"
+)
 
 // Options are what the provider needs besides its Config.
 type Options struct {
@@ -67,6 +78,8 @@ type Options struct {
 	MaxAge time.Duration
 	// HTTPClient replaces the client built from Config.HTTPTimeout.
 	HTTPClient *http.Client
+	// MaxPending bounds the sign-ins begun and not finished (default 10000).
+	MaxPending int
 }
 
 // Provider is a reauth.Provider for an OpenID Connect identity provider.
@@ -81,8 +94,12 @@ type Provider struct {
 	lastFail time.Time
 	lastErr  error
 
-	pendMu  sync.Mutex // makes take atomic
-	pending *cache.Cache
+	pendMu   sync.Mutex // makes take atomic; guards byToken and the warnings
+	pending  *cache.Cache
+	byToken  map[string]string // window token -> its one pending state
+	fullWarn time.Time         // when "too many sign-ins" was last logged
+	fullN    int               // refusals since
+	secure   bool              // the redirect URL is https: __Host- cookie, Secure
 }
 
 var _ reauth.Provider = (*Provider)(nil)
@@ -101,6 +118,7 @@ type pending struct {
 	deadline time.Time // the window's
 	locale   string
 	owner    string // the device owner's UPN, for logs
+	browser  string // the value of the browser's cookie when it pressed Continue
 }
 
 // New returns a provider. It does not contact the identity provider: discovery
@@ -130,6 +148,9 @@ func New(cfg Config, o Options) (*Provider, error) {
 	if o.MaxAge <= 0 {
 		o.MaxAge = 5 * time.Minute
 	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = maxPending
+	}
 	client := o.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: cfg.HTTPTimeout}
@@ -139,6 +160,8 @@ func New(cfg Config, o Options) (*Provider, error) {
 		// Deadlines are checked with the injected clock; the cache's own
 		// expiry only frees memory.
 		pending: cache.New(10*time.Minute, time.Minute),
+		byToken: map[string]string{},
+		secure:  strings.HasPrefix(strings.ToLower(o.RedirectURL), "https://"),
 	}, nil
 }
 
@@ -213,16 +236,28 @@ func (p *Provider) Begin(w http.ResponseWriter, r *http.Request, token string, i
 		return
 	}
 	now := p.o.Clock.Now()
+	// The browser's id: kept if it has one already (several sign-ins in one
+	// browser), else new. Another browser cannot set it for our host.
+	browser := ""
+	if ck, err := r.Cookie(p.cookieName()); err == nil && len(ck.Value) == 43 {
+		browser = ck.Value
+	} else {
+		browser = random()
+	}
 	pd := &pending{
 		token: token, verifier: oauth2.GenerateVerifier(), nonce: random(),
-		issued: now, deadline: info.Expires, locale: info.Locale, owner: info.UserUPN,
+		issued: now, deadline: info.Expires, locale: info.Locale, owner: info.UserUPN, browser: browser,
 	}
 	state := random()
-	if !p.put(state, pd) {
-		p.log.Warn("oidc: too many sign-ins in progress; refusing a new one", "max", maxPending)
+	first, ok := p.put(state, pd)
+	if !ok {
 		p.o.Pages.Message(w, info.Locale, http.StatusServiceUnavailable, "page_error_title", "page_provider_down")
 		return
 	}
+	http.SetCookie(w, &http.Cookie{
+		Name: p.cookieName(), Value: browser, Path: "/", MaxAge: int(time.Hour / time.Second),
+		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
+	})
 	opts := []oauth2.AuthCodeOption{
 		oidc.Nonce(pd.nonce),
 		oauth2.S256ChallengeOption(pd.verifier),
@@ -232,18 +267,46 @@ func (p *Provider) Begin(w http.ResponseWriter, r *http.Request, token string, i
 	if info.UserUPN != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", info.UserUPN))
 	}
-	p.log.Info("oidc: sign-in begun", "owner", info.UserUPN, "device", info.DeviceName)
+	if first {
+		// Once per link: pressing Continue again replaces the sign-in quietly.
+		p.log.Info("oidc: sign-in begun", "owner", info.UserUPN, "device", info.DeviceName, "linking", info.Linking)
+	}
 	p.o.Pages.SecurityHeaders(w)
 	http.Redirect(w, r, d.oauth.AuthCodeURL(state, opts...), http.StatusSeeOther)
 }
 
-func (p *Provider) put(state string, pd *pending) bool {
+func (p *Provider) cookieName() string {
+	if p.secure {
+		return BrowserCookie
+	}
+	return BrowserCookieInsecure
+}
+
+// put stores a sign-in under its state. A link holds one pending sign-in: a new
+// one replaces the link's previous one, so one person pressing Continue over
+// and over never fills the table for others. first reports a link's first.
+func (p *Provider) put(state string, pd *pending) (first, ok bool) {
 	p.pendMu.Lock()
 	defer p.pendMu.Unlock()
-	if p.pending.ItemCount() >= maxPending {
+	old, had := p.byToken[pd.token]
+	if had {
+		p.pending.Delete(old)
+	}
+	if p.pending.ItemCount() >= p.o.MaxPending {
 		p.pending.DeleteExpired()
-		if p.pending.ItemCount() >= maxPending {
-			return false
+		for tok, st := range p.byToken {
+			if _, live := p.pending.Get(st); !live {
+				delete(p.byToken, tok)
+			}
+		}
+		if p.pending.ItemCount() >= p.o.MaxPending {
+			p.fullN++
+			if now := p.o.Clock.Now(); p.fullWarn.IsZero() || now.Sub(p.fullWarn) >= time.Minute || now.Before(p.fullWarn) {
+				p.log.Warn("oidc: too many sign-ins in progress; refusing new ones", "max", p.o.MaxPending, "refused", p.fullN, "window", "1m")
+				p.fullWarn, p.fullN = now, 0
+			}
+			delete(p.byToken, pd.token)
+			return false, false
 		}
 	}
 	ttl := pd.deadline.Sub(pd.issued) + time.Minute
@@ -251,7 +314,8 @@ func (p *Provider) put(state string, pd *pending) bool {
 		ttl = 10 * time.Minute
 	}
 	p.pending.Set(state, pd, ttl)
-	return true
+	p.byToken[pd.token] = state
+	return !had, true
 }
 
 // take returns the sign-in stored under state and forgets it: a state works once.
@@ -266,7 +330,11 @@ func (p *Provider) take(state string) *pending {
 		return nil
 	}
 	p.pending.Delete(state)
-	return v.(*pending)
+	pd := v.(*pending)
+	if p.byToken[pd.token] == state {
+		delete(p.byToken, pd.token)
+	}
+	return pd
 }
 
 // Reasons shown on the error page, as catalog ids.
@@ -306,6 +374,20 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	loc := pd.locale
 	log := p.log.With("owner", pd.owner)
+	// The callback must come from the browser that pressed Continue: an
+	// authorize URL forwarded to someone else comes back without its cookie.
+	// The state is used up, and so is the link, so a callback URL sent back to
+	// the first browser cannot finish it either.
+	http.SetCookie(w, &http.Cookie{Name: p.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	if ck, err := r.Cookie(p.cookieName()); err != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(pd.browser)) != 1 {
+		log.Warn("oidc: callback refused: it came from another browser than the one that began the sign-in", "had_cookie", err == nil)
+		res := resetflow.SignInResult{Status: resetflow.SignInOtherBrowser, Locale: loc}
+		if rf, ok := p.o.Windows.(reauth.Refuser); ok {
+			res = rf.RefuseSignIn(context.WithoutCancel(r.Context()), pd.token, "callback_from_another_browser")
+		}
+		p.o.Pages.Status(w, loc, res.Status)
+		return
+	}
 	fail := func(code int, reason, why string, args ...any) {
 		log.Warn("oidc: sign-in refused: "+why, args...)
 		p.o.Pages.Error(w, loc, code, p.o.Pages.Catalog.T(loc, reason))
@@ -396,7 +478,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	res := p.o.Windows.CompleteSignIn(context.WithoutCancel(r.Context()), pd.token, who)
 	log.Info("oidc: sign-in checked by the engine", "result", statusName(res.Status), "signed_in_as", who.UPN, "tid", who.TenantID,
 		"auth_time", authTime.UTC().Format(time.RFC3339))
-	p.o.Pages.Status(w, res.Locale, res.Status)
+	p.o.Pages.Result(w, res)
 }
 
 // parseAuthTime reads auth_time: seconds since the epoch, as a JSON number (or,
@@ -448,6 +530,12 @@ func statusName(s resetflow.SignInStatus) string {
 		return "stale"
 	case resetflow.SignInWrongPerson:
 		return "wrong_person"
+	case resetflow.SignInPairing:
+		return "pairing"
+	case resetflow.SignInNotFound:
+		return "not_found"
+	case resetflow.SignInOtherBrowser:
+		return "other_browser"
 	}
 	return strconv.Itoa(int(s))
 }

@@ -149,6 +149,7 @@ type Server struct {
 	users    map[string]User
 	channels map[string]*Channel
 	messages map[string]*Message   // channel + "/" + ts
+	homes    map[string]*Home      // user -> their App Home tab (views.publish), home.go
 	byChan   map[string][]*Message // channel -> messages, oldest first
 	tsSeq    int64
 	idSeq    int
@@ -437,7 +438,13 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		for k, v := range body {
-			params.Set(k, fmt.Sprint(v))
+			switch v.(type) {
+			case map[string]any, []any: // an object (a view) stays JSON
+				b, _ := json.Marshal(v)
+				params.Set(k, string(b))
+			default:
+				params.Set(k, fmt.Sprint(v))
+			}
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
@@ -624,6 +631,8 @@ func (s *Server) serveLocked(method, token string, p url.Values, call *Call) (ma
 		}
 		m.Updates++
 		return map[string]any{"channel": call.Channel, "ts": call.TS, "text": m.Text}, nil
+	case "views.publish":
+		return s.publishLocked(p, call)
 	case "chat.delete":
 		call.TS = p.Get("ts")
 		m, ok := s.messages[call.Channel+"/"+call.TS]

@@ -16,9 +16,10 @@ func TestAlertTakenInConsole(t *testing.T) {
 	e := start(t, options{})
 	const helper = "U0HELPER"
 	e.fs.AddUser(fakeslack.User{ID: helper, Name: "helper", Email: "helper@contoso.example"})
-	bobUser := resetflow.User{ID: "u-bob", UPN: "bob@contoso.example"}
-	for _, id := range []string{"a1", "a2"} {
-		e.alerts.Alert(e.ctx, resetflow.Alert{ID: id, Kind: resetflow.AlertContactSupport, Time: e.clk.Now(), Platform: "slack", ChatUser: bob, User: bobUser})
+	// Two different people, so the queue does not fold them as repeats.
+	for id, u := range map[string]string{"a1": "bob", "a2": "carol"} {
+		e.alerts.Alert(e.ctx, resetflow.Alert{ID: id, Kind: resetflow.AlertContactSupport, Time: e.clk.Now(), Platform: "slack", ChatUser: "U-" + u,
+			User: resetflow.User{ID: "u-" + u, UPN: u + "@contoso.example"}})
 	}
 	// The queue may post them together or one by one (a second post waits a second).
 	with := func(id string) func(fakeslack.Message) bool {
@@ -82,6 +83,7 @@ func TestAlertTakenInConsole(t *testing.T) {
 	if n := len(e.fs.CallsWhere(func(c fakeslack.Call) bool { return c.Method == "chat.update" })); n != updates {
 		t.Errorf("the console's take of an alert taken in Slack updated the message")
 	}
+	e.clk.Advance(time.Minute) // the queue's pacing, so the bot stops at once
 }
 
 // TestAlertTakenInConsoleBeforePosted: a take in the console that comes before
@@ -98,4 +100,6 @@ func TestAlertTakenInConsoleBeforePosted(t *testing.T) {
 	if len(m.Actions()) != 0 || m.Updates != 1 {
 		t.Errorf("%d buttons, %d updates; want the button gone in one update", len(m.Actions()), m.Updates)
 	}
+	e.clk.WaitForTimers(1)
+	e.clk.Advance(time.Minute) // the queue's pacing, so the bot stops at once
 }

@@ -194,9 +194,6 @@ func (h *harness) reset(platform, chatUser, email string, device int, signer str
 	if list := h.chat.WaitFrom(n, chatUser, anyMsg); len(list.Choices) == 0 {
 		return // no devices
 	}
-	owner, _ := h.fl.LookupUser(ctx, email)
-	devs, _ := h.fl.ListDevices(ctx, owner)
-	name := devs[device-1].Name
 	n = len(h.chat.All())
 	in(fmt.Sprint(device), "")
 	m := h.chat.WaitFrom(n, chatUser, anyMsg)
@@ -217,32 +214,38 @@ func (h *harness) reset(platform, chatUser, email string, device int, signer str
 	h.advance(7 * time.Second) // reads the warning
 	n = len(h.chat.All())
 	in("", warn.Buttons[0].Value)
-	final := map[string]bool{
-		h.cat.T("en", "success", map[string]any{"Device": name}):       true,
-		h.cat.T("en", "result_failed", map[string]any{"Device": name}): true,
+	// The reset has ended when its flow has a terminal audit event: a result
+	// other than done, or the delivery of a done one.
+	flow := ""
+	if evs, _ := h.db.Events(ctx, sqlite.Filter{User: email, Step: "confirm"}); len(evs) > 0 {
+		flow = evs[len(evs)-1].Flow
 	}
-	done := make(chan struct{})
-	go func() {
-		h.chat.WaitFrom(n, chatUser, func(m resetflow.Message) bool {
-			if m.Secret != nil {
-				h.mu.Lock()
-				h.secrets = append(h.secrets, m.Secret.Reveal())
-				h.mu.Unlock()
+	ended := func() bool {
+		evs, _ := h.db.Events(ctx, sqlite.Filter{Flow: flow})
+		for _, e := range evs {
+			if e.Step == "delivery" || e.Step == "result" && e.Outcome != "done" {
+				return true
 			}
-			return final[m.Text]
-		})
-		close(done)
-	}()
-	for {
+		}
+		return false
+	}
+	for !ended() {
 		timers := make(chan struct{})
 		go func() { h.clk.WaitForTimers(1); close(timers) }()
 		select {
-		case <-done:
-			return
 		case <-timers:
 			h.advance(time.Second)
+		case <-time.After(20 * time.Millisecond): // the engine is working, or done without a timer: look again
 		}
 	}
+	// The passcode message goes out before the delivery is recorded.
+	h.mu.Lock()
+	for _, m := range h.chat.All() {
+		if m.M.Secret != nil {
+			h.secrets = append(h.secrets, m.M.Secret.Reveal())
+		}
+	}
+	h.mu.Unlock()
 }
 
 // script is a morning at the helpdesk: two completed resets (iOS, Android

@@ -259,7 +259,7 @@ func (s *Server) rows(loc string, evs []resetflow.Event) []eventRow {
 func (s *Server) stepLabel(loc, step string) string {
 	switch step {
 	case "request", "devices_listed", "eligibility", "link_issued", "signin", "confirm", "reset_requested", "result",
-		"cancel", "expired", "limit", "link", "unlink", "alert_ack", "console":
+		"cancel", "expired", "limit", "link", "unlink", "alert_ack", "console", "delivery", "pair", "pair_issued":
 		return s.o.Catalog.T(loc, "console_step_"+step)
 	}
 	return step

@@ -51,8 +51,7 @@ type HealthChecker interface {
 
 // Router delivers engine messages to the adapter of each address's platform.
 type Router struct {
-	mu       sync.RWMutex
-	adapters map[string]Adapter
+	adapters map[string]Adapter // written only by NewRouter
 }
 
 // NewRouter returns a router over the adapters.
@@ -66,9 +65,7 @@ func NewRouter(adapters ...Adapter) *Router {
 
 // Send implements resetflow.Messenger.
 func (r *Router) Send(ctx context.Context, to resetflow.Address, m resetflow.Message) error {
-	r.mu.RLock()
 	a := r.adapters[to.Platform]
-	r.mu.RUnlock()
 	if a == nil {
 		return fmt.Errorf("no adapter for platform %q", to.Platform)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // TestIneligibleFlood (issue 11, flooding): one person picking an ineligible
@@ -29,7 +29,7 @@ func TestIneligibleFlood(t *testing.T) {
 	p := &poster{got: make(chan struct{}, 1000)}
 	alerts := NewAlerts(clk, nil, p)
 	alerts.Start()
-	chat := flowtest.NewChat()
+	chat := resetflowtest.NewChat()
 	cat := catalog.MustNew("en")
 	devs := &countingFleet{Fleet: fl}
 	eng, err := resetflow.New(resetflow.Config{PublicURL: "http://bot.test", Location: time.UTC}, resetflow.Deps{

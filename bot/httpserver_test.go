@@ -14,8 +14,8 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // runBot runs a Bot with a real engine (demo fleet) on loopback listeners and
@@ -30,7 +30,7 @@ func runBot(t *testing.T, limits HTTPLimits, admin bool, ready func(context.Cont
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := resetflow.New(resetflow.Config{}, resetflow.Deps{Catalog: cat, Devices: fl, Directory: fl, Messenger: flowtest.NewChat(), Alerter: &flowtest.Alerts{}})
+	eng, err := resetflow.New(resetflow.Config{}, resetflow.Deps{Catalog: cat, Devices: fl, Directory: fl, Messenger: resetflowtest.NewChat(), Alerter: &resetflowtest.Alerts{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,8 @@ import (
 	"github.com/passcodebot/passcodebot/console"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 	"github.com/passcodebot/passcodebot/sqlite"
 )
 
@@ -74,11 +74,11 @@ type harness struct {
 	cs     *sqlite.ConsoleStore
 	eng    *resetflow.Engine
 	fl     *fleet.Fleet
-	chat   *flowtest.Chat
-	alerts *flowtest.Alerts
+	chat   *resetflowtest.Chat
+	alerts *resetflowtest.Alerts
 	idp    *mockoidc.MockOIDC
 	srv    *httptest.Server
-	logs   *flowtest.Buffer
+	logs   *resetflowtest.Buffer
 
 	mu      sync.Mutex
 	taken   [][2]string // OnTaken calls: alert, who
@@ -98,7 +98,7 @@ func newHarness(t *testing.T, mods ...func(*harnessOpts)) *harness {
 	}
 	ctx := context.Background()
 	h := &harness{t: t, clk: clock.NewFake(time.Now().UTC().Truncate(time.Second)), cat: catalog.MustNew("en"),
-		chat: flowtest.NewChat(), alerts: &flowtest.Alerts{}, logs: &flowtest.Buffer{}}
+		chat: resetflowtest.NewChat(), alerts: &resetflowtest.Alerts{}, logs: &resetflowtest.Buffer{}}
 	var err error
 	if h.db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "audit.db")); err != nil {
 		t.Fatal(err)

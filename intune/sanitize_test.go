@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/passcodebot/passcodebot/catalog"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // hostile is an error code a compromised or broken service could send: line
@@ -106,10 +106,10 @@ func (l *eventLog) Record(_ context.Context, e resetflow.Event) error {
 func TestHostileGraphCodeInAlertAndAudit(t *testing.T) {
 	h := newHarness(t, nil)
 	h.srv.Fail(graphtest.RouteList, graphtest.Status(http.StatusForbidden, hostile))
-	alerts, audit := &flowtest.Alerts{}, &eventLog{}
+	alerts, audit := &resetflowtest.Alerts{}, &eventLog{}
 	eng, err := resetflow.New(resetflow.Config{PublicURL: "https://bot.example"}, resetflow.Deps{
 		Clock: h.clk, Catalog: catalog.MustNew("en"), Devices: h.c, Directory: h.c,
-		Messenger: flowtest.NewChat(), Alerter: alerts, Recorder: audit,
+		Messenger: resetflowtest.NewChat(), Alerter: alerts, Recorder: audit,
 	})
 	if err != nil {
 		t.Fatal(err)

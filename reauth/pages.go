@@ -58,7 +58,7 @@ type page struct {
 	Action  string // form action, when there is a form
 	Button  string
 	Hidden  map[string]string
-	Options []OptionT // a select, when there is one
+	Options []Option // a select, when there is one
 	Label   string
 	Status  int
 	Code    string // a pairing code, shown large
@@ -66,8 +66,8 @@ type page struct {
 	Auto    bool   // submit the form on load (a browser runs it; a link preview does not)
 }
 
-// OptionT is one entry of a form's select.
-type OptionT struct{ Value, Label string }
+// Option is one entry of a form's select.
+type Option struct{ Value, Label string }
 
 // SecurityHeaders are sent with every page: nothing cached, nothing framed, no referrer.
 func (p *Pages) SecurityHeaders(w http.ResponseWriter) {
@@ -180,15 +180,12 @@ func (p *Pages) Message(w http.ResponseWriter, loc string, code int, titleID, bo
 }
 
 // Form renders a page with a form that posts hidden fields and, optionally, a choice.
-func (p *Pages) Form(w http.ResponseWriter, loc, titleID, noteID, action, buttonID string, hidden map[string]string, label string, options []OptionT) {
+func (p *Pages) Form(w http.ResponseWriter, loc, titleID, noteID, action, buttonID string, hidden map[string]string, label string, options []Option) {
 	p.render(w, page{
 		Lang: loc, Title: p.Catalog.T(loc, titleID), Note: p.Catalog.T(loc, noteID),
 		Action: action, Button: p.Catalog.T(loc, buttonID), Hidden: hidden, Label: label, Options: options,
 	})
 }
-
-// Option is one entry of a form's select.
-func Option(value, label string) OptionT { return OptionT{Value: value, Label: label} }
 
 // Server serves the sign-in links.
 type Server struct {

@@ -580,7 +580,7 @@ func TestResetFailureAlertsHelpdesk(t *testing.T) {
 // TestFailureSaysTheUsualCause: a failed Android reset tells the person the usual
 // cause (no passcode policy) and gives the helpdesk the same likely cause.
 func TestFailureSaysTheUsualCause(t *testing.T) {
-	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionFailed, ErrorCode: "E1"}}}
+	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionFailed, ErrorCode: "E1", Started: t0}}}
 	h := scriptedHarness(t, s)
 	h.toConfirmScripted(alice)
 	m := h.finishReset(alice, "failed")
@@ -731,9 +731,7 @@ func TestResultPolling(t *testing.T) {
 func TestAuditFailureRefusesReset(t *testing.T) {
 	h := newHarness(t)
 	h.signIn(alice, token(t, h.pickDevice(alice, "Alice's iPhone")))
-	h.rec.mu.Lock()
-	h.rec.fail = errors.New("disk full")
-	h.rec.mu.Unlock()
+	h.rec.Fail(errors.New("disk full"))
 	h.click(alice, button(t, h.last(alice), h.tr("button_reset")))
 	if got := h.last(alice).Text; got != h.tr("audit_unavailable") {
 		t.Errorf("said %q", got)
@@ -856,7 +854,7 @@ func TestPasscodeOnlyInTheDM(t *testing.T) {
 		t.Fatal("no passcode delivered")
 	}
 	h.eng.Handle(context.Background(), resetflow.Input{From: addr(alice), Email: alice, Text: "reset"})
-	for _, e := range h.rec.events {
+	for _, e := range h.rec.Events() {
 		if strings.Contains(e.Detail+e.Outcome, pass) {
 			t.Errorf("passcode in audit event %+v", e)
 		}

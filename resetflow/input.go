@@ -105,3 +105,23 @@ func (e *Engine) deviceByName(from Address, text string) int {
 	}
 	return found
 }
+
+func hasJapanese(s string) bool {
+	for _, r := range s {
+		if (r >= 0x3040 && r <= 0x30ff) || (r >= 0x4e00 && r <= 0x9fff) || (r >= 0xff66 && r <= 0xff9f) {
+			return true
+		}
+	}
+	return false
+}
+
+type command int
+
+const (
+	cmdUnknown command = iota
+	cmdReset
+	cmdHelp
+	cmdCancel
+	cmdNumber
+	cmdUnlink
+)

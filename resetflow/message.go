@@ -50,6 +50,11 @@ type Message struct {
 	// forgets the key. A message with a Secret never has a Replace key.
 	Replace string
 	Final   bool
+
+	// Locale, when set, is the language the engine wrote the message in; the
+	// adapter renders its own words around it (and the notice that replaces a
+	// passcode) in the same language. Empty: the adapter's own choice.
+	Locale string
 }
 
 // Interactive reports whether the message expects a click.

@@ -51,8 +51,8 @@ func TestDeviceListLinks(t *testing.T) {
 	if _, st := h.eng.PickWindow(tok, 1); st != resetflow.WindowUnknown {
 		t.Errorf("an ineligible device (Surface) is offered through the link: %v", st)
 	}
-	if len(h.chat.All()) != before || len(h.alerts.All()) != 0 || len(h.rec.steps()) != 2 {
-		t.Fatalf("looking at the link did something: %v %v %v", h.chat.All()[before:], h.alerts.All(), h.rec.steps())
+	if len(h.chat.All()) != before || len(h.alerts.All()) != 0 || len(h.rec.Steps()) != 2 {
+		t.Fatalf("looking at the link did something: %v %v %v", h.chat.All()[before:], h.alerts.All(), h.rec.Steps())
 	}
 	// The link is never a sign-in window.
 	if _, st := h.eng.Window(tok); st != resetflow.WindowUnknown {

@@ -153,7 +153,7 @@ type Alert struct {
 type Event struct {
 	Time     time.Time
 	Flow     string
-	Step     string // request, devices_listed, eligibility, link_issued, signin, confirm, reset_requested, result, delivery, cancel, alert_ack
+	Step     string // a Step: request, devices_listed, eligibility, link_issued, signin, confirm, reset_requested, result, delivery, cancel, alert_ack, ...
 	Platform string
 	ChatUser string
 	UserID   string

@@ -153,7 +153,8 @@ func (rs Rules) Validate() error {
 }
 
 // DefaultRules is the Intune support matrix for self-service passcode reset
-// (../shared/design/facts.md). config.example.yaml spells out the same table.
+// (Intune's documented support of the Reset passcode action). config.example.yaml
+// spells out the same table.
 func DefaultRules() Rules {
 	return Rules{
 		// "Remove passcode" is documented for corporate-owned iOS/iPadOS (Intune

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // failingChat is a chat whose Send fails for messages that match fail; the
-// others are recorded by the flowtest.Chat.
+// others are recorded by the resetflowtest.Chat.
 type failingChat struct {
-	*flowtest.Chat
+	*resetflowtest.Chat
 	fail func(resetflow.Message) bool
 }
 
@@ -43,10 +43,6 @@ func (h *harness) runUntil(user string, ok func(resetflow.Message) bool) resetfl
 			h.clk.Advance(time.Second)
 		}
 	}
-}
-
-func (r *recorder) has(step, outcome string) bool {
-	return slices.Contains(r.steps(), step+"/"+outcome)
 }
 
 func (h *harness) final(user string) resetflow.Message {
@@ -84,11 +80,11 @@ func TestUndeliveredPasscodeIsNotSuccess(t *testing.T) {
 			t.Errorf("passcode shown in %+v", m.M)
 		}
 	}
-	if !h.rec.has("delivery", "failed") {
-		t.Errorf("audit has no failed delivery: %v", h.rec.steps())
+	if !h.rec.Has("delivery", "failed") {
+		t.Errorf("audit has no failed delivery: %v", h.rec.Steps())
 	}
-	if h.rec.has("delivery", "sent") {
-		t.Errorf("audit says sent: %v", h.rec.steps())
+	if h.rec.Has("delivery", "sent") {
+		t.Errorf("audit says sent: %v", h.rec.Steps())
 	}
 	if k := h.alerts.Kinds(); !slices.Equal(k, []resetflow.AlertKind{resetflow.AlertDeliveryFailed}) {
 		t.Errorf("alerts %v, want delivery_failed", k)
@@ -98,7 +94,7 @@ func TestUndeliveredPasscodeIsNotSuccess(t *testing.T) {
 			t.Errorf("alert carries the passcode: %q", a.Detail)
 		}
 	}
-	for _, e := range h.rec.events {
+	for _, e := range h.rec.Events() {
 		if strings.Contains(e.Detail, secret) {
 			t.Errorf("audit carries the passcode: %+v", e)
 		}
@@ -127,8 +123,8 @@ func TestUndeliveredRemovalIsNotSuccess(t *testing.T) {
 	if strings.Contains(got.Text, "successfully") {
 		t.Fatalf("said success: %q", got.Text)
 	}
-	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertDeliveryFailed) || !h.rec.has("delivery", "failed") {
-		t.Errorf("alerts %v, audit %v", h.alerts.Kinds(), h.rec.steps())
+	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertDeliveryFailed) || !h.rec.Has("delivery", "failed") {
+		t.Errorf("alerts %v, audit %v", h.alerts.Kinds(), h.rec.Steps())
 	}
 }
 
@@ -138,8 +134,8 @@ func TestDeliveredPasscodeIsAudited(t *testing.T) {
 	h := scriptedHarness(t, s)
 	h.toConfirmScripted("u1@x")
 	h.finishReset("u1@x", "was reset successfully")
-	if !h.rec.has("delivery", "sent") {
-		t.Errorf("audit %v", h.rec.steps())
+	if !h.rec.Has("delivery", "sent") {
+		t.Errorf("audit %v", h.rec.Steps())
 	}
 }
 
@@ -309,8 +305,8 @@ func TestResumedPasscodeOlderThanSecretTTLNotShown(t *testing.T) {
 			t.Fatalf("an old passcode was shown after the restart: %+v", m.M)
 		}
 	}
-	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertDeliveryFailed) || !h.rec.has("delivery", "too_old") {
-		t.Errorf("alerts %v, audit %v", h.alerts.Kinds(), h.rec.steps())
+	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertDeliveryFailed) || !h.rec.Has("delivery", "too_old") {
+		t.Errorf("alerts %v, audit %v", h.alerts.Kinds(), h.rec.Steps())
 	}
 }
 
@@ -402,7 +398,7 @@ func TestUnrecordedDeliveryNotShown(t *testing.T) {
 			t.Fatal("the passcode was shown without its delivery recorded")
 		}
 	}
-	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertDeliveryFailed) || !h.rec.has("delivery", "not_recorded") {
-		t.Errorf("alerts %v, audit %v", h.alerts.Kinds(), h.rec.steps())
+	if !slices.Contains(h.alerts.Kinds(), resetflow.AlertDeliveryFailed) || !h.rec.Has("delivery", "not_recorded") {
+		t.Errorf("alerts %v, audit %v", h.alerts.Kinds(), h.rec.Steps())
 	}
 }

@@ -36,14 +36,14 @@ const takenColor = 0x57F287
 // (who, device, what happened, when, detail) and an "I'm on it" button for
 // each. Several alerts are one digest message (more than 10 take several
 // messages). An alert already posted is never posted again, so the runtime may
-// retry a batch that failed half way. A 429 returns a *RateLimitedError.
+// retry a batch that failed half way. A 429 returns a *ratelimit.Error.
 func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) error {
 	if a.cfg.HelpdeskChannelID == "" {
 		return errors.New("discord: no helpdesk channel configured")
 	}
 	var todo []resetflow.Alert
 	for _, al := range alerts {
-		if !a.posted.has(al.ID) {
+		if !a.posted.Has(al.ID) {
 			todo = append(todo, al)
 		}
 	}
@@ -59,7 +59,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 			return safe("post alerts", err)
 		}
 		for _, al := range chunk {
-			a.posted.add(al.ID)
+			a.posted.Add(al.ID, struct{}{})
 		}
 		a.afterPost(ctx, posted.ID, chunk, len(alerts))
 		todo = todo[n:]

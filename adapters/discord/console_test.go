@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -26,7 +26,7 @@ func TestAlertTakenInConsole(t *testing.T) {
 	if err := h.adapter.PostAlerts(ctx, []resetflow.Alert{testAlert("a1", resetflow.AlertWrongPerson), testAlert("a2", resetflow.AlertResetFailed)}); err != nil {
 		t.Fatal(err)
 	}
-	var m fakediscord.Message
+	var m discordtest.Message
 	h.fake.WaitFor(t, "the console's take shown", func() bool {
 		ms := h.fake.Messages(h.helpdesk)
 		if len(ms) != 1 || len(ms[0].Embeds) != 2 {
@@ -45,9 +45,9 @@ func TestAlertTakenInConsole(t *testing.T) {
 
 	// Pressing #1 on a stale screen takes nothing; #2 is taken by ivan.
 	ivan := h.fake.NewUser("ivan")
-	stale, _ := h.fake.Click(ivan, m.ID, bs[0].CustomID, fakediscord.InGuild("1190000000000000001"), fakediscord.AllowDisabled())
+	stale, _ := h.fake.Click(ivan, m.ID, bs[0].CustomID, discordtest.InGuild("1190000000000000001"), discordtest.AllowDisabled())
 	h.fake.WaitFor(t, "the stale press answered", func() bool { return len(h.fake.Interaction(stale).Callbacks) == 1 })
-	if _, err := h.fake.Click(ivan, m.ID, bs[1].CustomID, fakediscord.InGuild("1190000000000000001")); err != nil {
+	if _, err := h.fake.Click(ivan, m.ID, bs[1].CustomID, discordtest.InGuild("1190000000000000001")); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -101,7 +101,7 @@ func (a *Adapter) onInteraction(ic *discordgo.InteractionCreate) {
 	if u == nil || u.Bot {
 		return
 	}
-	if !a.seen.add("i\x00" + i.ID) {
+	if !a.seen.Add("i\x00"+i.ID, struct{}{}) {
 		return // delivered twice (a RESUME replays events)
 	}
 	if t, ok := snowflakeTime(i.ID); ok && a.clk.Now().Sub(t) > maxInteractionAge {
@@ -216,7 +216,7 @@ func (a *Adapter) ownsChannel(userID, channelID string) (owns, known bool) {
 
 // takeComponent acts on a click that counts: once per message (key).
 func (a *Adapter) takeComponent(i *discordgo.Interaction, u *discordgo.User, data discordgo.MessageComponentInteractionData, key string) {
-	if !a.used.add(key) {
+	if !a.used.Add(key, struct{}{}) {
 		// This message was acted on already (a double click, or a click on an
 		// old message from a screen that hasn't caught up): acknowledge it so
 		// Discord shows no error, and do nothing more.
@@ -227,7 +227,7 @@ func (a *Adapter) takeComponent(i *discordgo.Interaction, u *discordgo.User, dat
 	go func() {
 		ok := a.ack(i, discordgo.InteractionResponseDeferredMessageUpdate)
 		if !ok {
-			a.used.remove(key) // not answered, so not acted on: a fresh click may count
+			a.used.Remove(key) // not answered, so not acted on: a fresh click may count
 		}
 		acked <- ok
 	}()

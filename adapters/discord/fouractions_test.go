@@ -10,7 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 )
 
 var hiddenToken = regexp.MustCompile(`name="token" value="([^"]+)"`)
@@ -28,7 +28,7 @@ func TestFourActionsToThePasscode(t *testing.T) {
 
 	actions = append(actions, "write reset")
 	h.fake.UserSays(alice, "reset")
-	list := h.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("2. Alice's Pixel 8") != nil })
+	list := h.dm(alice, "the device list", func(m discordtest.Message) bool { return m.Button("2. Alice's Pixel 8") != nil })
 	pixel := list.Button("2. Alice's Pixel 8")
 	if pixel.Style != discordgo.LinkButton || !strings.HasPrefix(pixel.URL, h.web.URL+"/r/") {
 		t.Fatalf("the device button does not open the sign-in: %+v", pixel)
@@ -65,7 +65,7 @@ func TestFourActionsToThePasscode(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	warn := h.dm(alice, "the warning", func(m fakediscord.Message) bool { return m.Button(h.cat.T("en", "button_reset")) != nil })
+	warn := h.dm(alice, "the warning", func(m discordtest.Message) bool { return m.Button(h.cat.T("en", "button_reset")) != nil })
 
 	actions = append(actions, "press Reset passcode")
 	h.click(alice, warn, h.cat.T("en", "button_reset"))

@@ -36,6 +36,11 @@ type Adapter struct {
 	// Note is printed under the welcome (where the logs go, say).
 	Note     string
 	prompted bool
+
+	// The last block printed, when it was a progress message (Message.Replace):
+	// on a terminal the next update of the same key is drawn over it.
+	lastReplace string
+	lastLines   int
 }
 
 // New returns a terminal chat reading in and writing out as user.
@@ -158,8 +163,30 @@ func (a *Adapter) Send(_ context.Context, to resetflow.Address, m resetflow.Mess
 		a.options = nil
 	}
 	a.mu.Unlock()
-	a.printf("%s", b.String())
+	a.print(b.String(), m.Replace, m.Final)
 	return nil
+}
+
+// print writes a block. On a terminal, an update of the progress message printed
+// last (same Replace key) is drawn over it instead of below it; a pipe gets every
+// update as new lines, so a script reads them all.
+func (a *Adapter) print(block, replace string, final bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.prompted {
+		io.WriteString(a.out, "\r\033[K") // clear the prompt line; redrawn below
+	}
+	if a.Prompt && replace != "" && replace == a.lastReplace && a.lastLines > 0 {
+		fmt.Fprintf(a.out, "\033[%dA\r\033[J", a.lastLines) // up over the last block, clear to the end
+	}
+	io.WriteString(a.out, block)
+	a.lastReplace, a.lastLines = "", 0
+	if replace != "" && !final {
+		a.lastReplace, a.lastLines = replace, strings.Count(block, "\n")
+	}
+	if a.prompted {
+		io.WriteString(a.out, promptText)
+	}
 }
 
 // PostAlerts prints helpdesk alerts, marked as such. They never carry a passcode.
@@ -183,15 +210,7 @@ func (a *Adapter) PostAlerts(_ context.Context, alerts []resetflow.Alert) error 
 }
 
 func (a *Adapter) printf(format string, args ...any) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.prompted {
-		io.WriteString(a.out, "\r\033[K") // clear the prompt line; redrawn below
-	}
-	fmt.Fprintf(a.out, format, args...)
-	if a.prompted {
-		io.WriteString(a.out, promptText)
-	}
+	a.print(fmt.Sprintf(format, args...), "", false)
 }
 
 const promptText = "you> "

@@ -77,7 +77,7 @@ func (a *Adapter) MarkAlertTaken(ctx context.Context, alertID, who string) bool 
 		return false
 	}
 	a.posted.mu.Unlock()
-	if !a.taken.add(alertID, who) {
+	if !a.taken.Add(alertID, who) {
 		return true
 	}
 	a.posted.mu.Lock()
@@ -96,7 +96,7 @@ func (a *Adapter) MarkAlertTaken(ctx context.Context, alertID, who string) bool 
 			continue
 		}
 		id := sb.Accessory.ButtonElement.Value
-		taker, ok := a.taken.get(id)
+		taker, ok := a.taken.Get(id)
 		if !ok {
 			continue
 		}

@@ -6,7 +6,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 )
 
 // TestForgedClickIsIgnored: Mallory (bob) sends a click on the warning in
@@ -17,7 +17,7 @@ func TestForgedClickIsIgnored(t *testing.T) {
 	e := start(t, options{})
 	warning := e.resetUntilWarning(nil)
 	mallory := bob
-	bobIM := fakeslack.IM(mallory)
+	bobIM := slacktest.IM(mallory)
 	for _, button := range []string{"pcb_button_0", "pcb_button_1"} {
 		e.click(mallory, warning, button, "")
 	}
@@ -34,7 +34,7 @@ func TestForgedClickIsIgnored(t *testing.T) {
 	if got := e.fleet.Resets(); got != 0 {
 		t.Fatalf("Mallory's click reset a device (%d resets)", got)
 	}
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	if n := e.countMessages(im, "Resetting the passcode") + e.countMessages(im, "Cancelled"); n != 0 {
 		t.Fatalf("Mallory's click moved Alice's conversation")
 	}
@@ -57,7 +57,7 @@ func TestForgedClickAfterRestart(t *testing.T) {
 	e := start(t, options{handler: r})
 	api := slackgo.New(e.fs.BotToken, slackgo.OptionAPIURL(e.fs.APIURL()))
 	btn := slackgo.NewButtonBlockElement("pcb_button_0", "confirm:dev-pixel", slackgo.NewTextBlockObject("plain_text", "Reset passcode", false, false))
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	_, ts, err := api.PostMessage(im, slackgo.MsgOptionText("warning", false), slackgo.MsgOptionBlocks(slackgo.NewActionBlock("pcb_buttons", btn)))
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 )
 
 var hiddenToken = regexp.MustCompile(`name="token" value="([^"]+)"`)
@@ -34,7 +34,7 @@ func browserGet(t *testing.T, link string) string {
 // flow shows change nothing.
 func TestFourActionsToThePasscode(t *testing.T) {
 	e := start(t, options{})
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	var actions []string
 	act := func(what string) { actions = append(actions, what) }
 

@@ -28,7 +28,7 @@ func (a *Adapter) onHomeOpened(cb *slackevents.EventsAPICallbackEvent, ev *slack
 	if ev.Tab != "home" || ev.User == "" || ev.User == a.botUser {
 		return
 	}
-	if cb != nil && cb.EventID != "" && !a.seen.add("ev:"+cb.EventID, struct{}{}) {
+	if cb != nil && cb.EventID != "" && !a.seen.Add("ev:"+cb.EventID, struct{}{}) {
 		return
 	}
 	user := ev.User
@@ -87,7 +87,7 @@ func (a *Adapter) publishHome(ctx context.Context, user string) {
 
 // onHomeClick takes "Reset a passcode" on the Home tab: the reset starts in the person's DM.
 func (a *Adapter) onHomeClick(user, trigger string) {
-	if trigger != "" && !a.seen.add("home:"+trigger, struct{}{}) {
+	if trigger != "" && !a.seen.Add("home:"+trigger, struct{}{}) {
 		return
 	}
 	a.do(user, func(ctx context.Context) {

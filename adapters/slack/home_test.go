@@ -8,7 +8,7 @@ import (
 	"time"
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 )
 
 // TestAppHome: opening the Home tab publishes what the bot does, a "Reset a
@@ -31,7 +31,7 @@ func TestAppHome(t *testing.T) {
 	}})
 
 	e.deliver(e.fs.AppHomeOpened(alice, "home"))
-	var home fakeslack.Home
+	var home slacktest.Home
 	if err := e.fs.WaitFor(e.ctx, func() bool { var ok bool; home, ok = e.fs.Home(alice); return ok }); err != nil {
 		t.Fatal("no Home tab published")
 	}
@@ -45,7 +45,7 @@ func TestAppHome(t *testing.T) {
 	if strings.Index(text, "Alice's iPhone") > strings.Index(text, "Alice's Pixel 8") {
 		t.Errorf("recent resets not newest first:\n%s", text)
 	}
-	var button *fakeslack.Action
+	var button *slacktest.Action
 	for _, a := range home.Actions() {
 		if a.Text == "Reset a passcode" {
 			button = &a
@@ -57,7 +57,7 @@ func TestAppHome(t *testing.T) {
 	// The Messages tab's events are not the Home tab's.
 	e.deliver(e.fs.AppHomeOpened(alice, "messages"))
 	e.deliver(e.fs.DM(alice, "help"))
-	e.waitMessage(fakeslack.IM(alice), "help", hasText("Company Portal"))
+	e.waitMessage(slacktest.IM(alice), "help", hasText("Company Portal"))
 	if h, _ := e.fs.Home(alice); h.Publishes != 1 {
 		t.Errorf("opening the Messages tab published the Home tab (%d publishes)", h.Publishes)
 	}
@@ -68,18 +68,18 @@ func TestAppHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.deliver(env)
-	e.waitMessage(fakeslack.IM(alice), "device list", hasAction("pcb_choice_1"))
+	e.waitMessage(slacktest.IM(alice), "device list", hasAction("pcb_choice_1"))
 
 	// Bob reads it in Japanese, with no resets yet.
 	e.deliver(e.fs.AppHomeOpened(bob, "home"))
-	var bh fakeslack.Home
+	var bh slacktest.Home
 	if err := e.fs.WaitFor(e.ctx, func() bool { var ok bool; bh, ok = e.fs.Home(bob); return ok }); err != nil {
 		t.Fatal("no Home tab for bob")
 	}
 	if !strings.Contains(bh.Texts(), "ポータル サイト") || !strings.Contains(bh.Texts(), "過去 30 日間にリセットはありません") {
 		t.Errorf("bob's Home tab:\n%s", bh.Texts())
 	}
-	for _, c := range e.fs.CallsWhere(func(c fakeslack.Call) bool { return c.Method == "views.publish" }) {
+	for _, c := range e.fs.CallsWhere(func(c slacktest.Call) bool { return c.Method == "views.publish" }) {
 		if !c.OK() {
 			t.Errorf("views.publish failed: %s", c.Error)
 		}

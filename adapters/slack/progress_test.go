@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 )
 
 // TestProgressIsOneMessageUpdated: after "Reset passcode" the progress is one
@@ -14,9 +14,9 @@ func TestProgressIsOneMessageUpdated(t *testing.T) {
 	warning := e.resetUntilWarning(nil)
 	e.confirm(warning)
 	e.finishReset()
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	final := e.waitMessage(im, "final progress", hasText("done after"))
-	var progress []fakeslack.Message
+	var progress []slacktest.Message
 	for _, m := range e.fs.Messages(im) {
 		if strings.Contains(m.Text+m.Texts(), "Passcode reset of") || strings.Contains(m.Text+m.Texts(), "Resetting the passcode of") {
 			progress = append(progress, m)

@@ -94,7 +94,7 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	if key == "" {
 		key = m.Channel + "/" + m.TimeStamp
 	}
-	if !a.seen.add("ev:"+key, struct{}{}) {
+	if !a.seen.Add("ev:"+key, struct{}{}) {
 		a.log.Debug("dropped a redelivered Slack event", "event", key)
 		return
 	}
@@ -145,7 +145,7 @@ func (a *Adapter) onInteraction(cb slackgo.InteractionCallback, raw json.RawMess
 			a.do(user, func(ctx context.Context) { a.engineClick(ctx, user, channel, ts, value, label, raw) })
 			continue
 		}
-		if !a.seen.add(key, struct{}{}) {
+		if !a.seen.Add(key, struct{}{}) {
 			a.log.Debug("dropped a repeated click", "chat_user", user, "action", act.ActionID)
 			continue
 		}
@@ -167,7 +167,7 @@ func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, lab
 	// A click counts once: Slack redelivers, people double-click. An engine
 	// message takes one click in all (its buttons go away after it), so a
 	// second click on another of its buttons is dropped too.
-	if !a.seen.add("msg:"+channel+"/"+ts, struct{}{}) {
+	if !a.seen.Add("msg:"+channel+"/"+ts, struct{}{}) {
 		a.log.Debug("dropped a repeated click", "chat_user", user)
 		return
 	}
@@ -179,7 +179,7 @@ func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, lab
 // Send remembered it, or (for a message from before a restart) because the
 // channel is user's IM with the bot.
 func (a *Adapter) ownsMessage(ctx context.Context, user, channel, ts string) bool {
-	if owner, ok := a.owners.get(channel + "/" + ts); ok {
+	if owner, ok := a.owners.Get(channel + "/" + ts); ok {
 		if owner != user {
 			a.log.Warn("ignoring a click on another person's message", "chat_user", user, "owner", owner, "channel", channel)
 		}
@@ -200,7 +200,7 @@ func (a *Adapter) ownsMessage(ctx context.Context, user, channel, ts string) boo
 // onCommand takes /reset-passcode. Outside the person's DM with the bot it only
 // answers refused_not_dm, visible to them alone.
 func (a *Adapter) onCommand(cmd slackgo.SlashCommand) {
-	if cmd.TriggerID != "" && !a.seen.add("cmd:"+cmd.TriggerID, struct{}{}) {
+	if cmd.TriggerID != "" && !a.seen.Add("cmd:"+cmd.TriggerID, struct{}{}) {
 		return
 	}
 	a.do(cmd.UserID, func(ctx context.Context) {

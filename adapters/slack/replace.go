@@ -18,13 +18,13 @@ func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Messag
 		return false, nil
 	}
 	key := userID + "\x00" + m.Replace
-	at, ok := a.updated.get(key)
+	at, ok := a.updated.Get(key)
 	if !ok || at == "" {
 		return false, nil
 	}
 	channel, ts, _ := strings.Cut(at, "\x00")
 	if m.Final {
-		a.updated.set(key, "") // forgotten: nothing updates it any more
+		a.updated.Set(key, "") // forgotten: nothing updates it any more
 	}
 	if err := a.update(ctx, channel, ts, text, true, blocks); err != nil {
 		return true, fmt.Errorf("slack: updating %s: %w", channel, err)
@@ -35,6 +35,6 @@ func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Messag
 // remember notes where a message that later ones update was posted.
 func (a *Adapter) remember(userID string, m resetflow.Message, channel, ts string) {
 	if m.Replace != "" && m.Secret == nil && !m.Final {
-		a.updated.set(userID+"\x00"+m.Replace, channel+"\x00"+ts)
+		a.updated.Set(userID+"\x00"+m.Replace, channel+"\x00"+ts)
 	}
 }

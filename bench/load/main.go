@@ -1,4 +1,4 @@
-// Command load is passcodebot's load benchmark (issue 8): the real bot, as a
+// Command load is passcodebot's load benchmark: the real bot, as a
 // separate process, against a fake Slack and a fake Graph on loopback, with
 // simulated employees resetting passcodes at 1, 100 and 1,000 at once, a bare
 // slack-go bot as the yardstick in the same run, 10,000 conversations held

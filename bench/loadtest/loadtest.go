@@ -1,5 +1,5 @@
-// Package loadtest is passcodebot's load benchmark (issue 8). It starts a fake
-// Slack workspace (adapters/slack/fakeslack) and a fake Microsoft Graph
+// Package loadtest is passcodebot's load benchmark. It starts a fake
+// Slack workspace (adapters/slack/slacktest) and a fake Microsoft Graph
 // (intune/graphtest) on loopback, runs the real passcodebot binary against
 // them as a child process (the demo sign-in on its own HTTP server), and
 // drives simulated employees through complete passcode resets at a chosen
@@ -69,7 +69,7 @@ type Options struct {
 	Progress  io.Writer     // progress lines; nil: none
 }
 
-// Defaults are issue 8's settings.
+// Defaults are the benchmark's standard settings.
 func Defaults() Options {
 	return Options{
 		Levels: []int{1, 100, 1000}, MinResets: 200,

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Targets are issue 8's.
+// The benchmark's targets.
 const (
 	TargetP50Ratio       = 1.15
 	TargetP99Ratio       = 1.5
@@ -109,14 +109,14 @@ func (r *Report) Print(w io.Writer) {
 	}
 }
 
-// Target is one of issue 8's targets and what the run measured.
+// Target is one of the benchmark's targets and what the run measured.
 type Target struct {
 	Name string
 	Got  string
 	Met  bool
 }
 
-// Targets judges the run against issue 8's targets, for what it measured.
+// Targets judges the run against the benchmark's targets, for what it measured.
 func (r *Report) Targets() []Target {
 	var ts []Target
 	var at100 *Level

@@ -18,6 +18,7 @@ import (
 	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/shell"
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
+	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/console"
@@ -25,8 +26,8 @@ import (
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/internal/logs"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/intune"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/metrics"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
@@ -55,9 +56,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		case "check":
 			return check(ctx, args[1:], stdout, stderr, env)
 		case "audit":
-			return audit(ctx, args[1:], stdout, stderr)
+			return audit(ctx, clock.Real{}, args[1:], stdout, stderr)
 		case "unlink":
-			return unlink(ctx, args[1:], stdout, stderr)
+			return unlink(ctx, clock.Real{}, args[1:], stdout, stderr)
 		case "run":
 			args = args[1:]
 		}
@@ -115,9 +116,9 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // prune applies the audit retention at start and then daily.
-func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
+func prune(ctx context.Context, clk clock.Clock, db *sqlite.DB, days int, log *slog.Logger) {
 	for {
-		n, err := db.Prune(ctx, time.Now().AddDate(0, 0, -days))
+		n, err := db.Prune(ctx, clk.Now().AddDate(0, 0, -days))
 		if err != nil && ctx.Err() == nil {
 			log.Error("audit retention: pruning failed", "err", err)
 		} else if n > 0 {
@@ -126,7 +127,7 @@ func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(24 * time.Hour):
+		case <-clk.After(24 * time.Hour):
 		}
 	}
 }
@@ -193,22 +194,14 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 				}
 				tap.TakenInChat(bg, alertID, platform, who, ev.Time)
 			},
-			shown: func(channel, id, loc string, at time.Time) {
-				if err := db.SecretShown(bg, sqlite.ShownSecret{Platform: platform, Channel: channel, MessageID: id, Locale: loc, RemoveAt: at}); err != nil {
-					log.Error("remembering a passcode message failed; a crash would leave it shown", "platform", platform, "err", err)
-				}
-			},
-			removed: func(channel, id string) {
-				if err := db.SecretRemoved(bg, platform, channel, id); err != nil {
-					log.Error("forgetting a removed passcode message failed", "platform", platform, "err", err)
-				}
-			},
+			ledger: secretLedger{db: &db, platform: platform},
 		}
 	}
 
 	var adapters []bot.Adapter
-	var slackHTTP *slackadapter.Adapter // registers its endpoints on the bot's mux
-	var discordPreload []links.Entry    // Discord account links an administrator prepared
+	var slackHTTP *slackadapter.Adapter       // registers its endpoints on the bot's mux
+	var discordPreload []discord.PreloadEntry // Discord account links an administrator prepared
+	var teamsHTTP *teams.Adapter              // registers its messaging endpoint on the bot's mux
 	for _, p := range cfg.Chat {
 		switch p {
 		case "discord":
@@ -218,6 +211,13 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 				return err
 			}
 			adapters, discordPreload = append(adapters, a), preload
+		case "teams":
+			ta, err := newTeams(cfg, env, cat, clk, log, hooks("teams"))
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			adapters, teamsHTTP = append(adapters, ta), ta
 		case "shell":
 			var names []string
 			for _, u := range demoUsers {
@@ -264,7 +264,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		return configError{fmt.Errorf("audit.file: %w", err)}
 	}
 	if len(discordPreload) > 0 {
-		n, err := links.Preload(ctx, db, directory, discordPreload)
+		n, err := discord.Preload(ctx, db, directory, discordPreload)
 		if err != nil {
 			ln.Close()
 			return configError{fmt.Errorf("discord.links_preload: %w", err)}
@@ -273,9 +273,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	// Passcode messages a crashed run left on screen are removed now, or at their time.
 	for _, a := range adapters {
-		r, ok := a.(interface {
-			Restore(channel, messageID, locale string, at time.Time)
-		})
+		r, ok := a.(bot.Restorer)
 		if !ok {
 			continue
 		}
@@ -289,7 +287,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	defer stopPrune()
-	go prune(pruneCtx, db, cfg.Audit.RetentionDays, log)
+	go prune(pruneCtx, clk, db, cfg.Audit.RetentionDays, log)
 
 	var engine *resetflow.Engine
 	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)
@@ -329,6 +327,9 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	if slackHTTP != nil {
 		slackHTTP.Register(mux)
 	}
+	if teamsHTTP != nil {
+		teamsHTTP.Register(mux)
+	}
 	consoleAdmin, err := mountConsole(cfg, env, publicURL, consoleStore, db, cat, clk, log, mux, adapters)
 	if err != nil {
 		ln.Close()
@@ -349,7 +350,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			if err := db.Ping(ctx); err != nil {
 				return fmt.Errorf("audit database: %w", err)
 			}
-			if p, ok := devices.(interface{ Ping(context.Context) error }); ok {
+			if p, ok := devices.(bot.Pinger); ok {
 				if err := p.Ping(ctx); err != nil {
 					return fmt.Errorf("device backend: %w", err)
 				}
@@ -443,33 +444,33 @@ func newOIDC(cfg *config.Config, env Env, publicURL string, w reauth.Windows, pa
 
 // noHelpdesk reports an adapter that can post alerts but has no channel for them.
 func noHelpdesk(a bot.Adapter) bool {
-	h, ok := a.(interface{ HelpdeskConfigured() bool })
+	h, ok := a.(bot.HelpdeskConfigurer)
 	return ok && !h.HelpdeskConfigured()
 }
 
 // newDiscord makes the Discord adapter and reads the links an administrator
 // prepared (applied once the database is open). The token comes from the
 // environment; without it the program stops with a configuration error.
-func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []links.Entry, error) {
+func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []discord.PreloadEntry, error) {
 	token := ""
 	if env != nil {
-		token = strings.TrimSpace(env(discord.TokenEnv))
+		token = strings.TrimSpace(env(discord.EnvToken))
 	}
 	if token == "" {
-		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
+		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.EnvToken)}
 	}
 	d := cfg.Discord
-	var preload []links.Entry
+	var preload []discord.PreloadEntry
 	if d.LinksPreload != "" {
 		var err error
-		if preload, err = links.LoadPreload(d.LinksPreload); err != nil {
+		if preload, err = discord.LoadPreload(d.LinksPreload); err != nil {
 			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
 		}
 	}
 	a, err := discord.New(discord.Config{
 		Token: token, APIURL: d.APIURL, ApplicationID: d.ApplicationID, HelpdeskChannelID: d.HelpdeskChannelID,
 		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
-		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
+		OnAlertTaken: h.taken, Ledger: h.ledger,
 	})
 	if err != nil {
 		return nil, nil, configError{err}
@@ -479,9 +480,8 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 
 // chatHooks are what a chat adapter reports to the program.
 type chatHooks struct {
-	taken   func(alertID, who string)                      // someone pressed "I'm on it"
-	shown   func(channel, id, locale string, at time.Time) // a passcode message was posted
-	removed func(channel, id string)                       // and is gone again
+	taken  func(alertID, who string) // someone pressed "I'm on it"
+	ledger onscreen.Ledger           // passcode messages shown until they are removed
 
 	// recent lists a person's recent resets for the Slack App Home tab.
 	recent func(context.Context, string) ([]slackadapter.HomeReset, error)

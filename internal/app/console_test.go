@@ -14,7 +14,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/console"
 )
 
@@ -23,12 +23,12 @@ import (
 // the Slack channel, an "I'm on it" pressed in Slack shows in the console, and
 // the resolve with a note closes the alert in the database both share.
 func TestConsoleWithSlack(t *testing.T) {
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := slacktest.New(slacktest.Options{})
 	t.Cleanup(fs.Close)
-	fs.AddUser(fakeslack.User{ID: "UBOB", Name: "bob", Email: "bob@contoso.example", Locale: "en-US"})
-	fs.AddUser(fakeslack.User{ID: "UDAVE", Name: "dave", Email: "dave@contoso.example", Locale: "en-US"})
-	fs.AddUser(fakeslack.User{ID: "UHELEN", Name: "helen", Email: "helen@contoso.example", Locale: "en-US"})
-	fs.AddChannel(fakeslack.Channel{ID: "CHELP", Name: "helpdesk"})
+	fs.AddUser(slacktest.User{ID: "UBOB", Name: "bob", Email: "bob@contoso.example", Locale: "en-US"})
+	fs.AddUser(slacktest.User{ID: "UDAVE", Name: "dave", Email: "dave@contoso.example", Locale: "en-US"})
+	fs.AddUser(slacktest.User{ID: "UHELEN", Name: "helen", Email: "helen@contoso.example", Locale: "en-US"})
+	fs.AddChannel(slacktest.Channel{ID: "CHELP", Name: "helpdesk"})
 	cfg := writeConfig(t, fmt.Sprintf(`chat: [slack]
 insecure_demo_signin_with_real_chat: true
 slack: {mode: socket, api_url: %s, helpdesk_channel: CHELP}
@@ -60,15 +60,15 @@ console: {enabled: true}
 	base := "http://" + regexp.MustCompile(`passcodebot starting.* http=(\S+)`).FindStringSubmatch(waitFor(t, &stderr, regexp.MustCompile(`passcodebot starting.* http=\S+`)))[1]
 
 	// Bob picks the warehouse scanner: contact support, an alert in #helpdesk.
-	alertOf := func(user, device string) fakeslack.Message {
+	alertOf := func(user, device string) slacktest.Message {
 		t.Helper()
 		fs.Deliver(fs.DM(user, "reset"))
-		if _, err := fs.WaitMessage(wctx, fakeslack.IM(user), func(m fakeslack.Message) bool { return strings.Contains(m.Texts(), device) }); err != nil {
+		if _, err := fs.WaitMessage(wctx, slacktest.IM(user), func(m slacktest.Message) bool { return strings.Contains(m.Texts(), device) }); err != nil {
 			t.Fatal(err)
 		}
 		n := len(fs.Messages("CHELP"))
 		fs.Deliver(fs.DM(user, map[string]string{"UBOB": "2", "UDAVE": "1"}[user]))
-		m, err := fs.WaitMessage(wctx, "CHELP", func(m fakeslack.Message) bool {
+		m, err := fs.WaitMessage(wctx, "CHELP", func(m slacktest.Message) bool {
 			return len(fs.Messages("CHELP")) > n && strings.Contains(m.Texts(), device)
 		})
 		if err != nil {
@@ -121,7 +121,7 @@ console: {enabled: true}
 	if code, _ := do("POST", "/console/alerts/"+scannerID+"/take", url.Values{"csrf": {csrf}}); code != http.StatusSeeOther {
 		t.Fatalf("take: %d", code)
 	}
-	m, err := fs.WaitMessage(wctx, "CHELP", func(m fakeslack.Message) bool {
+	m, err := fs.WaitMessage(wctx, "CHELP", func(m slacktest.Message) bool {
 		return m.TS == scanner.TS && strings.Contains(m.Texts(), console.DemoUser+" (console) is on it")
 	})
 	if err != nil {
@@ -139,7 +139,7 @@ console: {enabled: true}
 		t.Fatal(err)
 	}
 	fs.Deliver(click)
-	if _, err := fs.WaitMessage(wctx, "CHELP", func(m fakeslack.Message) bool {
+	if _, err := fs.WaitMessage(wctx, "CHELP", func(m slacktest.Message) bool {
 		return m.TS == surface.TS && strings.Contains(m.Texts(), "<@UHELEN> is on it")
 	}); err != nil {
 		t.Fatal(err)

@@ -16,24 +16,22 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/passcodebot/passcodebot/internal/flowtest"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // syncBuffer is a log destination the test reads while the code writes.
-type syncBuffer = flowtest.Buffer
+type syncBuffer = resetflowtest.Buffer
 
 // waitFor waits until the buffer holds a match of re and returns it.
 func waitFor(t *testing.T, b *syncBuffer, re *regexp.Regexp) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindString(b.String()); m != "" {
-			return m
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	text, ok := b.Wait(ctx, re.MatchString)
+	if !ok {
+		t.Fatalf("no %v in:\n%s", re, text)
 	}
-	t.Fatalf("no %v in:\n%s", re, b.String())
-	return ""
+	return re.FindString(text)
 }
 
 func writeConfig(t *testing.T, body string) string {

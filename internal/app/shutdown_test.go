@@ -14,7 +14,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/catalog"
 )
 
@@ -25,7 +25,7 @@ import (
 // on screen. (Before, Discord stopped first, and the passcode posted while the
 // engine drained stayed.)
 func TestStopWhileResetting(t *testing.T) {
-	f := fakediscord.New(t, fakediscord.Options{})
+	f := discordtest.New(t, discordtest.Options{})
 	helpdesk := f.AddGuildChannel("1190000000000000001")
 	bob := f.NewUser("bob")
 	dir := t.TempDir()
@@ -50,7 +50,7 @@ discord:
 	go func() {
 		defer close(exited)
 		done <- Main(ctx, []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(k string) string {
-			if k == discord.TokenEnv {
+			if k == discord.EnvToken {
 				return f.Token()
 			}
 			return ""
@@ -69,9 +69,9 @@ discord:
 	f.WaitReady(t)
 	cat := catalog.MustNew("en")
 	dm := f.DMChannel(bob.ID)
-	find := func(what string, ok func(fakediscord.Message) bool) fakediscord.Message {
+	find := func(what string, ok func(discordtest.Message) bool) discordtest.Message {
 		t.Helper()
-		var got fakediscord.Message
+		var got discordtest.Message
 		f.WaitFor(t, what, func() bool {
 			for _, m := range f.Messages(dm) {
 				if ok(m) {
@@ -83,13 +83,13 @@ discord:
 		})
 		return got
 	}
-	click := func(m fakediscord.Message, b *discordgo.Button) {
+	click := func(m discordtest.Message, b *discordgo.Button) {
 		t.Helper()
 		if _, err := f.Click(bob, m.ID, b.CustomID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	buttonEnding := func(m fakediscord.Message, suffix string) *discordgo.Button {
+	buttonEnding := func(m discordtest.Message, suffix string) *discordgo.Button {
 		for _, b := range m.Buttons() {
 			if strings.HasSuffix(b.Label, suffix) {
 				return b
@@ -99,12 +99,14 @@ discord:
 	}
 
 	f.UserSays(bob, "reset")
-	list := find("the device list", func(m fakediscord.Message) bool { return buttonEnding(m, "Bob's Galaxy S5") != nil })
-	click(list, buttonEnding(list, "Bob's Galaxy S5"))
+	list := find("the device list", func(m discordtest.Message) bool { return buttonEnding(m, "Bob's Galaxy S5") != nil })
+	// Pick by typing the device's number (its button is a device-list link,
+	// which a browser would follow; the typed pick then sends the sign-in link).
+	f.UserSays(bob, strings.SplitN(buttonEnding(list, "Bob's Galaxy S5").Label, ".", 2)[0])
 	var link string
-	find("the sign-in link", func(m fakediscord.Message) bool {
+	find("the sign-in link", func(m discordtest.Message) bool {
 		for _, b := range m.Buttons() {
-			if b.Style == discordgo.LinkButton && strings.Contains(b.URL, "/r/") {
+			if b.Style == discordgo.LinkButton && strings.Contains(b.URL, "/r/") && !strings.Contains(b.URL, "?d=") { // not a device-list link
 				link = b.URL
 				return true
 			}
@@ -117,9 +119,9 @@ discord:
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	warn := find("the warning", func(m fakediscord.Message) bool { return m.Button(cat.T("en", "button_reset")) != nil && m.Live() })
+	warn := find("the warning", func(m discordtest.Message) bool { return m.Button(cat.T("en", "button_reset")) != nil && m.Live() })
 	click(warn, warn.Button(cat.T("en", "button_reset")))
-	find("resetting", func(m fakediscord.Message) bool {
+	find("resetting", func(m discordtest.Message) bool {
 		return strings.Contains(m.Content, cat.T("en", "resetting", map[string]any{"Device": "Bob's Galaxy S5"}))
 	})
 

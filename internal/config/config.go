@@ -17,10 +17,11 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/passcodebot/passcodebot"
+	"github.com/passcodebot/passcodebot/adapters/discord"
+	"github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/console"
 	"github.com/passcodebot/passcodebot/intune"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -67,7 +68,7 @@ type Config struct {
 	Shell struct {
 		User string `yaml:"user"`
 	} `yaml:"shell"`
-	Slack Slack           `yaml:"slack"`
+	Slack slack.Section   `yaml:"slack"`
 	Rules resetflow.Rules `yaml:"rules"`
 	// OIDC is the sign-in with reauth: oidc; its client id and secret come from the environment.
 	OIDC oidc.Config `yaml:"oidc"`
@@ -76,10 +77,13 @@ type Config struct {
 	Intune intune.Config `yaml:"intune"`
 
 	// Discord is the Discord chat (chat: discord). The bot token comes from the environment.
-	Discord Discord `yaml:"discord"`
+	Discord discord.Section `yaml:"discord"`
 
 	// HelpdeskName is what the sentences call the helpdesk, per locale; empty: the catalog's default.
 	HelpdeskName map[string]string `yaml:"helpdesk_name"`
+
+	// Teams is the Microsoft Teams chat (chat: teams). The app password comes from the environment.
+	Teams Teams `yaml:"teams"`
 
 	// Console is the helpdesk web console (off by default).
 	Console console.Config `yaml:"console"`
@@ -151,12 +155,12 @@ func (c *Config) validate() error {
 	}
 	c.Location = loc
 	if len(c.Chat) == 0 {
-		errs = append(errs, errors.New("chat: name at least one of shell, slack, discord"))
+		errs = append(errs, errors.New("chat: name at least one of shell, slack, discord, teams"))
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Chat {
-		if !slices.Contains([]string{"shell", "slack", "discord"}, p) {
-			errs = append(errs, fmt.Errorf("chat[%d]: %q is not shell, slack or discord", i, p))
+		if !slices.Contains([]string{"shell", "slack", "discord", "teams"}, p) {
+			errs = append(errs, fmt.Errorf("chat[%d]: %q is not shell, slack, discord or teams", i, p))
 		}
 		if seen[p] {
 			errs = append(errs, fmt.Errorf("chat[%d]: %q appears twice", i, p))
@@ -178,7 +182,7 @@ func (c *Config) validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.Reauth == "local" && (seen["slack"] || seen["discord"]) && !c.InsecureDemoSignIn {
+	if c.Reauth == "local" && (seen["slack"] || seen["discord"] || seen["teams"]) && !c.InsecureDemoSignIn {
 		errs = append(errs, errors.New("reauth: local is the demo sign-in where anyone can pick any user; with slack or discord use oidc (or set insecure_demo_signin_with_real_chat: true for a test workspace)"))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
@@ -253,11 +257,16 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("shell.user: needed with chat: shell"))
 	}
 	if seen["discord"] {
-		if err := c.Discord.validate(); err != nil {
+		if err := c.Discord.Validate(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := c.Slack.validate(seen["slack"]); err != nil {
+	if seen["teams"] {
+		if err := c.validateTeams(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.Slack.Validate(seen["slack"]); err != nil {
 		errs = append(errs, err)
 	}
 	if len(c.Rules) == 0 {
@@ -286,65 +295,4 @@ func (c *Config) EngineConfig(publicURL string) resetflow.Config {
 		TenantID: r.TenantID, PollFirst: r.PollFirst, PollMax: r.PollMax, PollTimeout: r.PollTimeout,
 		Location: c.Location, GraphSkew: r.GraphSkew, SecretTTL: r.SecretTTL,
 	}
-}
-
-// Discord is the discord section.
-type Discord struct {
-	// APIURL is Discord's REST API, or a REST proxy in front of it; the gateway URL comes from it.
-	APIURL string `yaml:"api_url"`
-	// ApplicationID is the application's id; empty: read from Discord at start.
-	ApplicationID string `yaml:"application_id"`
-	// HelpdeskChannelID is the guild channel for helpdesk alerts; empty: none on Discord.
-	HelpdeskChannelID string `yaml:"helpdesk_channel_id"`
-	// LinksPreload is a YAML or CSV file of links loaded into the database at every start; empty: none.
-	LinksPreload string `yaml:"links_preload"`
-}
-
-func (d *Discord) validate() error {
-	u, err := url.Parse(d.APIURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("discord.api_url: %q is not an http(s) URL", d.APIURL)
-	}
-	for key, v := range map[string]string{"discord.application_id": d.ApplicationID, "discord.helpdesk_channel_id": d.HelpdeskChannelID} {
-		if v != "" && !links.IsSnowflake(v) {
-			return fmt.Errorf("%s: %q is not a Discord id (digits only)", key, v)
-		}
-	}
-	return nil
-}
-
-// Slack is the slack: section. Tokens come from the environment, never from here.
-type Slack struct {
-	Mode               string            `yaml:"mode"`    // socket or http
-	APIURL             string            `yaml:"api_url"` // Web API base
-	HelpdeskChannel    string            `yaml:"helpdesk_channel"`
-	EmailDomainRewrite map[string]string `yaml:"email_domain_rewrite"`
-	UserCacheTTL       time.Duration     `yaml:"user_cache_ttl"`
-}
-
-func (s *Slack) validate(used bool) error {
-	switch s.Mode {
-	case "socket", "http":
-	default:
-		return fmt.Errorf("slack.mode: %q is not socket or http", s.Mode)
-	}
-	u, err := url.Parse(s.APIURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("slack.api_url: %q is not an http(s) URL", s.APIURL)
-	}
-	if !strings.HasSuffix(s.APIURL, "/") {
-		s.APIURL += "/"
-	}
-	for from, to := range s.EmailDomainRewrite {
-		if !strings.HasPrefix(from, "@") || !strings.HasPrefix(to, "@") {
-			return fmt.Errorf("slack.email_domain_rewrite: %q: %q: both sides must start with @", from, to)
-		}
-	}
-	if s.UserCacheTTL < 0 {
-		return fmt.Errorf("slack.user_cache_ttl: %v must not be negative", s.UserCacheTTL)
-	}
-	if used && strings.TrimSpace(s.HelpdeskChannel) == "" {
-		return errors.New("slack.helpdesk_channel: needed with chat: slack (a channel id such as C0123456789, with the bot invited)")
-	}
-	return nil
 }

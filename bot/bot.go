@@ -82,6 +82,8 @@ type Bot struct {
 	Listener net.Listener   // where the HTTP server listens
 	// AdminListener, when set, serves /metrics, /healthz and /readyz apart from the public pages.
 	AdminListener net.Listener
+	// AdminMux holds routes the caller registered for the AdminListener only (the console); nil: none.
+	AdminMux *http.ServeMux
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
 	// Profiling serves Go's profiler (net/http/pprof) under /debug/pprof/ on
@@ -134,7 +136,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	adminMux := b.Mux
 	if b.AdminListener != nil {
-		adminMux = http.NewServeMux()
+		adminMux = b.AdminMux
+		if adminMux == nil {
+			adminMux = http.NewServeMux()
+		}
 	}
 	if b.AdminListener != nil {
 		adminMux.HandleFunc("GET /healthz", b.healthz)

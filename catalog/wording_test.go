@@ -11,9 +11,10 @@ import (
 var sample = map[string]any{"Device": "D", "Until": "09:05 UTC", "Minutes": 5, "Max": 3, "Count": 2, "N": 7, "Model": "M", "OS": "iOS",
 	"Version": "1", "LastSync": "x", "UPN": "u@x", "Who": "w", "Choice": "c", "Reason": "r", "User": "u", "Users": "a, b", "File": "f", "Elapsed": "0:42", "When": "2026-11-25 09:00"}
 
-// employeeFacing: messages an employee reads (the helpdesk's alerts are for the helpdesk).
+// employeeFacing: messages an employee reads (the helpdesk's alerts and its
+// console are for the helpdesk).
 func employeeFacing(id string) bool {
-	return !strings.HasPrefix(id, "alert_")
+	return !strings.HasPrefix(id, "alert_") && !strings.HasPrefix(id, "console_")
 }
 
 func rendered(t *testing.T, c *catalog.Catalog, loc string) map[string]string {

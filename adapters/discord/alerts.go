@@ -51,7 +51,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 		n := min(len(todo), maxEmbeds)
 		chunk := todo[:n]
 		ms := a.alertMessage(chunk, len(alerts))
-		_, err := a.rest.ChannelMessageSendComplex(a.cfg.HelpdeskChannelID, ms, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false))
+		posted, err := a.rest.ChannelMessageSendComplex(a.cfg.HelpdeskChannelID, ms, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false))
 		if err != nil {
 			if rl := asRateLimited(err); rl != nil {
 				return rl
@@ -61,6 +61,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 		for _, al := range chunk {
 			a.posted.Add(al.ID, struct{}{})
 		}
+		a.afterPost(ctx, posted.ID, chunk, len(alerts))
 		todo = todo[n:]
 	}
 	return nil

@@ -110,6 +110,8 @@ type Adapter struct {
 	takeMu sync.Mutex
 	taken  map[string]map[string]taker // helpdesk message id -> alert id -> who took it
 
+	alertPosts alertPosts // where alerts were posted, for takes in the console
+
 	queues *keyqueue.Queue  // each person's events in order, people in parallel
 	screen *onscreen.Screen // the temporary passcodes on screen
 }

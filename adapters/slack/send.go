@@ -161,7 +161,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 	for len(alerts) > 0 {
 		n := min(len(alerts), MaxAlertsPerPost)
 		text, blocks := a.renderAlerts(alerts[:n])
-		_, _, err := a.api.PostMessageContext(ctx, a.cfg.HelpdeskChannel,
+		channel, ts, err := a.api.PostMessageContext(ctx, a.cfg.HelpdeskChannel,
 			slackgo.MsgOptionText(text, true), slackgo.MsgOptionBlocks(blocks...),
 			slackgo.MsgOptionDisableLinkUnfurl(), slackgo.MsgOptionDisableMediaUnfurl())
 		if err != nil {
@@ -171,6 +171,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 			}
 			return fmt.Errorf("slack: posting helpdesk alerts: %w", err)
 		}
+		a.afterPost(ctx, channel, ts, alerts[:n])
 		alerts = alerts[n:]
 	}
 	return nil

@@ -104,6 +104,7 @@ type Adapter struct {
 	owners  *ttlcache.Cache[string]   // channel/ts of a message with buttons -> the person it was sent to
 	updated *ttlcache.Cache[string]   // user id + Message.Replace -> channel + ts of the message it updates
 	screen  *onscreen.Screen          // the temporary passcodes on screen
+	posted  postedAlerts              // where alerts were posted, for takes in the console
 	queues  keyqueue.Queue
 
 	ready   chan struct{} // closed once Run knows the bot's identity and handler

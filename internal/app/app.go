@@ -21,6 +21,7 @@ import (
 	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/console"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
@@ -180,7 +181,8 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		publicURL = "http://" + ln.Addr().String()
 	}
 
-	var db store // opened once the configuration is known to be complete
+	var db store         // opened once the configuration is known to be complete
+	var tap *console.Tap // the helpdesk console's bookkeeping; nil when it is off
 	// What chat adapters report into the database: "I'm on it" clicks on helpdesk
 	// alerts (audit trail), and passcode messages shown until they are removed.
 	hooks := func(platform string) chatHooks {
@@ -192,6 +194,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 				if err := db.Record(bg, ev); err != nil {
 					log.Error("recording a helpdesk acknowledgement failed", "alert", alertID, "err", err)
 				}
+				tap.TakenInChat(bg, alertID, platform, who, ev.Time)
 			},
 			ledger: secretLedger{db: &db, platform: platform},
 		}
@@ -258,6 +261,15 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	defer db.Close()
 	alerts.Store = db // alerts undelivered at a stop are posted at the next start
+	tap, consoleStore, err := openConsole(ctx, cfg, db, log)
+	if err != nil {
+		ln.Close()
+		var ce configError
+		if errors.As(err, &ce) {
+			return err
+		}
+		return configError{fmt.Errorf("audit.file: %w", err)}
+	}
 	if len(discordPreload) > 0 {
 		n, err := discord.Preload(ctx, db, directory, discordPreload)
 		if err != nil {
@@ -293,8 +305,8 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	var engine *resetflow.Engine
 	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)
 	engine, err = resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
-		Clock: clk, Catalog: cat, Devices: m.Devices(devices), Directory: directory,
-		Messenger: router, Alerter: m.Alerter(alerts), Recorder: m.Recorder(db), Store: db, Links: db, Log: log,
+		Clock: clk, Catalog: cat, Devices: m.Devices(tap.Devices(devices)), Directory: directory,
+		Messenger: router, Alerter: m.Alerter(tap.Alerter(alerts)), Recorder: m.Recorder(tap.Recorder(db)), Store: db, Links: db, Log: log,
 		Conversations: conversations(db),
 	})
 	if err != nil {
@@ -332,6 +344,11 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	if teamsHTTP != nil {
 		teamsHTTP.Register(mux)
 	}
+	consoleAdmin, err := mountConsole(cfg, env, publicURL, consoleStore, db, cat, clk, log, mux, adapters)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	var admin net.Listener
 	if cfg.HTTP.AdminListen != "" {
@@ -342,7 +359,7 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	}
 	log.Info("passcodebot starting", "version", version(), "store", cfg.Store, "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
 		"http", ln.Addr().String(), "public_url", publicURL, "audit", cfg.Audit.File)
-	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin,
+	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin, AdminMux: consoleAdmin,
 		Metrics: m.Handler(), Profiling: cfg.HTTP.Pprof, Log: log, Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return fmt.Errorf("audit database: %w", err)

@@ -189,10 +189,11 @@ func TestTeamsRemovesPasscodesLeftByACrash(t *testing.T) {
 	ft := teamstest.New(t, teamstest.Options{})
 	dave := ft.AddUser(teamstest.User{AADObjectID: "8f1c2a6e-0004-4c1a-9a11-da7e00000004", UPN: "dave@contoso.example"})
 	dbPath := filepath.Join(t.TempDir(), "audit.db")
-	db, err := sqlite.Open(context.Background(), dbPath)
+	sdb, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var db store = sdb
 	cat := catalog.MustNew("en")
 	crashed, err := teams.New(teams.Config{AppID: ft.AppID(), AppPassword: ft.AppPassword(), TenantID: ft.TenantID(),
 		ServiceURL: ft.ServiceURL(), MetadataURL: ft.MetadataURL(), TokenURL: ft.TokenURL(), Catalog: cat,

@@ -20,6 +20,7 @@ import (
 	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/console"
 	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -88,6 +89,9 @@ type Config struct {
 	// Teams is the Microsoft Teams chat (chat: teams). The app password comes from the environment.
 	Teams Teams `yaml:"teams"`
 
+	// Console is the helpdesk web console (off by default).
+	Console console.Config `yaml:"console"`
+
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
 }
@@ -138,6 +142,9 @@ func Parse(raw []byte) (*Config, error) {
 
 func (c *Config) validate() error {
 	var errs []error
+	if err := c.validateConsole(); err != nil {
+		errs = append(errs, err)
+	}
 	if !slices.Contains(catalog.Locales, c.Locale) {
 		errs = append(errs, fmt.Errorf("locale: %q is not one of %v", c.Locale, catalog.Locales))
 	}

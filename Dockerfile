@@ -7,7 +7,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/passcodebot/passcodebot/internal/app.Version=${VERSION}" -o /out/passcodebot ./cmd/passcodebot
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/passcodebot/passcodebot/cmd/passcodebot/app.Version=${VERSION}" -o /out/passcodebot ./cmd/passcodebot
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/passcodebot /usr/local/bin/passcodebot

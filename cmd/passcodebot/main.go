@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/passcodebot/passcodebot/internal/app"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/app"
 )
 
 func main() {

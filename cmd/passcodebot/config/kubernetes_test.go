@@ -15,7 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 	"github.com/passcodebot/passcodebot/postgres"
 )
 
@@ -152,7 +152,7 @@ type pdb struct {
 // decode reads one manifest strictly into v, and checks its kind.
 func decode(t *testing.T, file, apiVersion, kind string, v any) {
 	t.Helper()
-	raw, err := os.ReadFile("../../deploy/kubernetes/" + file)
+	raw, err := os.ReadFile("../../../deploy/kubernetes/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}

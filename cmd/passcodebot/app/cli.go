@@ -13,9 +13,9 @@ import (
 	"strings"
 
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/config"
 )
 
 // usage is the top-level help, printed by `passcodebot -help` (exit 0) and once

@@ -7,8 +7,8 @@ import (
 
 	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/config"
 )
 
 // newTeams builds the Teams adapter. Its endpoint is mounted on the bot's HTTP

@@ -11,7 +11,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
-	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 	"github.com/passcodebot/passcodebot/internal/migrate"
 	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/resetflow"

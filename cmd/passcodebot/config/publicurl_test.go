@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 )
 
 // TestOIDCNeedsHTTPSPublicURL: with reauth: oidc the bot refuses to start when

@@ -13,7 +13,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/catalog"
-	"github.com/passcodebot/passcodebot/internal/app"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/app"
 	"github.com/passcodebot/passcodebot/sqlite"
 )
 

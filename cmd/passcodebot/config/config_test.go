@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 

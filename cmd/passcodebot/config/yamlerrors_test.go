@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passcodebot/passcodebot/internal/config"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 )
 
 // TestYAMLErrorsNameTheKeyPath: a type error or an unknown key is reported by its

@@ -7,8 +7,8 @@ import (
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/catalog"
+	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/config"
 )
 
 // newSlack builds the Slack adapter. A missing or misplaced secret is a

@@ -2,7 +2,7 @@ package app_test
 
 // The conversation driver of the whole-program Slack tests: a copy of the
 // adapters/slack harness's helpers, kept here while the wiring lives in
-// internal/app (whole-program tests must live with the wiring). It joins the
+// cmd/passcodebot/app (whole-program tests must live with the wiring). It joins the
 // test kit when the wiring moves to cmd/passcodebot.
 
 import (

@@ -14,7 +14,8 @@ type member struct {
 	id       string
 	email    string // the directory identity: the profile email, rewritten
 	locale   string // Slack's, e.g. "ja-JP"
-	sameOrg  bool   // a member of the bot's workspace or Enterprise Grid org
+	teamID   string // the user's workspace
+	entID    string // the user's Enterprise Grid org, if any
 	bot      bool
 	stranger bool
 	deleted  bool
@@ -36,11 +37,24 @@ func (a *Adapter) member(ctx context.Context, id string) (*member, error) {
 		bot:      u.IsBot || u.IsAppUser || u.IsWorkflowBot || u.ID == "USLACKBOT",
 		stranger: u.IsStranger,
 		deleted:  u.Deleted,
-		sameOrg: u.TeamID == a.teamID ||
-			(a.entID != "" && (u.TeamID == a.entID || u.Enterprise.EnterpriseID == a.entID)),
+		teamID:   u.TeamID,
+		entID:    u.Enterprise.EnterpriseID,
 	}
 	a.users.Set(id, m)
 	return m, nil
+}
+
+// sameOrg reports whether m is a member of the bot's workspace or Enterprise
+// Grid org. It is decided when asked, not when the profile is cached: a profile
+// may be looked up (for a message's locale, say) before auth.test has told the
+// adapter its own workspace, and must not be cached as a stranger then.
+func (a *Adapter) sameOrg(ctx context.Context, m *member) bool {
+	select {
+	case <-a.ready:
+	case <-ctx.Done():
+		return false
+	}
+	return m.teamID == a.teamID || (a.entID != "" && (m.teamID == a.entID || m.entID == a.entID))
 }
 
 // rewrite maps a Slack email to the directory identity by its configured
@@ -76,7 +90,7 @@ func (a *Adapter) admit(ctx context.Context, user string, reply func(ctx context
 			reply(ctx, m.locale, "refused_bot")
 		}
 		return nil, false
-	case m.stranger || !m.sameOrg:
+	case m.stranger || !a.sameOrg(ctx, m):
 		a.log.Info("refused an external Slack user", "chat_user", user)
 		reply(ctx, m.locale, "refused_external")
 		return nil, false

@@ -439,7 +439,7 @@ func TestBrowserTrail(t *testing.T) {
 				if !slices.Equal(tl, wantSteps) {
 					return fmt.Errorf("timeline %v, want %v", tl, wantSteps)
 				}
-				for _, s := range []string{"request", "eligibility", "link_issued", "signin", "confirm", "reset_requested", "result"} {
+				for _, s := range []string{"request", "eligibility", "link_issued", "signin", "confirm", "reset_requested", "result", "delivery"} {
 					if !slices.Contains(tl, s) {
 						return fmt.Errorf("the timeline lacks %s: %v", s, tl)
 					}

@@ -24,7 +24,7 @@ var benchEnd = time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
 
 // yearModel: a 100,000-employee company over a year, 1.5 requests per employee
 // (150,000 requests, about 1.1 million audit events with the deliveries, and
-// 24,000 alerts).
+// 26,000 alerts).
 var yearModel = seedModel{Employees: 100_000, Days: 365, PerEmployee: 1.5}
 
 // openYear opens the seeded year, seeding it the first time (a minute or two;

@@ -130,9 +130,13 @@ func TestBrowserSignIn(t *testing.T) {
 	})
 }
 
-// expected recomputes the overview's numbers from the audit trail itself.
+// expected recomputes the overview's numbers from the audit trail itself: a
+// reset is completed when its result was shown in chat (delivery "sent"), done
+// but not shown for any other delivery, and its time to unlock runs from the
+// confirmation to that delivery.
 type expected struct {
 	requests, completed int
+	notShown, failed    int
 	p50, p90            time.Duration
 	byOS                map[string][2]int // picked, completed
 	byChat              map[string]int
@@ -170,7 +174,11 @@ func (h *harness) expected() expected {
 			x.byOS[osOf[e.DeviceID]] = v
 		case e.Step == "confirm":
 			confirmed[e.Flow] = e.Time
-		case e.Step == "result" && e.Outcome == "done":
+		case e.Step == "result" && e.Outcome != "done":
+			x.failed++
+		case e.Step == "delivery" && e.Outcome != "sent":
+			x.notShown++
+		case e.Step == "delivery":
 			x.completed++
 			v := x.byOS[osOf[e.DeviceID]]
 			v[1]++
@@ -199,8 +207,8 @@ func TestBrowserOverview(t *testing.T) {
 	h := newHarness(t)
 	h.script()
 	x := h.expected()
-	if x.requests != 7 || x.completed != 2 {
-		t.Fatalf("the script made %d requests and %d completed resets; want 7 and 2", x.requests, x.completed)
+	if x.requests != 8 || x.completed != 2 || x.notShown != 1 || x.failed != 1 {
+		t.Fatalf("the script made %d requests, %d completed resets, %d done but not shown, %d failed; want 8, 2, 1, 1", x.requests, x.completed, x.notShown, x.failed)
 	}
 	alerts := map[resetflow.AlertKind]int{}
 	for _, k := range h.alerts.Kinds() {
@@ -246,7 +254,7 @@ func TestBrowserOverview(t *testing.T) {
 						return fmt.Errorf("chat %s: %v (%v); want %d requests, %d escalations", chat, got, err, n, x.escByChat[chat])
 					}
 				}
-				for key, n := range map[string]int{"completed": 2, "failed": 1, "refused": 2, "wrong_person": 1, "no_devices": 1} {
+				for key, n := range map[string]int{"completed": x.completed, "not_shown": x.notShown, "failed": x.failed, "refused": 2, "wrong_person": 1, "no_devices": 1} {
 					if got, err := row(ctx, "table-outcomes", key); err != nil || len(got) != 1 || got[0] != strconv.Itoa(n) {
 						return fmt.Errorf("outcome %s: %v (%v); want %d", key, got, err, n)
 					}
@@ -431,7 +439,7 @@ func TestBrowserTrail(t *testing.T) {
 				if !slices.Equal(tl, wantSteps) {
 					return fmt.Errorf("timeline %v, want %v", tl, wantSteps)
 				}
-				for _, s := range []string{"request", "eligibility", "link_issued", "signin", "confirm", "reset_requested", "result"} {
+				for _, s := range []string{"request", "eligibility", "link_issued", "signin", "confirm", "reset_requested", "result", "delivery"} {
 					if !slices.Contains(tl, s) {
 						return fmt.Errorf("the timeline lacks %s: %v", s, tl)
 					}

@@ -12,7 +12,7 @@ import (
 // so the strict Content-Security-Policy (no inline styles) holds.
 
 var palette = map[string]string{
-	"completed": "#2e7d32", "failed": "#c62828", "refused": "#ef6c00", "limit": "#6a1b9a",
+	"completed": "#2e7d32", "not_shown": "#f9a825", "failed": "#c62828", "refused": "#ef6c00", "limit": "#6a1b9a",
 	"wrong_person": "#ad1457", "abandoned": "#78909c", "no_devices": "#8d6e63", "backend_error": "#283593", "other": "#bdbdbd",
 }
 

@@ -116,7 +116,7 @@ func newHarness(t *testing.T, mods ...func(*harnessOpts)) *harness {
 	h.srv = httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "http://" + h.srv.Listener.Addr().String()
 	h.eng, err = resetflow.New(cfg, resetflow.Deps{Clock: h.clk, Catalog: h.cat, Devices: tap.Devices(h.fl), Directory: h.fl,
-		Messenger: h.chat, Alerter: tap.Alerter(h.alerts), Recorder: tap.Recorder(h.db), Store: h.db, Links: h.db})
+		Messenger: &undeliverable{h: h, to: undeliverableUser}, Alerter: tap.Alerter(h.alerts), Recorder: tap.Recorder(h.db), Store: h.db, Links: h.db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,12 +249,14 @@ func (h *harness) reset(platform, chatUser, email string, device int, signer str
 }
 
 // script is a morning at the helpdesk: two completed resets (iOS, Android
-// work profile), one failed (iPad), refusals (dedicated scanner, Windows),
-// someone else signing in, and a person without devices.
+// work profile), one done whose passcode could not be shown in chat (Galaxy S5:
+// that chat refuses the message), one failed (iPad), refusals (dedicated
+// scanner, Windows), someone else signing in, and a person without devices.
 func (h *harness) script() {
 	h.reset("slack", "U-alice", "alice@contoso.example", 1, "alice@contoso.example")   // iPhone: passcode removed
 	h.reset("discord", "D-alice", "alice@contoso.example", 2, "alice@contoso.example") // Pixel: work-profile passcode
 	h.reset("slack", "U-bob", "bob@contoso.example", 2, "bob@contoso.example")         // scanner: contact support
+	h.reset("discord", "D-bob", "bob@contoso.example", 4, "bob@contoso.example")       // Galaxy S5: done, not shown (undeliverableUser)
 	h.reset("slack", "U-dave", "dave@contoso.example", 1, "dave@contoso.example")      // Surface: not supported
 	h.reset("slack", "U-dave", "dave@contoso.example", 4, "dave@contoso.example")      // iPad: fails
 	h.reset("shell", "bob", "bob@contoso.example", 3, "alice@contoso.example")         // Lumia 635, alice signs in: wrong person

@@ -10,14 +10,23 @@ import (
 )
 
 // Outcome categories of a request, in the order the charts stack them.
-var outcomeOrder = []string{"completed", "failed", "refused", "limit", "wrong_person", "abandoned", "no_devices", "backend_error", "other"}
+var outcomeOrder = []string{"completed", "not_shown", "failed", "refused", "limit", "wrong_person", "abandoned", "no_devices", "backend_error", "other"}
 
 // outcomeOf maps a terminal audit event to its category; "" for other events.
+// A reset is completed only when its result was shown in chat (delivery
+// "sent"); a done reset whose result was not shown (delivery "missing",
+// "failed", ...) is "not_shown". A result "done" alone ends nothing: its
+// delivery does.
 func outcomeOf(step, outcome string) string {
 	switch step {
+	case "delivery":
+		if outcome == "sent" {
+			return "completed"
+		}
+		return "not_shown"
 	case "result":
 		if outcome == "done" {
-			return "completed"
+			return ""
 		}
 		return "failed"
 	case "reset_requested":
@@ -190,7 +199,7 @@ func ComputeOverview(ctx context.Context, st Store, p Period, loc *time.Location
 		o.Rate = float64(o.Completed) / float64(o.Requests)
 	}
 
-	// Time to unlock: confirmation to the result that carries the passcode.
+	// Time to unlock: confirmation to the passcode (the result) shown in chat.
 	all := make([]time.Duration, 0, len(unlocks))
 	perDay := map[int][]time.Duration{}
 	for _, u := range unlocks {
@@ -228,9 +237,9 @@ func ComputeOverview(ctx context.Context, st Store, p Period, loc *time.Location
 			if c.Outcome != "allow" {
 				r.Refused += c.N
 			}
-		case c.Step == "result" && c.Outcome == "done":
+		case c.Step == "delivery" && c.Outcome == "sent":
 			r.Completed += c.N
-		case c.Step == "result":
+		case c.Step == "result" && c.Outcome != "done":
 			r.Failed += c.N
 		}
 	}

@@ -152,7 +152,19 @@ func seed(tb testing.TB, cs *sqlite.ConsoleStore, m seedModel, end time.Time, rn
 			ev("result", "failed", "", true)
 			alert(resetflow.AlertResetFailed)
 		} else {
+			// Done: the result is shown in chat, or, rarely, not.
 			ev("result", "done", "", true)
+			step(time.Duration(300+rng.IntN(2000)) * time.Millisecond)
+			switch r := rng.Float64(); {
+			case r < 0.01:
+				ev("delivery", "missing", "actionState=done without a passcode", true)
+				alert(resetflow.AlertResetFailed)
+			case r < 0.03:
+				ev("delivery", "failed", "the result message could not be sent: unavailable", true)
+				alert(resetflow.AlertDeliveryFailed)
+			default:
+				ev("delivery", "sent", "", true)
+			}
 		}
 		flush2(&batch, flush)
 	}

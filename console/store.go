@@ -14,13 +14,14 @@ import (
 type Store interface {
 	// Counts counts audit events of the steps the overview needs (request,
 	// devices_listed, eligibility, signin, confirm, result, cancel, expired,
-	// limit, reset_requested) by hour, step, outcome and chat platform. A key
+	// limit, reset_requested, delivery) by hour, step, outcome and chat platform. A key
 	// may come more than once (the counts add up).
 	Counts(ctx context.Context, since, until time.Time) ([]Count, error)
-	// Unlocks lists, for every flow whose result "done" falls in the period,
-	// the time of the result and of the confirmation before it.
+	// Unlocks lists, for every flow whose result was shown in chat (audit
+	// delivery "sent") in the period, the time it was shown and of the
+	// confirmation before it.
 	Unlocks(ctx context.Context, since, until time.Time) ([]Unlock, error)
-	// ByDeviceOS counts eligibility and result events in the period by the
+	// ByDeviceOS counts eligibility, result and delivery events in the period by the
 	// operating system of their device (as last listed), step and outcome.
 	ByDeviceOS(ctx context.Context, since, until time.Time) ([]OSCount, error)
 	// Trail lists audit events matching q in time order, at most q.Limit.
@@ -53,10 +54,11 @@ type Count struct {
 	N       int
 }
 
-// Unlock is one completed reset: when it was confirmed and when the result came.
+// Unlock is one completed reset: when it was confirmed and when its result
+// (the passcode) was shown in chat.
 type Unlock struct {
 	Confirmed time.Time
-	Done      time.Time
+	Done      time.Time // when the result was shown: the delivery "sent"
 }
 
 // OSCount is how many events of one step and outcome concern devices of one OS.

@@ -55,28 +55,39 @@ CREATE TABLE IF NOT EXISTS event_hours (
 	n        INTEGER NOT NULL,
 	PRIMARY KEY (hour, step, outcome, platform, os)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS unlocks (
-	flow    TEXT PRIMARY KEY,
-	done_ms INTEGER NOT NULL, -- Unix milliseconds of the result
-	ms      INTEGER NOT NULL  -- confirmation to result
+CREATE TABLE IF NOT EXISTS shown_unlocks (
+	flow     TEXT PRIMARY KEY,
+	shown_ms INTEGER NOT NULL, -- Unix milliseconds of the delivery "sent"
+	ms       INTEGER NOT NULL  -- confirmation to the result shown in chat
 );
-CREATE INDEX IF NOT EXISTS unlocks_done ON unlocks(done_ms, ms);
-CREATE TRIGGER IF NOT EXISTS events_count AFTER INSERT ON events WHEN NEW.step IN (` + overviewSteps + `)
+CREATE INDEX IF NOT EXISTS shown_unlocks_shown ON shown_unlocks(shown_ms, ms);
+` + consoleTriggers
+
+// consoleTriggers keep the rollups. The first console (before the engine
+// recorded deliveries) had triggers events_count, events_uncount and
+// events_unlock and a table unlocks timed to the result "done"; those
+// triggers are replaced (dropping a trigger loses no data) and the table
+// unlocks is left as it was, no longer read or written.
+const consoleTriggers = `
+DROP TRIGGER IF EXISTS events_count;
+DROP TRIGGER IF EXISTS events_uncount;
+DROP TRIGGER IF EXISTS events_unlock;
+CREATE TRIGGER IF NOT EXISTS events_count2 AFTER INSERT ON events WHEN NEW.step IN (` + overviewSteps + `)
 BEGIN
 	INSERT INTO event_hours (hour, step, outcome, platform, os, n)
 	VALUES (substr(NEW.time, 1, 13), NEW.step, NEW.outcome, NEW.platform, ` + osOfNew + `, 1)
 	ON CONFLICT (hour, step, outcome, platform, os) DO UPDATE SET n = n + 1;
 END;
-CREATE TRIGGER IF NOT EXISTS events_uncount AFTER DELETE ON events WHEN OLD.step IN (` + overviewSteps + `)
+CREATE TRIGGER IF NOT EXISTS events_uncount2 AFTER DELETE ON events WHEN OLD.step IN (` + overviewSteps + `)
 BEGIN
 	UPDATE event_hours SET n = n - 1 WHERE hour = substr(OLD.time, 1, 13) AND step = OLD.step AND outcome = OLD.outcome
 		AND platform = OLD.platform AND os = ` + osOfOld + `;
 	DELETE FROM event_hours WHERE n <= 0;
-	DELETE FROM unlocks WHERE OLD.step = 'result' AND flow = OLD.flow;
+	DELETE FROM shown_unlocks WHERE OLD.step = 'delivery' AND flow = OLD.flow;
 END;
-CREATE TRIGGER IF NOT EXISTS events_unlock AFTER INSERT ON events WHEN NEW.step = 'result' AND NEW.outcome = 'done' AND NEW.flow <> ''
+CREATE TRIGGER IF NOT EXISTS events_shown AFTER INSERT ON events WHEN NEW.step = 'delivery' AND NEW.outcome = 'sent' AND NEW.flow <> ''
 BEGIN
-	INSERT OR IGNORE INTO unlocks (flow, done_ms, ms)
+	INSERT OR IGNORE INTO shown_unlocks (flow, shown_ms, ms)
 	SELECT NEW.flow, CAST(round((julianday(NEW.time) - 2440587.5) * 86400000) AS INTEGER), CAST(round((julianday(NEW.time) - julianday(c.time)) * 86400000) AS INTEGER)
 	FROM events c WHERE c.flow = NEW.flow AND c.step = 'confirm' LIMIT 1;
 END;
@@ -84,51 +95,84 @@ END;
 
 // The overview reads rollups kept by triggers in the same transaction as each
 // audit event: counts by hour, step, outcome, chat platform and (for
-// eligibility and result) the device's OS; and the time to unlock of each
-// completed reset. A year of a 100,000-employee company is then tens of
-// thousands of rows to read instead of a million events to group.
+// eligibility, result and delivery) the device's OS; and the time to unlock
+// of each completed reset: confirmation to the result shown in chat (delivery
+// "sent"). A year of a 100,000-employee company is then tens of thousands of
+// rows to read instead of a million events to group.
 const (
-	osOfNew = `CASE WHEN NEW.step IN ('eligibility', 'result') THEN coalesce((SELECT os FROM devices WHERE device_id = NEW.device_id), '') ELSE '' END`
-	osOfOld = `CASE WHEN OLD.step IN ('eligibility', 'result') THEN coalesce((SELECT os FROM devices WHERE device_id = OLD.device_id), '') ELSE '' END`
+	osOfNew = `CASE WHEN NEW.step IN ('eligibility', 'result', 'delivery') THEN coalesce((SELECT os FROM devices WHERE device_id = NEW.device_id), '') ELSE '' END`
+	osOfOld = `CASE WHEN OLD.step IN ('eligibility', 'result', 'delivery') THEN coalesce((SELECT os FROM devices WHERE device_id = OLD.device_id), '') ELSE '' END`
 )
 
-// backfill fills the rollups from the events already recorded, once: when
-// the console is turned on for a database that has a trail already.
-const backfill = `
+// backfillHours fills the hourly counts of the given steps from the events
+// already recorded; backfillShown fills the unlock times.
+const (
+	backfillHours = `
 INSERT INTO event_hours (hour, step, outcome, platform, os, n)
 SELECT substr(e.time, 1, 13), e.step, e.outcome, e.platform,
-	CASE WHEN e.step IN ('eligibility', 'result') THEN coalesce(d.os, '') ELSE '' END, count(*)
+	CASE WHEN e.step IN ('eligibility', 'result', 'delivery') THEN coalesce(d.os, '') ELSE '' END, count(*)
 FROM events e LEFT JOIN devices d ON d.device_id = e.device_id
-WHERE e.step IN (` + overviewSteps + `)
+WHERE e.step IN (%s)
 GROUP BY 1, 2, 3, 4, 5;
-INSERT OR IGNORE INTO unlocks (flow, done_ms, ms)
+`
+	backfillShown = `
+INSERT OR IGNORE INTO shown_unlocks (flow, shown_ms, ms)
 SELECT r.flow, CAST(round((julianday(r.time) - 2440587.5) * 86400000) AS INTEGER), CAST(round((julianday(r.time) - julianday(c.time)) * 86400000) AS INTEGER)
 FROM events r JOIN events c ON c.flow = r.flow AND c.step = 'confirm'
-WHERE r.step = 'result' AND r.outcome = 'done' AND r.flow <> '';
+WHERE r.step = 'delivery' AND r.outcome = 'sent' AND r.flow <> '';
 `
+)
 
 // ConsoleStore is the helpdesk console's view of the database.
 type ConsoleStore struct{ d *DB }
 
 var _ console.Store = (*ConsoleStore)(nil)
 
-// Console creates the console's tables and indexes (once) and returns its store.
+// Console creates the console's tables, indexes and triggers and returns its
+// store. The rollups are filled from the events already recorded, in the same
+// transaction as the triggers are created (no event is counted twice or
+// missed): all of them when the console is first turned on for a database
+// with a trail; when a database has the first console's rollups (which did
+// not count deliveries), the delivery counts and the unlock times only.
 func (d *DB) Console(ctx context.Context) (*ConsoleStore, error) {
-	var had int
-	d.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'event_hours'`).Scan(&had)
-	if _, err := d.db.ExecContext(ctx, consoleSchema); err != nil {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: console schema: %w", err)
 	}
-	if had == 0 {
-		if _, err := d.w.exec(ctx, backfill); err != nil {
+	defer tx.Rollback()
+	exists := func(name string) (bool, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n)
+		return n > 0, err
+	}
+	hadHours, err1 := exists("event_hours")
+	hadShown, err2 := exists("shown_unlocks")
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("sqlite: console schema: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, consoleSchema); err != nil {
+		return nil, fmt.Errorf("sqlite: console schema: %w", err)
+	}
+	var fill []string
+	switch {
+	case !hadHours:
+		fill = []string{fmt.Sprintf(backfillHours, overviewSteps), backfillShown}
+	case !hadShown:
+		fill = []string{fmt.Sprintf(backfillHours, `'delivery'`), backfillShown}
+	}
+	for _, q := range fill {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("sqlite: console rollups: %w", err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: console schema: %w", err)
 	}
 	return &ConsoleStore{d: d}, nil
 }
 
 // overviewSteps are the steps the overview counts.
-const overviewSteps = `'request','devices_listed','eligibility','signin','confirm','result','cancel','expired','limit','reset_requested'`
+const overviewSteps = `'request','devices_listed','eligibility','signin','confirm','result','cancel','expired','limit','reset_requested','delivery'`
 
 // The overview reads tens of thousands of rollup rows for a year; the driver
 // allocates for every value of every row, so Counts and Unlocks fetch one text
@@ -186,7 +230,7 @@ func hourKey(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 // Unlocks implements console.Store.
 func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]console.Unlock, error) {
 	var list sql.NullString
-	err := s.d.db.QueryRowContext(ctx, `SELECT group_concat(done_ms || ',' || ms, ';') FROM unlocks WHERE done_ms >= ? AND done_ms < ?`,
+	err := s.d.db.QueryRowContext(ctx, `SELECT group_concat(shown_ms || ',' || ms, ';') FROM shown_unlocks WHERE shown_ms >= ? AND shown_ms < ?`,
 		since.UnixMilli(), until.UnixMilli()).Scan(&list)
 	if err != nil {
 		return nil, err
@@ -210,7 +254,7 @@ func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]c
 // ByDeviceOS implements console.Store.
 func (s *ConsoleStore) ByDeviceOS(ctx context.Context, since, until time.Time) ([]console.OSCount, error) {
 	rows, err := s.d.db.QueryContext(ctx, `SELECT os, step, outcome, sum(n) FROM event_hours
-		WHERE step IN ('eligibility', 'result') AND hour >= ? AND hour < ?
+		WHERE step IN ('eligibility', 'result', 'delivery') AND hour >= ? AND hour < ?
 		GROUP BY os, step, outcome`, hourKey(since), hourKey(until))
 	if err != nil {
 		return nil, err

@@ -12,8 +12,15 @@ import (
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
-// flowEvents is one completed reset of an iPhone and one refused scanner, at t.
+// flowEvents is one completed reset at t: its result comes confirmToDone after
+// the confirmation and is shown in chat a second later.
 func flowEvents(flow string, t time.Time, confirmToDone time.Duration) []resetflow.Event {
+	return flowDelivered(flow, t, confirmToDone, "sent")
+}
+
+// flowDelivered is a reset done confirmToDone after the confirmation whose
+// delivery, a second later, had the outcome delivery.
+func flowDelivered(flow string, t time.Time, confirmToDone time.Duration, delivery string) []resetflow.Event {
 	b := resetflow.Event{Flow: flow, Platform: "slack", ChatUser: "U1", UserUPN: "alice@contoso.example", UserID: "u1", DeviceID: "d-" + flow}
 	at := func(d time.Duration, step, outcome string) resetflow.Event {
 		e := b
@@ -21,7 +28,7 @@ func flowEvents(flow string, t time.Time, confirmToDone time.Duration) []resetfl
 		return e
 	}
 	return []resetflow.Event{at(0, "request", ""), at(time.Second, "eligibility", "allow"), at(time.Minute, "confirm", ""),
-		at(time.Minute+confirmToDone, "result", "done")}
+		at(time.Minute+confirmToDone, "result", "done"), at(time.Minute+confirmToDone+time.Second, "delivery", delivery)}
 }
 
 // rawCounts groups the events themselves, as the rollups must.
@@ -93,7 +100,7 @@ func TestConsoleRollups(t *testing.T) {
 	for _, c := range os {
 		byOS[c.OS+"/"+c.Step+"/"+c.Outcome] += c.N
 	}
-	if byOS["iOS/result/done"] != 5 || byOS["iOS/eligibility/allow"] != 5 || byOS["/result/done"] != 5 {
+	if byOS["iOS/result/done"] != 5 || byOS["iOS/eligibility/allow"] != 5 || byOS["/result/done"] != 5 || byOS["iOS/delivery/sent"] != 5 || byOS["/delivery/sent"] != 5 {
 		t.Errorf("by OS %v; want 5 iOS (devices known) and 5 unknown (recorded before)", byOS)
 	}
 	un, _ := cs.Unlocks(ctx, since, until)
@@ -102,7 +109,8 @@ func TestConsoleRollups(t *testing.T) {
 		took = append(took, u.Done.Sub(u.Confirmed))
 	}
 	slices.Sort(took)
-	if want := []time.Duration{1e9, 2e9, 3e9, 4e9, 5e9, 10e9, 10e9, 10e9, 10e9, 10e9}; !slices.Equal(took, want) {
+	// Confirmation to the result shown: a second after the result.
+	if want := []time.Duration{2e9, 3e9, 4e9, 5e9, 6e9, 11e9, 11e9, 11e9, 11e9, 11e9}; !slices.Equal(took, want) {
 		t.Errorf("unlock times %v, want %v", took, want)
 	}
 	// Retention: the old flows go, and with them their counts and unlock times.
@@ -179,5 +187,122 @@ func TestConsoleAlerts(t *testing.T) {
 	kinds, _ := cs.AlertKinds(ctx, t0, t0.Add(time.Hour))
 	if len(kinds) != 2 {
 		t.Errorf("kinds %+v", kinds)
+	}
+}
+
+// unlockTimes are the store's unlock times in the period, sorted.
+func unlockTimes(t *testing.T, cs *ConsoleStore, since, until time.Time) []time.Duration {
+	t.Helper()
+	un, err := cs.Unlocks(context.Background(), since, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var took []time.Duration
+	for _, u := range un {
+		took = append(took, u.Done.Sub(u.Confirmed))
+	}
+	slices.Sort(took)
+	return took
+}
+
+// TestConsoleUnlocksShown: a reset whose result was not shown in chat
+// (delivery missing or failed) has no time to unlock, and the time of one
+// that was shown ends at its delivery, not at its result.
+func TestConsoleUnlocksShown(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	cs, err := db.Console(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	for i, d := range []string{"sent", "missing", "failed", "sent"} {
+		if err := cs.RecordWithDevices(ctx, flowDelivered(fmt.Sprint("f", i), day.Add(time.Duration(i)*time.Minute), 4*time.Second, d), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := unlockTimes(t, cs, day, day.Add(time.Hour)), []time.Duration{5e9, 5e9}; !slices.Equal(got, want) {
+		t.Errorf("unlock times %v, want %v (the two shown, confirmation to delivery)", got, want)
+	}
+	counts := rolled(t, cs, day, day.Add(time.Hour))
+	if counts["result/done/slack"] != 4 || counts["delivery/sent/slack"] != 2 || counts["delivery/missing/slack"] != 1 || counts["delivery/failed/slack"] != 1 {
+		t.Errorf("counts %v", counts)
+	}
+}
+
+// TestConsoleUpgradeFromV1: a database with the first console's rollups
+// (which neither counted deliveries nor timed unlocks to them) gets the
+// delivery counts and the unlock times from its trail, once; the old
+// triggers are replaced and the old table is left as it was.
+func TestConsoleUpgradeFromV1(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	if _, err := db.db.ExecContext(ctx, consoleSchemaV1); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for i, d := range []string{"sent", "sent", "failed", "sent"} {
+		if err := db.RecordBatch(ctx, flowDelivered(fmt.Sprint("old", i), day.Add(time.Duration(i)*time.Hour), time.Duration(i+1)*time.Second, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since, until := day.AddDate(0, 0, -1), day.AddDate(0, 1, 0)
+	var legacy int
+	db.db.QueryRow(`SELECT count(*) FROM unlocks`).Scan(&legacy)
+	if legacy != 4 {
+		t.Fatalf("the v1 triggers kept %d unlocks, want 4 (one per result done)", legacy)
+	}
+	cs, err := db.Console(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rolled(t, cs, since, until), rawCounts(t, db, since, until); !mapsEqual(got, want) || got["delivery/sent/slack"] != 3 {
+		t.Errorf("after the upgrade: rollups %v; events say %v", got, want)
+	}
+	if got, want := unlockTimes(t, cs, since, until), []time.Duration{2e9, 3e9, 5e9}; !slices.Equal(got, want) {
+		t.Errorf("unlock times after the upgrade %v, want %v", got, want)
+	}
+	var triggers []string
+	rows, err := db.db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		triggers = append(triggers, n)
+	}
+	rows.Close()
+	if strings.Join(triggers, ",") != "events_count2,events_shown,events_uncount2" {
+		t.Errorf("triggers %v, want only the new ones", triggers)
+	}
+	db.db.QueryRow(`SELECT count(*) FROM unlocks`).Scan(&legacy)
+	if legacy != 4 {
+		t.Errorf("the old unlocks table has %d rows after the upgrade, want its 4 left as they were", legacy)
+	}
+	// New events are counted once, and opening again backfills nothing more.
+	for i := 0; i < 2; i++ {
+		if err := cs.RecordWithDevices(ctx, flowEvents(fmt.Sprint("new", i), day.AddDate(0, 0, 10+i), 10*time.Second), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs, err = db.Console(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rolled(t, cs, since, until), rawCounts(t, db, since, until); !mapsEqual(got, want) || got["delivery/sent/slack"] != 5 {
+		t.Errorf("after new events and reopening: rollups %v; events say %v", got, want)
+	}
+	if got := unlockTimes(t, cs, since, until); len(got) != 5 {
+		t.Errorf("unlock times %v, want 5", got)
+	}
+	// Retention prunes the new rollups too.
+	if _, err := db.Prune(ctx, day.AddDate(0, 0, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rolled(t, cs, since, until), rawCounts(t, db, since, until); !mapsEqual(got, want) || got["delivery/sent/slack"] != 2 {
+		t.Errorf("after pruning: rollups %v; events say %v", got, want)
+	}
+	if got := unlockTimes(t, cs, since, until); len(got) != 2 {
+		t.Errorf("unlock times after pruning %v, want 2", got)
 	}
 }

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,41 +55,75 @@ var pruneEvents = `WITH gone AS (
 	SELECT count(*) FROM gone`
 
 // Counts implements console.Store. A period that starts or ends inside an hour
-// is rounded out to whole hours, as in SQLite.
+// is rounded out to whole hours, as in SQLite. A year is a few hundred thousand
+// rollup rows: they are read raw, without the driver's allocation for every
+// value, the step, outcome and platform names shared between rows. Rows that
+// differ only by device OS come as separate counts of the same key.
 func (s *ConsoleStore) Counts(ctx context.Context, since, until time.Time) ([]console.Count, error) {
-	rows, err := s.d.pool.Query(ctx, `SELECT hour, step, outcome, platform, n FROM event_hours
+	rows, err := s.d.pool.Query(ctx, `SELECT extract(epoch FROM hour)::bigint, step, outcome, platform, n FROM event_hours
 		WHERE hour >= `+hourOf("$1::timestamptz")+` AND hour < `+hourOf("$2::timestamptz")+` AND n > 0`, since.UTC(), until.UTC())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	intern := map[string]string{}
+	str := func(b []byte) string {
+		if v, ok := intern[string(b)]; ok {
+			return v
+		}
+		v := string(b)
+		intern[v] = v
+		return v
+	}
+	fields := rows.FieldDescriptions()
 	var out []console.Count
 	for rows.Next() {
-		var c console.Count
-		if err := rows.Scan(&c.Hour, &c.Step, &c.Outcome, &c.Chat, &c.N); err != nil {
-			return nil, err
+		v := rows.RawValues()
+		if len(v) != 5 {
+			return nil, fmt.Errorf("postgres: rollup row of %d values", len(v))
 		}
-		c.Hour = c.Hour.UTC()
-		out = append(out, c)
+		hour, err1 := int8Value(v[0], fields[0].Format)
+		n, err2 := int8Value(v[4], fields[4].Format)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("postgres: rollup row: %w", err)
+		}
+		out = append(out, console.Count{Hour: time.Unix(hour, 0).UTC(), Step: str(v[1]), Outcome: str(v[2]), Chat: str(v[3]), N: int(n)})
 	}
 	return out, rows.Err()
 }
 
-// Unlocks implements console.Store.
+// int8Value decodes a bigint in the wire format it came in (binary or text).
+func int8Value(b []byte, format int16) (int64, error) {
+	if format == pgx.BinaryFormatCode {
+		if len(b) != 8 {
+			return 0, fmt.Errorf("a bigint of %d bytes", len(b))
+		}
+		return int64(binary.BigEndian.Uint64(b)), nil
+	}
+	return strconv.ParseInt(string(b), 10, 64)
+}
+
+// Unlocks implements console.Store (read raw, as Counts, in milliseconds as SQLite keeps them).
 func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]console.Unlock, error) {
-	rows, err := s.d.pool.Query(ctx, `SELECT confirmed, done FROM unlocks WHERE done >= $1 AND done < $2`, since.UTC(), until.UTC())
+	rows, err := s.d.pool.Query(ctx, `SELECT (extract(epoch FROM confirmed) * 1000)::bigint, (extract(epoch FROM done) * 1000)::bigint
+		FROM unlocks WHERE done >= $1 AND done < $2`, since.UTC(), until.UTC())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	fields := rows.FieldDescriptions()
 	var out []console.Unlock
 	for rows.Next() {
-		var u console.Unlock
-		if err := rows.Scan(&u.Confirmed, &u.Done); err != nil {
-			return nil, err
+		v := rows.RawValues()
+		if len(v) != 2 {
+			return nil, fmt.Errorf("postgres: unlock row of %d values", len(v))
 		}
-		u.Confirmed, u.Done = u.Confirmed.UTC(), u.Done.UTC()
-		out = append(out, u)
+		c, err1 := int8Value(v[0], fields[0].Format)
+		d, err2 := int8Value(v[1], fields[1].Format)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("postgres: unlock row: %w", err)
+		}
+		out = append(out, console.Unlock{Confirmed: time.UnixMilli(c).UTC(), Done: time.UnixMilli(d).UTC()})
 	}
 	return out, rows.Err()
 }

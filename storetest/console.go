@@ -201,6 +201,42 @@ func consoleAlerts(t *testing.T, open ConsoleOpener) {
 	if err != nil || took || !found || a.TakenBy != "slack:U1" || a.TakenVia != "slack" || !a.TakenAt.Equal(t0.Add(time.Hour)) || a.Kind != "contact_support" {
 		t.Errorf("second take: took=%v found=%v %v %+v", took, found, err, a)
 	}
+	// Eight takers at once: exactly one wins, and every one sees the winner.
+	if err := cs.SaveAlert(ctx, console.Alert{ID: "race", Time: t0.Add(-time.Hour), Kind: "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	type take struct {
+		who, by string
+		took    bool
+		err     error
+	}
+	results := make(chan take, 8)
+	for i := 0; i < 8; i++ {
+		go func(who string) {
+			a, took, _, err := cs.TakeAlert(ctx, "race", who, "console", t0)
+			results <- take{who, a.TakenBy, took, err}
+		}(fmt.Sprint("h", i))
+	}
+	var winners []string
+	var seen []take
+	for i := 0; i < 8; i++ {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.took {
+			winners = append(winners, r.who)
+		}
+		seen = append(seen, r)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("concurrent takes: winners %v, want exactly one", winners)
+	}
+	for _, r := range seen {
+		if r.by != winners[0] {
+			t.Errorf("%s sees the alert taken by %q, want %q", r.who, r.by, winners[0])
+		}
+	}
 	if _, took, found, err := cs.TakeAlert(ctx, "nope", "h", "console", t0); found || took || err != nil {
 		t.Errorf("an unknown alert: took=%v found=%v %v", took, found, err)
 	}
@@ -228,11 +264,11 @@ func consoleAlerts(t *testing.T, open ConsoleOpener) {
 		}
 		return strings.Join(ids, ",")
 	}
-	if got := ids(console.AlertFilter{OpenOnly: true}); got != "a3,a2" {
-		t.Errorf("open alerts %v, want a3,a2 (newest first)", got)
+	if got := ids(console.AlertFilter{OpenOnly: true}); got != "a3,a2,race" {
+		t.Errorf("open alerts %v, want a3,a2,race (newest first)", got)
 	}
-	if got := ids(console.AlertFilter{}); got != "a3,a2,a1,a0" {
-		t.Errorf("all alerts %v, want a3,a2,a1,a0", got)
+	if got := ids(console.AlertFilter{}); got != "a3,a2,a1,a0,race" {
+		t.Errorf("all alerts %v, want a3,a2,a1,a0,race", got)
 	}
 	if got := ids(console.AlertFilter{Limit: 2}); got != "a3,a2" {
 		t.Errorf("limited alerts %v, want a3,a2", got)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/passcodebot/passcodebot/console"
 	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/postgres/pgtest"
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -21,4 +22,12 @@ func TestConformance(t *testing.T) {
 			return db
 		}
 	}, resetflow.ErrLimitReached)
+}
+
+// TestConsoleConformance runs the console store's suite SQLite runs too.
+func TestConsoleConformance(t *testing.T) {
+	storetest.RunConsole(t, func(t *testing.T) (storetest.Store, func(context.Context) (console.Store, error)) {
+		db := open(t)
+		return db, func(ctx context.Context) (console.Store, error) { return db.Console(ctx) }
+	})
 }

@@ -350,17 +350,25 @@ func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {
 // Prune deletes audit events and finished resets older than before. Open
 // resets and links are kept. It returns how many events it deleted.
 func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := d.pool.Exec(ctx, `DELETE FROM events WHERE time < $1`, before.UTC())
+	// The events and the console's rollups of them go in one transaction.
+	var n int64
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, pruneEvents, before.UTC()).Scan(&n); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM event_hours WHERE n <= 0`)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
 	if _, err := d.pool.Exec(ctx, `DELETE FROM resets WHERE ended IS NOT NULL AND started < $1`, before.UTC()); err != nil {
-		return tag.RowsAffected(), err
+		return n, err
 	}
 	if _, err := d.pool.Exec(ctx, `DELETE FROM conversations WHERE opened < $1`, before.UTC()); err != nil {
-		return tag.RowsAffected(), err
+		return n, err
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // ConversationOpened remembers an open conversation, so a leader that takes

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"github.com/passcodebot/passcodebot/cmd/passcodebot/config"
 	"github.com/passcodebot/passcodebot/console"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 	"github.com/passcodebot/passcodebot/sqlite"
@@ -20,16 +20,20 @@ import (
 
 // openConsole prepares the console's tables and its tap on the engine's ports;
 // nil when the console is off.
-func openConsole(ctx context.Context, cfg *config.Config, st store, log *slog.Logger) (*console.Tap, *sqlite.ConsoleStore, error) {
+func openConsole(ctx context.Context, cfg *config.Config, st store, log *slog.Logger) (*console.Tap, console.Store, error) {
 	if !cfg.Console.Enabled {
 		return nil, nil, nil
 	}
-	db, ok := st.(*sqlite.DB)
-	if !ok {
-		// The console's read side (rollups, alert rows) is written for SQLite only so far.
-		return nil, nil, configError{errors.New("console.enabled: the helpdesk console needs store: sqlite; its PostgreSQL queries are not written yet")}
+	var cs console.Store
+	var err error
+	switch db := st.(type) {
+	case *sqlite.DB:
+		cs, err = db.Console(ctx)
+	case *postgres.DB:
+		cs, err = db.Console(ctx)
+	default:
+		return nil, nil, configError{fmt.Errorf("console.enabled: the helpdesk console can't read a %T store", st)}
 	}
-	cs, err := db.Console(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -44,7 +48,7 @@ type alertMarker interface {
 
 // mountConsole registers the console on the public mux or returns the admin
 // listener's mux holding it. It does nothing when the console is off.
-func mountConsole(cfg *config.Config, env Env, publicURL string, cs *sqlite.ConsoleStore, db resetflow.Recorder, cat *catalog.Catalog,
+func mountConsole(cfg *config.Config, env Env, publicURL string, cs console.Store, db resetflow.Recorder, cat *catalog.Catalog,
 	clk clock.Clock, log *slog.Logger, mux *http.ServeMux, adapters []bot.Adapter) (*http.ServeMux, error) {
 	if cs == nil {
 		return nil, nil

@@ -16,25 +16,40 @@ import (
 
 	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/console"
+	"github.com/passcodebot/passcodebot/postgres"
+	"github.com/passcodebot/passcodebot/postgres/pgtest"
 )
 
 // TestConsoleWithSlack runs the program with Slack (a fake on loopback) and the
 // console on (demo sign-in): an alert taken in the console shows as taken in
 // the Slack channel, an "I'm on it" pressed in Slack shows in the console, and
 // the resolve with a note closes the alert in the database both share.
-func TestConsoleWithSlack(t *testing.T) {
+func TestConsoleWithSlack(t *testing.T) { consoleWithSlack(t, "", nil) }
+
+// TestConsoleWithSlackOnPostgres: the same with store: postgres, on a real
+// PostgreSQL server (skipped loudly without one; failed with
+// PASSCODEBOT_REQUIRE_POSTGRES=1).
+func TestConsoleWithSlackOnPostgres(t *testing.T) {
+	pg := pgtest.Start(t)
+	consoleWithSlack(t, "store: postgres\n", map[string]string{postgres.EnvURL: pg.NewDatabase(t)})
+}
+
+func consoleWithSlack(t *testing.T, store string, storeEnv map[string]string) {
 	fs := slacktest.New(slacktest.Options{})
 	t.Cleanup(fs.Close)
 	fs.AddUser(slacktest.User{ID: "UBOB", Name: "bob", Email: "bob@contoso.example", Locale: "en-US"})
 	fs.AddUser(slacktest.User{ID: "UDAVE", Name: "dave", Email: "dave@contoso.example", Locale: "en-US"})
 	fs.AddUser(slacktest.User{ID: "UHELEN", Name: "helen", Email: "helen@contoso.example", Locale: "en-US"})
 	fs.AddChannel(slacktest.Channel{ID: "CHELP", Name: "helpdesk"})
-	cfg := writeConfig(t, fmt.Sprintf(`chat: [slack]
+	cfg := writeConfig(t, store+fmt.Sprintf(`chat: [slack]
 insecure_demo_signin_with_real_chat: true
 slack: {mode: socket, api_url: %s, helpdesk_channel: CHELP}
 console: {enabled: true}
 `, fs.APIURL()))
 	env := map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken}
+	for k, v := range storeEnv {
+		env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)

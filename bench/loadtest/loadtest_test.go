@@ -118,13 +118,13 @@ func TestShortRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bot, baseline, err := Build(ctx, dir)
+	bins, err := Build(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 5
 	r, err := Run(ctx, Options{
-		BotBin: bot, BaselineBin: baseline, WorkDir: dir,
+		BotBin: bins.Bot, BaselineBin: bins.Baseline, FloorBin: bins.Floor, WorkDir: dir, Starts: 1,
 		Levels: []int{n}, MinResets: n,
 		Hold: 20, HoldLoad: n, HoldOpeners: 5,
 		Alerts: 20, AlertsOver: 500 * time.Millisecond, AlertsWithin: time.Minute,

@@ -128,13 +128,15 @@ func (r *Report) Print(w io.Writer) {
 	if len(r.Starts) > 0 || len(r.Levels) > 0 {
 		fmt.Fprintf(w, "Start (process start -> /readyz 200; -> Socket Mode connected) and idle RSS (%v after both, no conversation):\n", idleSettle)
 		for i, st := range r.Starts {
-			fmt.Fprintf(w, "  passcodebot start %d: ready %s ms, connected %s ms, idle RSS %s MiB, live heap %s MiB\n", i+1, ms(st.Ready), ms(st.Connected), mib(st.IdleRSS), mib(int64(st.IdleHeap)))
+			fmt.Fprintf(w, "  passcodebot start %d: ready %s ms, connected %s ms, idle RSS %s MiB (anonymous %s, file %s), live heap %s MiB\n",
+				i+1, ms(st.Ready), ms(st.Connected), mib(st.IdleRSS), mib(st.IdleAnon), mib(st.IdleFile), mib(int64(st.IdleHeap)))
 		}
 		for _, l := range r.Levels {
-			fmt.Fprintf(w, "  level %d: passcodebot ready %s ms, connected %s ms, idle RSS %s MiB; floor connected %s ms, idle RSS %s MiB\n",
-				l.Concurrency, ms(l.Start.Ready), ms(l.Start.Connected), mib(l.Start.IdleRSS), ms(l.floor().Start.Connected), mib(l.floor().Start.IdleRSS))
+			fmt.Fprintf(w, "  level %d: passcodebot ready %s ms, connected %s ms, idle RSS %s MiB (anonymous %s, file %s); floor connected %s ms, idle RSS %s MiB (anonymous %s, file %s)\n",
+				l.Concurrency, ms(l.Start.Ready), ms(l.Start.Connected), mib(l.Start.IdleRSS), mib(l.Start.IdleAnon), mib(l.Start.IdleFile),
+				ms(l.floor().Start.Connected), mib(l.floor().Start.IdleRSS), mib(l.floor().Start.IdleAnon), mib(l.floor().Start.IdleFile))
 		}
-		fmt.Fprintf(w, "  passcodebot binary (%s): %.1f MB\n", strings.Join(ReleaseFlags, " "), float64(r.BinarySize)/1e6)
+		fmt.Fprintf(w, "  passcodebot binary (CGO_ENABLED=0 go build %s): %.1f MB\n", strings.Join(ReleaseFlags, " "), float64(r.BinarySize)/1e6)
 		fmt.Fprintln(w)
 	}
 	if h := r.Hold; h != nil {

@@ -199,6 +199,8 @@ type session struct {
 type Startup struct {
 	Ready, Connected time.Duration
 	IdleRSS          int64
+	IdleAnon         int64  // of IdleRSS: anonymous memory
+	IdleFile         int64  // of IdleRSS: file-backed (the binary)
 	IdleHeap         uint64 // passcodebot only
 }
 
@@ -311,7 +313,7 @@ func (s *session) startBaseline(ctx context.Context, o *Options, tag string) err
 func (s *session) settle() {
 	time.Sleep(idleSettle)
 	if m, err := ReadMemory(s.proc.pid()); err == nil {
-		s.start.IdleRSS = m.RSS
+		s.start.IdleRSS, s.start.IdleAnon, s.start.IdleFile = m.RSS, m.Anon, m.File
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -51,8 +52,7 @@ type HealthChecker interface {
 
 // Router delivers engine messages to the adapter of each address's platform.
 type Router struct {
-	mu       sync.RWMutex
-	adapters map[string]Adapter
+	adapters map[string]Adapter // written only by NewRouter
 }
 
 // NewRouter returns a router over the adapters.
@@ -66,9 +66,7 @@ func NewRouter(adapters ...Adapter) *Router {
 
 // Send implements resetflow.Messenger.
 func (r *Router) Send(ctx context.Context, to resetflow.Address, m resetflow.Message) error {
-	r.mu.RLock()
 	a := r.adapters[to.Platform]
-	r.mu.RUnlock()
 	if a == nil {
 		return fmt.Errorf("no adapter for platform %q", to.Platform)
 	}
@@ -90,14 +88,37 @@ type Bot struct {
 	// the AdminListener; without an AdminListener it is ignored.
 	Profiling bool
 	Log       *slog.Logger
-	// ShutdownTimeout bounds how long a stop waits for resets in flight and alerts.
+	// ShutdownTimeout bounds how long a stop waits for resets in flight (default 30 s).
 	ShutdownTimeout time.Duration
+	// AlertsTimeout bounds how long a stop then delivers queued alerts (default
+	// 10 s); what is left is kept for the next start.
+	AlertsTimeout time.Duration
+	// AdaptersTimeout bounds how long a stop then waits for the chat adapters to
+	// stop, removing the passcodes they still show (default 10 s).
+	AdaptersTimeout time.Duration
 	// Ready reports extra readiness checks (backends); nil means ready.
 	Ready func(ctx context.Context) error
+	// HTTP bounds requests on both listeners; zero fields take DefaultHTTPLimits.
+	HTTP HTTPLimits
+	// Lead, when set, makes this process a replica: it serves health (ready: no)
+	// as a standby until Lead returns, and only then resumes resets and connects
+	// to chat. The context Lead returns ends when the lead is lost; the bot then
+	// stops at once, without waiting for or posting anything, and Run returns ErrLostLead.
+	Lead func(ctx context.Context) (context.Context, error)
+	// OnLead runs once the bot leads, with the adapters started.
+	OnLead func(ctx context.Context)
+
+	standby atomic.Bool
 }
 
-// Run serves until ctx ends or an adapter stops for good, then shuts down in order:
-// no new conversations, resets in flight finished or recorded, alerts flushed.
+// ErrLostLead is Run's error when the lead was lost while running.
+var ErrLostLead = errors.New("bot: lost the lead to another replica, or the database")
+
+// Run serves until ctx ends or an adapter stops for good, then shuts down in order,
+// each phase with its own deadline: no new conversations and resets in flight
+// finished or recorded; alerts flushed (the rest kept); then the chat adapters
+// stop (removing the passcodes still shown), and last the HTTP servers. A lost
+// lead skips the waits: the bot stops acting at once.
 func (b *Bot) Run(ctx context.Context) error {
 	if b.Log == nil {
 		b.Log = slog.New(slog.DiscardHandler)
@@ -105,12 +126,23 @@ func (b *Bot) Run(ctx context.Context) error {
 	if b.ShutdownTimeout <= 0 {
 		b.ShutdownTimeout = 30 * time.Second
 	}
+	if b.AlertsTimeout <= 0 {
+		b.AlertsTimeout = 10 * time.Second
+	}
+	if b.AdaptersTimeout <= 0 {
+		b.AdaptersTimeout = 10 * time.Second
+	}
 	adminMux := b.Mux
 	if b.AdminListener != nil {
 		adminMux = http.NewServeMux()
 	}
-	adminMux.HandleFunc("GET /healthz", b.healthz)
-	adminMux.HandleFunc("GET /readyz", b.readyz)
+	if b.AdminListener != nil {
+		adminMux.HandleFunc("GET /healthz", b.healthz)
+		adminMux.HandleFunc("GET /readyz", b.readyz)
+	}
+	// The public listener says only whether the bot is up and ready.
+	b.Mux.HandleFunc("GET /healthz", statusOnly(b.healthz, "ok"))
+	b.Mux.HandleFunc("GET /readyz", statusOnly(b.readyz, "ready"))
 	if b.Metrics != nil {
 		adminMux.Handle("GET /metrics", b.Metrics)
 	}
@@ -121,15 +153,33 @@ func (b *Bot) Run(ctx context.Context) error {
 		adminMux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		adminMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	srv := &http.Server{Handler: b.Mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := b.HTTP.server(b.Mux, false)
 	srvErr := make(chan error, 2)
 	go func() { srvErr <- srv.Serve(b.Listener) }()
 	var adminSrv *http.Server
 	if b.AdminListener != nil {
-		adminSrv = &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
+		adminSrv = b.HTTP.server(adminMux, b.Profiling)
 		go func() { srvErr <- adminSrv.Serve(b.AdminListener) }()
 	}
 
+	lead := ctx
+	if b.Lead != nil {
+		b.standby.Store(true)
+		b.Log.Info("standby: waiting to lead")
+		var err error
+		if lead, err = b.Lead(ctx); err != nil {
+			_ = srv.Shutdown(context.Background())
+			if adminSrv != nil {
+				_ = adminSrv.Shutdown(context.Background())
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		b.standby.Store(false)
+		b.Log.Info("leading: resuming resets in flight and connecting to chat")
+	}
 	if err := b.Engine.Resume(ctx); err != nil {
 		b.Log.Error("resuming resets in flight failed", "err", err)
 	}
@@ -137,8 +187,14 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.Alerts.Start()
 	}
 
-	runCtx, stop := context.WithCancel(ctx)
+	// The adapters outlive ctx: they stop only once the engine and the alerts
+	// have drained, so what is said while draining still reaches people. They
+	// never outlive a lost lead.
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
+	if b.Lead != nil {
+		defer context.AfterFunc(lead, stop)()
+	}
 	adapterErr := make(chan error, len(b.Adapters))
 	var wg sync.WaitGroup
 	for _, a := range b.Adapters {
@@ -152,9 +208,14 @@ func (b *Bot) Run(ctx context.Context) error {
 			adapterErr <- err
 		}()
 	}
+	if b.OnLead != nil {
+		b.OnLead(runCtx)
+	}
 
 	var runErr error
+	engineTimeout, alertsTimeout, adaptersTimeout := b.ShutdownTimeout, b.AlertsTimeout, b.AdaptersTimeout
 	select {
+	case <-lead.Done(): // lost the lead (handled below), or ctx ended
 	case <-ctx.Done():
 	case err := <-adapterErr:
 		// The shell adapter ends on end of input; others only on fatal errors.
@@ -162,22 +223,39 @@ func (b *Bot) Run(ctx context.Context) error {
 	case err := <-srvErr:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
+	if b.Lead != nil && lead.Err() != nil && ctx.Err() == nil {
+		// Someone else leads now, or may: stop acting this instant.
+		runErr, engineTimeout, alertsTimeout, adaptersTimeout = ErrLostLead, 0, 0, 0
+	}
 	b.Log.Info("shutting down")
-	stopCtx, cancel := context.WithTimeout(context.Background(), b.ShutdownTimeout)
+	engineCtx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
-	if err := b.Engine.Shutdown(stopCtx); err != nil {
+	if err := b.Engine.Shutdown(engineCtx); err != nil {
 		b.Log.Warn("resets still in flight at shutdown; they are resumed at the next start", "err", err)
+	} else {
+		b.Log.Info("shutting down: resets in flight finished")
 	}
 	if b.Alerts != nil {
-		if err := b.Alerts.Close(stopCtx); err != nil {
+		alertsCtx, cancel := context.WithTimeout(context.Background(), alertsTimeout)
+		defer cancel()
+		if err := b.Alerts.Close(alertsCtx); err != nil {
 			b.Log.Warn("helpdesk alerts not delivered at shutdown", "err", err)
 		}
 	}
 	stop()
-	wg.Wait()
-	_ = srv.Shutdown(stopCtx)
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+		b.Log.Info("shutting down: chat adapters stopped")
+	case <-time.After(adaptersTimeout):
+		b.Log.Warn("chat adapters did not stop in time", "timeout", adaptersTimeout)
+	}
+	httpCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(httpCtx)
 	if adminSrv != nil {
-		_ = adminSrv.Shutdown(stopCtx)
+		_ = adminSrv.Shutdown(httpCtx)
 	}
 	if errors.Is(runErr, context.Canceled) {
 		runErr = nil
@@ -186,6 +264,10 @@ func (b *Bot) Run(ctx context.Context) error {
 }
 
 func (b *Bot) healthz(w http.ResponseWriter, r *http.Request) {
+	if b.standby.Load() {
+		w.Write([]byte("ok (standby)\n")) // alive; not connected to chat, by design
+		return
+	}
 	for _, a := range b.Adapters {
 		if hc, ok := a.(HealthChecker); ok {
 			if err := hc.Healthy(); err != nil {
@@ -198,6 +280,10 @@ func (b *Bot) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Bot) readyz(w http.ResponseWriter, r *http.Request) {
+	if b.standby.Load() {
+		http.Error(w, "standby: another replica leads", http.StatusServiceUnavailable)
+		return
+	}
 	for _, a := range b.Adapters {
 		if hc, ok := a.(HealthChecker); ok {
 			if err := hc.Healthy(); err != nil {

@@ -26,6 +26,25 @@ type Catalog struct {
 	locs   map[string]*i18n.Localizer
 	mu     sync.Mutex
 	missed map[string]bool
+	// helpdesk is what sentences call the helpdesk ({{.Helpdesk}}), per locale.
+	helpdesk map[string]string
+}
+
+// DefaultHelpdeskNames are the helpdesk's name in each language unless the
+// configuration's helpdesk_name says otherwise.
+var DefaultHelpdeskNames = map[string]string{"en": "the helpdesk", "ja": "ヘルプデスク"}
+
+// SetHelpdeskName sets what the sentences of locale call the helpdesk (one name
+// for one team, e.g. "the IT Service Desk"). Call it before the catalog is used.
+func (c *Catalog) SetHelpdeskName(locale, name string) error {
+	l := c.Normalize(locale)
+	if l != strings.ToLower(strings.TrimSpace(locale)) {
+		return fmt.Errorf("helpdesk_name: %q is not one of %v", locale, Locales)
+	}
+	if strings.TrimSpace(name) != "" {
+		c.helpdesk[l] = strings.TrimSpace(name)
+	}
+	return nil
 }
 
 // New loads the embedded catalogs. defaultLocale is used when a person's locale is unknown.
@@ -37,7 +56,10 @@ func New(defaultLocale string) (*Catalog, error) {
 			return nil, fmt.Errorf("catalog %s: %w", l, err)
 		}
 	}
-	c := &Catalog{bundle: b, locs: map[string]*i18n.Localizer{}, missed: map[string]bool{}}
+	c := &Catalog{bundle: b, locs: map[string]*i18n.Localizer{}, missed: map[string]bool{}, helpdesk: map[string]string{}}
+	for l, n := range DefaultHelpdeskNames {
+		c.helpdesk[l] = n
+	}
 	for _, l := range Locales {
 		c.locs[l] = i18n.NewLocalizer(b, l)
 	}
@@ -78,11 +100,16 @@ func (c *Catalog) Normalize(locale string) string {
 // T renders message id in locale with the template data, if any.
 // A message missing from the catalog renders as its id, so a mistake is visible, never silent.
 func (c *Catalog) T(locale, id string, data ...map[string]any) string {
-	loc := c.locs[c.Normalize(locale)]
+	l := c.Normalize(locale)
+	loc := c.locs[l]
 	cfg := &i18n.LocalizeConfig{MessageID: id}
+	td := map[string]any{"Helpdesk": c.helpdesk[l]}
 	if len(data) > 0 {
-		cfg.TemplateData = data[0]
+		for k, v := range data[0] {
+			td[k] = v
+		}
 	}
+	cfg.TemplateData = td
 	s, err := loc.Localize(cfg)
 	if err != nil {
 		c.mu.Lock()

@@ -88,7 +88,7 @@ func TestEveryUsedIDExists(t *testing.T) {
 	for _, k := range []resetflow.AlertKind{resetflow.AlertContactSupport, resetflow.AlertFactoryReset, resetflow.AlertNotSupported,
 		resetflow.AlertLimitReached, resetflow.AlertWrongPerson, resetflow.AlertResetFailed, resetflow.AlertResetTimedOut,
 		resetflow.AlertBackendError, resetflow.AlertAuditDown, resetflow.AlertResetUnknown,
-		resetflow.AlertAccountLinked, resetflow.AlertLinkRefused} {
+		resetflow.AlertAccountLinked, resetflow.AlertLinkRefused, resetflow.AlertDeliveryFailed, resetflow.AlertsFolded} {
 		ids["alert_title_"+string(k)] = true
 	}
 	for _, s := range []string{"picking", "signing_in", "confirming", "resetting", "linking", "pairing"} {
@@ -115,7 +115,7 @@ func TestTemplatesRender(t *testing.T) {
 	c := catalog.MustNew("en")
 	data := map[string]any{"Device": "D", "Until": "09:05 UTC", "Minutes": 5, "Max": 3, "Count": 2, "N": 7, "Model": "M", "OS": "iOS",
 		"Version": "1", "LastSync": "x", "UPN": "u@x", "Who": "w", "Choice": "c", "Reason": "r", "User": "u", "Users": "a, b",
-		"Platform": "Discord", "Account": "Alice (@alice)", "Digits": 6, "Left": 2}
+		"Platform": "Discord", "Account": "Alice (@alice)", "Digits": 6, "Left": 2, "Since": "09:00 UTC", "File": "f", "Elapsed": "0:42", "When": "2026-11-25 09:00"}
 	for _, loc := range catalog.Locales {
 		ids, _ := catalog.IDs(loc)
 		for _, id := range ids {

@@ -379,7 +379,7 @@ func (c *Client) attempt(ctx context.Context, r request) (resp *response, tok *o
 		}
 		return nil, tok, true, err
 	}
-	rid := res.Header.Get("request-id")
+	rid := cleanCode(res.Header.Get("request-id"))
 	return &response{status: res.StatusCode, header: res.Header, body: body, requestID: rid}, tok, true, nil
 }
 
@@ -399,7 +399,7 @@ func tokenFailure(err, cause error) *resetflow.Error {
 		case s >= 400 && s < 500:
 			e.Kind = resetflow.KindForbidden
 		}
-		e.Code = re.ErrorCode
+		e.Code = cleanCode(re.ErrorCode)
 		msg := firstLine(re.ErrorDescription)
 		if msg == "" {
 			msg = http.StatusText(s)
@@ -435,9 +435,9 @@ func (c *Client) graphError(op string, resp *response) *resetflow.Error {
 	e := &resetflow.Error{Kind: kindOfStatus(resp.status), Op: op, RequestID: resp.requestID}
 	msg := http.StatusText(resp.status)
 	if json.Unmarshal(resp.body, &body) == nil {
-		e.Code = body.Error.Code
+		e.Code = cleanCode(body.Error.Code)
 		if body.Error.InnerError.RequestID != "" {
-			e.RequestID = body.Error.InnerError.RequestID
+			e.RequestID = cleanCode(body.Error.InnerError.RequestID)
 		}
 		if m := firstLine(body.Error.Message); m != "" {
 			msg = m

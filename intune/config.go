@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -120,15 +119,6 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) {
 	if v, ok := lookup(EnvClientSecret); ok && v != "" {
 		c.ClientSecret = v
 	}
-}
-
-// ConfigFromEnv returns base with its defaults filled in and the credentials
-// taken from PASSCODEBOT_GRAPH_TENANT_ID, PASSCODEBOT_GRAPH_CLIENT_ID and
-// PASSCODEBOT_GRAPH_CLIENT_SECRET, validated.
-func ConfigFromEnv(base Config) (Config, error) {
-	c := base.WithDefaults()
-	c.ApplyEnv(os.LookupEnv)
-	return c, c.Validate()
 }
 
 var (

@@ -2,6 +2,7 @@ package intune
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -99,19 +100,26 @@ user_lookup: directory
 	}
 }
 
-func TestConfigFromEnv(t *testing.T) {
+// fromEnv is what the wiring does: defaults, then the environment's credentials, then Validate.
+func fromEnv() (Config, error) {
+	c := Config{}.WithDefaults()
+	c.ApplyEnv(os.LookupEnv)
+	return c, c.Validate()
+}
+
+func TestConfigFromTheEnvironment(t *testing.T) {
 	t.Setenv(EnvTenantID, "tenant.example")
 	t.Setenv(EnvClientID, "client")
 	t.Setenv(EnvClientSecret, "secret")
-	c, err := ConfigFromEnv(Config{})
+	c, err := fromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.TenantID != "tenant.example" || c.ClientID != "client" || c.ClientSecret != "secret" || c.GraphURL != "https://graph.microsoft.com" {
-		t.Fatalf("ConfigFromEnv = %v", c)
+		t.Fatalf("config from the environment = %v", c)
 	}
 	t.Setenv(EnvClientSecret, "")
-	if _, err := ConfigFromEnv(Config{}); err == nil || !strings.HasPrefix(err.Error(), "intune.client_secret: ") {
-		t.Fatalf("ConfigFromEnv without secret = %v; want intune.client_secret error", err)
+	if _, err := fromEnv(); err == nil || !strings.HasPrefix(err.Error(), "intune.client_secret: ") {
+		t.Fatalf("config from the environment without secret = %v; want intune.client_secret error", err)
 	}
 }

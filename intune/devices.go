@@ -254,7 +254,7 @@ func actionState(s string) resetflow.ActionState {
 	if s == "" {
 		return resetflow.ActionNone
 	}
-	return resetflow.ActionState(s) // not final: the engine keeps polling until its timeout
+	return resetflow.ActionState(cleanCode(s)) // not final: the engine keeps polling until its timeout
 }
 
 // errorCode renders Graph's errorCode; 0 and null mean no error.
@@ -268,14 +268,14 @@ func errorCode(raw json.RawMessage) string {
 		if n == "0" {
 			return ""
 		}
-		return n.String()
+		return cleanCode(n.String())
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
 		if s == "0" {
 			return ""
 		}
-		return s
+		return cleanCode(s)
 	}
 	return "unreadable"
 }

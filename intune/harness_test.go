@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -43,7 +43,7 @@ func (c *testClock) Waits() []time.Duration {
 }
 
 // syncBuffer is a log destination the test reads while the code writes.
-type syncBuffer = flowtest.Buffer
+type syncBuffer = resetflowtest.Buffer
 
 const (
 	aliceID  = "a11ce000-0000-4000-8000-000000000001"

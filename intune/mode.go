@@ -22,7 +22,7 @@ func modeOf(operatingSystem, osVersion, enrollmentType, deviceType string) reset
 
 	switch {
 	case osName == "ios" || osName == "ipados" || dtype == "iphone" || dtype == "ipad" || dtype == "ipod":
-		return resetflow.ModeIOS
+		return appleMode(enroll)
 
 	case strings.HasPrefix(osName, "android") || strings.HasPrefix(dtype, "android"):
 		switch {
@@ -56,6 +56,26 @@ func modeOf(operatingSystem, osVersion, enrollmentType, deviceType string) reset
 
 	case osName == "macos" || osName == "mac os x" || osName == "os x" || osName == "macosx" || dtype == "mac" || dtype == "macmdm":
 		return resetflow.ModeMacOS
+	}
+	return resetflow.ModeUnknown
+}
+
+// appleMode reads an iPhone's or iPad's deviceEnrollmentType (lower case).
+// Device enrollment (Company Portal, automated device enrollment, Apple
+// Configurator, a device enrollment manager) is ModeIOS; Apple User Enrollment,
+// profile-based or account-driven (beta: appleAccountDrivenUserEnrollment), is
+// ModeIOSUserEnrollment, where Intune cannot remove the passcode. Any other value
+// (unknownFutureValue, or one Microsoft adds later) is ModeUnknown: the rules then
+// refuse rather than guess.
+func appleMode(enroll string) resetflow.Mode {
+	switch enroll {
+	case "", "unknown", "userenrollment", "deviceenrollmentmanager", "applebulkwithuser", "applebulkwithoutuser":
+		return resetflow.ModeIOS
+	case "appleuserenrollment", "appleuserenrollmentwithserviceaccount", "appleaccountdrivenuserenrollment":
+		return resetflow.ModeIOSUserEnrollment
+	}
+	if strings.Contains(enroll, "userenrollment") {
+		return resetflow.ModeIOSUserEnrollment // a later variant of User Enrollment
 	}
 	return resetflow.ModeUnknown
 }

@@ -102,14 +102,14 @@ func (r recorder) RecordBatch(ctx context.Context, evs []resetflow.Event) error 
 
 func (r recorder) count(e resetflow.Event) {
 	r.m.steps.WithLabelValues(e.Step, e.Outcome).Inc()
-	switch e.Step {
-	case "result":
+	switch resetflow.Step(e.Step) {
+	case resetflow.StepResult:
 		r.m.resets.WithLabelValues(e.Platform, e.Outcome).Inc()
-	case "reset_requested":
-		if e.Outcome == "error" {
+	case resetflow.StepResetRequested:
+		if e.Outcome == resetflow.OutcomeError {
 			r.m.resets.WithLabelValues(e.Platform, "backend_error").Inc()
 		}
-	case "signin":
+	case resetflow.StepSignIn:
 		r.m.reauth.WithLabelValues(e.Outcome).Inc()
 	}
 }

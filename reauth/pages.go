@@ -58,15 +58,16 @@ type page struct {
 	Action  string // form action, when there is a form
 	Button  string
 	Hidden  map[string]string
-	Options []OptionT // a select, when there is one
+	Options []Option // a select, when there is one
 	Label   string
 	Status  int
 	Code    string // a pairing code, shown large
 	Warning string // a warning in bold, above the button
+	Auto    bool   // submit the form on load (a browser runs it; a link preview does not)
 }
 
-// OptionT is one entry of a form's select.
-type OptionT struct{ Value, Label string }
+// Option is one entry of a form's select.
+type Option struct{ Value, Label string }
 
 // SecurityHeaders are sent with every page: nothing cached, nothing framed, no referrer.
 func (p *Pages) SecurityHeaders(w http.ResponseWriter) {
@@ -75,7 +76,7 @@ func (p *Pages) SecurityHeaders(w http.ResponseWriter) {
 	if len(p.FormOrigins) > 0 {
 		formAction += " " + strings.Join(p.FormOrigins, " ")
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+"; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; script-src "+autoSubmitHash+"; form-action "+formAction+"; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -179,15 +180,12 @@ func (p *Pages) Message(w http.ResponseWriter, loc string, code int, titleID, bo
 }
 
 // Form renders a page with a form that posts hidden fields and, optionally, a choice.
-func (p *Pages) Form(w http.ResponseWriter, loc, titleID, noteID, action, buttonID string, hidden map[string]string, label string, options []OptionT) {
+func (p *Pages) Form(w http.ResponseWriter, loc, titleID, noteID, action, buttonID string, hidden map[string]string, label string, options []Option) {
 	p.render(w, page{
 		Lang: loc, Title: p.Catalog.T(loc, titleID), Note: p.Catalog.T(loc, noteID),
 		Action: action, Button: p.Catalog.T(loc, buttonID), Hidden: hidden, Label: label, Options: options,
 	})
 }
-
-// Option is one entry of a form's select.
-func Option(value, label string) OptionT { return OptionT{Value: value, Label: label} }
 
 // Server serves the sign-in links.
 type Server struct {
@@ -209,7 +207,7 @@ type Refuser interface {
 func (s *Server) Register(mux *http.ServeMux) {
 	byToken := func(r *http.Request) string { return "r:" + r.PathValue("token") }
 	mux.HandleFunc("GET /r/{token}", s.limited(s.landing, byToken))
-	mux.HandleFunc("POST /r/{token}", s.limited(s.begin, byToken))
+	mux.HandleFunc("POST /r/{token}", s.limited(s.begin, byToken)) // also device-list links (?d=n), picklink.go
 	mux.HandleFunc("GET /assets/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -223,6 +221,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 }
 
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	if s.pickLanding(w, r) {
+		return
+	}
 	token := r.PathValue("token")
 	info, st := s.Windows.Window(token)
 	switch st {
@@ -236,6 +237,9 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) {
+	if s.pickBegin(w, r) {
+		return
+	}
 	token := r.PathValue("token")
 	info, st := s.Windows.Window(token)
 	switch st {

@@ -23,6 +23,10 @@ const (
 	ModeWindowsPhone81                    Mode = "windows_phone81"
 	ModeWindows                           Mode = "windows"
 	ModeMacOS                             Mode = "macos"
+	// ModeIOSUserEnrollment is Apple User Enrollment (profile-based or
+	// account-driven): a managed partition on a personal device, whose passcode
+	// Intune cannot remove.
+	ModeIOSUserEnrollment Mode = "ios_user_enrollment"
 )
 
 // KnownModes lists every mode, for config validation.
@@ -30,7 +34,7 @@ var KnownModes = []Mode{
 	ModeUnknown, ModeIOS, ModeAndroidDeviceAdmin, ModeAndroidEnterpriseDedicated,
 	ModeAndroidEnterpriseFullyManaged, ModeAndroidEnterpriseCorporateProfile,
 	ModeAndroidEnterprisePersonalProfile, ModeAOSP, ModeWindows10Mobile, ModeWindowsPhone81,
-	ModeWindows, ModeMacOS,
+	ModeWindows, ModeMacOS, ModeIOSUserEnrollment,
 }
 
 // Ownership is who owns a device.

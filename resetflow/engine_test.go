@@ -100,10 +100,12 @@ func TestEligibility(t *testing.T) {
 		alert        resetflow.AlertKind
 		says         string
 	}{
-		{bob, "Warehouse scanner 12", resetflow.AlertContactSupport, "contact your company support"},
+		{bob, "Warehouse scanner 12", resetflow.AlertContactSupport, "I've notified the helpdesk; they will contact you to reset it"},
 		{bob, "Bob's Galaxy S9", resetflow.AlertFactoryReset, "factory reset"},
 		{dave, "Dave's Surface Pro", resetflow.AlertNotSupported, "isn't available"},
-		{dave, "Dave's Pixel 7", resetflow.AlertContactSupport, "contact your company support"},
+		{dave, "Dave's Pixel 7", resetflow.AlertContactSupport, "I've notified the helpdesk; they will contact you to reset it"},
+		{dave, "Dave's iPhone SE", resetflow.AlertContactSupport, "I've notified the helpdesk; they will contact you to reset it"},
+		{dave, "Dave's work iPhone (User Enrollment)", resetflow.AlertNotSupported, "isn't available"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.device, func(t *testing.T) {
@@ -145,8 +147,11 @@ func TestRulesTable(t *testing.T) {
 		want    resetflow.Decision
 		outcome resetflow.Outcome
 	}{
-		{resetflow.ModeIOS, "18.1", resetflow.OwnerPersonal, resetflow.Allow, resetflow.OutcomePasscodeRemoved},
+		{resetflow.ModeIOS, "18.1", resetflow.OwnerPersonal, resetflow.ContactSupport, ""},
+		{resetflow.ModeIOS, "18.1", resetflow.OwnerUnknown, resetflow.ContactSupport, ""},
 		{resetflow.ModeIOS, "17.0", resetflow.OwnerCompany, resetflow.Allow, resetflow.OutcomePasscodeRemoved},
+		{resetflow.ModeIOSUserEnrollment, "18.1", resetflow.OwnerPersonal, resetflow.NotSupported, ""},
+		{resetflow.ModeIOSUserEnrollment, "18.1", resetflow.OwnerCompany, resetflow.NotSupported, ""},
 		{resetflow.ModeAndroidDeviceAdmin, "6.0.1", resetflow.OwnerPersonal, resetflow.Allow, resetflow.OutcomeAndroidTemporary},
 		{resetflow.ModeAndroidDeviceAdmin, "7.0", resetflow.OwnerPersonal, resetflow.FactoryReset, ""},
 		{resetflow.ModeAndroidDeviceAdmin, "7", resetflow.OwnerPersonal, resetflow.FactoryReset, ""},
@@ -188,7 +193,27 @@ func TestRulesValidate(t *testing.T) {
 		{"deny with outcome", resetflow.Rule{Name: "x", Decision: resetflow.FactoryReset, Outcome: resetflow.OutcomeAndroidTemporary}, "rules[0].outcome"},
 		{"bad decision", resetflow.Rule{Name: "x", Decision: "maybe"}, "rules[0].decision"},
 		{"bad owner", resetflow.Rule{Name: "x", Owner: "nobody", Decision: resetflow.NotSupported}, "rules[0].owner"},
+		{"android outcome for iOS", resetflow.Rule{Name: "x", Modes: []resetflow.Mode{resetflow.ModeIOS}, Decision: resetflow.Allow, Outcome: resetflow.OutcomeAndroidTemporary}, "rules[0].outcome: android_temporary cannot apply to mode ios"},
+		{"passcode removal for User Enrollment", resetflow.Rule{Name: "x", Modes: []resetflow.Mode{resetflow.ModeIOSUserEnrollment}, Decision: resetflow.Allow, Outcome: resetflow.OutcomePasscodeRemoved}, "cannot apply to mode ios_user_enrollment"},
+		{"work profile outcome for device admin", resetflow.Rule{Name: "x", Modes: []resetflow.Mode{resetflow.ModeAndroidDeviceAdmin}, Decision: resetflow.Allow, Outcome: resetflow.OutcomeWorkProfileTemporary}, "cannot apply to mode android_device_admin"},
+		{"allow for every mode", resetflow.Rule{Name: "x", Decision: resetflow.Allow, Outcome: resetflow.OutcomeAndroidTemporary}, "rules[0].modes: an allow rule must name its modes"},
 	}
+	t.Run("every problem at once", func(t *testing.T) {
+		err := resetflow.Rules{
+			{Name: "ok", Modes: []resetflow.Mode{resetflow.ModeAOSP}, Decision: resetflow.Allow, Outcome: resetflow.OutcomeAndroidTemporary},
+			{Name: "", Decision: resetflow.NotSupported},
+			{Name: "y", Modes: []resetflow.Mode{resetflow.ModeIOS, resetflow.ModeWindows}, Decision: resetflow.Allow, Outcome: resetflow.OutcomePasscodeRemoved},
+			{Name: "z", Decision: "maybe"},
+		}.Validate()
+		for _, want := range []string{"rules[1].name", "rules[2].outcome: passcode_removed cannot apply to mode windows", "rules[3].decision"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Validate() = %v; want it to name %s", err, want)
+			}
+		}
+		if err != nil && strings.Contains(err.Error(), "rules[0]") {
+			t.Errorf("a good rule reported: %v", err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := resetflow.Rules{tt.r}.Validate()
@@ -541,14 +566,29 @@ func TestResetFailureAlertsHelpdesk(t *testing.T) {
 	h.signIn(dave, token(t, h.pickDevice(dave, "Dave's iPad")))
 	h.click(dave, button(t, h.last(dave), h.tr("button_reset")))
 	m := h.finishReset(dave, "failed")
-	if m.Text != h.tr("result_failed", map[string]any{"Device": "Dave's iPad"}) {
+	if m.Text != h.tr("result_failed_passcode_removed", map[string]any{"Device": "Dave's iPad"}) || !strings.Contains(m.Text, "don't try again") {
 		t.Errorf("failure said %q", m.Text)
 	}
 	if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetFailed}) {
 		t.Fatalf("alerts %v", got)
 	}
-	if !strings.Contains(h.alerts.All()[0].Detail, "DeviceNotReachable") {
-		t.Errorf("alert lacks the error code: %q", h.alerts.All()[0].Detail)
+	if d := h.alerts.All()[0].Detail; !strings.Contains(d, "DeviceNotReachable") || !strings.Contains(d, "unlock token") || !strings.Contains(d, "wipe") {
+		t.Errorf("alert lacks the error code or the likely cause: %q", d)
+	}
+}
+
+// TestFailureSaysTheUsualCause: a failed Android reset tells the person the usual
+// cause (no passcode policy) and gives the helpdesk the same likely cause.
+func TestFailureSaysTheUsualCause(t *testing.T) {
+	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionFailed, ErrorCode: "E1", Started: t0}}}
+	h := scriptedHarness(t, s)
+	h.toConfirmScripted(alice)
+	m := h.finishReset(alice, "failed")
+	if !strings.Contains(m.Text, "no passcode policy assigned") {
+		t.Errorf("failure said %q", m.Text)
+	}
+	if d := h.alerts.All()[0].Detail; !strings.Contains(d, "errorCode=E1") || !strings.Contains(d, "no passcode policy is assigned") {
+		t.Errorf("alert detail %q", d)
 	}
 }
 
@@ -649,8 +689,9 @@ func TestResultPolling(t *testing.T) {
 		if got := h.alerts.Kinds(); !slices.Equal(got, []resetflow.AlertKind{resetflow.AlertResetTimedOut}) {
 			t.Errorf("alerts %v", got)
 		}
-		if s.reads > 12 {
-			t.Errorf("%d result reads in 2 minutes: backoff not applied", s.reads)
+		// Every 2 s during the first two minutes (the poll timeout here), no more.
+		if s.reads > 61 {
+			t.Errorf("%d result reads in 2 minutes: the schedule's bound is 60", s.reads)
 		}
 	})
 	t.Run("not supported", func(t *testing.T) {
@@ -666,9 +707,14 @@ func TestResultPolling(t *testing.T) {
 		s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionDone, Started: t0}}}
 		h := scriptedHarness(t, s)
 		h.toConfirmScripted("u1@x")
-		h.finishReset("u1@x", "was reset successfully")
+		h.finishReset("u1@x", "no temporary passcode came back")
 		if !slices.Contains(h.alerts.Kinds(), resetflow.AlertResetFailed) {
 			t.Errorf("alerts %v", h.alerts.Kinds())
+		}
+		for _, m := range h.chat.All() {
+			if strings.Contains(m.M.Text, "was reset successfully") {
+				t.Errorf("a reset without a passcode was announced as a success: %q", m.M.Text)
+			}
 		}
 	})
 	t.Run("transient read errors are retried", func(t *testing.T) {
@@ -685,9 +731,7 @@ func TestResultPolling(t *testing.T) {
 func TestAuditFailureRefusesReset(t *testing.T) {
 	h := newHarness(t)
 	h.signIn(alice, token(t, h.pickDevice(alice, "Alice's iPhone")))
-	h.rec.mu.Lock()
-	h.rec.fail = errors.New("disk full")
-	h.rec.mu.Unlock()
+	h.rec.Fail(errors.New("disk full"))
 	h.click(alice, button(t, h.last(alice), h.tr("button_reset")))
 	if got := h.last(alice).Text; got != h.tr("audit_unavailable") {
 		t.Errorf("said %q", got)
@@ -704,7 +748,7 @@ func TestResumeAfterRestartNeverResetsAgain(t *testing.T) {
 	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionDone, Passcode: resetflow.NewSecret("", "Ab3dEf7h"), Started: t0}}}
 	store := resetflow.NewMemoryStore()
 	store.BeginReset(context.Background(), resetflow.InFlight{Flow: "f1", Address: addr("u1@x"), Locale: "en", User: resetflow.User{ID: "u1"},
-		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0})
+		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0}, t0.Add(-24*time.Hour), 3)
 	h := newHarness(t, func(c *resetflow.Config, d *resetflow.Deps) { d.Devices, d.Directory, d.Store = s, oneUser{}, store })
 	if err := h.eng.Resume(context.Background()); err != nil {
 		t.Fatal(err)
@@ -810,7 +854,7 @@ func TestPasscodeOnlyInTheDM(t *testing.T) {
 		t.Fatal("no passcode delivered")
 	}
 	h.eng.Handle(context.Background(), resetflow.Input{From: addr(alice), Email: alice, Text: "reset"})
-	for _, e := range h.rec.events {
+	for _, e := range h.rec.Events() {
 		if strings.Contains(e.Detail+e.Outcome, pass) {
 			t.Errorf("passcode in audit event %+v", e)
 		}
@@ -830,7 +874,7 @@ func TestResumedResetWithoutResultAlertsUnknown(t *testing.T) {
 	s := &scripted{results: []resetflow.ActionResult{{State: resetflow.ActionNone}}}
 	store := resetflow.NewMemoryStore()
 	store.BeginReset(context.Background(), resetflow.InFlight{Flow: "f1", Address: addr("u1@x"), Locale: "en", User: resetflow.User{ID: "u1"},
-		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0})
+		Device: resetflow.Device{ID: "d1", Name: "Phone"}, Outcome: resetflow.OutcomeAndroidTemporary, Started: t0}, t0.Add(-24*time.Hour), 3)
 	h := newHarness(t, func(c *resetflow.Config, d *resetflow.Deps) {
 		d.Devices, d.Directory, d.Store = s, oneUser{}, store
 		c.PollTimeout = time.Minute

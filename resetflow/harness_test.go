@@ -1,110 +1,49 @@
 package resetflow_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
-var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-
-type recorder struct {
-	mu     sync.Mutex
-	events []resetflow.Event
-	fail   error
-}
-
-func (r *recorder) Record(_ context.Context, e resetflow.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) steps() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var s []string
-	for _, e := range r.events {
-		s = append(s, e.Step+"/"+e.Outcome)
-	}
-	return s
-}
+var t0 = resetflowtest.T0
 
 type harness struct {
 	t      *testing.T
 	clk    *clock.Fake
 	cat    *catalog.Catalog
 	fleet  *fleet.Fleet
-	chat   *flowtest.Chat
-	alerts *flowtest.Alerts
-	rec    *recorder
+	chat   *resetflowtest.Chat
+	alerts *resetflowtest.Alerts
+	rec    *resetflowtest.Audit
 	store  *resetflow.MemoryStore
 	links  *resetflow.MemoryLinks
-	logs   *bytes.Buffer
+	logs   *resetflowtest.Buffer
 	eng    *resetflow.Engine
 }
 
 type option func(*resetflow.Config, *resetflow.Deps)
 
-// sharedCatalog is loaded once: parsing the catalogs dominates a fuzz execution.
-var sharedCatalog = sync.OnceValue(func() *catalog.Catalog { return catalog.MustNew("en") })
-
+// newHarness stands the engine up with the test kit (the demo fleet answering
+// after three seconds).
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
-	clk := clock.NewFake(t0)
-	fl, err := fleet.Load(fleet.Demo(), clk, 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, clk: clk, cat: sharedCatalog(), fleet: fl, chat: flowtest.NewChat(), alerts: &flowtest.Alerts{}, rec: &recorder{},
-		store: resetflow.NewMemoryStore(), links: resetflow.NewMemoryLinks(), logs: &bytes.Buffer{}}
-	cfg := resetflow.DefaultConfig()
-	cfg.PublicURL = "http://bot.test"
-	cfg.Location = time.UTC
-	deps := resetflow.Deps{Clock: clk, Catalog: h.cat, Devices: fl, Directory: fl, Messenger: h.chat, Alerter: h.alerts,
-		Recorder: h.rec, Store: h.store, Links: h.links, Log: slog.New(slog.NewTextHandler(&lockedWriter{w: h.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	for _, o := range opts {
-		o(&cfg, &deps)
-	}
-	h.eng, err = resetflow.New(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		h.eng.Shutdown(ctx)
-		if missed := h.cat.Missed(); len(missed) > 0 {
-			t.Errorf("catalog ids used but missing: %v", missed)
+	h := &harness{t: t}
+	k := resetflowtest.Start(t, resetflowtest.WithResetDelay(3*time.Second), func(_ *resetflowtest.Kit, cfg *resetflow.Config, deps *resetflow.Deps) {
+		for _, o := range opts {
+			o(cfg, deps)
 		}
 	})
+	h.clk, h.cat, h.fleet, h.chat, h.alerts, h.rec, h.store, h.links, h.logs, h.eng = k.Clock, k.Catalog, k.Fleet, k.Chat, k.Alerts, k.Audit, k.Store, k.Links, k.Logs, k.Engine
 	return h
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func addr(user string) resetflow.Address {

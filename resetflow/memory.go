@@ -38,11 +38,31 @@ func (s *MemoryStore) ResetsSince(_ context.Context, userID string, since time.T
 	return n, nil
 }
 
-func (s *MemoryStore) BeginReset(_ context.Context, r InFlight) error {
+func (s *MemoryStore) BeginReset(_ context.Context, r InFlight, since time.Time, limit int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.resets[r.User.Key()] = append(s.resets[r.User.Key()], r.Started)
+	k := r.User.Key()
+	n := 0
+	for _, t := range s.resets[k] {
+		if !t.Before(since) {
+			n++
+		}
+	}
+	if n >= limit {
+		return ErrLimitReached
+	}
+	s.resets[k] = append(s.resets[k], r.Started)
 	s.inflight[r.Flow] = r
+	return nil
+}
+
+func (s *MemoryStore) MarkDelivered(_ context.Context, flow string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.inflight[flow]; ok {
+		r.Delivered = true
+		s.inflight[flow] = r
+	}
 	return nil
 }
 

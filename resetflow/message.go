@@ -2,6 +2,7 @@ package resetflow
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 )
@@ -41,6 +42,19 @@ type Message struct {
 	Link    *Link
 	Secret  *Secret // only ever sent to the requester's direct-message channel
 	Notice  string  // small print under the body (help hints)
+
+	// Replace names a message that is updated in place (progress): the first
+	// message with a given key is posted; later ones with the same key, to the
+	// same person, edit it where the platform can edit messages (Slack
+	// chat.update, a Discord edit). Final marks the last update: the adapter then
+	// forgets the key. A message with a Secret never has a Replace key.
+	Replace string
+	Final   bool
+
+	// Locale, when set, is the language the engine wrote the message in; the
+	// adapter renders its own words around it (and the notice that replaces a
+	// passcode) in the same language. Empty: the adapter's own choice.
+	Locale string
 }
 
 // Interactive reports whether the message expects a click.
@@ -53,6 +67,9 @@ type Choice struct {
 	Value  string // opaque; comes back as Input.Action
 	Label  string
 	Detail string
+	// URL, when set, picks this choice in a browser and goes straight on to the
+	// sign-in (a device-list link). Opening it with GET changes nothing.
+	URL string
 }
 
 // ButtonStyle hints at how prominent a button is.
@@ -84,21 +101,39 @@ type Link struct {
 	Expires time.Time
 }
 
-// Secret is a value only the requester may see. It never formats itself:
-// fmt, %v and slog print a placeholder, so it cannot leak through a log line by accident.
+// Secret is a value only the requester may see. It never formats itself: fmt
+// (every verb, %#v included), slog, encoding/json and encoding/text print a
+// placeholder, whether the Secret is a pointer, a value, or a field, element or
+// map value of something printed. The methods have value receivers, so a copy
+// redacts too; and the value sits behind an unexported pointer, so even where
+// fmt walks a struct by reflection (an unexported field holding a Secret) it
+// only finds an address (fmt dereferences a pointer only to a struct, array,
+// slice or map, and only at the top).
 type Secret struct {
 	Label string
-	value string
+	v     *string // a pointer to a string: fmt prints it as an address at any depth
 }
 
 // NewSecret wraps v.
-func NewSecret(label, v string) *Secret { return &Secret{Label: label, value: v} }
+func NewSecret(label, v string) *Secret { return &Secret{Label: label, v: &v} }
 
 // Reveal returns the secret value. Call it only to render the requester's DM.
-func (s *Secret) Reveal() string { return s.value }
+func (s *Secret) Reveal() string {
+	if s == nil || s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
-func (s *Secret) String() string               { return "[secret]" }
-func (s *Secret) GoString() string             { return "[secret]" }
-func (s *Secret) Format(f fmt.State, _ rune)   { fmt.Fprint(f, "[secret]") }
-func (s *Secret) LogValue() slog.Value         { return slog.StringValue("[secret]") }
-func (s *Secret) MarshalText() ([]byte, error) { return []byte("[secret]"), nil }
+const secretPlaceholder = "[secret]"
+
+func (Secret) String() string                 { return secretPlaceholder }
+func (Secret) GoString() string               { return secretPlaceholder }
+func (Secret) Format(f fmt.State, _ rune)     { io.WriteString(f, secretPlaceholder) }
+func (Secret) LogValue() slog.Value           { return slog.StringValue(secretPlaceholder) }
+func (Secret) MarshalText() ([]byte, error)   { return []byte(secretPlaceholder), nil }
+func (Secret) MarshalJSON() ([]byte, error)   { return []byte(`"` + secretPlaceholder + `"`), nil }
+func (Secret) MarshalBinary() ([]byte, error) { return []byte(secretPlaceholder), nil }
+func (Secret) AppendText(b []byte) ([]byte, error) {
+	return append(b, secretPlaceholder...), nil
+}

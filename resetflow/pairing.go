@@ -58,7 +58,7 @@ func (e *Engine) beginPairing(ctx context.Context, c *conversation, flow string,
 		e.endLocked(c)
 		e.mu.Unlock()
 		e.log.Warn("linking a chat account failed", "platform", c.addr.Platform, "chat_user", c.addr.UserID, "err", err)
-		e.record(ctx, base, "link", "failed", errorDetail(err))
+		e.record(ctx, base, StepLink, "failed", errorDetail(err))
 		e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "unknown_user")})
 		return SignInResult{Status: SignInNotFound, Locale: loc}
 	}
@@ -72,7 +72,7 @@ func (e *Engine) beginPairing(ctx context.Context, c *conversation, flow string,
 	e.mu.Unlock()
 
 	base.Time = now
-	e.record(ctx, base, "pair_issued", "", "user="+user.UPN+" chat_account="+c.account+" expires "+deadline.UTC().Format(time.RFC3339))
+	e.record(ctx, base, StepPairIssued, "", "user="+user.UPN+" chat_account="+c.account+" expires "+deadline.UTC().Format(time.RFC3339))
 	e.send(ctx, c.addr, Message{
 		Text:    e.cat.T(loc, "pair_prompt", map[string]any{"Until": e.clockTime(deadline), "Digits": pairCodeLen}),
 		Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
@@ -127,120 +127,72 @@ func (e *Engine) pairText(ctx context.Context, in Input, loc string) bool {
 	}
 	key := in.From.key()
 	now := e.d.Clock.Now()
-	e.mu.Lock()
-	if c := e.convs[key]; c != nil && c.step == stepPairing {
-		p := c.pair
-		switch {
-		case now.After(p.deadline):
-			e.endLocked(c)
-			e.mu.Unlock()
-			e.pairRefused(ctx, c, p, "expired")
-			e.send(ctx, c.addr, e.expiredMessage(c.locale, "pair_expired"))
-		case subtle.ConstantTimeCompare([]byte(code), []byte(p.code)) == 1:
-			e.endLocked(c)
-			e.mu.Unlock()
-			e.finishLink(ctx, c, p)
-		default:
+	return lockedValue(e, func() func() bool {
+		if c := e.convs[key]; c != nil && c.step == stepPairing {
+			p := c.pair
+			switch {
+			case now.After(p.deadline):
+				e.endLocked(c)
+				return func() bool {
+					e.pairRefused(ctx, c, p, "expired")
+					e.send(ctx, c.addr, e.expiredMessage(c.locale, "pair_expired"))
+					return true
+				}
+			case subtle.ConstantTimeCompare([]byte(code), []byte(p.code)) == 1:
+				e.endLocked(c)
+				return func() bool {
+					e.finishLink(ctx, c, p)
+					return true
+				}
+			}
 			p.tries--
 			left := p.tries
 			if left <= 0 {
 				e.endLocked(c)
+				return func() bool {
+					e.pairRefused(ctx, c, p, "too_many_tries")
+					e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_refused"), Buttons: e.startAgain(c.locale)})
+					return true
+				}
 			}
-			e.mu.Unlock()
-			if left <= 0 {
-				e.pairRefused(ctx, c, p, "too_many_tries")
-				e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_refused"), Buttons: e.startAgain(c.locale)})
+			return func() bool {
+				e.record(ctx, c.event(now), StepPair, "wrong_code", "")
+				e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_wrong", map[string]any{"Left": left})})
 				return true
 			}
-			e.record(ctx, Event{Time: now, Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID}, "pair", "wrong_code", "")
-			e.send(ctx, c.addr, Message{Text: e.cat.T(c.locale, "pair_wrong", map[string]any{"Left": left})})
 		}
-		return true
-	}
-	// Someone else's code, typed here: the sign-in was not made for this
-	// account. That pairing is over; nothing is linked to anyone.
-	other, ok := e.pairs[code]
-	if !ok || other == key {
-		e.mu.Unlock()
-		return false
-	}
-	oc := e.convs[other]
-	if oc == nil || oc.pair == nil {
-		e.mu.Unlock()
-		return false
-	}
-	p := oc.pair
-	e.endLocked(oc)
-	e.mu.Unlock()
-	e.pairRefused(ctx, oc, p, "typed_by_other_account other_chat_user="+in.From.Platform+":"+in.From.UserID+" other_chat_account="+in.AccountName)
-	e.send(ctx, in.From, Message{Text: e.cat.T(loc, "pair_not_yours")})
-	e.send(ctx, oc.addr, Message{Text: e.cat.T(oc.locale, "pair_refused"), Buttons: e.startAgain(oc.locale)})
-	return true
+		// Someone else's code, typed here: the sign-in was not made for this
+		// account. That pairing is over; nothing is linked to anyone.
+		other, ok := e.pairs[code]
+		if !ok || other == key {
+			return just(false)
+		}
+		oc := e.convs[other]
+		if oc == nil || oc.pair == nil {
+			return just(false)
+		}
+		p := oc.pair
+		e.endLocked(oc)
+		return func() bool {
+			e.pairRefused(ctx, oc, p, "typed_by_other_account other_chat_user="+in.From.Platform+":"+in.From.UserID+" other_chat_account="+in.AccountName)
+			e.send(ctx, in.From, Message{Text: e.cat.T(loc, "pair_not_yours")})
+			e.send(ctx, oc.addr, Message{Text: e.cat.T(oc.locale, "pair_refused"), Buttons: e.startAgain(oc.locale)})
+			return true
+		}
+	})
 }
 
 // pairRefused records a refused pairing and tells the helpdesk, naming the chat
 // account and, when someone signed in, the directory user. p may be nil (the
 // sign-in itself was refused).
 func (e *Engine) pairRefused(ctx context.Context, c *conversation, p *pairing, reason string) {
-	ev := Event{Time: e.d.Clock.Now(), Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID}
+	ev := c.event(e.d.Clock.Now())
 	var u User
 	if p != nil {
 		u = p.user
 		ev.UserID, ev.UserUPN = u.ID, u.UPN
 	}
 	detail := "reason=" + reason + " chat_account=" + c.account
-	e.record(ctx, ev, "pair", "refused", detail)
+	e.record(ctx, ev, StepPair, "refused", detail)
 	e.d.Alerter.Alert(ctx, Alert{ID: newFlowID(), Kind: AlertLinkRefused, Time: ev.Time, Platform: c.addr.Platform, ChatUser: c.addr.UserID, ChatName: c.account, User: u, Detail: detail})
-}
-
-// finishLink links the chat account to the directory user who signed in and
-// whose code it typed, tells the helpdesk, and goes on with the reset: the
-// sign-in is the reset's re-auth while it is fresh.
-func (e *Engine) finishLink(ctx context.Context, c *conversation, p *pairing) {
-	loc := c.locale
-	user := p.user
-	if err := e.d.Links.SetLink(ctx, c.addr.Platform, c.addr.UserID, user); err != nil {
-		e.auditDown(ctx, c.addr, loc, user, nil, err)
-		return
-	}
-	ev := Event{Time: e.d.Clock.Now(), Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: user.ID, UserUPN: user.UPN}
-	detail := "signed_in_as=" + p.who.UPN + " chat_account=" + c.account
-	e.record(ctx, ev, "link", "linked", detail)
-	e.d.Alerter.Alert(ctx, Alert{ID: newFlowID(), Kind: AlertAccountLinked, Time: ev.Time, Platform: c.addr.Platform, ChatUser: c.addr.UserID, ChatName: c.account, User: user, Detail: detail})
-	e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "linked", map[string]any{"UPN": user.UPN})})
-	e.begin(ctx, c.addr, loc, user, p.who)
-}
-
-// RefuseSignIn ends a sign-in window that a provider refused before asking
-// who signed in: the callback came from another browser than the one that
-// pressed Continue (a forwarded authorize URL). The window is used up, the
-// refusal recorded, the helpdesk and the chat told.
-func (e *Engine) RefuseSignIn(ctx context.Context, token, reason string) SignInResult {
-	e.mu.Lock()
-	v, ok := e.windows.Get(token)
-	if !ok {
-		e.mu.Unlock()
-		return SignInResult{Status: SignInOtherBrowser, Locale: e.cat.Default()}
-	}
-	e.windows.Delete(token)
-	w := v.(*window)
-	c := e.convs[w.key]
-	if c == nil || c.flow != w.flow || (c.step != stepSigningIn && c.step != stepLinking) {
-		e.mu.Unlock()
-		return SignInResult{Status: SignInOtherBrowser, Locale: w.locale}
-	}
-	linking := c.step == stepLinking
-	e.endLocked(c)
-	e.mu.Unlock()
-	loc := c.locale
-	base := Event{Time: e.d.Clock.Now(), Flow: c.flow, Platform: c.addr.Platform, ChatUser: c.addr.UserID, UserID: c.user.ID, UserUPN: c.user.UPN, DeviceID: c.device.ID}
-	if linking {
-		e.pairRefused(ctx, c, nil, reason)
-	} else {
-		e.record(ctx, base, "signin", "refused", "reason="+reason)
-		d := c.device
-		e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, "reason="+reason)
-	}
-	e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_other_browser"), Buttons: e.startAgain(loc)})
-	return SignInResult{Status: SignInOtherBrowser, Locale: loc}
 }

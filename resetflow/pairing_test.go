@@ -53,7 +53,7 @@ func (h *harness) pairingSignIn(user, signer string) resetflow.SignInResult {
 
 func (h *harness) steps(prefix string) []string {
 	var out []string
-	for _, s := range h.rec.steps() {
+	for _, s := range h.rec.Steps() {
 		if strings.HasPrefix(s, prefix) {
 			out = append(out, s)
 		}
@@ -73,9 +73,7 @@ func (h *harness) codeOnlyOnThePage(code string) {
 	if strings.Contains(fmt.Sprintf("%+v", h.alerts.All()), code) {
 		h.t.Error("the pairing code is in an alert")
 	}
-	h.rec.mu.Lock()
-	evs := fmt.Sprintf("%+v", h.rec.events)
-	h.rec.mu.Unlock()
+	evs := fmt.Sprintf("%+v", h.rec.Events())
 	if strings.Contains(evs, code) {
 		h.t.Error("the pairing code is in the audit trail")
 	}

@@ -2,6 +2,7 @@ package resetflow
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -79,13 +80,22 @@ type BatchRecorder interface {
 type Store interface {
 	// ResetsSince counts the resets requested for the user (User.Key) since t.
 	ResetsSince(ctx context.Context, userKey string, since time.Time) (int, error)
-	// BeginReset records a reset about to be requested. It counts toward the limit.
-	BeginReset(ctx context.Context, r InFlight) error
+	// BeginReset records a reset about to be requested, atomically with the daily limit: when the
+	// user (r.User.Key()) already has `limit` or more resets begun since `since`, it records nothing
+	// and returns ErrLimitReached.
+	BeginReset(ctx context.Context, r InFlight, since time.Time, limit int) error
+	// MarkDelivered records that the reset's result is about to be shown to the person.
+	// The engine calls it before it delivers a passcode; a reset so marked is never
+	// delivered again, even when its EndReset was lost. Marking twice is not an error.
+	MarkDelivered(ctx context.Context, flow string) error
 	// EndReset records that the reset has a final outcome.
 	EndReset(ctx context.Context, flow string, outcome string) error
-	// InFlight lists resets begun and not ended.
+	// InFlight lists resets begun and not ended, delivered ones included (Delivered set).
 	InFlight(ctx context.Context) ([]InFlight, error)
 }
+
+// ErrLimitReached is BeginReset's answer when the user has used up the daily limit.
+var ErrLimitReached = errors.New("resetflow: daily reset limit reached")
 
 // InFlight is a reset that was requested and has no final outcome yet.
 type InFlight struct {
@@ -96,6 +106,9 @@ type InFlight struct {
 	Device  Device
 	Outcome Outcome
 	Started time.Time
+	// Delivered is set once MarkDelivered was recorded: the result was (or was
+	// about to be) shown, and must not be shown again.
+	Delivered bool `json:",omitempty"`
 }
 
 // AlertKind says why the helpdesk is alerted. Kinds only grow at the end.
@@ -114,6 +127,8 @@ const (
 	AlertResetUnknown   AlertKind = "reset_unknown"     // a restart lost track of a reset
 	AlertAccountLinked  AlertKind = "account_linked"    // a chat account was linked to a directory user (pairing completed)
 	AlertLinkRefused    AlertKind = "link_refused"      // an account linking was refused: wrong, late or foreign pairing code, another browser
+	AlertDeliveryFailed AlertKind = "delivery_failed"   // the reset worked but its result could not be shown in chat
+	AlertsFolded        AlertKind = "alerts_folded"     // a full alert queue folded alerts into a count
 )
 
 // Alert is one helpdesk notification. It never carries a passcode or token.
@@ -127,13 +142,18 @@ type Alert struct {
 	Device   *Device
 	Detail   string // backend error code and request id; never a secret
 	ChatName string // how the chat platform names the account (username, display name), when known
+	// Repeats, when above zero, is how many alerts this one stands for, raised
+	// since Since: alerts like it (same person, kind and device) folded together,
+	// or, for AlertsFolded, the alerts a full queue could not hold.
+	Repeats int       `json:",omitempty"`
+	Since   time.Time `json:",omitzero"`
 }
 
 // Event is one audit trail entry.
 type Event struct {
 	Time     time.Time
 	Flow     string
-	Step     string // request, devices_listed, eligibility, link_issued, signin, confirm, reset_requested, result, cancel, alert_ack
+	Step     string // a Step: request, devices_listed, eligibility, link_issued, signin, confirm, reset_requested, result, delivery, cancel, alert_ack, ...
 	Platform string
 	ChatUser string
 	UserID   string
@@ -155,4 +175,12 @@ type Links interface {
 	SetLink(ctx context.Context, platform, chatUserID string, u User) error
 	// RemoveLink forgets a link; it reports whether there was one.
 	RemoveLink(ctx context.Context, platform, chatUserID string) (bool, error)
+}
+
+// Conversations is told when a conversation opens and when it ends, so that a
+// bot taking over after a crash or a failover can tell the people whose
+// conversation was open that it restarted. It is optional.
+type Conversations interface {
+	ConversationOpened(ctx context.Context, flow string, to Address, locale string, at time.Time) error
+	ConversationClosed(ctx context.Context, flow string) error
 }

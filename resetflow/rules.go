@@ -1,6 +1,7 @@
 package resetflow
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -93,45 +94,76 @@ func (rs Rules) Evaluate(d Device) Verdict {
 	return Verdict{Rule: "(no rule matched)", Decision: NotSupported}
 }
 
-// Validate checks that every rule names known modes, decisions and outcomes.
-// Errors name the rule by its position, as "rules[2].outcome".
+// OutcomeModes lists the modes each outcome can apply to: an allow rule whose
+// modes fall outside its outcome's (an Android passcode for an iPhone) is refused.
+var OutcomeModes = map[Outcome][]Mode{
+	OutcomePasscodeRemoved:  {ModeIOS},
+	OutcomeAndroidTemporary: {ModeAndroidDeviceAdmin, ModeAOSP, ModeAndroidEnterpriseDedicated, ModeAndroidEnterpriseFullyManaged},
+	OutcomeWorkProfileTemporary: {ModeAndroidEnterpriseFullyManaged, ModeAndroidEnterpriseCorporateProfile,
+		ModeAndroidEnterprisePersonalProfile},
+	OutcomeWindows10MobileTemporary: {ModeWindows10Mobile},
+	OutcomeWindowsPhone81Temporary:  {ModeWindowsPhone81},
+}
+
+// Validate checks that every rule names known modes, decisions and outcomes, and
+// that an allow rule's outcome can apply to each of its modes. It reports every
+// problem at once (errors.Join), each naming the rule by position, as "rules[2].outcome".
 func (rs Rules) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	for i, r := range rs {
 		at := fmt.Sprintf("rules[%d]", i)
 		if r.Name == "" {
-			return fmt.Errorf("%s.name: missing", at)
+			add("%s.name: missing", at)
 		}
 		for _, m := range r.Modes {
 			if !slices.Contains(KnownModes, m) {
-				return fmt.Errorf("%s.modes: unknown mode %q (known: %v)", at, m, KnownModes)
+				add("%s.modes: unknown mode %q (known: %v)", at, m, KnownModes)
 			}
 		}
 		switch r.Owner {
 		case "", OwnerCompany, OwnerPersonal, OwnerUnknown:
 		default:
-			return fmt.Errorf("%s.owner: %q is not company, personal or unknown", at, r.Owner)
+			add("%s.owner: %q is not company, personal or unknown", at, r.Owner)
 		}
 		switch r.Decision {
 		case Allow:
-			if _, ok := Outcomes[r.Outcome]; !ok {
-				return fmt.Errorf("%s.outcome: %q is not a known outcome", at, r.Outcome)
+			fits, ok := OutcomeModes[r.Outcome]
+			if !ok {
+				add("%s.outcome: %q is not a known outcome", at, r.Outcome)
+				break
+			}
+			if len(r.Modes) == 0 {
+				add("%s.modes: an allow rule must name its modes; outcome %s applies only to %v", at, r.Outcome, fits)
+			}
+			for _, m := range r.Modes {
+				if slices.Contains(KnownModes, m) && !slices.Contains(fits, m) {
+					add("%s.outcome: %s cannot apply to mode %s (it applies to %v)", at, r.Outcome, m, fits)
+				}
 			}
 		case ContactSupport, FactoryReset, NotSupported:
 			if r.Outcome != "" {
-				return fmt.Errorf("%s.outcome: only an allow rule has an outcome", at)
+				add("%s.outcome: only an allow rule has an outcome", at)
 			}
 		default:
-			return fmt.Errorf("%s.decision: %q is not allow, contact_support, factory_reset or not_supported", at, r.Decision)
+			add("%s.decision: %q is not allow, contact_support, factory_reset or not_supported", at, r.Decision)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // DefaultRules is the Intune support matrix for self-service passcode reset
-// (../shared/design/facts.md). config.example.yaml spells out the same table.
+// (Intune's documented support of the Reset passcode action). config.example.yaml
+// spells out the same table.
 func DefaultRules() Rules {
 	return Rules{
-		{Name: "ios", Modes: []Mode{ModeIOS}, Decision: Allow, Outcome: OutcomePasscodeRemoved},
+		// "Remove passcode" is documented for corporate-owned iOS/iPadOS (Intune
+		// remote actions, 2025); User Enrollment is excluded. Personal device-enrolled
+		// iPhones go to the helpdesk by default: an administrator whose tenant offers
+		// the action for them may switch ios-personal to allow / passcode_removed.
+		{Name: "ios-user-enrollment", Modes: []Mode{ModeIOSUserEnrollment}, Decision: NotSupported},
+		{Name: "ios-company", Modes: []Mode{ModeIOS}, Owner: OwnerCompany, Decision: Allow, Outcome: OutcomePasscodeRemoved},
+		{Name: "ios-personal", Modes: []Mode{ModeIOS}, Decision: ContactSupport},
 		{Name: "android-device-admin-7-and-later", Modes: []Mode{ModeAndroidDeviceAdmin}, MinVersion: "7.0", Decision: FactoryReset},
 		{Name: "android-device-admin-before-7", Modes: []Mode{ModeAndroidDeviceAdmin}, Decision: Allow, Outcome: OutcomeAndroidTemporary},
 		{Name: "android-enterprise-dedicated", Modes: []Mode{ModeAndroidEnterpriseDedicated}, Decision: ContactSupport},

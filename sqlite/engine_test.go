@@ -6,11 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/catalog"
-	"github.com/passcodebot/passcodebot/fleet"
-	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // TestUnwritableDatabaseRefusesReset: when the SQLite file stops taking writes
@@ -19,15 +16,8 @@ import (
 func TestUnwritableDatabaseRefusesReset(t *testing.T) {
 	db, _ := open(t)
 	db.db.SetMaxOpenConns(1) // one connection, so the pragma below holds for every statement
-	clk := clock.NewFake(t0)
-	fl, _ := fleet.Load(fleet.Demo(), clk, time.Second)
-	cat := catalog.MustNew("en")
-	c, al := flowtest.NewChat(), &flowtest.Alerts{}
-	eng, err := resetflow.New(resetflow.DefaultConfig(), resetflow.Deps{Clock: clk, Catalog: cat, Devices: fl, Directory: fl,
-		Messenger: c, Alerter: al, Recorder: db, Store: db, Links: db})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := resetflowtest.Start(t, resetflowtest.WithDeps(func(d *resetflow.Deps) { d.Recorder, d.Store, d.Links = db, db, db }))
+	clk, fl, cat, c, al, eng := k.Clock, k.Fleet, k.Catalog, k.Chat, k.Alerts, k.Engine
 	ctx := context.Background()
 	in := func(text, action string) {
 		eng.Handle(ctx, resetflow.Input{From: resetflow.Address{Platform: "t", UserID: "alice"}, Email: "alice@contoso.example", Text: text, Action: action})

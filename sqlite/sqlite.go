@@ -26,51 +26,7 @@ type DB struct {
 	countResets *sql.Stmt // ResetsSince's query, prepared: every reset asks it twice
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS events (
-	id        INTEGER PRIMARY KEY AUTOINCREMENT,
-	time      TEXT NOT NULL,
-	flow      TEXT NOT NULL DEFAULT '',
-	step      TEXT NOT NULL,
-	platform  TEXT NOT NULL DEFAULT '',
-	chat_user TEXT NOT NULL DEFAULT '',
-	user_id   TEXT NOT NULL DEFAULT '',
-	user_upn  TEXT NOT NULL DEFAULT '',
-	device_id TEXT NOT NULL DEFAULT '',
-	outcome   TEXT NOT NULL DEFAULT '',
-	detail    TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS events_time ON events(time);
-CREATE INDEX IF NOT EXISTS events_user ON events(user_upn, time);
-CREATE INDEX IF NOT EXISTS events_device ON events(device_id, time);
-CREATE TABLE IF NOT EXISTS resets (
-	flow    TEXT PRIMARY KEY,
-	user_id TEXT NOT NULL,
-	started TEXT NOT NULL,
-	ended   TEXT,
-	outcome TEXT NOT NULL DEFAULT '',
-	data    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS resets_user ON resets(user_id, started);
-CREATE INDEX IF NOT EXISTS resets_open ON resets(ended);
-CREATE TABLE IF NOT EXISTS links (
-	platform  TEXT NOT NULL,
-	chat_user TEXT NOT NULL,
-	user_id   TEXT NOT NULL,
-	user_upn  TEXT NOT NULL,
-	name      TEXT NOT NULL DEFAULT '',
-	created   TEXT NOT NULL,
-	PRIMARY KEY (platform, chat_user)
-);
-CREATE TABLE IF NOT EXISTS shown_secrets (
-	platform   TEXT NOT NULL,
-	channel    TEXT NOT NULL,
-	message_id TEXT NOT NULL,
-	locale     TEXT NOT NULL DEFAULT '',
-	remove_at  TEXT NOT NULL,
-	PRIMARY KEY (platform, channel, message_id)
-);
-`
+// The schema is in migrations/ (see migrate.go).
 
 // timeFormat sorts as text in time order.
 const timeFormat = "2006-01-02T15:04:05.000000000Z"
@@ -83,15 +39,22 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(1)"} {
+	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if _, err := migrateDB(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if err := addDelivered(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
@@ -154,15 +117,48 @@ func (d *DB) ResetsSince(ctx context.Context, userID string, since time.Time) (i
 	return n, err
 }
 
-// BeginReset records a reset about to be requested.
-func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight) error {
+// addDelivered brings a file made by an earlier version up to the schema.
+func addDelivered(ctx context.Context, db *sql.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('resets') WHERE name = 'delivered'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE resets ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// beginReset inserts the reset only while the user has fewer than limit resets
+// since the given time. It is one statement: SQLite takes the write lock before
+// it counts, so two connections (or processes) on one file cannot both pass.
+const beginReset = `INSERT INTO resets (flow, user_id, started, data)
+	SELECT ?, ?, ?, ? WHERE (SELECT count(*) FROM resets WHERE user_id = ? AND started >= ?) < ?`
+
+// BeginReset records a reset about to be requested, unless the user already has
+// limit resets since since (resetflow.ErrLimitReached).
+func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Time, limit int) error {
+	r.Delivered = false
 	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	_, err = d.w.exec(ctx, `INSERT INTO resets (flow, user_id, started, data) VALUES (?, ?, ?, ?)`, r.Flow, r.User.Key(), ts(r.Started), string(data))
+	n, err := d.w.exec(ctx, beginReset, r.Flow, r.User.Key(), ts(r.Started), string(data), r.User.Key(), ts(since), limit)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin reset: %w", err)
+	}
+	if n == 0 {
+		return resetflow.ErrLimitReached
+	}
+	return nil
+}
+
+// MarkDelivered records that the reset's result is being shown.
+func (d *DB) MarkDelivered(ctx context.Context, flow string) error {
+	if _, err := d.w.exec(ctx, `UPDATE resets SET delivered = 1 WHERE flow = ?`, flow); err != nil {
+		return fmt.Errorf("sqlite: mark delivered: %w", err)
 	}
 	return nil
 }
@@ -175,7 +171,7 @@ func (d *DB) EndReset(ctx context.Context, flow, outcome string) error {
 
 // InFlight lists resets begun and not ended.
 func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT data FROM resets WHERE ended IS NULL ORDER BY started`)
+	rows, err := d.db.QueryContext(ctx, `SELECT data, delivered FROM resets WHERE ended IS NULL ORDER BY started`)
 	if err != nil {
 		return nil, err
 	}
@@ -183,13 +179,15 @@ func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
 	var out []resetflow.InFlight
 	for rows.Next() {
 		var data string
-		if err := rows.Scan(&data); err != nil {
+		var delivered bool
+		if err := rows.Scan(&data, &delivered); err != nil {
 			return nil, err
 		}
 		var r resetflow.InFlight
 		if err := json.Unmarshal([]byte(data), &r); err != nil {
 			return nil, fmt.Errorf("sqlite: reset in flight: %w", err)
 		}
+		r.Delivered = delivered
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -262,6 +260,45 @@ func (d *DB) SecretsShown(ctx context.Context, platform string) ([]ShownSecret, 
 		}
 		sh.RemoveAt, _ = time.Parse(timeFormat, at)
 		out = append(out, sh)
+	}
+	return out, rows.Err()
+}
+
+// KeepAlerts replaces the helpdesk alerts kept for a channel: those it had not
+// delivered when the bot stopped (bot.AlertStore). Alerts carry no secret.
+func (d *DB) KeepAlerts(ctx context.Context, channel string, alerts []resetflow.Alert) error {
+	stmts := []statement{{`DELETE FROM kept_alerts WHERE channel = ?`, []any{channel}}}
+	for i, al := range alerts {
+		data, err := json.Marshal(al)
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, statement{`INSERT INTO kept_alerts (channel, seq, data) VALUES (?, ?, ?)`, []any{channel, i, string(data)}})
+	}
+	if _, err := d.w.execAll(ctx, stmts...); err != nil {
+		return fmt.Errorf("sqlite: keep alerts: %w", err)
+	}
+	return nil
+}
+
+// KeptAlerts returns the helpdesk alerts kept for a channel, oldest first.
+func (d *DB) KeptAlerts(ctx context.Context, channel string) ([]resetflow.Alert, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT data FROM kept_alerts WHERE channel = ? ORDER BY seq`, channel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []resetflow.Alert
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var al resetflow.Alert
+		if err := json.Unmarshal([]byte(data), &al); err != nil {
+			return nil, fmt.Errorf("sqlite: kept alert: %w", err)
+		}
+		out = append(out, al)
 	}
 	return out, rows.Err()
 }

@@ -30,7 +30,7 @@ func TestStateSurvivesReopen(t *testing.T) {
 	r := resetflow.InFlight{Flow: "f1", Address: resetflow.Address{Platform: "slack", UserID: "U1", Channel: "D1"}, Locale: "ja",
 		User: resetflow.User{ID: "u1", UPN: "a@x"}, Device: resetflow.Device{ID: "d1", Name: "Phone", Mode: resetflow.ModeAOSP},
 		Outcome: resetflow.OutcomeAndroidTemporary, Started: t0}
-	if err := db.BeginReset(ctx, r); err != nil {
+	if err := db.BeginReset(ctx, r, t0.Add(-24*time.Hour), 3); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SetLink(ctx, "discord", "D42", resetflow.User{ID: "u1", UPN: "a@x", DisplayName: "A"}); err != nil {
@@ -143,7 +143,7 @@ func TestNoSecretColumns(t *testing.T) {
 	// The schema has no place for a passcode: the InFlight JSON carries none either.
 	db, _ := open(t)
 	r := resetflow.InFlight{Flow: "f", User: resetflow.User{ID: "u"}, Started: t0}
-	db.BeginReset(context.Background(), r)
+	db.BeginReset(context.Background(), r, t0.Add(-24*time.Hour), 3)
 	var data string
 	db.db.QueryRow(`SELECT data FROM resets`).Scan(&data)
 	if strings.Contains(strings.ToLower(data), "passcode\"") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -40,7 +41,7 @@ func TestConcurrentWritesAllCommit(t *testing.T) {
 func TestBatchFailureIsolated(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
-	if err := db.BeginReset(ctx, resetflow.InFlight{Flow: "dup", User: resetflow.User{ID: "u"}, Started: t0}); err != nil {
+	if err := db.BeginReset(ctx, resetflow.InFlight{Flow: "dup", User: resetflow.User{ID: "u"}, Started: t0}, t0.Add(-24*time.Hour), 3); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(q string, args ...any) *write {

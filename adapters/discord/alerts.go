@@ -25,6 +25,9 @@ var alertColors = map[resetflow.AlertKind]int{
 	resetflow.AlertAuditDown:     0xED4245,
 	resetflow.AlertLimitReached:  0xFEE75C,
 	resetflow.AlertLinkRefused:   0xED4245, // red: possible account takeover
+
+	resetflow.AlertDeliveryFailed: 0xE67E22,
+	resetflow.AlertsFolded:        0xFEE75C,
 }
 
 const takenColor = 0x57F287
@@ -33,14 +36,14 @@ const takenColor = 0x57F287
 // (who, device, what happened, when, detail) and an "I'm on it" button for
 // each. Several alerts are one digest message (more than 10 take several
 // messages). An alert already posted is never posted again, so the runtime may
-// retry a batch that failed half way. A 429 returns a *RateLimitedError.
+// retry a batch that failed half way. A 429 returns a *ratelimit.Error.
 func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) error {
 	if a.cfg.HelpdeskChannelID == "" {
 		return errors.New("discord: no helpdesk channel configured")
 	}
 	var todo []resetflow.Alert
 	for _, al := range alerts {
-		if !a.posted.has(al.ID) {
+		if !a.posted.Has(al.ID) {
 			todo = append(todo, al)
 		}
 	}
@@ -56,7 +59,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 			return safe("post alerts", err)
 		}
 		for _, al := range chunk {
-			a.posted.add(al.ID)
+			a.posted.Add(al.ID, struct{}{})
 		}
 		todo = todo[n:]
 	}
@@ -123,7 +126,7 @@ func (a *Adapter) alertEmbed(al resetflow.Alert) *discordgo.MessageEmbed {
 	if !ok {
 		color = 0x5865F2
 	}
-	return &discordgo.MessageEmbed{
+	e := &discordgo.MessageEmbed{
 		Title: clip(a.cat.T(loc, "alert_title_"+string(al.Kind)), 256),
 		Color: color,
 		Fields: []*discordgo.MessageEmbedField{
@@ -136,6 +139,12 @@ func (a *Adapter) alertEmbed(al resetflow.Alert) *discordgo.MessageEmbed {
 		Timestamp: al.Time.UTC().Format(time.RFC3339),
 		Footer:    &discordgo.MessageEmbedFooter{Text: alertFooter + al.ID},
 	}
+	if al.Repeats > 0 {
+		since := fmt.Sprintf("<t:%d:f> (%s)", al.Since.Unix(), al.Since.In(a.cfg.Location).Format("2006-01-02 15:04:05 MST"))
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: a.cat.T(loc, "alert_repeats"),
+			Value: clip(a.cat.T(loc, "alert_repeats_value", map[string]any{"Count": al.Repeats, "Since": since}), 1024)})
+	}
+	return e
 }
 
 const alertFooter = "alert "

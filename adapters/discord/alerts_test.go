@@ -11,7 +11,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -92,7 +92,7 @@ func TestAlertPostedThroughA429(t *testing.T) {
 	if take == nil {
 		t.Fatal("no I'm on it button")
 	}
-	first, err := h.fake.Click(helen, m.ID, take.CustomID, fakediscord.InGuild("1190000000000000001"))
+	first, err := h.fake.Click(helen, m.ID, take.CustomID, discordtest.InGuild("1190000000000000001"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestAlertPostedThroughA429(t *testing.T) {
 	}
 	// A second press (a colleague's stale screen) changes nothing.
 	ivan := h.fake.NewUser("ivan")
-	second, _ := h.fake.Click(ivan, m.ID, take.CustomID, fakediscord.InGuild("1190000000000000001"), fakediscord.AllowDisabled())
+	second, _ := h.fake.Click(ivan, m.ID, take.CustomID, discordtest.InGuild("1190000000000000001"), discordtest.AllowDisabled())
 	h.fake.WaitFor(t, "the second press answered", func() bool { return len(h.fake.Interaction(second).Callbacks) == 1 })
 	select {
 	case got := <-h.taken:
@@ -172,7 +172,7 @@ func TestAlertDigestNoneDroppedNoneTwice(t *testing.T) {
 	}
 }
 
-// TestAccountLinkingAlerts: the alerts of account linking (issue 11) name the
+// TestAccountLinkingAlerts: the alerts of account linking name the
 // Discord account (mention and name) and the directory user; a refused
 // linking is red.
 func TestAccountLinkingAlerts(t *testing.T) {

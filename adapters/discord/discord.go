@@ -24,14 +24,13 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
+	"github.com/passcodebot/passcodebot/internal/ttlcache"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
 // Platform is the adapter's name in resetflow.Address.
 const Platform = "discord"
-
-// TokenEnv is the environment variable that holds the bot token.
-const TokenEnv = "PASSCODEBOT_DISCORD_TOKEN"
 
 // DefaultAPIURL is Discord's REST API.
 const DefaultAPIURL = "https://discord.com/api/v9/"
@@ -57,7 +56,7 @@ func InviteURL(applicationID string) string {
 
 // Config is what the adapter needs. Zero values take defaults where noted.
 type Config struct {
-	Token             string // the bot token, without "Bot "; from TokenEnv
+	Token             string // the bot token, without "Bot "; from EnvToken
 	APIURL            string // REST base that replaces https://discord.com/api/v9/ (a REST proxy); default Discord
 	ApplicationID     string // default: read from Discord at start
 	HelpdeskChannelID string // guild channel for helpdesk alerts; empty: no alerts on Discord
@@ -72,11 +71,10 @@ type Config struct {
 	// OnAlertTaken is called once when someone presses "I'm on it" on an alert,
 	// with the Discord user id of who did; optional.
 	OnAlertTaken func(alertID, discordUser string)
-	// SecretShown and SecretRemoved, when set, hear of every passcode message
-	// posted (with when it must go) and removed, so a durable ledger can outlive
-	// a crash; Restore takes its entries back at the next start.
-	SecretShown   func(channelID, messageID, locale string, removeAt time.Time)
-	SecretRemoved func(channelID, messageID string)
+	// Ledger, when set, hears of every passcode message posted (with when it
+	// must go) and removed, so it can outlive a crash; Restore takes its
+	// entries back at the next start.
+	Ledger onscreen.Ledger
 	// Transport is the HTTP transport under the URL rewriting; default a clone of http.DefaultTransport.
 	Transport http.RoundTripper
 }
@@ -98,26 +96,28 @@ type Adapter struct {
 	botID      string
 	appID      string
 	dms        map[string]string // user id -> verified DM channel id
+	dmOwners   map[string]string // verified DM channel id -> user id
 	locales    map[string]string // user id -> the locale of their latest interaction
 	live       map[string]liveMessage
 	originals  map[string]*pendingOriginal // user id -> a deferred /reset-passcode answer
-	secrets    map[string]*secretMessage   // message id -> passcode message to edit out
+	updated    map[string][2]string        // user id + Message.Replace -> channel id, message id it updates
 	registered bool
 
-	seen   *ttlSet // interaction ids
-	used   *ttlSet // message id + custom id of components that were acted on
-	posted *ttlSet // helpdesk alert ids already posted
+	seen   *ttlcache.Cache[struct{}] // interaction ids
+	used   *ttlcache.Cache[struct{}] // message id + custom id of components that were acted on
+	posted *ttlcache.Cache[struct{}] // helpdesk alert ids already posted
 
 	takeMu sync.Mutex
 	taken  map[string]map[string]taker // helpdesk message id -> alert id -> who took it
 
-	queues *keyqueue.Queue // each person's events in order, people in parallel
+	queues *keyqueue.Queue  // each person's events in order, people in parallel
+	screen *onscreen.Screen // the temporary passcodes on screen
 }
 
 // New checks the configuration and returns an adapter. It does no I/O.
 func New(cfg Config) (*Adapter, error) {
 	if cfg.Token == "" {
-		return nil, fmt.Errorf("discord: no bot token (set %s)", TokenEnv)
+		return nil, fmt.Errorf("discord: no bot token (set %s)", EnvToken)
 	}
 	if cfg.Catalog == nil {
 		return nil, errors.New("discord: a catalog is required")
@@ -155,15 +155,17 @@ func New(cfg Config) (*Adapter, error) {
 		cfg: cfg, token: cfg.Token, cat: cfg.Catalog, log: cfg.Log.With("platform", Platform), clk: cfg.Clock,
 		client: &http.Client{Transport: rt, Timeout: 20 * time.Second},
 		appID:  cfg.ApplicationID,
-		dms:    map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
-		originals: map[string]*pendingOriginal{}, secrets: map[string]*secretMessage{},
-		seen:   newTTLSet(cfg.Clock, time.Hour),
-		used:   newTTLSet(cfg.Clock, 24*time.Hour),
-		posted: newTTLSet(cfg.Clock, 24*time.Hour),
+		dms:    map[string]string{}, dmOwners: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
+		originals: map[string]*pendingOriginal{}, updated: map[string][2]string{},
+		seen:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
+		used:   ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		posted: ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
 		taken:  map[string]map[string]taker{},
 		queues: &keyqueue.Queue{},
 		runCtx: context.Background(),
 	}
+	a.screen = onscreen.New(onscreen.Config{Clock: cfg.Clock, Log: a.log, TTL: cfg.SecretTTL, Ledger: cfg.Ledger,
+		Remove: a.redact, Retry: redactRetry, Timeout: 15 * time.Second})
 	a.rest, _ = discordgo.New("Bot " + cfg.Token)
 	a.rest.Client = a.client
 	a.rest.ShouldRetryOnRateLimit = false
@@ -209,7 +211,7 @@ func (a *Adapter) setAppID(id string) {
 }
 
 // ErrUnauthorized is returned by Run when Discord refuses the bot token.
-var ErrUnauthorized = errors.New("discord: the bot token was refused (check " + TokenEnv + ")")
+var ErrUnauthorized = errors.New("discord: the bot token was refused (check " + EnvToken + ")")
 
 // Run connects to Discord and hands people's messages and clicks to h until
 // ctx ends. It fails at once when the token is refused; network trouble is
@@ -227,7 +229,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	// Shutting down: finish the work people started, then take every passcode
 	// still on screen out of the chat, so none is left behind by a restart.
 	a.queues.Wait(5 * time.Second)
-	a.redactAll()
+	a.screen.RemoveAll()
 	return nil
 }
 

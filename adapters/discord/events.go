@@ -101,7 +101,7 @@ func (a *Adapter) onInteraction(ic *discordgo.InteractionCreate) {
 	if u == nil || u.Bot {
 		return
 	}
-	if !a.seen.add("i\x00" + i.ID) {
+	if !a.seen.Add("i\x00"+i.ID, struct{}{}) {
 		return // delivered twice (a RESUME replays events)
 	}
 	if t, ok := snowflakeTime(i.ID); ok && a.clk.Now().Sub(t) > maxInteractionAge {
@@ -169,10 +169,54 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 			go a.refuseNotDM(i)
 			return
 		}
+		// Only the person whose DM holds the message may use it: a click from
+		// anyone else is ignored and does not use the message up.
+		if i.Message.ChannelID != "" && i.Message.ChannelID != i.ChannelID {
+			a.log.Warn("ignoring a click whose message is in another channel", "chat_user", u.ID, "channel", i.ChannelID)
+			return
+		}
+		switch owns, known := a.ownsChannel(u.ID, i.ChannelID); {
+		case !known:
+			// A message from before a restart: ask Discord for the clicker's DM
+			// (well within the 3 seconds an acknowledgement may take).
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				dm, err := a.dmChannel(ctx, u.ID)
+				if err != nil || dm != i.ChannelID {
+					a.log.Warn("ignoring a click on another person's message", "chat_user", u.ID, "channel", i.ChannelID, "err", err)
+					return
+				}
+				a.takeComponent(i, u, data, key)
+			}()
+			return
+		case !owns:
+			a.log.Warn("ignoring a click on another person's message", "chat_user", u.ID, "channel", i.ChannelID)
+			return
+		}
 	default:
 		return
 	}
-	if !a.used.add(key) {
+	a.takeComponent(i, u, data, key)
+}
+
+// ownsChannel reports whether channelID is userID's DM with the bot, and
+// whether the adapter knows (it knows the DMs it sent to in this run).
+func (a *Adapter) ownsChannel(userID, channelID string) (owns, known bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if dm, ok := a.dms[userID]; ok {
+		return dm == channelID, true
+	}
+	if _, ok := a.dmOwners[channelID]; ok {
+		return false, true // someone else's DM
+	}
+	return false, false
+}
+
+// takeComponent acts on a click that counts: once per message (key).
+func (a *Adapter) takeComponent(i *discordgo.Interaction, u *discordgo.User, data discordgo.MessageComponentInteractionData, key string) {
+	if !a.used.Add(key, struct{}{}) {
 		// This message was acted on already (a double click, or a click on an
 		// old message from a screen that hasn't caught up): acknowledge it so
 		// Discord shows no error, and do nothing more.
@@ -183,7 +227,7 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 	go func() {
 		ok := a.ack(i, discordgo.InteractionResponseDeferredMessageUpdate)
 		if !ok {
-			a.used.remove(key) // not answered, so not acted on: a fresh click may count
+			a.used.Remove(key) // not answered, so not acted on: a fresh click may count
 		}
 		acked <- ok
 	}()

@@ -9,8 +9,9 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
-	"github.com/passcodebot/passcodebot/links"
+	"github.com/passcodebot/passcodebot/adapters/discord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -54,7 +55,7 @@ func TestLinkThenReset(t *testing.T) {
 		t.Fatalf("link after sign-in = %+v, %v, %v; want alice", u, ok, err)
 	}
 
-	list := h.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("2. Alice's Pixel 8") != nil })
+	list := h.dm(alice, "the device list", func(m discordtest.Message) bool { return m.Button("2. Alice's Pixel 8") != nil })
 	if n := len(list.Buttons()); n != 4 {
 		t.Errorf("device list has %d buttons; want 3 devices and Cancel", n)
 	}
@@ -65,7 +66,7 @@ func TestLinkThenReset(t *testing.T) {
 
 	h.click(alice, list, "2. Alice's Pixel 8")
 	// The link's sign-in moments ago stands for the reset's: straight to the warning.
-	warn := h.dm(alice, "the warning", func(m fakediscord.Message) bool {
+	warn := h.dm(alice, "the warning", func(m discordtest.Message) bool {
 		b := m.Button(h.cat.T("en", "button_reset"))
 		return b != nil && b.Style == discordgo.DangerButton
 	})
@@ -117,7 +118,7 @@ func TestLinkThenReset(t *testing.T) {
 		t.Fatal("the passcode was removed before its TTL")
 	}
 	h.clk.Advance(time.Second)
-	removed := h.dm(alice, "the passcode edited out", func(m fakediscord.Message) bool {
+	removed := h.dm(alice, "the passcode edited out", func(m discordtest.Message) bool {
 		return m.ID == pm.ID && !strings.Contains(m.Content, pass)
 	})
 	if !strings.Contains(removed.Content, h.cat.T("en", "removed_for_safety")) {
@@ -154,13 +155,13 @@ func TestLinkedUserResetsInJapanese(t *testing.T) {
 	h := newHarness(t)
 	h.run()
 	bob := h.fake.NewUser("bob")
-	if _, err := links.Preload(context.Background(), h.links, h.fleet, []links.Entry{{DiscordUserID: bob.ID, UPN: "bob@contoso.example"}}); err != nil {
+	if _, err := discord.Preload(context.Background(), h.links, h.fleet, []discord.PreloadEntry{{DiscordUserID: bob.ID, UPN: "bob@contoso.example"}}); err != nil {
 		t.Fatal(err)
 	}
 	h.fake.WaitFor(t, "the slash command registered", func() bool { return len(h.fake.Commands()) == 1 })
 
-	cmd := h.fake.Command(bob, "reset-passcode", fakediscord.Locale("ja"))
-	list := h.dm(bob, "the device list in the command's answer", func(m fakediscord.Message) bool {
+	cmd := h.fake.Command(bob, "reset-passcode", discordtest.Locale("ja"))
+	list := h.dm(bob, "the device list in the command's answer", func(m discordtest.Message) bool {
 		return m.Via == "interaction" && m.Button("3. Bob's Lumia 635") != nil
 	})
 	if cb := h.fake.Interaction(cmd).Callbacks; len(cb) != 1 || cb[0] != discordgo.InteractionResponseDeferredChannelMessageWithSource {
@@ -170,16 +171,16 @@ func TestLinkedUserResetsInJapanese(t *testing.T) {
 		t.Errorf("device list not in Japanese: %q", list.Content)
 	}
 
-	h.click(bob, list, "3. Bob's Lumia 635", fakediscord.Locale("ja"))
-	linkMsg := h.dm(bob, "the sign-in link", func(m fakediscord.Message) bool {
+	h.click(bob, list, "3. Bob's Lumia 635", discordtest.Locale("ja"))
+	linkMsg := h.dm(bob, "the sign-in link", func(m discordtest.Message) bool {
 		return strings.Contains(m.Content, "Bob's Lumia 635") && len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton
 	})
 	if linkMsg.Buttons()[0].Label != h.cat.T("ja", "signin_button") {
 		t.Errorf("link button label %q; want Japanese", linkMsg.Buttons()[0].Label)
 	}
 	h.signIn(linkURL(t, linkMsg), "bob@contoso.example")
-	warn := h.dm(bob, "the warning", func(m fakediscord.Message) bool { return m.Button(h.cat.T("ja", "button_reset")) != nil })
-	h.click(bob, warn, h.cat.T("ja", "button_reset"), fakediscord.Locale("ja"))
+	warn := h.dm(bob, "the warning", func(m discordtest.Message) bool { return m.Button(h.cat.T("ja", "button_reset")) != nil })
+	h.click(bob, warn, h.cat.T("ja", "button_reset"), discordtest.Locale("ja"))
 	h.dmSays(bob, h.cat.T("ja", "resetting", dev("Bob's Lumia 635")))
 	h.waitTimers(1)
 	h.clk.Advance(2 * time.Second)
@@ -192,15 +193,15 @@ func TestLinkedUserResetsInJapanese(t *testing.T) {
 	h.noLeaks(pass, pm.ChannelID)
 	h.waitTimers(1)
 	h.clk.Advance(secretTTL)
-	h.dm(bob, "the passcode edited out, in Japanese", func(m fakediscord.Message) bool {
+	h.dm(bob, "the passcode edited out, in Japanese", func(m discordtest.Message) bool {
 		return m.ID == pm.ID && !strings.Contains(m.Content, pass) && strings.Contains(m.Content, h.cat.T("ja", "removed_for_safety"))
 	})
 	h.noTokens(cmd)
 }
 
-func preload(t *testing.T, h *harness, u fakediscord.User, upn string) {
+func preload(t *testing.T, h *harness, u discordtest.User, upn string) {
 	t.Helper()
-	if _, err := links.Preload(context.Background(), h.links, h.fleet, []links.Entry{{DiscordUserID: u.ID, UPN: upn}}); err != nil {
+	if _, err := discord.Preload(context.Background(), h.links, h.fleet, []discord.PreloadEntry{{DiscordUserID: u.ID, UPN: upn}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -214,13 +215,13 @@ func TestReconnectMidFlow(t *testing.T) {
 	alice := h.fake.NewUser("alice")
 	preload(t, h, alice, "alice@contoso.example")
 	h.fake.UserSays(alice, "reset")
-	h.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("1. Alice's iPhone") != nil })
+	list := h.dm(alice, "the device list", func(m discordtest.Message) bool { return m.Button("1. Alice's iPhone") != nil })
 	session := h.fake.SessionID()
 
 	h.fake.SendReconnect()
 	h.fake.UserSays(alice, "1") // sent while the bot reconnects
-	linkMsg := h.dm(alice, "the sign-in link for the iPhone", func(m fakediscord.Message) bool {
-		return strings.Contains(m.Content, "Alice's iPhone") && len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton
+	linkMsg := h.dm(alice, "the sign-in link for the iPhone", func(m discordtest.Message) bool {
+		return m.ID != list.ID && strings.Contains(m.Content, "Alice's iPhone") && len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton
 	})
 	if got := h.fake.Resumes(); len(got) != 1 || got[0] != session {
 		t.Fatalf("resumes = %v; want one of session %s", got, session)
@@ -239,7 +240,7 @@ func TestReconnectMidFlow(t *testing.T) {
 	}
 
 	h.signIn(linkURL(t, linkMsg), "alice@contoso.example")
-	warn := h.dm(alice, "the warning", func(m fakediscord.Message) bool { return m.Button(h.cat.T("en", "button_reset")) != nil })
+	warn := h.dm(alice, "the warning", func(m discordtest.Message) bool { return m.Button(h.cat.T("en", "button_reset")) != nil })
 	h.click(alice, warn, h.cat.T("en", "button_reset"))
 	h.dmSays(alice, h.cat.T("en", "resetting", dev("Alice's iPhone")))
 	h.waitTimers(1)
@@ -255,17 +256,17 @@ func TestReconnectMidFlow(t *testing.T) {
 }
 
 // toWarning runs alice (linked) from "reset" to the warning for her iPhone.
-func toWarning(t *testing.T, h *harness, alice fakediscord.User) fakediscord.Message {
+func toWarning(t *testing.T, h *harness, alice discordtest.User) discordtest.Message {
 	t.Helper()
 	preload(t, h, alice, "alice@contoso.example")
 	h.fake.UserSays(alice, "reset")
-	list := h.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("1. Alice's iPhone") != nil })
+	list := h.dm(alice, "the device list", func(m discordtest.Message) bool { return m.Button("1. Alice's iPhone") != nil })
 	h.click(alice, list, "1. Alice's iPhone")
-	linkMsg := h.dm(alice, "the sign-in link", func(m fakediscord.Message) bool {
+	linkMsg := h.dm(alice, "the sign-in link", func(m discordtest.Message) bool {
 		return len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton && strings.Contains(m.Content, "Alice's iPhone")
 	})
 	h.signIn(linkURL(t, linkMsg), "alice@contoso.example")
-	return h.dm(alice, "the warning", func(m fakediscord.Message) bool { return m.Button(h.cat.T("en", "button_reset")) != nil })
+	return h.dm(alice, "the warning", func(m discordtest.Message) bool { return m.Button(h.cat.T("en", "button_reset")) != nil })
 }
 
 // TestDoubleClickResetsOnce: two clicks on "Reset passcode" before the screen
@@ -277,7 +278,7 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 	warn := toWarning(t, h, alice)
 
 	first := h.click(alice, warn, h.cat.T("en", "button_reset"))
-	second := h.click(alice, warn, h.cat.T("en", "button_reset"), fakediscord.AllowDisabled())
+	second := h.click(alice, warn, h.cat.T("en", "button_reset"), discordtest.AllowDisabled())
 	h.fake.WaitFor(t, "both clicks answered", func() bool {
 		return len(h.fake.Interaction(first).Callbacks) == 1 && len(h.fake.Interaction(second).Callbacks) == 1
 	})
@@ -288,8 +289,18 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 	if n := h.fleet.Resets(); n != 1 {
 		t.Fatalf("fleet took %d resets for a double click; want 1", n)
 	}
-	if n := h.countDM(alice, h.cat.T("en", "resetting", dev("Alice's iPhone"))); n != 1 {
-		t.Errorf(`%d "resetting" messages; want 1`, n)
+	// One "resetting" message, since edited to the progress's final state.
+	resetting := 0
+	for _, m := range h.fake.Messages(h.fake.DMChannel(alice.ID)) {
+		if len(m.Versions) > 0 && strings.Contains(m.Versions[0], h.cat.T("en", "resetting", dev("Alice's iPhone"))) {
+			resetting++
+			if !strings.Contains(m.Content, "Passcode reset of Alice's iPhone: done after 0:02") {
+				t.Errorf("the resetting message ends as %q; want its final state", m.Content)
+			}
+		}
+	}
+	if resetting != 1 || h.countDM(alice, "Passcode reset of") != 1 {
+		t.Errorf(`%d "resetting" messages; want 1, updated in place`, resetting)
 	}
 	// The second click never reached the engine: after the warning the bot said
 	// exactly what one click makes it say (and the answer to a barrier "help").
@@ -310,7 +321,7 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 		if !after || m.AuthorID != h.fake.BotID() {
 			continue
 		}
-		if len(want) == 0 || !strings.Contains(m.Content, want[0]) {
+		if len(want) == 0 || !strings.Contains(strings.Join(m.Versions, "\n")+m.Content, want[0]) {
 			t.Errorf("unexpected message after the warning: %q", m.Content)
 			continue
 		}
@@ -330,26 +341,27 @@ func TestStaleInteractions(t *testing.T) {
 	alice := h.fake.NewUser("alice")
 	preload(t, h, alice, "alice@contoso.example")
 	h.fake.UserSays(alice, "reset")
-	list := h.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("1. Alice's iPhone") != nil })
+	list := h.dm(alice, "the device list", func(m discordtest.Message) bool { return m.Button("1. Alice's iPhone") != nil })
 
-	// Replayed after a long outage: 20 minutes old. No answer, no effect.
-	old, err := h.fake.Click(alice, list.ID, list.Button("1. Alice's iPhone").CustomID, fakediscord.At(start.Add(-20*time.Minute)))
+	// Replayed after a long outage: 20 minutes old. No answer, no effect. (The
+	// devices are link buttons, which send no interaction: the list's Cancel is.)
+	old, err := h.fake.Click(alice, list.ID, list.Button(h.cat.T("en", "button_cancel")).CustomID, discordtest.At(start.Add(-20*time.Minute)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.click(alice, list, "2. Alice's Pixel 8")
-	linkMsg := h.dm(alice, "the sign-in link for the Pixel", func(m fakediscord.Message) bool {
-		return len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton && strings.Contains(m.Content, "Alice's Pixel 8")
+	linkMsg := h.dm(alice, "the sign-in link for the Pixel", func(m discordtest.Message) bool {
+		return m.ID != list.ID && len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton && strings.Contains(m.Content, "Alice's Pixel 8")
 	})
 	if cb := h.fake.Interaction(old).Callbacks; len(cb) != 0 {
 		t.Errorf("a 20-minute-old interaction was answered: %v", cb)
 	}
-	if strings.Contains(linkMsg.Content, "iPhone") || h.countDM(alice, "Alice's iPhone (") > 0 {
-		t.Error("the stale click picked the iPhone")
+	if strings.Contains(linkMsg.Content, "iPhone") || h.countDM(alice, h.cat.T("en", "cancelled")) > 0 {
+		t.Error("the stale click did something")
 	}
 
 	// The device list again, from a screen that hasn't caught up: answered, ignored.
-	again, _ := h.fake.Click(alice, list.ID, list.Button("1. Alice's iPhone").CustomID, fakediscord.AllowDisabled())
+	again, _ := h.fake.Click(alice, list.ID, list.Button(h.cat.T("en", "button_cancel")).CustomID, discordtest.AllowDisabled())
 	h.fake.WaitFor(t, "the old-list click answered", func() bool { return len(h.fake.Interaction(again).Callbacks) == 1 })
 	// Discord refuses the answer to this Cancel (its 3 s ran out): nothing happens.
 	h.fake.RefuseCallbacks(1)
@@ -380,7 +392,7 @@ func TestManyDevicesUseASelectMenu(t *testing.T) {
 	erin := h.fake.NewUser("erin")
 	preload(t, h, erin, "erin@contoso.example")
 	h.fake.UserSays(erin, "reset")
-	list := h.dm(erin, "the device select", func(m fakediscord.Message) bool { return len(m.Selects()) == 1 })
+	list := h.dm(erin, "the device select", func(m discordtest.Message) bool { return len(m.Selects()) == 1 })
 	sm := list.Selects()[0]
 	if len(sm.Options) != 6 || sm.Options[5].Label != "6. Tablet 6" || !strings.Contains(sm.Options[5].Description, "Android 14") {
 		t.Fatalf("select options = %+v", sm.Options)
@@ -391,7 +403,7 @@ func TestManyDevicesUseASelectMenu(t *testing.T) {
 	if _, err := h.fake.Select(erin, list.ID, sm.CustomID, []string{sm.Options[4].Value}); err != nil {
 		t.Fatal(err)
 	}
-	h.dm(erin, "the sign-in link for tablet 5", func(m fakediscord.Message) bool {
+	h.dm(erin, "the sign-in link for tablet 5", func(m discordtest.Message) bool {
 		return strings.Contains(m.Content, "Tablet 5") && len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton
 	})
 	settledList, _ := h.fake.Message(list.ID)
@@ -459,11 +471,11 @@ func TestOnlyInTheBotDM(t *testing.T) {
 	h.run()
 	eve := h.fake.NewUser("eve")
 	preload(t, h, eve, "alice@contoso.example")
-	for name, opt := range map[string]fakediscord.InteractionOption{
-		"server channel": fakediscord.InGuild("1190000000000000001"),
-		"another DM":     fakediscord.Context(discordgo.InteractionContextPrivateChannel),
+	for name, opt := range map[string]discordtest.InteractionOption{
+		"server channel": discordtest.InGuild("1190000000000000001"),
+		"another DM":     discordtest.Context(discordgo.InteractionContextPrivateChannel),
 	} {
-		id := h.fake.Command(eve, "reset-passcode", opt, fakediscord.Locale("ja"))
+		id := h.fake.Command(eve, "reset-passcode", opt, discordtest.Locale("ja"))
 		h.fake.WaitFor(t, "the refusal from "+name, func() bool { return h.fake.Interaction(id).OriginalID != "" })
 		in := h.fake.Interaction(id)
 		m, _ := h.fake.Message(in.OriginalID)
@@ -509,7 +521,12 @@ func TestIgnoresBotsAndItself(t *testing.T) {
 }
 
 func withSecretLedger(shown func(ch, id, loc string, at time.Time), removed func(ch, id string)) harnessOpt {
-	return func(s *harnessSetup) { s.cfg.SecretShown, s.cfg.SecretRemoved = shown, removed }
+	return func(s *harnessSetup) {
+		s.cfg.Ledger = onscreen.LedgerFuncs{
+			OnShown:   func(it onscreen.Item) error { shown(it.Channel, it.MessageID, it.Locale, it.RemoveAt); return nil },
+			OnRemoved: func(ch, id string) error { removed(ch, id); return nil },
+		}
+	}
 }
 
 // TestSecretLedgerAndRestore: every passcode message is reported with its
@@ -548,7 +565,7 @@ func TestSecretLedgerAndRestore(t *testing.T) {
 	}
 	old := h.dmSays(alice, "left over")
 	h.adapter.Restore(old.ChannelID, old.ID, "ja", h.clk.Now().Add(-time.Minute))
-	h.dm(alice, "the left-over message edited out", func(m fakediscord.Message) bool {
+	h.dm(alice, "the left-over message edited out", func(m discordtest.Message) bool {
 		return m.ID == old.ID && strings.Contains(m.Content, h.cat.T("ja", "removed_for_safety"))
 	})
 	if r := <-removed; r.id != old.ID {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -36,7 +36,7 @@ func FuzzDiscordPayload(f *testing.F) {
 	f.Add(true, []byte(`{"id":"1180000000000000001","type":3,"user":{"id":"42"},"channel_id":"9","data":{"custom_id":"pcb:confirm:f","component_type":2},"message":{"id":"5"},"token":"t","locale":"ja"}`))
 	f.Add(true, []byte(`{"id":"1","type":2,"member":{"user":{"id":"42","bot":true}},"guild_id":"7","data":{"name":"reset-passcode"}}`))
 	f.Add(true, []byte(`{"type":3,"data":{"component_type":3,"values":["pick:f:0","pick:f:1"]}}`))
-	fs := fakediscord.New(f, fakediscord.Options{})
+	fs := discordtest.New(f, discordtest.Options{})
 	clk := clock.NewFake(time.Now())
 	a, err := New(Config{Token: fs.Token(), APIURL: fs.APIURL(), Catalog: catalog.MustNew("en"), Clock: clk})
 	if err != nil {

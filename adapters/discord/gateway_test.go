@@ -13,7 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/internal/clock"
 )
 
@@ -52,15 +52,15 @@ func waitFakeTimers(t *testing.T, c *clock.Fake, n int) {
 func TestWatchdogRecovers(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		mode    fakediscord.ConnMode
-		stuck   func(f *fakediscord.Server) bool // the fake has seen the client get stuck
+		mode    discordtest.ConnMode
+		stuck   func(f *discordtest.Server) bool // the fake has seen the client get stuck
 		advance time.Duration
 		why     string // what the watchdog logs
 		resume  bool   // recovery resumes the session rather than identifying anew
 	}{
 		{
-			name: "op 7 during Open (discordgo issue 513)", mode: fakediscord.ConnReconnectDuringOpen, advance: watchdog.OpenTimeout, why: "Open() did not return",
-			stuck: func(f *fakediscord.Server) bool {
+			name: "op 7 during Open (discordgo issue 513)", mode: discordtest.ConnReconnectDuringOpen, advance: watchdog.OpenTimeout, why: "Open() did not return",
+			stuck: func(f *discordtest.Server) bool {
 				for _, op := range f.GatewayLog() {
 					if !op.In && op.Op == 7 {
 						return true
@@ -69,11 +69,11 @@ func TestWatchdogRecovers(t *testing.T) {
 				return false
 			},
 		},
-		{name: "no HELLO", mode: fakediscord.ConnNoHello, advance: watchdog.OpenTimeout, why: "Open() did not return", stuck: func(f *fakediscord.Server) bool { return f.Connections() == 1 }},
-		{name: "no READY", mode: fakediscord.ConnNoReady, advance: watchdog.OpenTimeout, why: "Open() did not return", stuck: func(f *fakediscord.Server) bool { return len(f.Identifies()) == 1 }},
+		{name: "no HELLO", mode: discordtest.ConnNoHello, advance: watchdog.OpenTimeout, why: "Open() did not return", stuck: func(f *discordtest.Server) bool { return f.Connections() == 1 }},
+		{name: "no READY", mode: discordtest.ConnNoReady, advance: watchdog.OpenTimeout, why: "Open() did not return", stuck: func(f *discordtest.Server) bool { return len(f.Identifies()) == 1 }},
 		{
-			name: "no heartbeat ACK", mode: fakediscord.ConnNoHeartbeatAck, advance: watchdog.AckTimeout, resume: true, why: "no heartbeat ACK",
-			stuck: func(f *fakediscord.Server) bool { return f.Ready() && f.Heartbeats() >= 1 },
+			name: "no heartbeat ACK", mode: discordtest.ConnNoHeartbeatAck, advance: watchdog.AckTimeout, resume: true, why: "no heartbeat ACK",
+			stuck: func(f *discordtest.Server) bool { return f.Ready() && f.Heartbeats() >= 1 },
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestWatchdogRecovers(t *testing.T) {
 			})
 
 			h.fake.WaitFor(t, "the client stuck", func() bool { return tc.stuck(h.fake) })
-			if tc.mode != fakediscord.ConnNoHeartbeatAck {
+			if tc.mode != discordtest.ConnNoHeartbeatAck {
 				if err := h.adapter.Healthy(); err == nil {
 					t.Error("Healthy = nil while Open() hangs")
 				}
@@ -139,7 +139,7 @@ func TestWatchdogRecovers(t *testing.T) {
 // TestInvalidSessionDuringOpen: op 9 in place of READY is survived without the watchdog.
 func TestInvalidSessionDuringOpen(t *testing.T) {
 	h := newHarness(t)
-	h.fake.QueueConnModes(fakediscord.ConnInvalidSessionDuringOpen)
+	h.fake.QueueConnModes(discordtest.ConnInvalidSessionDuringOpen)
 	h.run()
 	if n := len(h.fake.Identifies()); n != 2 {
 		t.Errorf("%d IDENTIFYs; want 2 (one answered with op 9)", n)
@@ -165,14 +165,14 @@ func TestDroppedConnectionResumes(t *testing.T) {
 
 // TestRunRefusesABadToken: a wrong token stops Run at once, naming the variable.
 func TestRunRefusesABadToken(t *testing.T) {
-	f := fakediscord.New(t, fakediscord.Options{})
+	f := discordtest.New(t, discordtest.Options{})
 	a, err := discord.New(discord.Config{Token: "wrong", APIURL: f.APIURL(), Catalog: catalogEN()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = a.Run(context.Background(), nil)
-	if !errors.Is(err, discord.ErrUnauthorized) || !strings.Contains(err.Error(), discord.TokenEnv) {
-		t.Fatalf("Run with a wrong token = %v; want ErrUnauthorized naming %s", err, discord.TokenEnv)
+	if !errors.Is(err, discord.ErrUnauthorized) || !strings.Contains(err.Error(), discord.EnvToken) {
+		t.Fatalf("Run with a wrong token = %v; want ErrUnauthorized naming %s", err, discord.EnvToken)
 	}
 	if f.Connections() != 0 {
 		t.Error("a gateway connection was opened with a refused token")

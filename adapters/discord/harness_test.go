@@ -20,15 +20,15 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 	"github.com/passcodebot/passcodebot/sqlite"
 )
 
@@ -37,7 +37,7 @@ var start = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 const secretTTL = 10 * time.Minute
 
 // syncBuffer is a log destination the test reads while the code writes.
-type syncBuffer = flowtest.Buffer
+type syncBuffer = resetflowtest.Buffer
 
 type alertRec struct {
 	mu   sync.Mutex
@@ -56,7 +56,7 @@ func (r *alertRec) Alert(_ context.Context, a resetflow.Alert) {
 type harness struct {
 	landing  string // the last landing page signIn opened
 	t        *testing.T
-	fake     *fakediscord.Server
+	fake     *discordtest.Server
 	clk      *clock.Fake
 	cat      *catalog.Catalog
 	fleet    *fleet.Fleet
@@ -74,7 +74,7 @@ type harness struct {
 
 type harnessSetup struct {
 	cfg       *discord.Config
-	fake      *fakediscord.Options
+	fake      *discordtest.Options
 	fleetYAML string
 }
 
@@ -91,7 +91,7 @@ func withFleetYAML(raw string) harnessOpt {
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(start), cat: catalog.MustNew("en"), alerts: &alertRec{}, logs: &syncBuffer{}, taken: make(chan [2]string, 10)}
-	fo := fakediscord.Options{Now: h.clk.Now}
+	fo := discordtest.Options{Now: h.clk.Now}
 	cfg := discord.Config{
 		Catalog: h.cat, Locale: "en", Location: time.UTC, SecretTTL: secretTTL, Clock: h.clk,
 		WatchdogClock: clock.Real{},
@@ -102,7 +102,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	for _, o := range opts {
 		o(&setup)
 	}
-	h.fake = fakediscord.New(t, fo)
+	h.fake = discordtest.New(t, fo)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("bot log:\n%s", h.logs.String())
@@ -186,10 +186,10 @@ func (h *harness) stop() {
 }
 
 // dm waits for a bot message in the user's DM that satisfies match, and returns it.
-func (h *harness) dm(u fakediscord.User, what string, match func(m fakediscord.Message) bool) fakediscord.Message {
+func (h *harness) dm(u discordtest.User, what string, match func(m discordtest.Message) bool) discordtest.Message {
 	h.t.Helper()
 	ch := h.fake.DMChannel(u.ID)
-	var found fakediscord.Message
+	var found discordtest.Message
 	defer func() {
 		if h.t.Failed() && found.ID == "" {
 			for _, m := range h.fake.Messages(ch) {
@@ -210,9 +210,9 @@ func (h *harness) dm(u fakediscord.User, what string, match func(m fakediscord.M
 }
 
 // dmSays waits for a bot message in the user's DM containing text.
-func (h *harness) dmSays(u fakediscord.User, text string) fakediscord.Message {
+func (h *harness) dmSays(u discordtest.User, text string) discordtest.Message {
 	h.t.Helper()
-	return h.dm(u, "a DM saying "+strings.TrimSpace(firstLine(text)), func(m fakediscord.Message) bool { return strings.Contains(m.Content, text) })
+	return h.dm(u, "a DM saying "+strings.TrimSpace(firstLine(text)), func(m discordtest.Message) bool { return strings.Contains(m.Content, text) })
 }
 
 func firstLine(s string) string {
@@ -223,7 +223,7 @@ func firstLine(s string) string {
 }
 
 // countDM counts bot messages in the user's DM containing text.
-func (h *harness) countDM(u fakediscord.User, text string) int {
+func (h *harness) countDM(u discordtest.User, text string) int {
 	n := 0
 	for _, m := range h.fake.Messages(h.fake.DMChannel(u.ID)) {
 		if m.AuthorID == h.fake.BotID() && strings.Contains(m.Content, text) {
@@ -234,7 +234,7 @@ func (h *harness) countDM(u fakediscord.User, text string) int {
 }
 
 // click presses a button by label on a message and returns the interaction id.
-func (h *harness) click(u fakediscord.User, m fakediscord.Message, label string, opts ...fakediscord.InteractionOption) string {
+func (h *harness) click(u discordtest.User, m discordtest.Message, label string, opts ...discordtest.InteractionOption) string {
 	h.t.Helper()
 	b := m.Button(label)
 	if b == nil {
@@ -244,6 +244,10 @@ func (h *harness) click(u fakediscord.User, m fakediscord.Message, label string,
 		}
 		h.t.Fatalf("message %q has no button %q; it has %q", firstLine(m.Content), label, labels)
 	}
+	if b.Style == discordgo.LinkButton {
+		h.browse(b.URL) // a link button opens the browser; Discord sends no interaction
+		return ""
+	}
 	id, err := h.fake.Click(u, m.ID, b.CustomID, opts...)
 	if err != nil {
 		h.t.Fatal(err)
@@ -251,7 +255,35 @@ func (h *harness) click(u fakediscord.User, m fakediscord.Message, label string,
 	return id
 }
 
-func linkURL(t *testing.T, m fakediscord.Message) string {
+// browse opens a device-list link as a browser does: the page (a link preview
+// may fetch it without effect), then the form the page submits by itself. It
+// returns the page the form led to (the demo sign-in form).
+func (h *harness) browse(link string) string {
+	h.t.Helper()
+	for range 2 {
+		resp, err := http.Get(link)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "document.forms[0].submit()") {
+			h.t.Fatalf("GET %s = %d: %s", link, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.PostForm(link, url.Values{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("POST %s = %d: %s", link, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func linkURL(t *testing.T, m discordtest.Message) string {
 	t.Helper()
 	for _, b := range m.Buttons() {
 		if b.Style == discordgo.LinkButton {
@@ -324,7 +356,7 @@ func (h *harness) linkSignIn(link, upn string) string {
 var codeSpan = regexp.MustCompile("`([^`]+)`")
 
 // passcodeIn returns the passcode shown in a message's code span.
-func passcodeIn(t *testing.T, m fakediscord.Message) string {
+func passcodeIn(t *testing.T, m discordtest.Message) string {
 	t.Helper()
 	sm := codeSpan.FindStringSubmatch(m.Content)
 	if sm == nil {

@@ -87,6 +87,12 @@ func components(m resetflow.Message) []discordgo.MessageComponent {
 	case n > 0 && n <= maxChoiceBtns:
 		var btns []discordgo.MessageComponent
 		for i, c := range m.Choices {
+			if c.URL != "" {
+				// A link button: it picks the device in the browser and goes straight on
+				// to the sign-in (Discord sends no interaction for it).
+				btns = append(btns, discordgo.Button{Label: clip(strconv.Itoa(i+1)+". "+c.Label, maxButtonLabel), Style: discordgo.LinkButton, URL: c.URL})
+				continue
+			}
 			btns = append(btns, discordgo.Button{
 				Label: clip(strconv.Itoa(i+1)+". "+c.Label, maxButtonLabel), Style: discordgo.PrimaryButton,
 				CustomID: prefixAction + c.Value,

@@ -10,14 +10,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
-	"github.com/patrickmn/go-cache"
 
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/ratelimit"
 )
 
 // rewriteTransport sends requests for Discord's REST API (discordgo's
@@ -94,31 +93,23 @@ func safe(op string, err error) error {
 	return &safeError{msg: msg, err: err}
 }
 
-// RateLimitedError is a REST call Discord refused with 429. The runtime waits
-// RetryAfter before it tries again.
-type RateLimitedError struct {
-	After  time.Duration
-	Global bool
-	err    error
+// rateLimited is a REST call Discord refused with 429, in Discord's words. The
+// runtime waits RetryAfter before it tries again; Global says the limit is on
+// the whole bot.
+func rateLimited(after time.Duration, global bool, err error) *ratelimit.Error {
+	return &ratelimit.Error{After: after, Global: global, Err: err,
+		Text: fmt.Sprintf("discord: rate limited, retry after %v: %s", after, redact(err.Error()))}
 }
 
-func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("discord: rate limited, retry after %v: %s", e.After, redact(e.err.Error()))
-}
-func (e *RateLimitedError) Unwrap() error { return e.err }
-
-// RetryAfter is how long to wait.
-func (e *RateLimitedError) RetryAfter() time.Duration { return e.After }
-
-// asRateLimited returns the 429 in err as a RateLimitedError, or nil.
-func asRateLimited(err error) *RateLimitedError {
+// asRateLimited returns the 429 in err as a *ratelimit.Error, or nil.
+func asRateLimited(err error) *ratelimit.Error {
 	var rle *discordgo.RateLimitError
 	if errors.As(err, &rle) && rle.RateLimit != nil && rle.TooManyRequests != nil {
 		after := rle.RetryAfter
 		if after <= 0 {
 			after = time.Second
 		}
-		return &RateLimitedError{After: after, err: err}
+		return rateLimited(after, false, err)
 	}
 	var re *discordgo.RESTError
 	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests {
@@ -126,7 +117,7 @@ func asRateLimited(err error) *RateLimitedError {
 		if s, err := strconv.ParseFloat(re.Response.Header.Get("Retry-After"), 64); err == nil && s > 0 {
 			after = time.Duration(s * float64(time.Second))
 		}
-		return &RateLimitedError{After: after, Global: re.Response.Header.Get("X-RateLimit-Global") != "", err: err}
+		return rateLimited(after, re.Response.Header.Get("X-RateLimit-Global") != "", err)
 	}
 	return nil
 }
@@ -156,45 +147,6 @@ const (
 	codeAlreadyAcked       = 40060
 	codeInvalidWebhookTok  = 50027
 )
-
-// ttlSet remembers keys for a while, by the injected clock. go-cache frees the
-// memory a little later by the wall clock; the deadline kept in each entry is
-// what counts, so tests with a fake clock see exact expiry.
-type ttlSet struct {
-	clk clock.Clock
-	ttl time.Duration
-	mu  sync.Mutex
-	c   *cache.Cache
-}
-
-func newTTLSet(clk clock.Clock, ttl time.Duration) *ttlSet {
-	return &ttlSet{clk: clk, ttl: ttl, c: cache.New(ttl+time.Minute, time.Minute)}
-}
-
-// add records key and reports whether it was new (absent or expired).
-func (s *ttlSet) add(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.clk.Now()
-	if v, ok := s.c.Get(key); ok && now.Before(v.(time.Time)) {
-		return false
-	}
-	s.c.Set(key, now.Add(s.ttl), cache.DefaultExpiration)
-	return true
-}
-
-func (s *ttlSet) has(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.c.Get(key)
-	return ok && s.clk.Now().Before(v.(time.Time))
-}
-
-func (s *ttlSet) remove(key string) {
-	s.mu.Lock()
-	s.c.Delete(key)
-	s.mu.Unlock()
-}
 
 // snowflakeTime is when a Discord id was made.
 func snowflakeTime(id string) (time.Time, bool) {

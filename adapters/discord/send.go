@@ -9,7 +9,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -25,14 +25,6 @@ type pendingOriginal struct {
 type liveMessage struct {
 	channelID, messageID string
 	components           []discordgo.MessageComponent
-}
-
-// secretMessage is a passcode on screen, to be edited out at its deadline.
-type secretMessage struct {
-	channelID, messageID string
-	redacted             string
-	timer                clock.Timer
-	tries                int
 }
 
 // errNotDM refuses to send where only the person could read it is not certain.
@@ -57,6 +49,7 @@ func (a *Adapter) dmChannel(ctx context.Context, userID string) (string, error) 
 	}
 	a.mu.Lock()
 	a.dms[userID] = ch.ID
+	a.dmOwners[ch.ID] = userID
 	a.mu.Unlock()
 	return ch.ID, nil
 }
@@ -80,6 +73,9 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		a.log.Warn("the conversation's channel is not the person's DM; answering in the DM", "chat_user", to.UserID, "channel", to.Channel)
 	}
 	r := render(m)
+	if done, err := a.replace(ctx, to.UserID, m, r); done {
+		return err
+	}
 
 	var msg *discordgo.Message
 	if p := a.takeOriginal(to.UserID, m); p != nil {
@@ -97,6 +93,7 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 			return safe("send", err)
 		}
 	}
+	a.remember(to.UserID, m, channelID, msg.ID)
 	if m.Interactive() {
 		a.supersede(ctx, to.UserID, liveMessage{channelID: channelID, messageID: msg.ID, components: r.components})
 	}
@@ -131,7 +128,7 @@ func (a *Adapter) supersede(ctx context.Context, userID string, next liveMessage
 	if !ok || prev.messageID == next.messageID {
 		return
 	}
-	a.used.add("m\x00" + prev.messageID) // a click on it from a stale screen does nothing
+	a.used.Add("m\x00"+prev.messageID, struct{}{}) // a click on it from a stale screen does nothing
 	comps := settled(prev.components, "", nil)
 	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: prev.messageID, Channel: prev.channelID, Components: &comps}, discordgo.WithContext(ctx))
 	if err != nil && apiCode(err) != codeUnknownMessage {
@@ -159,13 +156,11 @@ func (a *Adapter) settleClicked(i *discordgo.Interaction, data discordgo.Message
 	}
 }
 
-// secretLocale is the language of a passcode message, read from its label:
-// the engine writes the label in the person's language.
+// secretLocale is the language of a passcode message: the engine's
+// (Message.Locale), else the person's latest in Discord, else the bot's.
 func (a *Adapter) secretLocale(userID string, m resetflow.Message) string {
-	for _, l := range []string{"en", "ja"} {
-		if m.Secret != nil && m.Secret.Label == a.cat.T(l, "passcode_label") {
-			return l
-		}
+	if m.Locale != "" {
+		return m.Locale
 	}
 	if l := a.localeOf(userID); l != "" {
 		return l
@@ -175,80 +170,42 @@ func (a *Adapter) secretLocale(userID string, m resetflow.Message) string {
 
 func (a *Adapter) scheduleRedaction(userID, channelID, messageID string, m resetflow.Message) {
 	loc := a.secretLocale(userID, m)
-	at := a.clk.Now().Add(a.cfg.SecretTTL)
-	if a.cfg.SecretShown != nil {
-		a.cfg.SecretShown(channelID, messageID, loc, at)
-	}
-	a.redactAt(&secretMessage{channelID: channelID, messageID: messageID, redacted: redacted(m, a.cat.T(loc, "removed_for_safety"))}, at)
+	a.screen.Show(onscreen.Item{Channel: channelID, MessageID: messageID, Locale: loc, Note: redacted(m, a.cat.T(loc, "removed_for_safety"))})
 }
 
 // Restore takes back a passcode message that an earlier run of the bot posted
 // and did not edit out (it stopped without warning): it goes at its time, or now.
 func (a *Adapter) Restore(channelID, messageID, locale string, at time.Time) {
-	a.log.Info("a temporary passcode from before a restart is still shown; scheduling its removal", "channel", channelID, "remove_at", at)
-	a.redactAt(&secretMessage{channelID: channelID, messageID: messageID, redacted: a.cat.T(locale, "removed_for_safety")}, at)
+	a.screen.Restore(onscreen.Item{Channel: channelID, MessageID: messageID, Locale: locale, RemoveAt: at})
 }
 
-func (a *Adapter) redactAt(s *secretMessage, at time.Time) {
-	a.mu.Lock()
-	a.secrets[s.messageID] = s
-	s.timer = a.clk.AfterFunc(max(at.Sub(a.clk.Now()), 0), func() { a.redact(s.messageID) })
-	a.mu.Unlock()
+// redactTries is how many edits a passcode message gets before it is deleted.
+const redactTries = 5
+
+// redactRetry is the wait before the next edit: 30s more each time.
+func redactRetry(try int) (time.Duration, bool) {
+	return time.Duration(try) * 30 * time.Second, try < redactTries
 }
 
-func (a *Adapter) secretGone(s *secretMessage) {
-	if a.cfg.SecretRemoved != nil {
-		a.cfg.SecretRemoved(s.channelID, s.messageID)
+// redact edits a passcode out of the chat; after the last failed edit it
+// deletes the message. A message that is gone needs nothing more.
+func (a *Adapter) redact(ctx context.Context, it onscreen.Item, try int) error {
+	content := it.Note
+	if content == "" {
+		content = a.cat.T(it.Locale, "removed_for_safety")
 	}
-}
-
-// redact edits a passcode out of the chat. A failed edit is tried again a few
-// times; a message that is gone needs nothing more.
-func (a *Adapter) redact(messageID string) {
-	a.mu.Lock()
-	s := a.secrets[messageID]
-	a.mu.Unlock()
-	if s == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: s.messageID, Channel: s.channelID, Content: &s.redacted, AllowedMentions: noMentions()},
+	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: it.MessageID, Channel: it.Channel, Content: &content, AllowedMentions: noMentions()},
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
 	if err == nil || apiCode(err) == codeUnknownMessage {
-		a.mu.Lock()
-		delete(a.secrets, messageID)
-		a.mu.Unlock()
-		a.secretGone(s)
-		return
+		return nil
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s.tries++
-	if s.tries >= 5 {
-		a.log.Error("a temporary passcode could not be removed from a DM; deleting the message", "channel", s.channelID, "err", safe("", err))
-		delete(a.secrets, messageID)
-		go func() {
-			if err := a.rest.ChannelMessageDelete(s.channelID, s.messageID); err == nil || apiCode(err) == codeUnknownMessage {
-				a.secretGone(s)
-			}
-		}()
-		return
+	if try < redactTries {
+		a.log.Warn("removing a temporary passcode from a DM failed; trying again", "err", safe("", err))
+		return err
 	}
-	a.log.Warn("removing a temporary passcode from a DM failed; trying again", "err", safe("", err))
-	s.timer = a.clk.AfterFunc(time.Duration(s.tries)*30*time.Second, func() { a.redact(messageID) })
-}
-
-// redactAll edits every passcode still on screen out of the chat, now.
-func (a *Adapter) redactAll() {
-	a.mu.Lock()
-	var ids []string
-	for id, s := range a.secrets {
-		s.timer.Stop()
-		ids = append(ids, id)
+	a.log.Error("a temporary passcode could not be removed from a DM; deleting the message", "channel", it.Channel, "err", safe("", err))
+	if err := a.rest.ChannelMessageDelete(it.Channel, it.MessageID, discordgo.WithContext(ctx)); err != nil && apiCode(err) != codeUnknownMessage {
+		return safe("delete", err)
 	}
-	a.mu.Unlock()
-	for _, id := range ids {
-		a.redact(id)
-	}
+	return nil
 }

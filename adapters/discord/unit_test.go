@@ -15,7 +15,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -193,7 +193,7 @@ func TestRewriteTransport(t *testing.T) {
 // TestRegisterCommandIsIdempotent: registering writes the command only when
 // it is missing or different, and leaves other commands alone.
 func TestRegisterCommandIsIdempotent(t *testing.T) {
-	f := fakediscord.New(t, fakediscord.Options{})
+	f := discordtest.New(t, discordtest.Options{})
 	cat := catalog.MustNew("en")
 	a, err := New(Config{Token: f.Token(), APIURL: f.APIURL(), Catalog: cat})
 	if err != nil {
@@ -242,8 +242,8 @@ func TestRegisterCommandIsIdempotent(t *testing.T) {
 
 func TestNewNeedsAToken(t *testing.T) {
 	_, err := New(Config{Catalog: catalog.MustNew("en")})
-	if err == nil || !strings.Contains(err.Error(), TokenEnv) {
-		t.Errorf("New without a token = %v; want an error naming %s", err, TokenEnv)
+	if err == nil || !strings.Contains(err.Error(), EnvToken) {
+		t.Errorf("New without a token = %v; want an error naming %s", err, EnvToken)
 	}
 	_, err = New(Config{Token: "x", APIURL: "not a url", Catalog: catalog.MustNew("en")})
 	if err == nil {
@@ -341,4 +341,17 @@ func FuzzRender(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRedactRetry: a passcode edit that fails is tried again 30s, 60s, 90s and
+// 120s later; the fifth failure is the last edit (the message is then deleted).
+func TestRedactRetry(t *testing.T) {
+	for try, want := range map[int]time.Duration{1: 30 * time.Second, 2: time.Minute, 3: 90 * time.Second, 4: 2 * time.Minute} {
+		if got, again := redactRetry(try); !again || got != want {
+			t.Errorf("after try %d: %v, %v; want %v, true", try, got, again, want)
+		}
+	}
+	if _, again := redactRetry(5); again {
+		t.Error("a sixth edit after five failures")
+	}
 }

@@ -29,6 +29,18 @@ type Adapter struct {
 	mu      sync.Mutex
 	user    string
 	options []string // action values of the latest interactive message, numbered from 1
+
+	// Prompt, when set (an interactive terminal), shows "you> " while the bot waits
+	// for a line; output arriving meanwhile clears the prompt line and redraws it after.
+	Prompt bool
+	// Note is printed under the welcome (where the logs go, say).
+	Note     string
+	prompted bool
+
+	// The last block printed, when it was a progress message (Message.Replace):
+	// on a terminal the next update of the same key is drawn over it.
+	lastReplace string
+	lastLines   int
 }
 
 // New returns a terminal chat reading in and writing out as user.
@@ -42,6 +54,10 @@ func (a *Adapter) Platform() string { return "shell" }
 // Run reads lines until end of input or ctx ends. Each line is handled in order.
 func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	a.printf("%s\n", a.cat.T(a.locale, "shell_welcome", map[string]any{"User": a.currentUser(), "Users": strings.Join(a.users, ", ")}))
+	if a.Note != "" {
+		a.printf("%s\n", a.Note)
+	}
+	a.prompt()
 	lines := make(chan string)
 	errc := make(chan error, 1)
 	go func() {
@@ -62,9 +78,24 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 		case err := <-errc:
 			return err
 		case line := <-lines:
+			a.mu.Lock()
+			a.prompted = false
+			a.mu.Unlock()
 			line = strings.TrimSpace(line)
 			if line == "" {
+				a.prompt()
 				continue
+			}
+			if isLeave(line) {
+				// Leaving the terminal: an open conversation is cancelled first.
+				a.mu.Lock()
+				open := a.options != nil
+				a.mu.Unlock()
+				if open {
+					h.Handle(ctx, a.input("cancel"))
+				}
+				a.printf("%s\n", a.cat.T(a.locale, "shell_bye"))
+				return nil
 			}
 			if rest, ok := strings.CutPrefix(line, "/as "); ok {
 				a.mu.Lock()
@@ -72,9 +103,11 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 				a.options = nil
 				a.mu.Unlock()
 				a.printf("%s\n", a.cat.T(a.locale, "shell_you_are", map[string]any{"User": a.currentUser()}))
+				a.prompt()
 				continue
 			}
 			h.Handle(ctx, a.input(line))
+			a.prompt()
 		}
 	}
 }
@@ -106,6 +139,9 @@ func (a *Adapter) Send(_ context.Context, to resetflow.Address, m resetflow.Mess
 	for _, c := range m.Choices {
 		opts = append(opts, c.Value)
 		fmt.Fprintf(&b, "  [%d] %s — %s\n", len(opts), c.Label, c.Detail)
+		if c.URL != "" {
+			fmt.Fprintf(&b, "      %s: %s\n", a.cat.T(a.locale, "shell_pick_link"), c.URL)
+		}
 	}
 	for _, btn := range m.Buttons {
 		opts = append(opts, btn.Value)
@@ -127,8 +163,30 @@ func (a *Adapter) Send(_ context.Context, to resetflow.Address, m resetflow.Mess
 		a.options = nil
 	}
 	a.mu.Unlock()
-	a.printf("%s", b.String())
+	a.print(b.String(), m.Replace, m.Final)
 	return nil
+}
+
+// print writes a block. On a terminal, an update of the progress message printed
+// last (same Replace key) is drawn over it instead of below it; a pipe gets every
+// update as new lines, so a script reads them all.
+func (a *Adapter) print(block, replace string, final bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.prompted {
+		io.WriteString(a.out, "\r\033[K") // clear the prompt line; redrawn below
+	}
+	if a.Prompt && replace != "" && replace == a.lastReplace && a.lastLines > 0 {
+		fmt.Fprintf(a.out, "\033[%dA\r\033[J", a.lastLines) // up over the last block, clear to the end
+	}
+	io.WriteString(a.out, block)
+	a.lastReplace, a.lastLines = "", 0
+	if replace != "" && !final {
+		a.lastReplace, a.lastLines = replace, strings.Count(block, "\n")
+	}
+	if a.prompted {
+		io.WriteString(a.out, promptText)
+	}
 }
 
 // PostAlerts prints helpdesk alerts, marked as such. They never carry a passcode.
@@ -152,7 +210,26 @@ func (a *Adapter) PostAlerts(_ context.Context, alerts []resetflow.Alert) error 
 }
 
 func (a *Adapter) printf(format string, args ...any) {
+	a.print(fmt.Sprintf(format, args...), "", false)
+}
+
+const promptText = "you> "
+
+// prompt shows "you> " on a terminal.
+func (a *Adapter) prompt() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	fmt.Fprintf(a.out, format, args...)
+	if a.Prompt && !a.prompted {
+		io.WriteString(a.out, promptText)
+		a.prompted = true
+	}
+}
+
+// isLeave reports a line that leaves the terminal chat.
+func isLeave(line string) bool {
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "exit", "quit", "/exit", "/quit", "終了":
+		return true
+	}
+	return false
 }

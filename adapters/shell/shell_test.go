@@ -74,3 +74,53 @@ func BenchmarkSend(b *testing.B) {
 		a.Send(context.Background(), resetflow.Address{}, m)
 	}
 }
+
+// TestPromptAndLeaving: on a terminal the chat prompts "you> ", and "exit"
+// cancels an open conversation, says goodbye and leaves.
+func TestPromptAndLeaving(t *testing.T) {
+	var out bytes.Buffer
+	r := &record{}
+	a := New(strings.NewReader("reset\nexit\nreset\n"), &out, catalog.MustNew("en"), "en", time.UTC, "alice@x", nil)
+	a.Prompt = true
+	a.Note = "logs elsewhere"
+	a.Send(context.Background(), resetflow.Address{}, resetflow.Message{Text: "pick", Buttons: []resetflow.Button{{Value: "cancel:f", Label: "Cancel"}}})
+	if err := a.Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ins) != 2 || r.ins[0].Text != "reset" || r.ins[1].Text != "cancel" {
+		t.Errorf("inputs %+v; want reset, then the cancel of exit, and nothing after exit", r.ins)
+	}
+	s := out.String()
+	if !strings.Contains(s, "logs elsewhere\nyou> ") || !strings.HasSuffix(s, "Bye.\n") {
+		t.Errorf("output:\n%q", s)
+	}
+	if !isLeave("QUIT") || isLeave("quit now") {
+		t.Errorf("isLeave")
+	}
+}
+
+// TestProgressIsDrawnOverOnATerminal: on a terminal, updates of one progress
+// message (same Replace key) are drawn over the previous one, the final one
+// included; through a pipe every update is a new line, so a script reads them all.
+func TestProgressIsDrawnOverOnATerminal(t *testing.T) {
+	send := func(a *Adapter) {
+		ctx := context.Background()
+		a.Send(ctx, resetflow.Address{}, resetflow.Message{Text: "Resetting (0:02)", Replace: "progress:f"})
+		a.Send(ctx, resetflow.Address{}, resetflow.Message{Text: "Pending (0:10)", Replace: "progress:f"})
+		a.Send(ctx, resetflow.Address{}, resetflow.Message{Text: "Done (0:12)", Replace: "progress:f", Final: true})
+		a.Send(ctx, resetflow.Address{}, resetflow.Message{Text: "Your passcode"})
+	}
+	var term bytes.Buffer
+	a := New(strings.NewReader(""), &term, catalog.MustNew("en"), "en", time.UTC, "alice@x", nil)
+	a.Prompt = true
+	send(a)
+	if got, want := term.String(), "bot> Resetting (0:02)\n\033[1A\r\033[Jbot> Pending (0:10)\n\033[1A\r\033[Jbot> Done (0:12)\nbot> Your passcode\n"; got != want {
+		t.Errorf("terminal output\n%q\nwant\n%q", got, want)
+	}
+	var pipe bytes.Buffer
+	p := New(strings.NewReader(""), &pipe, catalog.MustNew("en"), "en", time.UTC, "alice@x", nil)
+	send(p)
+	if got, want := pipe.String(), "bot> Resetting (0:02)\nbot> Pending (0:10)\nbot> Done (0:12)\nbot> Your passcode\n"; got != want {
+		t.Errorf("pipe output\n%q\nwant\n%q", got, want)
+	}
+}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 )
 
 // BenchmarkConversation measures one short conversation through the whole bot
@@ -23,7 +23,7 @@ func BenchmarkConversation(b *testing.B) {
 	}
 	e := start(b, options{fleetYAML: fleetYAML.String()})
 	for i := range people {
-		e.fs.AddUser(fakeslack.User{ID: fmt.Sprintf("U%04d", i), Name: fmt.Sprint(i), Email: fmt.Sprintf("user%03d@contoso.example", i), Locale: "en-US"})
+		e.fs.AddUser(slacktest.User{ID: fmt.Sprintf("U%04d", i), Name: fmt.Sprint(i), Email: fmt.Sprintf("user%03d@contoso.example", i), Locale: "en-US"})
 	}
 	var ops atomic.Int64
 	var ackTotal atomic.Int64
@@ -39,7 +39,7 @@ func BenchmarkConversation(b *testing.B) {
 					return
 				}
 				user := fmt.Sprintf("U%04d", (w+n*workers)%people)
-				im := fakeslack.IM(user)
+				im := slacktest.IM(user)
 				before := len(e.fs.Messages(im))
 				for _, step := range []struct{ say, want string }{{"reset", "Which device"}, {"cancel", "Cancelled."}} {
 					env := e.fs.DM(user, step.say)

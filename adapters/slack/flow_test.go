@@ -8,7 +8,8 @@ import (
 	"time"
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -17,9 +18,9 @@ var worksUntil = regexp.MustCompile(`This link works until (\d\d:\d\d \w+)`)
 // resetUntilWarning drives alice from "reset" to the warning with the
 // confirm button: it picks her Pixel (a temporary passcode) and signs in.
 // between runs after the device pick, before the sign-in (a reconnect, say).
-func (e *env) resetUntilWarning(between func()) fakeslack.Message {
+func (e *env) resetUntilWarning(between func()) slacktest.Message {
 	e.t.Helper()
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	e.deliver(e.fs.DM(alice, "reset"))
 	list := e.waitMessage(im, "device list", hasAction("pcb_choice_1"))
 	if got := len(list.Actions()); got != 4 { // three devices and Cancel
@@ -30,7 +31,7 @@ func (e *env) resetUntilWarning(between func()) fakeslack.Message {
 	}
 	e.click(alice, list, "pcb_choice_1", "")
 	// The clicked message loses its buttons and names the choice.
-	e.waitMessage(im, "device list without buttons", func(m fakeslack.Message) bool {
+	e.waitMessage(im, "device list without buttons", func(m slacktest.Message) bool {
 		return m.TS == list.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "You chose: Alice's Pixel 8")
 	})
 	if between != nil {
@@ -49,7 +50,7 @@ func (e *env) resetUntilWarning(between func()) fakeslack.Message {
 	if e.clk != nil && until != nil && until[1] != "09:05 UTC" {
 		e.t.Errorf("link works until %s, want 09:05 UTC (five minutes)", until[1])
 	}
-	post, _ := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Method == "chat.postMessage" && c.TS == linkMsg.TS })
+	post, _ := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool { return c.Method == "chat.postMessage" && c.TS == linkMsg.TS })
 	if post.Params.Get("unfurl_links") != "false" || post.Params.Get("unfurl_media") != "false" {
 		e.t.Errorf("link posted with unfurl_links=%q unfurl_media=%q, want false", post.Params.Get("unfurl_links"), post.Params.Get("unfurl_media"))
 	}
@@ -69,18 +70,18 @@ func (e *env) resetUntilWarning(between func()) fakeslack.Message {
 }
 
 // confirm presses "Reset passcode" and waits for the warning to lose its buttons.
-func (e *env) confirm(warning fakeslack.Message) {
+func (e *env) confirm(warning slacktest.Message) {
 	e.t.Helper()
 	e.click(alice, warning, "pcb_button_0", "")
-	e.waitMessage(warning.Channel, "warning without buttons", func(m fakeslack.Message) bool {
+	e.waitMessage(warning.Channel, "warning without buttons", func(m slacktest.Message) bool {
 		return m.TS == warning.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "You chose: Reset passcode")
 	})
 }
 
 // finishReset lets the fleet answer and returns the passcode message.
-func (e *env) finishReset() fakeslack.Message {
+func (e *env) finishReset() slacktest.Message {
 	e.t.Helper()
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	e.waitMessage(im, "resetting", hasText("Resetting the passcode of Alice's Pixel 8"))
 	e.clk.WaitForTimers(1) // the engine's first poll
 	e.clk.Advance(2 * time.Second)
@@ -109,7 +110,7 @@ func TestWholeResetFromDMToSuccess(t *testing.T) {
 		if !strings.Contains(c.AllText(), code) {
 			continue
 		}
-		if c.Method != "chat.postMessage" || c.Channel != fakeslack.IM(alice) || strings.Contains(c.Text, code) {
+		if c.Method != "chat.postMessage" || c.Channel != slacktest.IM(alice) || strings.Contains(c.Text, code) {
 			t.Errorf("passcode in call %d %s to %s (text %q)", c.Seq, c.Method, c.Channel, c.Text)
 		}
 	}
@@ -133,7 +134,7 @@ func TestPasscodeRemovedAfterSecretTTL(t *testing.T) {
 		t.Fatal("the passcode was removed before its time")
 	}
 	e.clk.Advance(time.Second)
-	m := e.waitMessage(pass.Channel, "removed passcode", func(m fakeslack.Message) bool { return m.TS == pass.TS && m.Updates > 0 })
+	m := e.waitMessage(pass.Channel, "removed passcode", func(m slacktest.Message) bool { return m.TS == pass.TS && m.Updates > 0 })
 	if strings.Contains(string(m.Blocks), code) || strings.Contains(m.Text, code) {
 		t.Fatalf("the passcode is still in the message: %s", m.Blocks)
 	}
@@ -165,7 +166,7 @@ func TestPasscodeRemovalDeletesWhenUpdateFails(t *testing.T) {
 	e.clk.WaitForTimers(1)
 	e.fs.FailNextWith("chat.update", pass.Channel, 1, "cant_update_message")
 	e.clk.Advance(10 * time.Minute)
-	e.waitMessage(pass.Channel, "deleted passcode", func(m fakeslack.Message) bool { return m.TS == pass.TS && m.Deleted })
+	e.waitMessage(pass.Channel, "deleted passcode", func(m slacktest.Message) bool { return m.TS == pass.TS && m.Deleted })
 }
 
 func TestReconnectInTheMiddle(t *testing.T) {
@@ -215,9 +216,9 @@ func (e *env) countMessages(channel, s string) int {
 // before has been handled by then, since her inputs are handled in order.
 func (e *env) barrier() {
 	e.t.Helper()
-	before := e.countMessages(fakeslack.IM(alice), "I reset the passcode")
+	before := e.countMessages(slacktest.IM(alice), "I reset the passcode")
 	e.deliver(e.fs.DM(alice, "help"))
-	if err := e.fs.WaitFor(e.ctx, func() bool { return e.countMessages(fakeslack.IM(alice), "I reset the passcode") > before }); err != nil {
+	if err := e.fs.WaitFor(e.ctx, func() bool { return e.countMessages(slacktest.IM(alice), "I reset the passcode") > before }); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -229,7 +230,7 @@ func TestSlackRetryOfTheSameEventAnswersOnce(t *testing.T) {
 	e.deliver(e.fs.Retry(dm))
 	e.deliver(e.fs.Retry(e.fs.Retry(dm)))
 	e.barrier()
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	if n := e.countMessages(im, "Which device's passcode"); n != 1 {
 		t.Errorf("device lists = %d, want 1", n)
 	}
@@ -252,18 +253,19 @@ func TestDoubleClickOnResetResetsOnce(t *testing.T) {
 	if err := e.fs.Deliver(second); err != nil {
 		t.Fatal(err)
 	}
-	for _, env := range []fakeslack.Envelope{first, second} {
+	for _, env := range []slacktest.Envelope{first, second} {
 		if _, err := e.fs.WaitAck(e.ctx, env.EnvelopeID); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e.barrier()
 	e.finishReset()
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	if got := e.fleet.Resets(); got != 1 {
 		t.Errorf("fleet resets = %d, want 1", got)
 	}
-	if n := e.countMessages(im, "Resetting the passcode"); n != 1 {
+	// One "Resetting…" message, since updated in place to the progress's final state.
+	if n := e.countMessages(im, "Resetting the passcode") + e.countMessages(im, "Passcode reset of"); n != 1 {
 		t.Errorf("resetting messages = %d, want 1", n)
 	}
 	if n := e.countMessages(im, "already on its way"); n != 0 {
@@ -278,13 +280,17 @@ func TestDoubleClickOnResetResetsOnce(t *testing.T) {
 func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 	t.Run("whole reset", func(t *testing.T) {
 		e := start(t, options{})
-		e.fs.OverrideOpen(alice, fakeslack.Channel{ID: "C0PUBLIC", Name: "everyone"})
+		e.fs.OverrideOpen(alice, slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"})
 		e.confirm(e.resetUntilWarning(nil))
-		im := fakeslack.IM(alice)
+		im := slacktest.IM(alice)
 		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
 		e.clk.WaitForTimers(1)
 		e.clk.Advance(2 * time.Second)
-		e.waitMessage(im, "success", hasText("Done: the passcode"))
+		// The passcode is not shown, so the person is not told "success" (issue 11).
+		e.waitMessage(im, "undelivered", hasText("can't show you its result"))
+		if n := e.countMessages(im, "Done: the passcode"); n != 0 {
+			t.Errorf("said success after the passcode was refused")
+		}
 		for _, c := range e.fs.Calls() {
 			if strings.Contains(string(c.Blocks), "pcb_secret") || c.Channel == "C0PUBLIC" && c.Method != "conversations.info" {
 				t.Errorf("call %d %s to %s carries the passcode", c.Seq, c.Method, c.Channel)
@@ -296,18 +302,18 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 	})
 	for _, tc := range []struct {
 		name string
-		ch   fakeslack.Channel
+		ch   slacktest.Channel
 	}{
-		{"a channel", fakeslack.Channel{ID: "C0PUBLIC", Name: "everyone"}},
-		{"a group DM", fakeslack.Channel{ID: "G0MPIM", Name: "mpdm-alice--bob"}},
-		{"someone else's IM", fakeslack.Channel{ID: fakeslack.IM(bob), IsIM: true, User: bob}},
+		{"a channel", slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"}},
+		{"a group DM", slacktest.Channel{ID: "G0MPIM", Name: "mpdm-alice--bob"}},
+		{"someone else's IM", slacktest.Channel{ID: slacktest.IM(bob), IsIM: true, User: bob}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecorder()
 			e := start(t, options{handler: r})
 			e.fs.OverrideOpen(alice, tc.ch)
 			const value = "S3CR3T-VALUE-42"
-			err := e.adapter.Send(e.ctx, resetflow.Address{Platform: "slack", UserID: alice, Channel: fakeslack.IM(alice)},
+			err := e.adapter.Send(e.ctx, resetflow.Address{Platform: "slack", UserID: alice, Channel: slacktest.IM(alice)},
 				resetflow.Message{Text: "here", Secret: resetflow.NewSecret("Temporary passcode", value)})
 			if err == nil {
 				t.Fatal("Send succeeded")
@@ -332,9 +338,9 @@ func TestMoreThanFiveDevicesUseASelect(t *testing.T) {
 	}
 	e := start(t, options{fleetYAML: b.String()})
 	const erin = "U0ERIN"
-	e.fs.AddUser(fakeslack.User{ID: erin, Name: "erin", Email: "erin@contoso.example", Locale: "ja-JP"})
+	e.fs.AddUser(slacktest.User{ID: erin, Name: "erin", Email: "erin@contoso.example", Locale: "ja-JP"})
 	e.deliver(e.fs.DM(erin, "reset"))
-	im := fakeslack.IM(erin)
+	im := slacktest.IM(erin)
 	list := e.waitMessage(im, "device select", hasAction("pcb_choose"))
 	sel := action(list, "pcb_choose")
 	if sel.Type != "static_select" || len(sel.Options) != 7 {
@@ -347,7 +353,7 @@ func TestMoreThanFiveDevicesUseASelect(t *testing.T) {
 		t.Errorf("the select's placeholder is not in the user's language: %q", list.Texts())
 	}
 	e.click(erin, list, "pcb_choose", sel.Options[6].Value)
-	e.waitMessage(im, "select removed", func(m fakeslack.Message) bool {
+	e.waitMessage(im, "select removed", func(m slacktest.Message) bool {
 		return m.TS == list.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "Erin's phone G")
 	})
 	link := e.waitMessage(im, "sign-in link", hasAction("pcb_link"))
@@ -359,7 +365,7 @@ func TestMoreThanFiveDevicesUseASelect(t *testing.T) {
 func TestSendWaitsOutAChannelRateLimit(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r})
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	e.fs.RateLimit(im, time.Second)
 	msg := resetflow.Message{Text: "one"}
 	if err := e.adapter.Send(e.ctx, e.addr(alice), msg); err != nil {
@@ -367,7 +373,7 @@ func TestSendWaitsOutAChannelRateLimit(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- e.adapter.Send(e.ctx, e.addr(alice), resetflow.Message{Text: "two"}) }()
-	if _, err := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Channel == im && c.Status == 429 }); err != nil {
+	if _, err := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool { return c.Channel == im && c.Status == 429 }); err != nil {
 		t.Fatal(err)
 	}
 	e.clk.WaitForTimers(1)
@@ -390,8 +396,13 @@ func TestSecretLedgerAndRestore(t *testing.T) {
 	}
 	shown, removed := make(chan entry, 4), make(chan entry, 4)
 	e := start(t, options{configure: func(c *slackadapter.Config) {
-		c.SecretShown = func(ch, ts, loc string, at time.Time) { shown <- entry{ch, ts, loc, at} }
-		c.SecretRemoved = func(ch, ts string) { removed <- entry{channel: ch, ts: ts} }
+		c.Ledger = onscreen.LedgerFuncs{
+			OnShown: func(it onscreen.Item) error {
+				shown <- entry{it.Channel, it.MessageID, it.Locale, it.RemoveAt}
+				return nil
+			},
+			OnRemoved: func(ch, ts string) error { removed <- entry{channel: ch, ts: ts}; return nil },
+		}
 	}})
 	ctx := context.Background()
 	pass := resetflow.Message{Text: "x", Secret: resetflow.NewSecret("Temporary passcode", "Qw3rTy7u")}
@@ -399,7 +410,7 @@ func TestSecretLedgerAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := <-shown
-	if got.channel != fakeslack.IM(alice) || got.ts == "" || !got.at.Equal(e.clk.Now().Add(10*time.Minute)) {
+	if got.channel != slacktest.IM(alice) || got.ts == "" || !got.at.Equal(e.clk.Now().Add(10*time.Minute)) {
 		t.Fatalf("shown %+v", got)
 	}
 	e.clk.WaitForTimers(1)
@@ -412,10 +423,10 @@ func TestSecretLedgerAndRestore(t *testing.T) {
 	if err := e.adapter.Send(ctx, e.addr(alice), resetflow.Message{Text: "left over"}); err != nil {
 		t.Fatal(err)
 	}
-	msgs := e.fs.Messages(fakeslack.IM(alice))
+	msgs := e.fs.Messages(slacktest.IM(alice))
 	old := msgs[len(msgs)-1]
 	e.adapter.Restore(old.Channel, old.TS, "ja", e.clk.Now().Add(-time.Minute))
-	e.waitMessage(old.Channel, "restored removal", func(m fakeslack.Message) bool {
+	e.waitMessage(old.Channel, "restored removal", func(m slacktest.Message) bool {
 		return m.TS == old.TS && strings.Contains(m.Texts(), "安全のため")
 	})
 	if r := <-removed; r.ts != old.TS {

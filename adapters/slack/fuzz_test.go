@@ -9,7 +9,7 @@ import (
 	"time"
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -31,7 +31,7 @@ func FuzzSlackPayload(f *testing.F) {
 	e := start(f, options{handler: h, mode: slackadapter.ModeHTTP})
 	kinds := []string{"events_api", "interactive", "slash_commands"}
 	f.Fuzz(func(t *testing.T, kind uint8, payload []byte) {
-		env := fakeslack.Envelope{Type: kinds[int(kind)%len(kinds)], Payload: payload}
+		env := slacktest.Envelope{Type: kinds[int(kind)%len(kinds)], Payload: payload}
 		req, err := env.HTTPRequest(e.base, secret, time.Now())
 		if err != nil {
 			return // a slash command body that is not a JSON object has no form to send

@@ -15,15 +15,15 @@ import (
 	"time"
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 const (
@@ -38,7 +38,7 @@ const (
 const waitTimeout = 20 * time.Second
 
 // syncBuffer is a log destination the test reads while the code writes.
-type syncBuffer = flowtest.Buffer
+type syncBuffer = resetflowtest.Buffer
 
 // recorder is a resetflow.Handler that records inputs.
 type recorder struct {
@@ -83,7 +83,7 @@ type options struct {
 	handler   resetflow.Handler // run the adapter alone with this handler instead of the whole bot
 	fleetYAML string
 	configure func(*slackadapter.Config)
-	before    func(*fakeslack.Server) // runs before the bot starts
+	before    func(*slacktest.Server) // runs before the bot starts
 	noWait    bool                    // do not wait for the adapter to connect
 }
 
@@ -91,7 +91,7 @@ type options struct {
 type env struct {
 	t       testing.TB
 	ctx     context.Context
-	fs      *fakeslack.Server
+	fs      *slacktest.Server
 	clk     *clock.Fake
 	cat     *catalog.Catalog
 	fleet   *fleet.Fleet
@@ -110,11 +110,11 @@ func start(t testing.TB, o options) *env {
 	ctx, cancelWaits := context.WithTimeout(context.Background(), waitTimeout)
 	t.Cleanup(cancelWaits)
 	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	fs := fakeslack.New(fakeslack.Options{Clock: clk})
-	fs.AddUser(fakeslack.User{ID: alice, Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
-	fs.AddUser(fakeslack.User{ID: bob, Name: "bob", Email: "bob@corp.example", Locale: "ja-JP"})
-	fs.AddChannel(fakeslack.Channel{ID: helpdesk, Name: "helpdesk"})
-	fs.AddChannel(fakeslack.Channel{ID: "C0GENERAL", Name: "general"})
+	fs := slacktest.New(slacktest.Options{Clock: clk})
+	fs.AddUser(slacktest.User{ID: alice, Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
+	fs.AddUser(slacktest.User{ID: bob, Name: "bob", Email: "bob@corp.example", Locale: "ja-JP"})
+	fs.AddChannel(slacktest.Channel{ID: helpdesk, Name: "helpdesk"})
+	fs.AddChannel(slacktest.Channel{ID: "C0GENERAL", Name: "general"})
 	cat := catalog.MustNew("en")
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -214,12 +214,12 @@ func (e *env) waitReady() {
 	}
 }
 
-func method(m string) func(fakeslack.Call) bool {
-	return func(c fakeslack.Call) bool { return c.Method == m }
+func method(m string) func(slacktest.Call) bool {
+	return func(c slacktest.Call) bool { return c.Method == m }
 }
 
 // deliver sends an envelope over the socket and waits for its ack.
-func (e *env) deliver(env fakeslack.Envelope) fakeslack.Ack {
+func (e *env) deliver(env slacktest.Envelope) slacktest.Ack {
 	e.t.Helper()
 	if err := e.fs.Deliver(env); err != nil {
 		e.t.Fatal(err)
@@ -232,7 +232,7 @@ func (e *env) deliver(env fakeslack.Envelope) fakeslack.Ack {
 }
 
 // deliverHTTP sends an envelope to the bot's HTTP endpoints, signed at ts.
-func (e *env) deliverHTTP(env fakeslack.Envelope, signingSecret string, ts time.Time) (*http.Response, string) {
+func (e *env) deliverHTTP(env slacktest.Envelope, signingSecret string, ts time.Time) (*http.Response, string) {
 	e.t.Helper()
 	req, err := env.HTTPRequest(e.base, signingSecret, ts)
 	if err != nil {
@@ -248,7 +248,7 @@ func (e *env) deliverHTTP(env fakeslack.Envelope, signingSecret string, ts time.
 }
 
 // waitMessage waits for a message in channel that matches.
-func (e *env) waitMessage(channel, what string, match func(fakeslack.Message) bool) fakeslack.Message {
+func (e *env) waitMessage(channel, what string, match func(slacktest.Message) bool) slacktest.Message {
 	e.t.Helper()
 	m, err := e.fs.WaitMessage(e.ctx, channel, match)
 	if err != nil {
@@ -257,7 +257,7 @@ func (e *env) waitMessage(channel, what string, match func(fakeslack.Message) bo
 	return m
 }
 
-func dump(ms []fakeslack.Message) string {
+func dump(ms []slacktest.Message) string {
 	var b strings.Builder
 	for _, m := range ms {
 		fmt.Fprintf(&b, "\n  %s deleted=%v updates=%d: %q", m.TS, m.Deleted, m.Updates, m.Texts())
@@ -265,8 +265,8 @@ func dump(ms []fakeslack.Message) string {
 	return b.String()
 }
 
-func hasAction(id string) func(fakeslack.Message) bool {
-	return func(m fakeslack.Message) bool {
+func hasAction(id string) func(slacktest.Message) bool {
+	return func(m slacktest.Message) bool {
 		for _, a := range m.Actions() {
 			if a.ActionID == id {
 				return true
@@ -276,21 +276,21 @@ func hasAction(id string) func(fakeslack.Message) bool {
 	}
 }
 
-func hasText(s string) func(fakeslack.Message) bool {
-	return func(m fakeslack.Message) bool { return strings.Contains(m.Texts(), s) }
+func hasText(s string) func(slacktest.Message) bool {
+	return func(m slacktest.Message) bool { return strings.Contains(m.Texts(), s) }
 }
 
-func action(m fakeslack.Message, id string) fakeslack.Action {
+func action(m slacktest.Message, id string) slacktest.Action {
 	for _, a := range m.Actions() {
 		if a.ActionID == id {
 			return a
 		}
 	}
-	return fakeslack.Action{}
+	return slacktest.Action{}
 }
 
 // click presses an element of a message and waits for the ack.
-func (e *env) click(user string, m fakeslack.Message, actionID, value string) fakeslack.Envelope {
+func (e *env) click(user string, m slacktest.Message, actionID, value string) slacktest.Envelope {
 	e.t.Helper()
 	env, err := e.fs.Click(user, m.Channel, m.TS, actionID, value)
 	if err != nil {
@@ -343,7 +343,7 @@ func (e *env) signIn(link, upn string) {
 var codeSpan = regexp.MustCompile("`([^`]+)`")
 
 // passcodeOf reads the passcode out of the secret block of a message.
-func passcodeOf(t testing.TB, m fakeslack.Message) string {
+func passcodeOf(t testing.TB, m slacktest.Message) string {
 	t.Helper()
 	got := codeSpan.FindStringSubmatch(m.Texts())
 	if got == nil {
@@ -352,12 +352,12 @@ func passcodeOf(t testing.TB, m fakeslack.Message) string {
 	return got[1]
 }
 
-func hasBlock(id string) func(fakeslack.Message) bool {
-	return func(m fakeslack.Message) bool { return strings.Contains(string(m.Blocks), `"block_id":"`+id+`"`) }
+func hasBlock(id string) func(slacktest.Message) bool {
+	return func(m slacktest.Message) bool { return strings.Contains(string(m.Blocks), `"block_id":"`+id+`"`) }
 }
 
 func (e *env) addr(user string) resetflow.Address {
-	return resetflow.Address{Platform: "slack", UserID: user, Channel: fakeslack.IM(user)}
+	return resetflow.Address{Platform: "slack", UserID: user, Channel: slacktest.IM(user)}
 }
 
 func (e *env) buttonMessage() resetflow.Message {

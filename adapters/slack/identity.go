@@ -22,7 +22,7 @@ type member struct {
 
 // member returns the user's profile, from the cache while it is fresh.
 func (a *Adapter) member(ctx context.Context, id string) (*member, error) {
-	if m, ok := a.users.get(id); ok {
+	if m, ok := a.users.Get(id); ok {
 		return m, nil
 	}
 	u, err := a.api.GetUserInfoContext(ctx, id)
@@ -39,7 +39,7 @@ func (a *Adapter) member(ctx context.Context, id string) (*member, error) {
 		sameOrg: u.TeamID == a.teamID ||
 			(a.entID != "" && (u.TeamID == a.entID || u.Enterprise.EnterpriseID == a.entID)),
 	}
-	a.users.set(id, m)
+	a.users.Set(id, m)
 	return m, nil
 }
 
@@ -72,7 +72,7 @@ func (a *Adapter) admit(ctx context.Context, user string, reply func(ctx context
 	case m.deleted:
 		return nil, false
 	case m.bot:
-		if a.refused.add(user, struct{}{}) {
+		if a.refused.Add(user, struct{}{}) {
 			reply(ctx, m.locale, "refused_bot")
 		}
 		return nil, false
@@ -102,7 +102,7 @@ var errNotIM = errors.New("conversations.open did not answer the user's own IM")
 // imOf opens (or finds) the bot's direct-message channel with user and checks
 // that it is an IM with exactly that user. fresh skips the cache.
 func (a *Adapter) imOf(ctx context.Context, user string, fresh bool) (string, error) {
-	if id, ok := a.ims.get(user); ok && !fresh {
+	if id, ok := a.ims.Get(user); ok && !fresh {
 		return id, nil
 	}
 	ch, _, _, err := a.api.OpenConversationContext(ctx, &slackgo.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
@@ -122,7 +122,7 @@ func (a *Adapter) imOf(ctx context.Context, user string, fresh bool) (string, er
 			return "", fmt.Errorf("%w: channel %s is_im=%v user=%q", errNotIM, ch.ID, info.IsIM, info.User)
 		}
 	}
-	a.ims.set(user, ch.ID)
+	a.ims.Set(user, ch.ID)
 	return ch.ID, nil
 }
 

@@ -16,6 +16,7 @@ func TestManifest(t *testing.T) {
 	var m struct {
 		Features struct {
 			AppHome struct {
+				HomeTab             bool `yaml:"home_tab_enabled"`
 				MessagesTab         bool `yaml:"messages_tab_enabled"`
 				MessagesTabReadOnly bool `yaml:"messages_tab_read_only_enabled"`
 			} `yaml:"app_home"`
@@ -48,6 +49,9 @@ func TestManifest(t *testing.T) {
 	}
 	if !slices.Contains(m.Settings.Events.BotEvents, "message.im") {
 		t.Error("message.im not subscribed")
+	}
+	if !slices.Contains(m.Settings.Events.BotEvents, "app_home_opened") || !m.Features.AppHome.HomeTab {
+		t.Error("the Home tab needs home_tab_enabled and the app_home_opened event")
 	}
 	if !m.Settings.Interactivity.Enabled || !m.Settings.SocketMode {
 		t.Error("interactivity and Socket Mode must be on")

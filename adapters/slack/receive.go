@@ -78,6 +78,10 @@ func (a *Adapter) socketLoop(ctx context.Context, c *socketmode.Client) (connect
 // It must not block: the socket's read loop calls it.
 func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	cb, _ := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if h, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok {
+		a.onHomeOpened(cb, h) // home.go
+		return
+	}
 	m, ok := ev.InnerEvent.Data.(*slackevents.MessageEvent)
 	if !ok || cb == nil {
 		return
@@ -90,7 +94,7 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	if key == "" {
 		key = m.Channel + "/" + m.TimeStamp
 	}
-	if !a.seen.add("ev:"+key, struct{}{}) {
+	if !a.seen.Add("ev:"+key, struct{}{}) {
 		a.log.Debug("dropped a redelivered Slack event", "event", key)
 		return
 	}
@@ -123,38 +127,80 @@ func (a *Adapter) onInteraction(cb slackgo.InteractionCallback, raw json.RawMess
 	ts := cmpOr(cb.Container.MessageTs, cb.Message.Timestamp)
 	user := cb.User.ID
 	for _, act := range cb.ActionCallback.BlockActions {
+		if act.ActionID == actionHomeReset {
+			a.onHomeClick(user, cb.TriggerID) // home.go
+			continue
+		}
 		value, label := act.Value, act.Text.Text
 		if act.Type == "static_select" {
 			value, label = act.SelectedOption.Value, act.SelectedOption.Text.Text
 		}
-		// A click counts once: Slack redelivers, people double-click. An
-		// engine message takes one click in all (its buttons go away after
-		// it), so a second click on another of its buttons is dropped too.
+		// A click counts once: Slack redelivers, people double-click (engine
+		// messages: see engineClick).
 		key := "act:" + channel + "/" + ts + "/" + act.ActionID + "/" + value
 		engine := strings.HasPrefix(act.ActionID, actionPrefix) && act.ActionID != actionLink && value != ""
 		if engine {
-			key = "msg:" + channel + "/" + ts
+			// Only the person whose DM holds the message may use it; the check
+			// needs their IM, so it runs in their queue, before the click counts.
+			a.do(user, func(ctx context.Context) { a.engineClick(ctx, user, channel, ts, value, label, raw) })
+			continue
 		}
-		if !a.seen.add(key, struct{}{}) {
+		if !a.seen.Add(key, struct{}{}) {
 			a.log.Debug("dropped a repeated click", "chat_user", user, "action", act.ActionID)
 			continue
 		}
-		switch {
-		case act.ActionID == actionTakeAlert:
+		if act.ActionID == actionTakeAlert {
 			a.do("alert:"+channel+"/"+ts, func(ctx context.Context) { a.takeAlert(ctx, user, channel, ts, value, raw) })
-		case engine:
-			// The message loses its buttons at once, in its own queue; the engine
-			// takes the click in the person's queue, in order with their messages.
-			a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, raw) })
-			a.do(user, func(ctx context.Context) { a.toEngine(ctx, user, channel, resetflow.Input{Action: value}) })
 		}
 	}
+}
+
+// engineClick takes a click on an engine message, in the clicker's queue. A
+// click from anyone but the person whose DM holds the message is ignored and
+// does not use the message up. Otherwise the message counts once: its buttons
+// go (in the message's own queue) and the engine takes the click, in order
+// with the person's messages.
+func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, label string, raw json.RawMessage) {
+	if !a.ownsMessage(ctx, user, channel, ts) {
+		return
+	}
+	// A click counts once: Slack redelivers, people double-click. An engine
+	// message takes one click in all (its buttons go away after it), so a
+	// second click on another of its buttons is dropped too.
+	if !a.seen.Add("msg:"+channel+"/"+ts, struct{}{}) {
+		a.log.Debug("dropped a repeated click", "chat_user", user)
+		return
+	}
+	a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, raw) })
+	a.toEngine(ctx, user, channel, resetflow.Input{Action: value})
+}
+
+// ownsMessage reports whether the message channel/ts was sent to user: as
+// Send remembered it, or (for a message from before a restart) because the
+// channel is user's IM with the bot.
+func (a *Adapter) ownsMessage(ctx context.Context, user, channel, ts string) bool {
+	if owner, ok := a.owners.Get(channel + "/" + ts); ok {
+		if owner != user {
+			a.log.Warn("ignoring a click on another person's message", "chat_user", user, "owner", owner, "channel", channel)
+		}
+		return owner == user
+	}
+	im, err := a.imOf(ctx, user, false)
+	if err != nil {
+		a.log.Warn("ignoring a click: the clicker's IM could not be confirmed", "chat_user", user, "channel", channel, "err", err)
+		return false
+	}
+	if im != channel {
+		a.log.Warn("ignoring a click on another person's message", "chat_user", user, "channel", channel)
+		return false
+	}
+	return true
 }
 
 // onCommand takes /reset-passcode. Outside the person's DM with the bot it only
 // answers refused_not_dm, visible to them alone.
 func (a *Adapter) onCommand(cmd slackgo.SlashCommand) {
-	if cmd.TriggerID != "" && !a.seen.add("cmd:"+cmd.TriggerID, struct{}{}) {
+	if cmd.TriggerID != "" && !a.seen.Add("cmd:"+cmd.TriggerID, struct{}{}) {
 		return
 	}
 	a.do(cmd.UserID, func(ctx context.Context) {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -38,7 +38,7 @@ func TestInputCarriesIdentityAndLocale(t *testing.T) {
 	e.deliver(e.fs.DM(bob, "パスコードをリセット &lt;now&gt;"))
 	in := r.next(t)
 	want := "bob@contoso.example" // @corp.example rewritten
-	if in.Email != want || in.Locale != "ja-JP" || in.From.Platform != "slack" || in.From.UserID != bob || in.From.Channel != fakeslack.IM(bob) {
+	if in.Email != want || in.Locale != "ja-JP" || in.From.Platform != "slack" || in.From.UserID != bob || in.From.Channel != slacktest.IM(bob) {
 		t.Fatalf("input = %+v", in)
 	}
 	if in.Text != "パスコードをリセット <now>" {
@@ -67,25 +67,25 @@ func TestUsersInfoIsCached(t *testing.T) {
 func TestRefusedUsersNeverReachTheEngine(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		user fakeslack.User
+		user slacktest.User
 		want string
 	}{
-		{"bot", fakeslack.User{ID: "U0OTHERBOT", Name: "otherbot", Email: "bot@contoso.example", IsBot: true}, "I only talk with people."},
-		{"no email", fakeslack.User{ID: "U0NOMAIL", Name: "nomail"}, "your chat account has no company email address"},
-		{"other workspace", fakeslack.User{ID: "U0EXT", Name: "ext", Email: "eve@partner.example", TeamID: "T0PARTNER"}, "members of this company's workspace"},
-		{"Slack Connect stranger", fakeslack.User{ID: "U0STRANGER", Name: "stranger", Email: "mallory@contoso.example", IsStranger: true}, "members of this company's workspace"},
-		{"japanese, no email", fakeslack.User{ID: "U0NOMAILJA", Name: "nomailja", Locale: "ja-JP"}, "会社のメール アドレスがない"},
+		{"bot", slacktest.User{ID: "U0OTHERBOT", Name: "otherbot", Email: "bot@contoso.example", IsBot: true}, "This bot doesn't answer messages from other bots or apps."},
+		{"no email", slacktest.User{ID: "U0NOMAIL", Name: "nomail"}, "your chat account has no company email address"},
+		{"other workspace", slacktest.User{ID: "U0EXT", Name: "ext", Email: "eve@partner.example", TeamID: "T0PARTNER"}, "members of this company's workspace"},
+		{"Slack Connect stranger", slacktest.User{ID: "U0STRANGER", Name: "stranger", Email: "mallory@contoso.example", IsStranger: true}, "members of this company's workspace"},
+		{"japanese, no email", slacktest.User{ID: "U0NOMAILJA", Name: "nomailja", Locale: "ja-JP"}, "会社のメール アドレスが登録されていない"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecorder()
 			e := start(t, options{handler: r})
 			e.fs.AddUser(tc.user)
-			im := fakeslack.IM(tc.user.ID)
+			im := slacktest.IM(tc.user.ID)
 			e.deliver(e.fs.DM(tc.user.ID, "reset"))
 			e.waitMessage(im, "refusal", hasText(tc.want))
 			// A click or a command from them is refused too.
 			e.deliver(e.fs.Command(tc.user.ID, im, ""))
-			if _, err := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Method == "response_url" || tc.user.IsBot }); err != nil {
+			if _, err := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool { return c.Method == "response_url" || tc.user.IsBot }); err != nil {
 				t.Fatal(err)
 			}
 			e.deliver(e.fs.DM(alice, "barrier"))
@@ -112,7 +112,7 @@ func TestRefusedUsersNeverReachTheEngine(t *testing.T) {
 func TestIgnoredMessages(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r})
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	for _, ev := range []map[string]any{
 		{"type": "message", "subtype": "message_changed", "channel": im, "channel_type": "im", "message": map[string]any{"user": alice, "text": "reset"}},
 		{"type": "message", "subtype": "bot_message", "bot_id": "B0OTHER", "channel": im, "channel_type": "im", "text": "reset"},
@@ -131,14 +131,14 @@ func TestIgnoredMessages(t *testing.T) {
 func TestSlashCommand(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r})
-	e.fs.AddChannel(fakeslack.Channel{ID: "D0ALICEBOB", IsIM: true, User: bob}) // a DM between two people
+	e.fs.AddChannel(slacktest.Channel{ID: "D0ALICEBOB", IsIM: true, User: bob}) // a DM between two people
 
 	for _, ch := range []string{"C0GENERAL", "D0ALICEBOB"} {
 		ack := e.deliver(e.fs.Command(alice, ch, ""))
 		if len(ack.Payload) > 0 && string(ack.Payload) != "null" {
 			t.Errorf("ack payload %s", ack.Payload)
 		}
-		c, err := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Method == "response_url" && c.Channel == ch })
+		c, err := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool { return c.Method == "response_url" && c.Channel == ch })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,12 +146,12 @@ func TestSlashCommand(t *testing.T) {
 			t.Errorf("answer in %s = %q (%s)", ch, c.Text, c.Params.Get("response_type"))
 		}
 	}
-	e.deliver(e.fs.Command(alice, fakeslack.IM(alice), ""))
+	e.deliver(e.fs.Command(alice, slacktest.IM(alice), ""))
 	in := r.next(t)
-	if in.Text != "reset" || in.From.Channel != fakeslack.IM(alice) || in.Email != "alice@contoso.example" {
+	if in.Text != "reset" || in.From.Channel != slacktest.IM(alice) || in.Email != "alice@contoso.example" {
 		t.Fatalf("input = %+v", in)
 	}
-	e.deliver(e.fs.Command(alice, fakeslack.IM(alice), "help"))
+	e.deliver(e.fs.Command(alice, slacktest.IM(alice), "help"))
 	if in := r.next(t); in.Text != "help" {
 		t.Fatalf("input = %+v", in)
 	}
@@ -170,7 +170,7 @@ func TestHTTPMode(t *testing.T) {
 	e := start(t, options{handler: r, mode: slackadapter.ModeHTTP})
 
 	t.Run("url verification", func(t *testing.T) {
-		env := fakeslack.Envelope{Type: "events_api", Payload: []byte(`{"token":"x","challenge":"c4llenge","type":"url_verification"}`)}
+		env := slacktest.Envelope{Type: "events_api", Payload: []byte(`{"token":"x","challenge":"c4llenge","type":"url_verification"}`)}
 		res, body := e.deliverHTTP(env, secret, time.Now())
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"challenge":"c4llenge"`) {
 			t.Fatalf("%s %s", res.Status, body)
@@ -187,7 +187,7 @@ func TestHTTPMode(t *testing.T) {
 			{"stale", secret, time.Now().Add(-6 * time.Minute)},
 			{"from the future", secret, time.Now().Add(6 * time.Minute)},
 		} {
-			for _, env := range []fakeslack.Envelope{e.fs.DM(alice, "reset"), e.fs.Command(alice, fakeslack.IM(alice), "")} {
+			for _, env := range []slacktest.Envelope{e.fs.DM(alice, "reset"), e.fs.Command(alice, slacktest.IM(alice), "")} {
 				if res, body := e.deliverHTTP(env, tc.secret, tc.at); res.StatusCode != http.StatusUnauthorized {
 					t.Errorf("%s %s: %s %s", tc.name, env.Type, res.Status, body)
 				}
@@ -207,7 +207,7 @@ func TestHTTPMode(t *testing.T) {
 	})
 	t.Run("valid event, its retry, a click and a command", func(t *testing.T) {
 		dm := e.fs.DM(alice, "reset")
-		for _, env := range []fakeslack.Envelope{dm, e.fs.Retry(dm)} {
+		for _, env := range []slacktest.Envelope{dm, e.fs.Retry(dm)} {
 			if res, body := e.deliverHTTP(env, secret, time.Now()); res.StatusCode != http.StatusOK {
 				t.Fatalf("%s %s", res.Status, body)
 			}
@@ -216,7 +216,7 @@ func TestHTTPMode(t *testing.T) {
 			t.Fatalf("input = %+v", in)
 		}
 		// The reply the engine would send, with a button to click.
-		im := fakeslack.IM(alice)
+		im := slacktest.IM(alice)
 		_, _ = e.fs.WaitCall(e.ctx, method("users.info"))
 		if err := e.adapter.Send(e.ctx, e.addr(alice), e.buttonMessage()); err != nil {
 			t.Fatal(err)
@@ -232,7 +232,7 @@ func TestHTTPMode(t *testing.T) {
 		if in := r.next(t); in.Action != "start" {
 			t.Fatalf("input = %+v; the retry of the event reached the engine?", in)
 		}
-		e.waitMessage(im, "clicked", func(m2 fakeslack.Message) bool { return m2.TS == m.TS && len(m2.Actions()) == 0 })
+		e.waitMessage(im, "clicked", func(m2 slacktest.Message) bool { return m2.TS == m.TS && len(m2.Actions()) == 0 })
 		if res, body := e.deliverHTTP(e.fs.Command(alice, im, ""), secret, time.Now()); res.StatusCode != http.StatusOK {
 			t.Fatalf("%s %s", res.Status, body)
 		}
@@ -245,7 +245,7 @@ func TestHTTPMode(t *testing.T) {
 func TestOneClickPerMessage(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r})
-	im := fakeslack.IM(alice)
+	im := slacktest.IM(alice)
 	msg := resetflow.Message{Text: "Which one?", Choices: []resetflow.Choice{{Value: "pick:f:0", Label: "Phone A"}, {Value: "pick:f:1", Label: "Phone B"}},
 		Buttons: []resetflow.Button{{Value: "cancel:f", Label: "Cancel"}}}
 	if err := e.adapter.Send(e.ctx, e.addr(alice), msg); err != nil {
@@ -265,7 +265,7 @@ func TestOneClickPerMessage(t *testing.T) {
 	if in := r.next(t); in.Text != "barrier" {
 		t.Fatalf("a second click on the same message reached the engine: %+v", in)
 	}
-	e.waitMessage(im, "chosen", func(m2 fakeslack.Message) bool {
+	e.waitMessage(im, "chosen", func(m2 slacktest.Message) bool {
 		return m2.TS == m.TS && len(m2.Actions()) == 0 && strings.Contains(m2.Texts(), "You chose: Phone A")
 	})
 	if got, _ := e.fs.Message(im, m.TS); strings.Contains(got.Texts(), "Phone B\nYou chose") || got.Updates != 1 {

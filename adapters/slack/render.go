@@ -54,6 +54,7 @@ func (a *Adapter) render(m resetflow.Message, loc string) (string, []slackgo.Blo
 				text += "\n" + escape(c.Detail)
 			}
 			btn := slackgo.NewButtonBlockElement(id, c.Value, plain(truncate(c.Label, maxButtonText)))
+			btn.URL = c.URL // when set, the click also opens the device's sign-in in the browser
 			blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(text), nil, slackgo.NewAccessory(btn), slackgo.SectionBlockOptionBlockID(id)))
 		}
 	} else if len(m.Choices) > maxChoiceButtons {
@@ -165,6 +166,10 @@ func (a *Adapter) renderAlerts(alerts []resetflow.Alert) (string, []slackgo.Bloc
 		fmt.Fprintf(&b, "*%s:* %s\n", escape(a.cat.T(loc, "alert_when")), escape(al.Time.In(a.cfg.Location).Format("2006-01-02 15:04:05 MST")))
 		fmt.Fprintf(&b, "*%s:* %s\n", escape(a.cat.T(loc, "alert_chat")), cmpOr(strings.TrimSpace(chat), none))
 		fmt.Fprintf(&b, "*%s:* %s", escape(a.cat.T(loc, "alert_detail")), detail)
+		if al.Repeats > 0 {
+			fmt.Fprintf(&b, "\n*%s:* %s", escape(a.cat.T(loc, "alert_repeats")), escape(a.cat.T(loc, "alert_repeats_value",
+				map[string]any{"Count": al.Repeats, "Since": al.Since.In(a.cfg.Location).Format("2006-01-02 15:04:05 MST")})))
+		}
 		id := "alert_" + al.ID
 		if al.ID == "" || ids[id] {
 			id = "alert_" + al.ID + "_" + strconv.Itoa(i)

@@ -10,7 +10,8 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
+	"github.com/passcodebot/passcodebot/internal/ratelimit"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -22,7 +23,10 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	if to.Platform != Platform || to.UserID == "" {
 		return fmt.Errorf("slack: cannot send to %q user %q", to.Platform, to.UserID)
 	}
-	loc := a.localeOf(ctx, to.UserID)
+	loc := m.Locale // the engine's, for the passcode; otherwise the person's in Slack
+	if loc == "" {
+		loc = a.localeOf(ctx, to.UserID)
+	}
 	channel := to.Channel
 	if m.Secret != nil {
 		im, err := a.imOf(ctx, to.UserID, true)
@@ -39,12 +43,19 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		channel = im
 	}
 	text, blocks := a.render(m, loc)
+	if done, err := a.replace(ctx, to.UserID, m, text, blocks); done {
+		return err
+	}
 	ts, err := a.post(ctx, channel, text, blocks)
 	if err != nil {
 		return fmt.Errorf("slack: posting to %s: %w", channel, err)
 	}
+	if m.Interactive() {
+		a.owners.Set(channel+"/"+ts, to.UserID)
+	}
+	a.remember(to.UserID, m, channel, ts)
 	if m.Secret != nil {
-		a.scheduleRemoval(channel, ts, loc)
+		a.screen.Show(onscreen.Item{Channel: channel, MessageID: ts, Locale: loc})
 	}
 	return nil
 }
@@ -86,94 +97,29 @@ func (a *Adapter) retry(ctx context.Context, f func() error) error {
 	}
 }
 
-// pendingRemoval is a passcode message waiting for its removal timer.
-type pendingRemoval struct {
-	channel, ts, loc string
-	timer            clock.Timer
-}
-
-func (a *Adapter) scheduleRemoval(channel, ts, loc string) {
-	at := a.clk.Now().Add(a.cfg.SecretTTL)
-	if a.cfg.SecretShown != nil {
-		a.cfg.SecretShown(channel, ts, loc, at)
-	}
-	a.removeAt(channel, ts, loc, at)
-}
-
 // Restore takes back a passcode message that an earlier run of the bot posted
 // and did not remove (it stopped without warning): it goes at its time, or now.
 func (a *Adapter) Restore(channel, ts, loc string, at time.Time) {
-	a.log.Info("a temporary passcode from before a restart is still shown; scheduling its removal", "channel", channel, "remove_at", at)
-	a.removeAt(channel, ts, loc, at)
-}
-
-func (a *Adapter) removeAt(channel, ts, loc string, at time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.shown++
-	if a.pending == nil {
-		a.pending = map[string]pendingRemoval{}
-	}
-	key := channel + "\x00" + ts
-	a.pending[key] = pendingRemoval{channel, ts, loc, a.clk.AfterFunc(max(at.Sub(a.clk.Now()), 0), func() {
-		a.mu.Lock()
-		_, due := a.pending[key]
-		delete(a.pending, key)
-		a.mu.Unlock()
-		if due {
-			a.removeSecret(channel, ts, loc)
-		}
-	})}
-}
-
-// removeAllSecrets removes, now, every passcode still shown: the bot is
-// stopping, and its timers would not outlive it.
-func (a *Adapter) removeAllSecrets() {
-	a.mu.Lock()
-	var now []pendingRemoval
-	for key, p := range a.pending {
-		if p.timer.Stop() {
-			now = append(now, p)
-		}
-		delete(a.pending, key)
-	}
-	a.mu.Unlock()
-	if len(now) > 0 {
-		a.log.Info("stopping: removing the temporary passcodes still shown in Slack", "count", len(now))
-	}
-	for _, p := range now {
-		a.removeSecret(p.channel, p.ts, p.loc)
-	}
+	a.screen.Restore(onscreen.Item{Channel: channel, MessageID: ts, Locale: loc, RemoveAt: at})
 }
 
 // removeSecret replaces a passcode message by removed_for_safety, or deletes it
-// when the update does not go through.
-func (a *Adapter) removeSecret(channel, ts, loc string) {
-	defer func() {
-		a.mu.Lock()
-		a.shown--
-		a.mu.Unlock()
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	gone := func() {
-		if a.cfg.SecretRemoved != nil {
-			a.cfg.SecretRemoved(channel, ts)
-		}
-	}
-	text := a.cat.T(loc, "removed_for_safety")
+// when the update does not go through; a message still shown is tried again at
+// the next start.
+func (a *Adapter) removeSecret(ctx context.Context, it onscreen.Item, _ int) error {
+	channel, ts := it.Channel, it.MessageID
+	text := a.cat.T(it.Locale, "removed_for_safety")
 	err := a.update(ctx, channel, ts, text, true, []slackgo.Block{textSection("pcb_removed", text)})
 	if err == nil || isGone(err) {
 		a.log.Info("removed a temporary passcode from Slack", "channel", channel)
-		gone()
-		return
+		return nil
 	}
 	a.log.Warn("replacing a temporary passcode failed; deleting the message instead", "channel", channel, "err", err)
 	if _, _, err := a.api.DeleteMessageContext(ctx, channel, ts); err != nil && !isGone(err) {
 		a.log.Error("removing a temporary passcode from Slack failed; it is still shown (tried again at the next start)", "channel", channel, "ts", ts, "err", err)
-		return
+		return err
 	}
-	gone()
+	return nil
 }
 
 // isGone reports whether the message is already gone.
@@ -204,20 +150,9 @@ func (a *Adapter) markChosen(ctx context.Context, user, channel, ts, label strin
 	}
 }
 
-// RetryAfterError is a post Slack refused for its rate limit. bot.Alerts waits
-// RetryAfter before it posts again.
-type RetryAfterError struct {
-	After time.Duration
-	Err   error
-}
-
-func (e *RetryAfterError) Error() string             { return e.Err.Error() }
-func (e *RetryAfterError) Unwrap() error             { return e.Err }
-func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
-
 // PostAlerts posts helpdesk alerts to the helpdesk channel: one message with all
 // of them in full (a digest when there are several), each with "I'm on it".
-// A rate-limited post returns a *RetryAfterError and nothing is lost.
+// A rate-limited post returns a *ratelimit.Error and nothing is lost.
 func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) error {
 	if a.cfg.HelpdeskChannel == "" {
 		a.log.Warn("no Slack helpdesk channel is configured; alerts are only logged", "alerts", len(alerts))
@@ -232,7 +167,7 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 		if err != nil {
 			var rl *slackgo.RateLimitedError
 			if errors.As(err, &rl) {
-				return &RetryAfterError{After: rl.RetryAfter, Err: err}
+				return &ratelimit.Error{After: rl.RetryAfter, Err: err}
 			}
 			return fmt.Errorf("slack: posting helpdesk alerts: %w", err)
 		}
@@ -245,17 +180,12 @@ func (a *Adapter) PostAlerts(ctx context.Context, alerts []resetflow.Alert) erro
 // fills digests up to it when its queue is deep.
 func (a *Adapter) MaxAlertsPerPost() int { return MaxAlertsPerPost }
 
-// TakenBy tells who pressed "I'm on it" on an alert, if anyone has.
-func (a *Adapter) TakenBy(alertID string) (string, bool) {
-	return a.taken.get(alertID)
-}
-
 // takeAlert records the first "I'm on it" on an alert and shows it in the message.
 func (a *Adapter) takeAlert(ctx context.Context, user, channel, ts, alertID string, raw json.RawMessage) {
 	if channel != a.cfg.HelpdeskChannel || alertID == "" {
 		return
 	}
-	if !a.taken.add(alertID, user) {
+	if !a.taken.Add(alertID, user) {
 		return
 	}
 	a.log.Info("helpdesk alert taken", "alert", alertID, "by", user)

@@ -28,6 +28,8 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
+	"github.com/passcodebot/passcodebot/internal/ttlcache"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -77,11 +79,13 @@ type Config struct {
 	// OnAlertTaken, when set, is called once when someone presses "I'm on it"
 	// on a helpdesk alert, with the alert id and their Slack user id.
 	OnAlertTaken func(alertID, slackUser string)
-	// SecretShown and SecretRemoved, when set, hear of every passcode message
-	// posted (with when it must go) and removed, so a durable ledger can outlive
-	// a crash; Restore takes its entries back at the next start.
-	SecretShown   func(channel, ts, locale string, removeAt time.Time)
-	SecretRemoved func(channel, ts string)
+	// Ledger, when set, hears of every passcode message posted (with when it
+	// must go) and removed, so it can outlive a crash; Restore takes its
+	// entries back at the next start.
+	Ledger onscreen.Ledger
+	// RecentResets, when set, lists a person's recent resets (by their company
+	// identity) for the App Home tab, oldest first.
+	RecentResets func(ctx context.Context, identity string) ([]HomeReset, error)
 }
 
 // Adapter is the Slack chat platform. Create it with New.
@@ -92,11 +96,14 @@ type Adapter struct {
 	clk clock.Clock
 	log *slog.Logger
 
-	users   *ttlCache[*member]  // users.info answers, by user id
-	ims     *ttlCache[string]   // user id -> the bot's IM with them, as conversations.open answered
-	seen    *ttlCache[struct{}] // event ids, click keys, command trigger ids
-	refused *ttlCache[struct{}] // bots already told that the bot only talks with people
-	taken   *ttlCache[string]   // alert id -> who took it
+	users   *ttlcache.Cache[*member]  // users.info answers, by user id
+	ims     *ttlcache.Cache[string]   // user id -> the bot's IM with them, as conversations.open answered
+	seen    *ttlcache.Cache[struct{}] // event ids, click keys, command trigger ids
+	refused *ttlcache.Cache[struct{}] // bots already told that the bot only talks with people
+	taken   *ttlcache.Cache[string]   // alert id -> who took it
+	owners  *ttlcache.Cache[string]   // channel/ts of a message with buttons -> the person it was sent to
+	updated *ttlcache.Cache[string]   // user id + Message.Replace -> channel + ts of the message it updates
+	screen  *onscreen.Screen          // the temporary passcodes on screen
 	queues  keyqueue.Queue
 
 	ready   chan struct{} // closed once Run knows the bot's identity and handler
@@ -111,8 +118,6 @@ type Adapter struct {
 	fatal     error
 	connected bool
 	downSince time.Time
-	shown     int                       // temporary passcodes posted and not yet removed
-	pending   map[string]pendingRemoval // by channel + ts: removals still to come
 }
 
 // New checks the configuration and returns an adapter. Nothing connects before Run.
@@ -182,16 +187,19 @@ func New(cfg Config) (*Adapter, error) {
 		cat:       cfg.Catalog,
 		clk:       cfg.Clock,
 		log:       cfg.Log.With("platform", Platform),
-		users:     newTTLCache[*member](cfg.Clock, cfg.UserCacheTTL, 50_000),
-		ims:       newTTLCache[string](cfg.Clock, cfg.UserCacheTTL, 50_000),
-		seen:      newTTLCache[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
-		refused:   newTTLCache[struct{}](cfg.Clock, time.Hour, 10_000),
-		taken:     newTTLCache[string](cfg.Clock, 7*24*time.Hour, 100_000),
+		users:     ttlcache.New[*member](cfg.Clock, cfg.UserCacheTTL, 50_000),
+		ims:       ttlcache.New[string](cfg.Clock, cfg.UserCacheTTL, 50_000),
+		seen:      ttlcache.New[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
+		refused:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 10_000),
+		taken:     ttlcache.New[string](cfg.Clock, 7*24*time.Hour, 100_000),
+		owners:    ttlcache.New[string](cfg.Clock, 24*time.Hour, 100_000),
+		updated:   ttlcache.New[string](cfg.Clock, time.Hour, 50_000),
 		ready:     make(chan struct{}),
 		life:      life,
 		end:       end,
 		downSince: cfg.Clock.Now(),
 	}
+	a.screen = onscreen.New(onscreen.Config{Clock: cfg.Clock, Log: a.log, TTL: cfg.SecretTTL, Ledger: cfg.Ledger, Remove: a.removeSecret})
 	return a, nil
 }
 
@@ -221,7 +229,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	} else {
 		err = a.supervise(ctx)
 	}
-	a.removeAllSecrets()
+	a.screen.RemoveAll()
 	return err
 }
 

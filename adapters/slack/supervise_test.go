@@ -8,19 +8,19 @@ import (
 	"time"
 
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 )
 
 func TestRefusedTokensStopTheAdapterLoudly(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		setup func(*fakeslack.Server)
+		setup func(*slacktest.Server)
 		code  string
 	}{
-		{"bot token invalid", func(fs *fakeslack.Server) { fs.SetAuthError("invalid_auth") }, "invalid_auth"},
-		{"bot token revoked", func(fs *fakeslack.Server) { fs.SetAuthError("token_revoked") }, "token_revoked"},
-		{"app token revoked", func(fs *fakeslack.Server) { fs.FailConnectionsOpen(200, "token_revoked") }, "token_revoked"},
-		{"account inactive", func(fs *fakeslack.Server) { fs.FailConnectionsOpen(200, "account_inactive") }, "account_inactive"},
+		{"bot token invalid", func(fs *slacktest.Server) { fs.SetAuthError("invalid_auth") }, "invalid_auth"},
+		{"bot token revoked", func(fs *slacktest.Server) { fs.SetAuthError("token_revoked") }, "token_revoked"},
+		{"app token revoked", func(fs *slacktest.Server) { fs.FailConnectionsOpen(200, "token_revoked") }, "token_revoked"},
+		{"account inactive", func(fs *slacktest.Server) { fs.FailConnectionsOpen(200, "account_inactive") }, "account_inactive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecorder()
@@ -51,10 +51,10 @@ func TestRefusedTokensStopTheAdapterLoudly(t *testing.T) {
 func TestSocketModeClientIsRestartedAfterItGivesUp(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r, noWait: true,
-		before:    func(fs *fakeslack.Server) { fs.FailConnectionsOpen(404, "") },
+		before:    func(fs *slacktest.Server) { fs.FailConnectionsOpen(404, "") },
 		configure: func(c *slackadapter.Config) { c.RestartBackoff = 10 * time.Minute; c.HealthGrace = 2 * time.Minute },
 	})
-	if _, err := e.fs.WaitCall(e.ctx, func(c fakeslack.Call) bool { return c.Method == "apps.connections.open" && c.Status == 404 }); err != nil {
+	if _, err := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool { return c.Method == "apps.connections.open" && c.Status == 404 }); err != nil {
 		t.Fatal(err)
 	}
 	e.clk.WaitForTimers(1) // the restart's backoff
@@ -85,7 +85,7 @@ func TestMissingScopesAreReported(t *testing.T) {
 	if strings.Contains(e.logs.String(), "lacks scopes") {
 		t.Fatal("full scopes reported as missing")
 	}
-	fs := fakeslack.New(fakeslack.Options{Scopes: []string{"chat:write", "im:history", "im:write", "users:read", "commands"}})
+	fs := slacktest.New(slacktest.Options{Scopes: []string{"chat:write", "im:history", "im:write", "users:read", "commands"}})
 	defer fs.Close()
 	logs := &syncBuffer{}
 	ad, err := slackadapter.New(slackadapter.Config{BotToken: fs.BotToken, AppToken: fs.AppToken, APIURL: fs.APIURL(), Catalog: e.cat, Log: slog.New(slog.NewTextHandler(logs, nil))})

@@ -4,7 +4,7 @@
 // at once; two yardsticks in the same run (the floor, a bot with no logic
 // doing the I/O a reset needs at minimum, and a bare slack-go echo bot); start
 // to ready and idle RSS; 10,000 conversations held open; a burst of helpdesk
-// alerts. It prints the figures and which of the issues' targets are met.
+// alerts; the time to unlock. It prints the figures and which of the issues' targets are met.
 //
 //	go run ./bench/load                          # everything, as in the README
 //	go run ./bench/load -levels 1,100 -hold 0 -alerts 0
@@ -36,6 +36,7 @@ func main() {
 	alerts := flag.Int("alerts", d.Alerts, "helpdesk alerts in the burst (0 skips)")
 	alertsOver := flag.Duration("alerts-over", d.AlertsOver, "time over which the alerts are raised")
 	pollFirst := flag.Duration("poll-first", d.PollFirst, "the bot's reset.poll_first")
+	unlock := flag.Int("unlock", d.Unlock, "resets measuring the time to unlock, with the default poll_first (0 skips)")
 	bot := flag.String("bot", "", "passcodebot binary (default: go build ./cmd/passcodebot)")
 	baseline := flag.String("baseline", "", "echo bot binary (default: go build ./bench/baseline)")
 	floor := flag.String("floor", "", "floor binary (default: go build ./bench/baseline/floor)")
@@ -55,6 +56,7 @@ func main() {
 	}
 	o.Starts = *starts
 	o.MinResets, o.Hold, o.HoldLoad, o.Alerts, o.AlertsOver, o.PollFirst = *minResets, *hold, *holdLoad, *alerts, *alertsOver, *pollFirst
+	o.Unlock = *unlock
 	o.Progress = os.Stderr
 	o.ProfileDir, o.ProfileSeconds = *profile, *profileSecs
 	dir, err := os.MkdirTemp("", "passcodebot-load-")

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 )
@@ -29,7 +29,7 @@ type employee struct {
 
 func employeeAt(n int) employee {
 	u := fmt.Sprintf("U%07d", n)
-	return employee{n: n, user: u, email: fmt.Sprintf("emp%07d@contoso.example", n), im: fakeslack.IM(u), device: fmt.Sprintf("Phone %d", n)}
+	return employee{n: n, user: u, email: fmt.Sprintf("emp%07d@contoso.example", n), im: slacktest.IM(u), device: fmt.Sprintf("Phone %d", n)}
 }
 
 var employeeEmail = regexp.MustCompile(`emp(\d{7})@contoso\.example`)
@@ -50,7 +50,7 @@ const dedicatedRule = "rule=android-enterprise-dedicated"
 func (s *session) addEmployees(from, to int, kind deviceKind) {
 	for n := from; n < to; n++ {
 		e := employeeAt(n)
-		s.fs.AddUser(fakeslack.User{ID: e.user, Name: fmt.Sprintf("employee%d", n), Email: e.email, Locale: "en-US"})
+		s.fs.AddUser(slacktest.User{ID: e.user, Name: fmt.Sprintf("employee%d", n), Email: e.email, Locale: "en-US"})
 		if s.graph == nil {
 			continue
 		}
@@ -63,8 +63,9 @@ func (s *session) addEmployees(from, to int, kind deviceKind) {
 				ID: fmt.Sprintf("dev-%07d", n), Name: e.device, Model: "Pixel 8", Manufacturer: "Google",
 				OperatingSystem: "Android", OSVersion: "15", OwnerType: "company", EnrollmentType: enroll,
 				DeviceType: "androidEnterprise", LastSync: time.Now().Add(-time.Hour),
-				// The first result read sees "pending", the second "done" with a passcode.
-				Reset: graphtest.Plan{Outcome: "done", PendingReads: 1},
+				// The first result read sees "pending", the second "done" with a passcode
+				// (unless the session plans otherwise: unlock.go).
+				Reset: s.planFor(n),
 			})
 	}
 }
@@ -82,7 +83,7 @@ var en = texts{catalog.MustNew("en")}
 // and checks it with ok. Updates (a clicked message losing its buttons) and
 // calls the fake refused (a rate limit the bot retries) are skipped; any
 // other post is an error.
-func expectPost(ctx context.Context, box *inbox, timeout time.Duration, what string, ok func(fakeslack.Call) bool) (reply, error) {
+func expectPost(ctx context.Context, box *inbox, timeout time.Duration, what string, ok func(slacktest.Call) bool) (reply, error) {
 	for {
 		r, err := box.next(ctx, timeout)
 		if err != nil {
@@ -106,25 +107,25 @@ func clip(s string, n int) string {
 }
 
 // action finds an interactive element of a call's blocks.
-func action(c fakeslack.Call, id string) (fakeslack.Action, bool) {
-	for _, a := range fakeslack.BlockActions(c.Blocks) {
+func action(c slacktest.Call, id string) (slacktest.Action, bool) {
+	for _, a := range slacktest.BlockActions(c.Blocks) {
 		if a.ActionID == id {
 			return a, true
 		}
 	}
-	return fakeslack.Action{}, false
+	return slacktest.Action{}, false
 }
 
-func hasAction(id string) func(fakeslack.Call) bool {
-	return func(c fakeslack.Call) bool { _, ok := action(c, id); return ok }
+func hasAction(id string) func(slacktest.Call) bool {
+	return func(c slacktest.Call) bool { _, ok := action(c, id); return ok }
 }
 
-func hasText(s string) func(fakeslack.Call) bool {
-	return func(c fakeslack.Call) bool { return strings.Contains(c.Text, s) }
+func hasText(s string) func(slacktest.Call) bool {
+	return func(c slacktest.Call) bool { return strings.Contains(c.Text, s) }
 }
 
-func hasBlock(id string) func(fakeslack.Call) bool {
-	return func(c fakeslack.Call) bool { return strings.Contains(string(c.Blocks), `"block_id":"`+id+`"`) }
+func hasBlock(id string) func(slacktest.Call) bool {
+	return func(c slacktest.Call) bool { return strings.Contains(string(c.Blocks), `"block_id":"`+id+`"`) }
 }
 
 // Kinds of timed user actions.
@@ -177,7 +178,7 @@ func (s *session) fullReset(ctx context.Context, o *Options, e employee, sm *sam
 	if err != nil {
 		return err
 	}
-	warning, err := expectPost(ctx, box, o.Timeout, "the warning", func(c fakeslack.Call) bool {
+	warning, err := expectPost(ctx, box, o.Timeout, "the warning", func(c slacktest.Call) bool {
 		a, ok := action(c, "pcb_button_0")
 		return ok && a.Confirm != nil
 	})
@@ -205,6 +206,9 @@ func (s *session) fullReset(ctx context.Context, o *Options, e employee, sm *sam
 		return err
 	}
 	sm.add(actResult, pass.at.Sub(t0))
+	if done, ok := s.graph.DoneAt(deviceIDOf(e)); ok {
+		sm.add(actUnlock, pass.at.Sub(done)) // time to unlock: Graph turned done -> the passcode posted
+	}
 	if _, err := expectPost(ctx, box, o.Timeout, "the success notice", hasText(en.say("success", e))); err != nil {
 		return err
 	}
@@ -276,7 +280,7 @@ func (s *session) pings(ctx context.Context, o *Options, e employee, rounds int,
 		if err := s.deliver(s.fs.DM(e.user, "hello "+strconv.Itoa(i))); err != nil {
 			return err
 		}
-		r, err := expectPost(ctx, box, o.Timeout, "the baseline's answer", func(fakeslack.Call) bool { return true })
+		r, err := expectPost(ctx, box, o.Timeout, "the baseline's answer", func(slacktest.Call) bool { return true })
 		if err != nil {
 			return err
 		}
@@ -319,7 +323,7 @@ type alertBlock struct {
 
 // alertsIn returns the employees whose alert a helpdesk post holds, and
 // whether each block holds the alert in full (who, device, what, detail).
-func alertsIn(c fakeslack.Call, title string) (map[int]bool, error) {
+func alertsIn(c slacktest.Call, title string) (map[int]bool, error) {
 	var blocks []alertBlock
 	if err := json.Unmarshal(c.Blocks, &blocks); err != nil {
 		return nil, err

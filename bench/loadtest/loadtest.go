@@ -1,5 +1,5 @@
-// Package loadtest is passcodebot's load benchmark (issue 8). It starts a fake
-// Slack workspace (adapters/slack/fakeslack) and a fake Microsoft Graph
+// Package loadtest is passcodebot's load benchmark. It starts a fake
+// Slack workspace (adapters/slack/slacktest) and a fake Microsoft Graph
 // (intune/graphtest) on loopback, runs the real passcodebot binary against
 // them as a child process (the demo sign-in on its own HTTP server), and
 // drives simulated employees through complete passcode resets at a chosen
@@ -68,12 +68,16 @@ type Options struct {
 	// nothing else running) to measure start to ready and idle RSS; 0 skips.
 	Starts int
 
+	// Unlock is how many resets measure the time to unlock (unlock.go), all at
+	// once, with the bot's default polling; 0 skips it.
+	Unlock int
+
 	PollFirst time.Duration // the bot's first wait before reading a reset's result
 	Timeout   time.Duration // the longest wait for any one reply
 	Progress  io.Writer     // progress lines; nil: none
 }
 
-// Defaults are issue 8's settings.
+// Defaults are the benchmark's standard settings.
 func Defaults() Options {
 	return Options{
 		Levels: []int{1, 100, 1000}, MinResets: 200,
@@ -81,6 +85,7 @@ func Defaults() Options {
 		Alerts: 1000, AlertsOver: 10 * time.Second, AlertsWithin: 60 * time.Second,
 		Starts:    5,
 		PollFirst: 20 * time.Millisecond, Timeout: 60 * time.Second,
+		Unlock: 20,
 	}
 }
 
@@ -127,6 +132,7 @@ type Report struct {
 	// BinarySize is the size of the passcodebot binary run, built by Build
 	// as a release is (-trimpath -ldflags='-s -w').
 	BinarySize int64
+	Unlock     *Unlock
 }
 
 // Acks are the Socket Mode acknowledgements of the envelopes a run delivered:
@@ -334,6 +340,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		r.Alerts = a
 	}
+	if o.Unlock > 0 {
+		fmt.Fprintf(o.Progress, "time to unlock: %d resets…\n", o.Unlock)
+		u, err := runUnlock(ctx, &o)
+		if err != nil {
+			return r, fmt.Errorf("unlock: %w", err)
+		}
+		r.Unlock = u
+	}
 	return r, nil
 }
 
@@ -524,7 +538,7 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	l.Errors, l.FirstErrors = errs.get()
 	l.Reply = sm.summary(chatActions...)
 	l.ByAction = map[string]Latencies{}
-	for _, k := range []string{actReset, actPick, actSignIn, actConfirm, actResult} {
+	for _, k := range []string{actReset, actPick, actSignIn, actConfirm, actResult, actUnlock} {
 		l.ByAction[k] = sm.summary(k)
 	}
 	l.Graph = graphPerReset(before, s.graph.Counts(), l.Completed)

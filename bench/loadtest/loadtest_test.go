@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 )
 
 func TestSummarize(t *testing.T) {
@@ -58,7 +58,7 @@ func TestInboxInOrderAndTimeout(t *testing.T) {
 	b := newInbox()
 	ctx := context.Background()
 	for _, m := range []string{"a", "b"} {
-		b.push(reply{at: time.Now(), call: fakeslack.Call{Method: m}})
+		b.push(reply{at: time.Now(), call: slacktest.Call{Method: m}})
 	}
 	for _, want := range []string{"a", "b"} {
 		r, err := b.next(ctx, time.Second)
@@ -69,7 +69,7 @@ func TestInboxInOrderAndTimeout(t *testing.T) {
 	if _, err := b.next(ctx, 10*time.Millisecond); err != errTimeout {
 		t.Errorf("next on an empty inbox = %v; want a timeout", err)
 	}
-	go b.push(reply{call: fakeslack.Call{Method: "late"}})
+	go b.push(reply{call: slacktest.Call{Method: "late"}})
 	if r, err := b.next(ctx, 10*time.Second); err != nil || r.call.Method != "late" {
 		t.Errorf("next = %q, %v; want the call pushed while waiting", r.call.Method, err)
 	}
@@ -77,14 +77,14 @@ func TestInboxInOrderAndTimeout(t *testing.T) {
 
 func TestExpectPostSkipsUpdatesAndRefusals(t *testing.T) {
 	b := newInbox()
-	b.push(reply{call: fakeslack.Call{Method: "chat.update", Status: 200}})
-	b.push(reply{call: fakeslack.Call{Method: "chat.postMessage", Status: 429, Error: "ratelimited"}})
-	b.push(reply{call: fakeslack.Call{Method: "chat.postMessage", Status: 200, Text: "hello"}})
+	b.push(reply{call: slacktest.Call{Method: "chat.update", Status: 200}})
+	b.push(reply{call: slacktest.Call{Method: "chat.postMessage", Status: 429, Error: "ratelimited"}})
+	b.push(reply{call: slacktest.Call{Method: "chat.postMessage", Status: 200, Text: "hello"}})
 	r, err := expectPost(context.Background(), b, time.Second, "hello", hasText("hello"))
 	if err != nil || r.call.Text != "hello" {
 		t.Fatalf("expectPost = %q, %v", r.call.Text, err)
 	}
-	b.push(reply{call: fakeslack.Call{Method: "chat.postMessage", Status: 200, Text: "something else"}})
+	b.push(reply{call: slacktest.Call{Method: "chat.postMessage", Status: 200, Text: "something else"}})
 	if _, err := expectPost(context.Background(), b, time.Second, "hello", hasText("hello")); err == nil || !strings.Contains(err.Error(), "something else") {
 		t.Errorf("an unexpected post: %v; want an error quoting it", err)
 	}
@@ -99,7 +99,7 @@ func TestAlertsIn(t *testing.T) {
 			"text": title + "\n" + e.email + "\n" + e.device + " (Google Pixel 8)\n`" + dedicatedRule + "`"}},
 		{"type": "section", "block_id": "alert_y", "text": map[string]any{"type": "mrkdwn", "text": title + "\n" + f.email}},
 	})
-	got, err := alertsIn(fakeslack.Call{Blocks: blocks}, title)
+	got, err := alertsIn(slacktest.Call{Blocks: blocks}, title)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +128,7 @@ func TestShortRun(t *testing.T) {
 		Levels: []int{n}, MinResets: n,
 		Hold: 20, HoldLoad: n, HoldOpeners: 5,
 		Alerts: 20, AlertsOver: 500 * time.Millisecond, AlertsWithin: time.Minute,
+		Unlock:  3,
 		Timeout: time.Minute,
 	})
 	if err != nil {
@@ -176,6 +177,9 @@ func TestShortRun(t *testing.T) {
 	a := r.Alerts
 	if a == nil || a.Delivered != 20 || a.Lost != 0 || a.Incomplete != 0 || a.Duplicates != 0 || a.Errors != 0 {
 		t.Fatalf("alerts: %+v", a)
+	}
+	if u := r.Unlock; u == nil || u.Completed != 3 || u.Errors != 0 || u.Lag.N != 3 {
+		t.Errorf("time to unlock: %+v", u)
 	}
 	if len(r.Targets()) == 0 || !strings.Contains(r.String(), "Targets:") {
 		t.Error("the report has no targets")

@@ -162,6 +162,9 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if u := r.Unlock; u != nil {
+		u.print(w)
+	}
 	fmt.Fprintln(w, "Targets:")
 	for _, t := range r.Targets() {
 		mark := "MET   "
@@ -252,6 +255,9 @@ func (r *Report) Targets() []Target {
 		ts = append(ts, Target{fmt.Sprintf("%d alerts: all delivered in full within %v, none lost", a.Raised, a.Within),
 			fmt.Sprintf("%d in full, %d lost, %d late, last after %.1f s", a.Delivered, a.Lost, a.Late, a.AllIn.Seconds()),
 			a.Delivered == a.Raised && a.Lost == 0 && a.Late == 0 && a.Incomplete == 0 && a.Duplicates == 0})
+	}
+	if u := r.Unlock; u != nil {
+		ts = append(ts, u.target())
 	}
 	return ts
 }

@@ -16,7 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
+	"github.com/passcodebot/passcodebot/intune"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
 )
 
@@ -26,7 +28,7 @@ const helpdesk = "C0HELPDESK"
 // reply is a Web API call as the fake received it, with the wall time it did.
 type reply struct {
 	at   time.Time
-	call fakeslack.Call
+	call slacktest.Call
 }
 
 // inbox holds the calls to one channel, in order, for the one goroutine that
@@ -101,7 +103,7 @@ func (r *router) inbox(channel string) *inbox {
 	return b
 }
 
-func (r *router) onCall(c fakeslack.Call) {
+func (r *router) onCall(c slacktest.Call) {
 	now := time.Now()
 	if c.Channel == "" {
 		return
@@ -182,11 +184,12 @@ func (p *process) logTail() string {
 // session is one fake Slack workspace (and, for passcodebot, one fake Graph)
 // with one bot process connected to it.
 type session struct {
-	fs     *fakeslack.Server
+	fs     *slacktest.Server
 	graph  *graphtest.Server
 	proc   *process
 	admin  string // passcodebot's admin listener
 	routes *router
+	plan   func(n int) graphtest.Plan // how employee n's reset plays out; nil: pending once, then done
 	start  Startup
 
 	envMu sync.Mutex
@@ -208,7 +211,7 @@ type Startup struct {
 const idleSettle = 500 * time.Millisecond
 
 // deliver sends an envelope to the bot and remembers its id, for the acks.
-func (s *session) deliver(e fakeslack.Envelope) error {
+func (s *session) deliver(e slacktest.Envelope) error {
 	s.envMu.Lock()
 	s.envs = append(s.envs, e.EnvelopeID)
 	s.envMu.Unlock()
@@ -258,8 +261,8 @@ func (s *session) acks(ctx context.Context, from int) Acks {
 
 func newSession() *session {
 	s := &session{routes: &router{}}
-	s.fs = fakeslack.New(fakeslack.Options{OnCall: s.routes.onCall, ForgetCalls: true})
-	s.fs.AddChannel(fakeslack.Channel{ID: helpdesk, Name: "helpdesk"})
+	s.fs = slacktest.New(slacktest.Options{OnCall: s.routes.onCall, ForgetCalls: true})
+	s.fs.AddChannel(slacktest.Channel{ID: helpdesk, Name: "helpdesk"})
 	return s
 }
 
@@ -384,9 +387,9 @@ intune: {graph_url: %q, login_url: %q}
 	}
 	t0 := time.Now()
 	p, err := startProcess("passcodebot", o.BotBin, filepath.Join(o.WorkDir, tag+"-passcodebot.log"), []string{"-config", path}, []string{
-		"PASSCODEBOT_SLACK_BOT_TOKEN=" + s.fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN=" + s.fs.AppToken,
-		"PASSCODEBOT_GRAPH_TENANT_ID=" + s.graph.TenantID, "PASSCODEBOT_GRAPH_CLIENT_ID=" + s.graph.ClientID,
-		"PASSCODEBOT_GRAPH_CLIENT_SECRET=" + s.graph.ClientSecret,
+		slackadapter.EnvBotToken + "=" + s.fs.BotToken, slackadapter.EnvAppToken + "=" + s.fs.AppToken,
+		intune.EnvTenantID + "=" + s.graph.TenantID, intune.EnvClientID + "=" + s.graph.ClientID,
+		intune.EnvClientSecret + "=" + s.graph.ClientSecret,
 	})
 	if err != nil {
 		return err

@@ -462,7 +462,7 @@ func TestAuditTrailAndMetrics(t *testing.T) {
 		f := strings.Split(line, ",")
 		steps = append(steps, f[2]+"/"+f[3])
 	}
-	want := []string{"request/", "devices_listed/3", "eligibility/allow", "link_issued/", "signin/ok", "confirm/", "reset_requested/sent", "result/done"}
+	want := []string{"request/", "devices_listed/3", "eligibility/allow", "link_issued/", "signin/ok", "confirm/", "reset_requested/sent", "result/done", "delivery/sent"}
 	if strings.Join(steps, " ") != strings.Join(want, " ") {
 		t.Errorf("audit trail steps:\n got %v\nwant %v", steps, want)
 	}
@@ -495,8 +495,10 @@ func TestRestartBetweenConfirmAndResult(t *testing.T) {
 			OSVersion: "15", OwnerType: "company", EnrollmentType: "androidEnterpriseCorporateWorkProfile", DeviceType: "androidEnterprise",
 			Reset: graphtest.Plan{Passcode: "Rz8mQ2vn", After: time.Minute}})
 	dir := t.TempDir()
+	// The fake Graph's clock stands still from here until the test moves it, so the
+	// reset's startDateTime lies before the bot's request by the test's own time.
 	cfg := writeConfig(t, "devices: intune\nintune: {graph_url: '"+srv.URL+"', login_url: '"+srv.URL+"'}\n"+
-		"reset: {poll_first: 10ms, poll_max: 50ms}\naudit: {file: '"+filepath.Join(dir, "audit.db")+"'}\n")
+		"reset: {poll_first: 10ms, poll_max: 50ms, graph_skew: 1m}\naudit: {file: '"+filepath.Join(dir, "audit.db")+"'}\n")
 	start := func() (*exec.Cmd, io.WriteCloser, *lines) {
 		b := launch(t, cfg, dir, graphEnv(srv)...)
 		return b.cmd, b.stdin, b.out

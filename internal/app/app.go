@@ -11,26 +11,28 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
 	"github.com/passcodebot/passcodebot/adapters/shell"
 	slackadapter "github.com/passcodebot/passcodebot/adapters/slack"
+	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/bot"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
 	"github.com/passcodebot/passcodebot/internal/logs"
+	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/intune"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/metrics"
+	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
-	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 // Exit codes.
@@ -45,14 +47,19 @@ type Env func(string) string
 
 // Main runs the program with args (without the program name) and returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env Env) int {
+	if code, done := cli(args, stdout, stderr); done {
+		return code
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "check":
 			return check(ctx, args[1:], stdout, stderr, env)
 		case "audit":
-			return audit(ctx, args[1:], stdout, stderr)
+			return audit(ctx, clock.Real{}, args[1:], stdout, stderr, env)
 		case "unlink":
-			return unlink(ctx, args[1:], stdout, stderr)
+			return unlink(ctx, clock.Real{}, args[1:], stdout, stderr, env)
+		case "migrate":
+			return migrateCmd(ctx, args[1:], stdout, stderr, env)
 		case "run":
 			args = args[1:]
 		}
@@ -61,8 +68,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (default: the embedded config.example.yaml)")
 	listen := fs.String("listen", "", "override http.listen, e.g. 127.0.0.1:0")
-	if err := fs.Parse(args); err != nil {
-		return ExitConfig
+	locale := fs.String("locale", "", "override locale: the language of the terminal chat and of people whose own is unknown (en, ja)")
+	fs.Usage = func() { fmt.Fprint(stderr, usage, "\nFlags of run:\n"); fs.PrintDefaults() }
+	if code, ok := parse(fs, args, 0); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -71,8 +80,21 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	if *listen != "" {
 		cfg.HTTP.Listen = *listen
+		if err := cfg.CheckPublicURL(); err != nil {
+			fmt.Fprintln(stderr, "passcodebot:", err)
+			return ExitConfig
+		}
 	}
-	log := newLogger(cfg, stderr)
+	if *locale != "" {
+		if !slices.Contains(catalog.Locales, *locale) {
+			fmt.Fprintf(stderr, "passcodebot: -locale: %q is not one of %v\n", *locale, catalog.Locales)
+			return ExitConfig
+		}
+		cfg.Locale = *locale
+	}
+	logOut, stdout, closeLog := shellTerminal(cfg, stdin, stdout, stderr)
+	defer closeLog()
+	log := newLogger(cfg, logOut)
 	if err := run(ctx, cfg, stdin, stdout, log, env); err != nil {
 		var ce configError
 		if errors.As(err, &ce) {
@@ -95,9 +117,9 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // prune applies the audit retention at start and then daily.
-func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
+func prune(ctx context.Context, clk clock.Clock, db store, days int, log *slog.Logger) {
 	for {
-		n, err := db.Prune(ctx, time.Now().AddDate(0, 0, -days))
+		n, err := db.Prune(ctx, clk.Now().AddDate(0, 0, -days))
 		if err != nil && ctx.Err() == nil {
 			log.Error("audit retention: pruning failed", "err", err)
 		} else if n > 0 {
@@ -106,7 +128,7 @@ func prune(ctx context.Context, db *sqlite.DB, days int, log *slog.Logger) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(24 * time.Hour):
+		case <-clk.After(24 * time.Hour):
 		}
 	}
 }
@@ -116,6 +138,11 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	cat, err := catalog.New(cfg.Locale)
 	if err != nil {
 		return configError{err}
+	}
+	for l, name := range cfg.HelpdeskName {
+		if err := cat.SetHelpdeskName(l, name); err != nil {
+			return configError{err}
+		}
 	}
 
 	var (
@@ -153,34 +180,27 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 		publicURL = "http://" + ln.Addr().String()
 	}
 
-	var db *sqlite.DB // opened once the configuration is known to be complete
+	var db store // opened once the configuration is known to be complete
 	// What chat adapters report into the database: "I'm on it" clicks on helpdesk
 	// alerts (audit trail), and passcode messages shown until they are removed.
 	hooks := func(platform string) chatHooks {
 		bg := context.Background()
 		return chatHooks{
+			recent: recentResets(&db, directory, devices, clk),
 			taken: func(alertID, who string) {
 				ev := resetflow.Event{Time: clk.Now(), Step: "alert_ack", Platform: platform, ChatUser: who, Outcome: "taken", Detail: "alert=" + alertID}
 				if err := db.Record(bg, ev); err != nil {
 					log.Error("recording a helpdesk acknowledgement failed", "alert", alertID, "err", err)
 				}
 			},
-			shown: func(channel, id, loc string, at time.Time) {
-				if err := db.SecretShown(bg, sqlite.ShownSecret{Platform: platform, Channel: channel, MessageID: id, Locale: loc, RemoveAt: at}); err != nil {
-					log.Error("remembering a passcode message failed; a crash would leave it shown", "platform", platform, "err", err)
-				}
-			},
-			removed: func(channel, id string) {
-				if err := db.SecretRemoved(bg, platform, channel, id); err != nil {
-					log.Error("forgetting a removed passcode message failed", "platform", platform, "err", err)
-				}
-			},
+			ledger: secretLedger{db: &db, platform: platform},
 		}
 	}
 
 	var adapters []bot.Adapter
-	var slackHTTP *slackadapter.Adapter // registers its endpoints on the bot's mux
-	var discordPreload []links.Entry    // Discord account links an administrator prepared
+	var slackHTTP *slackadapter.Adapter       // registers its endpoints on the bot's mux
+	var discordPreload []discord.PreloadEntry // Discord account links an administrator prepared
+	var teamsHTTP *teams.Adapter              // registers its messaging endpoint on the bot's mux
 	for _, p := range cfg.Chat {
 		switch p {
 		case "discord":
@@ -190,12 +210,23 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 				return err
 			}
 			adapters, discordPreload = append(adapters, a), preload
+		case "teams":
+			ta, err := newTeams(cfg, env, cat, clk, log, hooks("teams"))
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			adapters, teamsHTTP = append(adapters, ta), ta
 		case "shell":
 			var names []string
 			for _, u := range demoUsers {
 				names = append(names, u.UPN)
 			}
-			adapters = append(adapters, shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names))
+			sh := shell.New(stdin, stdout, cat, cfg.Locale, cfg.Location, cfg.Shell.User, names)
+			if t, ok := stdout.(*terminalOut); ok {
+				sh.Prompt, sh.Note = true, t.note
+			}
+			adapters = append(adapters, sh)
 		case "slack":
 			sa, err := newSlack(cfg, env, cat, clk, log, hooks("slack"))
 			if err != nil {
@@ -220,44 +251,51 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	alerts := bot.NewAlerts(clk, log, posters...)
 	router := bot.NewRouter(adapters...)
 
-	if db, err = sqlite.Open(ctx, cfg.Audit.File); err != nil {
+	var pg *postgres.DB // set with store: postgres (replicas)
+	if db, pg, err = openStore(ctx, cfg, env); err != nil {
 		ln.Close()
-		return configError{fmt.Errorf("audit.file: %w", err)}
+		return err
 	}
 	defer db.Close()
+	alerts.Store = db // alerts undelivered at a stop are posted at the next start
 	if len(discordPreload) > 0 {
-		n, err := links.Preload(ctx, db, directory, discordPreload)
+		n, err := discord.Preload(ctx, db, directory, discordPreload)
 		if err != nil {
 			ln.Close()
 			return configError{fmt.Errorf("discord.links_preload: %w", err)}
 		}
 		log.Info("discord account links preloaded", "file", cfg.Discord.LinksPreload, "links", n)
 	}
-	// Passcode messages a crashed run left on screen are removed now, or at their time.
-	for _, a := range adapters {
-		r, ok := a.(interface {
-			Restore(channel, messageID, locale string, at time.Time)
-		})
-		if !ok {
-			continue
+	// Passcode messages a crashed run left on screen are removed now, or at their time
+	// (by the leader, once it leads, with replicas).
+	restore := func(ctx context.Context) {
+		for _, a := range adapters {
+			r, ok := a.(bot.Restorer)
+			if !ok {
+				continue
+			}
+			left, err := db.SecretsShown(ctx, a.Platform())
+			if err != nil {
+				log.Error("reading the passcode messages still shown failed", "platform", a.Platform(), "err", err)
+			}
+			for _, sh := range left {
+				r.Restore(sh.Channel, sh.MessageID, sh.Locale, sh.RemoveAt)
+			}
 		}
-		left, err := db.SecretsShown(ctx, a.Platform())
-		if err != nil {
-			log.Error("reading the passcode messages still shown failed", "platform", a.Platform(), "err", err)
-		}
-		for _, sh := range left {
-			r.Restore(sh.Channel, sh.MessageID, sh.Locale, sh.RemoveAt)
-		}
+	}
+	if pg == nil {
+		restore(ctx)
 	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	defer stopPrune()
-	go prune(pruneCtx, db, cfg.Audit.RetentionDays, log)
+	go prune(pruneCtx, clk, db, cfg.Audit.RetentionDays, log)
 
 	var engine *resetflow.Engine
 	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)
 	engine, err = resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
 		Clock: clk, Catalog: cat, Devices: m.Devices(devices), Directory: directory,
 		Messenger: router, Alerter: m.Alerter(alerts), Recorder: m.Recorder(db), Store: db, Links: db, Log: log,
+		Conversations: conversations(db),
 	})
 	if err != nil {
 		ln.Close()
@@ -291,6 +329,9 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 	if slackHTTP != nil {
 		slackHTTP.Register(mux)
 	}
+	if teamsHTTP != nil {
+		teamsHTTP.Register(mux)
+	}
 
 	var admin net.Listener
 	if cfg.HTTP.AdminListen != "" {
@@ -299,20 +340,27 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 			return fmt.Errorf("http.admin_listen: %w", err)
 		}
 	}
-	log.Info("passcodebot starting", "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
+	log.Info("passcodebot starting", "version", version(), "store", cfg.Store, "chat", strings.Join(cfg.Chat, ","), "devices", cfg.Devices, "reauth", cfg.Reauth,
 		"http", ln.Addr().String(), "public_url", publicURL, "audit", cfg.Audit.File)
 	b := &bot.Bot{Engine: engine, Adapters: adapters, Alerts: alerts, Mux: mux, Listener: ln, AdminListener: admin,
 		Metrics: m.Handler(), Profiling: cfg.HTTP.Pprof, Log: log, Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return fmt.Errorf("audit database: %w", err)
 			}
-			if p, ok := devices.(interface{ Ping(context.Context) error }); ok {
+			if p, ok := devices.(bot.Pinger); ok {
 				if err := p.Ping(ctx); err != nil {
 					return fmt.Errorf("device backend: %w", err)
 				}
 			}
 			return nil
 		}}
+	if pg != nil {
+		release := replicas(b, pg, cfg, cat, router, restore, log)
+		defer release(context.Background())
+	} else if cs, ok := db.(conversationStore); ok {
+		started := time.Now() // conversations opened before were the previous run's
+		b.OnLead = func(ctx context.Context) { tellRestarted(ctx, cs, cfg, cat, router, log, started) }
+	}
 	return b.Run(ctx)
 }
 
@@ -341,15 +389,24 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, env Env
 	fs := flag.NewFlagSet("passcodebot check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file")
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: passcodebot check [-config file] <user principal name>") }
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fs.Usage()
-		return ExitConfig
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: passcodebot check [-config file] <user principal name>")
+		fs.PrintDefaults()
+	}
+	if code, ok := parse(fs, args, 1); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot:", err)
 		return ExitConfig
+	}
+	if cfg.Devices == "fleet" {
+		if err := checkFleet(ctx, cfg, fs.Arg(0), stdout); err != nil {
+			fmt.Fprintln(stderr, "passcodebot check:", err)
+			return ExitFail
+		}
+		return ExitOK
 	}
 	ic, err := intuneConfig(cfg, env)
 	if err != nil {
@@ -391,33 +448,33 @@ func newOIDC(cfg *config.Config, env Env, publicURL string, w reauth.Windows, pa
 
 // noHelpdesk reports an adapter that can post alerts but has no channel for them.
 func noHelpdesk(a bot.Adapter) bool {
-	h, ok := a.(interface{ HelpdeskConfigured() bool })
+	h, ok := a.(bot.HelpdeskConfigurer)
 	return ok && !h.HelpdeskConfigured()
 }
 
 // newDiscord makes the Discord adapter and reads the links an administrator
 // prepared (applied once the database is open). The token comes from the
 // environment; without it the program stops with a configuration error.
-func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []links.Entry, error) {
+func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*discord.Adapter, []discord.PreloadEntry, error) {
 	token := ""
 	if env != nil {
-		token = strings.TrimSpace(env(discord.TokenEnv))
+		token = strings.TrimSpace(env(discord.EnvToken))
 	}
 	if token == "" {
-		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.TokenEnv)}
+		return nil, nil, configError{fmt.Errorf("chat: discord needs the bot token in the environment variable %s", discord.EnvToken)}
 	}
 	d := cfg.Discord
-	var preload []links.Entry
+	var preload []discord.PreloadEntry
 	if d.LinksPreload != "" {
 		var err error
-		if preload, err = links.LoadPreload(d.LinksPreload); err != nil {
+		if preload, err = discord.LoadPreload(d.LinksPreload); err != nil {
 			return nil, nil, configError{fmt.Errorf("discord.links_preload: %w", err)}
 		}
 	}
 	a, err := discord.New(discord.Config{
 		Token: token, APIURL: d.APIURL, ApplicationID: d.ApplicationID, HelpdeskChannelID: d.HelpdeskChannelID,
 		Catalog: cat, Locale: cfg.Locale, Location: cfg.Location, SecretTTL: cfg.Reset.SecretTTL, Clock: clk, Log: log,
-		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
+		OnAlertTaken: h.taken, Ledger: h.ledger,
 	})
 	if err != nil {
 		return nil, nil, configError{err}
@@ -427,7 +484,9 @@ func newDiscord(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clo
 
 // chatHooks are what a chat adapter reports to the program.
 type chatHooks struct {
-	taken   func(alertID, who string)                      // someone pressed "I'm on it"
-	shown   func(channel, id, locale string, at time.Time) // a passcode message was posted
-	removed func(channel, id string)                       // and is gone again
+	taken  func(alertID, who string) // someone pressed "I'm on it"
+	ledger onscreen.Ledger           // passcode messages shown until they are removed
+
+	// recent lists a person's recent resets for the Slack App Home tab.
+	recent func(context.Context, string) ([]slackadapter.HomeReset, error)
 }

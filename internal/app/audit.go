@@ -11,15 +11,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/passcodebot/passcodebot/adapters/discord"
+	"github.com/passcodebot/passcodebot/internal/clock"
 	"github.com/passcodebot/passcodebot/internal/config"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/resetflow"
 	"github.com/passcodebot/passcodebot/sqlite"
 )
 
 // audit is the `audit` subcommand: it lists the audit trail, filtered, as a
 // table, CSV or JSON lines.
-func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func audit(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer, env Env) int {
 	fs := flag.NewFlagSet("passcodebot audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (its audit.file is read)")
@@ -34,11 +35,11 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	until := fs.String("until", "", "before this time: RFC 3339, a date or a duration ago")
 	fs.IntVar(&f.Limit, "limit", 0, "at most this many events")
 	format := fs.String("format", "table", "table, csv or jsonl")
-	if err := fs.Parse(args); err != nil {
-		return ExitConfig
+	if code, ok := parse(fs, args, 0); !ok {
+		return code
 	}
 	var err error
-	now := time.Now()
+	now := clk.Now()
 	if f.Since, err = parseWhen(*since, now); err != nil {
 		fmt.Fprintln(stderr, "passcodebot audit: -since:", err)
 		return ExitConfig
@@ -53,16 +54,17 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "passcodebot audit: -format: %q is not table, csv or jsonl\n", *format)
 		return ExitConfig
 	}
-	path := *file
-	if path == "" {
+	var db store
+	if *file != "" {
+		db, err = sqlite.Open(ctx, *file)
+	} else {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {
 			fmt.Fprintln(stderr, "passcodebot:", err)
 			return ExitConfig
 		}
-		path = cfg.Audit.File
+		db, err = openAdminStore(ctx, cfg, env)
 	}
-	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot audit:", err)
 		return ExitFail
@@ -138,30 +140,30 @@ func writeEvents(w io.Writer, format string, events []resetflow.Event) error {
 
 // unlink is the `unlink` subcommand: an administrator removes a chat account's
 // link to its directory user (people can also write "unlink" to the bot).
-func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func unlink(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer, env Env) int {
 	fs := flag.NewFlagSet("passcodebot unlink", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (its audit.file holds the links)")
-	platform := fs.String("platform", links.Platform, "chat platform of the account")
+	platform := fs.String("platform", discord.Platform, "chat platform of the account")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: passcodebot unlink [-config file] [-platform discord] <chat user id>")
+		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fs.Usage()
-		return ExitConfig
+	if code, ok := parse(fs, args, 1); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot:", err)
 		return ExitConfig
 	}
-	db, err := sqlite.Open(ctx, cfg.Audit.File)
+	db, err := openAdminStore(ctx, cfg, env)
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot unlink:", err)
 		return ExitFail
 	}
 	defer db.Close()
-	had, err := links.Remove(ctx, db, *platform, fs.Arg(0))
+	had, err := discord.Unlink(ctx, db, *platform, fs.Arg(0))
 	if err != nil {
 		fmt.Fprintln(stderr, "passcodebot unlink:", err)
 		return ExitFail
@@ -170,7 +172,7 @@ func unlink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s account %s was not linked\n", *platform, fs.Arg(0))
 		return ExitOK
 	}
-	ev := resetflow.Event{Time: time.Now(), Step: "unlink", Platform: *platform, ChatUser: fs.Arg(0), Outcome: "removed", Detail: "by administrator"}
+	ev := resetflow.Event{Time: clk.Now(), Step: "unlink", Platform: *platform, ChatUser: fs.Arg(0), Outcome: "removed", Detail: "by administrator"}
 	if err := db.Record(ctx, ev); err != nil {
 		fmt.Fprintln(stderr, "passcodebot unlink: the link is removed, but the audit record failed:", err)
 		return ExitFail

@@ -16,7 +16,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
 	"github.com/passcodebot/passcodebot/catalog"
 )
 
@@ -24,7 +24,7 @@ import (
 // audit database on SQLite, against a fake Discord and a local OIDC provider.
 type linkProgram struct {
 	t        *testing.T
-	f        *fakediscord.Server
+	f        *discordtest.Server
 	idp      *mockoidc.MockOIDC
 	helpdesk string
 	cat      *catalog.Catalog
@@ -38,7 +38,7 @@ func startLinkProgram(t *testing.T) *linkProgram {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = idp.Shutdown() })
-	f := fakediscord.New(t, fakediscord.Options{})
+	f := discordtest.New(t, discordtest.Options{})
 	p := &linkProgram{t: t, f: f, idp: idp, helpdesk: f.AddGuildChannel("1190000000000000001"), cat: catalog.MustNew("en"), stderr: &syncBuffer{}}
 	cfg := writeConfig(t, fmt.Sprintf(`chat: [discord]
 reauth: oidc
@@ -51,7 +51,7 @@ discord:
   application_id: "%s"
   helpdesk_channel_id: "%s"
 `, idp.Issuer(), f.APIURL(), f.AppID(), p.helpdesk))
-	env := map[string]string{"PASSCODEBOT_OIDC_CLIENT_ID": idp.ClientID, "PASSCODEBOT_OIDC_CLIENT_SECRET": idp.ClientSecret, discord.TokenEnv: f.Token()}
+	env := map[string]string{"PASSCODEBOT_OIDC_CLIENT_ID": idp.ClientID, "PASSCODEBOT_OIDC_CLIENT_SECRET": idp.ClientSecret, discord.EnvToken: f.Token()}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stdout syncBuffer
@@ -77,9 +77,9 @@ discord:
 }
 
 // dm waits for a message in u's DM that satisfies ok.
-func (p *linkProgram) dm(u fakediscord.User, what string, ok func(fakediscord.Message) bool) fakediscord.Message {
+func (p *linkProgram) dm(u discordtest.User, what string, ok func(discordtest.Message) bool) discordtest.Message {
 	p.t.Helper()
-	var got fakediscord.Message
+	var got discordtest.Message
 	p.f.WaitFor(p.t, what, func() bool {
 		for _, m := range p.f.Messages(p.f.DMChannel(u.ID)) {
 			if ok(m) {
@@ -92,10 +92,10 @@ func (p *linkProgram) dm(u fakediscord.User, what string, ok func(fakediscord.Me
 	return got
 }
 
-func (p *linkProgram) dmSays(u fakediscord.User, id string, data ...map[string]any) fakediscord.Message {
+func (p *linkProgram) dmSays(u discordtest.User, id string, data ...map[string]any) discordtest.Message {
 	p.t.Helper()
 	want := p.cat.T("en", id, data...)
-	return p.dm(u, id, func(m fakediscord.Message) bool { return strings.Contains(m.Content, firstSentence(want)) })
+	return p.dm(u, id, func(m discordtest.Message) bool { return strings.Contains(m.Content, firstSentence(want)) })
 }
 
 func firstSentence(s string) string {
@@ -106,7 +106,7 @@ func firstSentence(s string) string {
 }
 
 // askToLink has u write "reset" and returns the account-linking link.
-func (p *linkProgram) askToLink(u fakediscord.User) string {
+func (p *linkProgram) askToLink(u discordtest.User) string {
 	p.t.Helper()
 	p.f.UserSays(u, "reset")
 	m := p.dmSays(u, "link_needed", map[string]any{"Until": "", "Minutes": 5})
@@ -120,7 +120,7 @@ func (p *linkProgram) askToLink(u fakediscord.User) string {
 }
 
 // everything is all a person was shown in their DM: texts, embeds, buttons.
-func (p *linkProgram) everything(u fakediscord.User) string {
+func (p *linkProgram) everything(u discordtest.User) string {
 	var b strings.Builder
 	for _, m := range p.f.Messages(p.f.DMChannel(u.ID)) {
 		fmt.Fprintln(&b, strings.Join(m.Versions, "\n"))
@@ -143,7 +143,7 @@ func (p *linkProgram) everything(u fakediscord.User) string {
 }
 
 // neverSawAlice: Mallory was shown none of Alice's devices, no warning, no passcode.
-func (p *linkProgram) neverSawAlice(mallory fakediscord.User) {
+func (p *linkProgram) neverSawAlice(mallory discordtest.User) {
 	p.t.Helper()
 	seen := p.everything(mallory)
 	for _, s := range []string{"Alice's", p.cat.T("en", "passcode_label"), "physical access", "alice@contoso.example"} {
@@ -260,8 +260,8 @@ func (p *linkProgram) wantOnPage(page, id string, data map[string]any) {
 	}
 }
 
-// TestDiscordLinkCannotBeCompletedBySomeoneElse is finding 1 of issue 11 on
-// the whole program. Mallory, an unlinked Discord user, tries to get her
+// TestDiscordLinkCannotBeCompletedBySomeoneElse is the account-linking
+// takeover, tried on the whole program. Mallory, an unlinked Discord user, tries to get her
 // account linked to Alice (and so Alice's devices and passcode) in the two
 // ways the review found; neither works, and the helpdesk is alerted.
 func TestDiscordLinkCannotBeCompletedBySomeoneElse(t *testing.T) {
@@ -294,7 +294,7 @@ func TestDiscordLinkCannotBeCompletedBySomeoneElse(t *testing.T) {
 		// Mallory has the code now (say Alice told her): spent.
 		p.f.UserSays(mallory, m[1])
 		p.f.UserSays(mallory, "reset")
-		p.dm(mallory, "a fresh linking link", func(m fakediscord.Message) bool {
+		p.dm(mallory, "a fresh linking link", func(m discordtest.Message) bool {
 			return strings.Count(p.everything(mallory), firstSentence(p.cat.T("en", "link_needed", map[string]any{"Until": "", "Minutes": 5}))) >= 2
 		})
 		p.neverSawAlice(mallory)
@@ -370,11 +370,11 @@ func TestDiscordFirstTimeUserLinksAndResets(t *testing.T) {
 	p.f.UserSays(alice, m[1])
 	p.dmSays(alice, "linked", map[string]any{"UPN": "alice@contoso.example"})
 	p.helpdeskAlert("account_linked", alice.ID)
-	list := p.dm(alice, "the device list", func(m fakediscord.Message) bool { return m.Button("2. Alice's Pixel 8") != nil })
+	list := p.dm(alice, "the device list", func(m discordtest.Message) bool { return m.Button("2. Alice's Pixel 8") != nil })
 	if _, err := p.f.Click(alice, list.ID, list.Button("2. Alice's Pixel 8").CustomID); err != nil {
 		t.Fatal(err)
 	}
-	warn := p.dm(alice, "the warning", func(m fakediscord.Message) bool { return m.Button(p.cat.T("en", "button_reset")) != nil })
+	warn := p.dm(alice, "the warning", func(m discordtest.Message) bool { return m.Button(p.cat.T("en", "button_reset")) != nil })
 	if _, err := p.f.Click(alice, warn.ID, warn.Button(p.cat.T("en", "button_reset")).CustomID); err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/passcodebot/passcodebot/adapters/discord"
-	"github.com/passcodebot/passcodebot/adapters/discord/fakediscord"
-	"github.com/passcodebot/passcodebot/adapters/slack/fakeslack"
+	"github.com/passcodebot/passcodebot/adapters/discord/discordtest"
+	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/catalog"
 )
 
@@ -21,8 +21,8 @@ func TestDiscordNeedsItsToken(t *testing.T) {
 	cfg := writeConfig(t, "chat: [discord]\ninsecure_demo_signin_with_real_chat: true\n")
 	var stdout, stderr syncBuffer
 	code := Main(t.Context(), []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
-	if code != ExitConfig || !strings.Contains(stderr.String(), discord.TokenEnv) {
-		t.Errorf("exit %d, stderr %q; want %d naming %s", code, stderr.String(), ExitConfig, discord.TokenEnv)
+	if code != ExitConfig || !strings.Contains(stderr.String(), discord.EnvToken) {
+		t.Errorf("exit %d, stderr %q; want %d naming %s", code, stderr.String(), ExitConfig, discord.EnvToken)
 	}
 }
 
@@ -45,7 +45,7 @@ func TestDiscordConfigErrors(t *testing.T) {
 // token from the environment, the REST URL from the config, the account links
 // (preloaded from a CSV) in the database, and a conversation.
 func TestDiscordWired(t *testing.T) {
-	f := fakediscord.New(t, fakediscord.Options{})
+	f := discordtest.New(t, discordtest.Options{})
 	helpdesk := f.AddGuildChannel("1190000000000000001")
 	bob := f.NewUser("bob")
 	dir := t.TempDir()
@@ -66,7 +66,7 @@ discord:
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"-listen", "127.0.0.1:0", "-config", cfg}, strings.NewReader(""), &stdout, &stderr, func(k string) string {
-			if k == discord.TokenEnv {
+			if k == discord.EnvToken {
 				return f.Token()
 			}
 			return ""
@@ -118,11 +118,11 @@ discord:
 // TestSlackAndDiscordTogether: both chats in one process, each against its
 // own fake, both answering, and /healthz reporting both healthy.
 func TestSlackAndDiscordTogether(t *testing.T) {
-	fs := fakeslack.New(fakeslack.Options{})
+	fs := slacktest.New(slacktest.Options{})
 	t.Cleanup(fs.Close)
-	fs.AddUser(fakeslack.User{ID: "UALICE", Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
-	fs.AddChannel(fakeslack.Channel{ID: "CHELP", Name: "helpdesk"})
-	fd := fakediscord.New(t, fakediscord.Options{})
+	fs.AddUser(slacktest.User{ID: "UALICE", Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
+	fs.AddChannel(slacktest.Channel{ID: "CHELP", Name: "helpdesk"})
+	fd := discordtest.New(t, discordtest.Options{})
 	dhelp := fd.AddGuildChannel("1190000000000000001")
 	bob := fd.NewUser("bob")
 	cfg := writeConfig(t, fmt.Sprintf(`chat: [slack, discord]
@@ -130,7 +130,7 @@ insecure_demo_signin_with_real_chat: true
 slack: {mode: socket, api_url: %s, helpdesk_channel: CHELP}
 discord: {api_url: %s, helpdesk_channel_id: "%s"}
 `, fs.APIURL(), fd.APIURL(), dhelp))
-	env := map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken, discord.TokenEnv: fd.Token()}
+	env := map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken, discord.EnvToken: fd.Token()}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
@@ -159,7 +159,7 @@ discord: {api_url: %s, helpdesk_channel_id: "%s"}
 		t.Fatal(err)
 	}
 	fd.UserSays(bob, "reset")
-	if _, err := fs.WaitMessage(wctx, fakeslack.IM("UALICE"), func(m fakeslack.Message) bool { return strings.Contains(m.Texts(), "Alice's iPhone") }); err != nil {
+	if _, err := fs.WaitMessage(wctx, slacktest.IM("UALICE"), func(m slacktest.Message) bool { return strings.Contains(m.Texts(), "Alice's iPhone") }); err != nil {
 		t.Fatal("slack did not answer:", err)
 	}
 	cat := catalog.MustNew("en")

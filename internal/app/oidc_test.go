@@ -16,24 +16,22 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/passcodebot/passcodebot/internal/flowtest"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // syncBuffer is a log destination the test reads while the code writes.
-type syncBuffer = flowtest.Buffer
+type syncBuffer = resetflowtest.Buffer
 
 // waitFor waits until the buffer holds a match of re and returns it.
 func waitFor(t *testing.T, b *syncBuffer, re *regexp.Regexp) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindString(b.String()); m != "" {
-			return m
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	text, ok := b.Wait(ctx, re.MatchString)
+	if !ok {
+		t.Fatalf("no %v in:\n%s", re, text)
 	}
-	t.Fatalf("no %v in:\n%s", re, b.String())
-	return ""
+	return re.FindString(text)
 }
 
 func writeConfig(t *testing.T, body string) string {
@@ -114,7 +112,9 @@ func TestOIDCEndToEnd(t *testing.T) {
 	io.WriteString(inW, "reset my passcode\n")
 	n := waitFor(t, &stdout, regexp.MustCompile(`\[(\d+)\] Alice's iPhone`))
 	io.WriteString(inW, n[1:strings.Index(n, "]")]+"\n")
-	link := waitFor(t, &stdout, regexp.MustCompile(`http://`+regexp.QuoteMeta(addr)+`/r/[A-Za-z0-9_-]+`))
+	// The sign-in link the pick sent (not a device-list link, which carries ?d=).
+	link := strings.TrimPrefix(waitFor(t, &stdout, regexp.MustCompile(`browser: http://`+regexp.QuoteMeta(addr)+`/r/[A-Za-z0-9_-]+\n`)), "browser: ")
+	link = strings.TrimSpace(link)
 
 	jar, _ := cookiejar.New(nil) // the browser: the sign-in is bound to it by a cookie
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -170,5 +170,18 @@ func TestOIDCEndToEnd(t *testing.T) {
 		if strings.Contains(stderr.String()+stdout.String(), secret) {
 			t.Errorf("the output holds a secret (%.6s…)", secret)
 		}
+	}
+}
+
+// TestOIDCRefusesHTTPLinks: -listen on all interfaces with reauth: oidc and no
+// http.public_url stops the program with exit 2 and a message naming the key,
+// before anything listens.
+func TestOIDCRefusesHTTPLinks(t *testing.T) {
+	cfg := writeConfig(t, "reauth: oidc\noidc:\n  issuer: https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0\n")
+	env := map[string]string{"PASSCODEBOT_OIDC_CLIENT_ID": "c", "PASSCODEBOT_OIDC_CLIENT_SECRET": "s"}
+	var stdout, stderr syncBuffer
+	code := Main(t.Context(), []string{"-config", cfg, "-listen", "0.0.0.0:0"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	if code != ExitConfig || !strings.Contains(stderr.String(), "http.public_url") {
+		t.Errorf("exit %d, stderr %q; want %d naming http.public_url", code, stderr.String(), ExitConfig)
 	}
 }

@@ -11,13 +11,6 @@ import (
 	"github.com/passcodebot/passcodebot/internal/config"
 )
 
-// Environment variables that hold the Slack secrets.
-const (
-	envSlackBotToken      = "PASSCODEBOT_SLACK_BOT_TOKEN"
-	envSlackAppToken      = "PASSCODEBOT_SLACK_APP_TOKEN"
-	envSlackSigningSecret = "PASSCODEBOT_SLACK_SIGNING_SECRET"
-)
-
 // newSlack builds the Slack adapter. A missing or misplaced secret is a
 // configError naming the variable, never showing its value.
 func newSlack(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock, log *slog.Logger, h chatHooks) (*slackadapter.Adapter, error) {
@@ -35,19 +28,19 @@ func newSlack(cfg *config.Config, env Env, cat *catalog.Catalog, clk clock.Clock
 		Mode: slackadapter.Mode(cfg.Slack.Mode), APIURL: cfg.Slack.APIURL, HelpdeskChannel: cfg.Slack.HelpdeskChannel,
 		EmailDomainRewrite: cfg.Slack.EmailDomainRewrite, UserCacheTTL: cfg.Slack.UserCacheTTL,
 		SecretTTL: cfg.Reset.SecretTTL, Catalog: cat, Location: cfg.Location, Clock: clk, Log: log,
-		OnAlertTaken: h.taken, SecretShown: h.shown, SecretRemoved: h.removed,
+		OnAlertTaken: h.taken, Ledger: h.ledger, RecentResets: h.recent,
 	}
 	var err error
-	if sc.BotToken, err = secret(envSlackBotToken, "xoxb-", "bot"); err != nil {
+	if sc.BotToken, err = secret(slackadapter.EnvBotToken, "xoxb-", "bot"); err != nil {
 		return nil, err
 	}
 	switch sc.Mode {
 	case slackadapter.ModeHTTP:
-		if sc.SigningSecret, err = secret(envSlackSigningSecret, "", "signing secret"); err != nil {
+		if sc.SigningSecret, err = secret(slackadapter.EnvSigningSecret, "", "signing secret"); err != nil {
 			return nil, err
 		}
 	default:
-		if sc.AppToken, err = secret(envSlackAppToken, "xapp-", "app-level"); err != nil {
+		if sc.AppToken, err = secret(slackadapter.EnvAppToken, "xapp-", "app-level"); err != nil {
 			return nil, err
 		}
 	}

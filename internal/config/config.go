@@ -17,9 +17,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/passcodebot/passcodebot"
+	"github.com/passcodebot/passcodebot/adapters/discord"
+	"github.com/passcodebot/passcodebot/adapters/slack"
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/intune"
-	"github.com/passcodebot/passcodebot/links"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -42,7 +43,11 @@ type Config struct {
 		File          string `yaml:"file"`
 		RetentionDays int    `yaml:"retention_days"`
 	} `yaml:"audit"`
-	Log struct {
+	// Store is where the durable state lives: sqlite (audit.file) or postgres
+	// (PASSCODEBOT_POSTGRES_URL; replicas elect a leader through it).
+	Store    string   `yaml:"store"`
+	Postgres Postgres `yaml:"postgres"`
+	Log      struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
 	} `yaml:"log"`
@@ -57,6 +62,7 @@ type Config struct {
 		PollMax     time.Duration `yaml:"poll_max"`
 		PollTimeout time.Duration `yaml:"poll_timeout"`
 		SecretTTL   time.Duration `yaml:"secret_ttl"`
+		GraphSkew   time.Duration `yaml:"graph_skew"`
 	} `yaml:"reset"`
 	Fleet struct {
 		File  string        `yaml:"file"`
@@ -65,7 +71,7 @@ type Config struct {
 	Shell struct {
 		User string `yaml:"user"`
 	} `yaml:"shell"`
-	Slack Slack           `yaml:"slack"`
+	Slack slack.Section   `yaml:"slack"`
 	Rules resetflow.Rules `yaml:"rules"`
 	// OIDC is the sign-in with reauth: oidc; its client id and secret come from the environment.
 	OIDC oidc.Config `yaml:"oidc"`
@@ -74,7 +80,13 @@ type Config struct {
 	Intune intune.Config `yaml:"intune"`
 
 	// Discord is the Discord chat (chat: discord). The bot token comes from the environment.
-	Discord Discord `yaml:"discord"`
+	Discord discord.Section `yaml:"discord"`
+
+	// HelpdeskName is what the sentences call the helpdesk, per locale; empty: the catalog's default.
+	HelpdeskName map[string]string `yaml:"helpdesk_name"`
+
+	// Teams is the Microsoft Teams chat (chat: teams). The app password comes from the environment.
+	Teams Teams `yaml:"teams"`
 
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`
@@ -99,141 +111,177 @@ func Load(path string) (*Config, error) {
 // Unknown keys are errors, so a typo never silently falls back to a default.
 func Parse(raw []byte) (*Config, error) {
 	var c Config
-	for _, src := range [][]byte{passcodebot.ExampleConfig, raw} {
+	var problems Errors
+	for i, src := range [][]byte{passcodebot.ExampleConfig, raw} {
 		dec := yaml.NewDecoder(bytes.NewReader(src))
 		dec.KnownFields(true)
 		// A key present in raw replaces the default's value; a list replaces the whole list.
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config: %w", err)
+			if i == 0 {
+				return nil, fmt.Errorf("config: the embedded default: %w", err)
+			}
+			problems = append(problems, explainYAML(err, src)...)
+			var te *yaml.TypeError
+			if !errors.As(err, &te) {
+				return nil, fmt.Errorf("config: %w", problems) // not YAML at all: nothing to check further
+			}
 		}
 	}
 	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		problems = append(problems, flatten(err)...)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("config: %w", problems)
 	}
 	return &c, nil
 }
 
 func (c *Config) validate() error {
+	var errs []error
 	if !slices.Contains(catalog.Locales, c.Locale) {
-		return fmt.Errorf("locale: %q is not one of %v", c.Locale, catalog.Locales)
+		errs = append(errs, fmt.Errorf("locale: %q is not one of %v", c.Locale, catalog.Locales))
+	}
+	for l := range c.HelpdeskName {
+		if !slices.Contains(catalog.Locales, l) {
+			errs = append(errs, fmt.Errorf("helpdesk_name.%s: %q is not one of %v", l, l, catalog.Locales))
+		}
 	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
-		return fmt.Errorf("timezone: %q: %v", c.Timezone, err)
+		errs = append(errs, fmt.Errorf("timezone: %q: %v", c.Timezone, err))
 	}
 	c.Location = loc
 	if len(c.Chat) == 0 {
-		return errors.New("chat: name at least one of shell, slack, discord")
+		errs = append(errs, errors.New("chat: name at least one of shell, slack, discord, teams"))
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Chat {
-		if !slices.Contains([]string{"shell", "slack", "discord"}, p) {
-			return fmt.Errorf("chat[%d]: %q is not shell, slack or discord", i, p)
+		if !slices.Contains([]string{"shell", "slack", "discord", "teams"}, p) {
+			errs = append(errs, fmt.Errorf("chat[%d]: %q is not shell, slack, discord or teams", i, p))
 		}
 		if seen[p] {
-			return fmt.Errorf("chat[%d]: %q appears twice", i, p)
+			errs = append(errs, fmt.Errorf("chat[%d]: %q appears twice", i, p))
 		}
 		seen[p] = true
 	}
 	switch c.Devices {
 	case "fleet", "intune":
 	default:
-		return fmt.Errorf("devices: %q is not fleet or intune", c.Devices)
+		errs = append(errs, fmt.Errorf("devices: %q is not fleet or intune", c.Devices))
 	}
 	switch c.Reauth {
 	case "local", "oidc":
 	default:
-		return fmt.Errorf("reauth: %q is not local or oidc", c.Reauth)
+		errs = append(errs, fmt.Errorf("reauth: %q is not local or oidc", c.Reauth))
 	}
 	if c.Reauth == "oidc" {
 		if err := c.OIDC.Validate(); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	if c.Reauth == "local" && (seen["slack"] || seen["discord"]) && !c.InsecureDemoSignIn {
-		return errors.New("reauth: local is the demo sign-in where anyone can pick any user; with slack or discord use oidc (or set insecure_demo_signin_with_real_chat: true for a test workspace)")
+	if c.Reauth == "local" && (seen["slack"] || seen["discord"] || seen["teams"]) && !c.InsecureDemoSignIn {
+		errs = append(errs, errors.New("reauth: local is the demo sign-in where anyone can pick any user; with slack or discord use oidc (or set insecure_demo_signin_with_real_chat: true for a test workspace)"))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-		return fmt.Errorf("http.listen: %q: %v", c.HTTP.Listen, err)
+		errs = append(errs, fmt.Errorf("http.listen: %q: %v", c.HTTP.Listen, err))
+	}
+	if err := c.CheckPublicURL(); err != nil {
+		return err
 	}
 	if c.HTTP.PublicURL != "" {
 		u, err := url.Parse(c.HTTP.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("http.public_url: %q is not an http(s) URL", c.HTTP.PublicURL)
-		}
-		if c.Reauth == "oidc" && u.Scheme != "https" && !isLoopback(u.Hostname()) {
-			return fmt.Errorf("http.public_url: %q must be https for oidc", c.HTTP.PublicURL)
+			errs = append(errs, fmt.Errorf("http.public_url: %q is not an http(s) URL", c.HTTP.PublicURL))
+		} else if c.Reauth == "oidc" && u.Scheme != "https" && !isLoopback(u.Hostname()) {
+			errs = append(errs, fmt.Errorf("http.public_url: %q must be https for oidc", c.HTTP.PublicURL))
 		}
 	}
 	if c.HTTP.AdminListen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
-			return fmt.Errorf("http.admin_listen: %q: %v", c.HTTP.AdminListen, err)
+			errs = append(errs, fmt.Errorf("http.admin_listen: %q: %v", c.HTTP.AdminListen, err))
 		}
 	}
 	if c.HTTP.Pprof && c.HTTP.AdminListen == "" {
-		return errors.New("http.pprof: needs http.admin_listen, so profiles are never served beside the public pages")
+		errs = append(errs, errors.New("http.pprof: needs http.admin_listen, so profiles are never served beside the public pages"))
 	}
-	if strings.TrimSpace(c.Audit.File) == "" {
-		return errors.New("audit.file: needed; the bot never resets without an audit record")
+	switch c.Store {
+	case "sqlite":
+		if strings.TrimSpace(c.Audit.File) == "" {
+			errs = append(errs, errors.New("audit.file: needed; the bot never resets without an audit record"))
+		}
+	case "postgres":
+		if err := c.Postgres.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		errs = append(errs, fmt.Errorf("store: %q is not sqlite or postgres", c.Store))
 	}
 	if c.Audit.RetentionDays < 1 {
-		return fmt.Errorf("audit.retention_days: %d must be at least 1", c.Audit.RetentionDays)
+		errs = append(errs, fmt.Errorf("audit.retention_days: %d must be at least 1", c.Audit.RetentionDays))
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		return fmt.Errorf("log.format: %q is not text or json", c.Log.Format)
+		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+		errs = append(errs, fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level))
 	}
 	r := &c.Reset
 	if r.Window < time.Minute || r.Window > 5*time.Minute {
-		return fmt.Errorf("reset.window: %v must be between 1m and 5m (the Company Portal allows 5 minutes)", r.Window)
+		errs = append(errs, fmt.Errorf("reset.window: %v must be between 1m and 5m (the Company Portal allows 5 minutes)", r.Window))
 	}
 	if r.AuthSkew < 0 || r.AuthSkew > 5*time.Minute {
-		return fmt.Errorf("reset.auth_skew: %v must be between 0 and 5m", r.AuthSkew)
+		errs = append(errs, fmt.Errorf("reset.auth_skew: %v must be between 0 and 5m", r.AuthSkew))
 	}
 	if r.PickTimeout < time.Minute {
-		return fmt.Errorf("reset.pick_timeout: %v must be at least 1m", r.PickTimeout)
+		errs = append(errs, fmt.Errorf("reset.pick_timeout: %v must be at least 1m", r.PickTimeout))
 	}
 	if r.MaxPerDay < 1 {
-		return fmt.Errorf("reset.max_per_day: %d must be at least 1", r.MaxPerDay)
+		errs = append(errs, fmt.Errorf("reset.max_per_day: %d must be at least 1", r.MaxPerDay))
 	}
 	switch resetflow.MatchBy(r.MatchBy) {
 	case resetflow.MatchByObjectID, resetflow.MatchByUPN:
 	default:
-		return fmt.Errorf("reset.match_by: %q is not oid or upn", r.MatchBy)
+		errs = append(errs, fmt.Errorf("reset.match_by: %q is not oid or upn", r.MatchBy))
 	}
 	if r.PollFirst <= 0 || r.PollMax < r.PollFirst || r.PollTimeout < r.PollMax {
-		return fmt.Errorf("reset.poll_first, poll_max, poll_timeout: need 0 < poll_first <= poll_max <= poll_timeout")
+		errs = append(errs, fmt.Errorf("reset.poll_first, poll_max, poll_timeout: need 0 < poll_first <= poll_max <= poll_timeout"))
 	}
 	if r.SecretTTL < 0 {
-		return fmt.Errorf("reset.secret_ttl: %v must not be negative", r.SecretTTL)
+		errs = append(errs, fmt.Errorf("reset.secret_ttl: %v must not be negative", r.SecretTTL))
+	}
+	if r.GraphSkew < 0 || r.GraphSkew > time.Minute {
+		return fmt.Errorf("reset.graph_skew: %v must be between 0 and 1m", r.GraphSkew)
 	}
 	if c.Fleet.Delay < 0 {
-		return fmt.Errorf("fleet.delay: %v must not be negative", c.Fleet.Delay)
+		errs = append(errs, fmt.Errorf("fleet.delay: %v must not be negative", c.Fleet.Delay))
 	}
 	if seen["shell"] && strings.TrimSpace(c.Shell.User) == "" {
-		return errors.New("shell.user: needed with chat: shell")
+		errs = append(errs, errors.New("shell.user: needed with chat: shell"))
 	}
 	if seen["discord"] {
-		if err := c.Discord.validate(); err != nil {
-			return err
+		if err := c.Discord.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if err := c.Slack.validate(seen["slack"]); err != nil {
-		return err
+	if seen["teams"] {
+		if err := c.validateTeams(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.Slack.Validate(seen["slack"]); err != nil {
+		errs = append(errs, err)
 	}
 	if len(c.Rules) == 0 {
-		return errors.New("rules: the table is empty; every device would be refused")
+		errs = append(errs, errors.New("rules: the table is empty; every device would be refused"))
 	}
 	if err := c.Rules.Validate(); err != nil {
-		return err
+		errs = append(errs, err)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func isLoopback(host string) bool {
@@ -251,67 +299,6 @@ func (c *Config) EngineConfig(publicURL string) resetflow.Config {
 		Rules: c.Rules, Window: r.Window, AuthSkew: r.AuthSkew, PickTimeout: r.PickTimeout,
 		MaxResetsPerDay: r.MaxPerDay, PublicURL: publicURL, MatchBy: resetflow.MatchBy(r.MatchBy),
 		TenantID: r.TenantID, PollFirst: r.PollFirst, PollMax: r.PollMax, PollTimeout: r.PollTimeout,
-		Location: c.Location,
+		Location: c.Location, GraphSkew: r.GraphSkew, SecretTTL: r.SecretTTL,
 	}
-}
-
-// Discord is the discord section.
-type Discord struct {
-	// APIURL is Discord's REST API, or a REST proxy in front of it; the gateway URL comes from it.
-	APIURL string `yaml:"api_url"`
-	// ApplicationID is the application's id; empty: read from Discord at start.
-	ApplicationID string `yaml:"application_id"`
-	// HelpdeskChannelID is the guild channel for helpdesk alerts; empty: none on Discord.
-	HelpdeskChannelID string `yaml:"helpdesk_channel_id"`
-	// LinksPreload is a YAML or CSV file of links loaded into the database at every start; empty: none.
-	LinksPreload string `yaml:"links_preload"`
-}
-
-func (d *Discord) validate() error {
-	u, err := url.Parse(d.APIURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("discord.api_url: %q is not an http(s) URL", d.APIURL)
-	}
-	for key, v := range map[string]string{"discord.application_id": d.ApplicationID, "discord.helpdesk_channel_id": d.HelpdeskChannelID} {
-		if v != "" && !links.IsSnowflake(v) {
-			return fmt.Errorf("%s: %q is not a Discord id (digits only)", key, v)
-		}
-	}
-	return nil
-}
-
-// Slack is the slack: section. Tokens come from the environment, never from here.
-type Slack struct {
-	Mode               string            `yaml:"mode"`    // socket or http
-	APIURL             string            `yaml:"api_url"` // Web API base
-	HelpdeskChannel    string            `yaml:"helpdesk_channel"`
-	EmailDomainRewrite map[string]string `yaml:"email_domain_rewrite"`
-	UserCacheTTL       time.Duration     `yaml:"user_cache_ttl"`
-}
-
-func (s *Slack) validate(used bool) error {
-	switch s.Mode {
-	case "socket", "http":
-	default:
-		return fmt.Errorf("slack.mode: %q is not socket or http", s.Mode)
-	}
-	u, err := url.Parse(s.APIURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("slack.api_url: %q is not an http(s) URL", s.APIURL)
-	}
-	if !strings.HasSuffix(s.APIURL, "/") {
-		s.APIURL += "/"
-	}
-	for from, to := range s.EmailDomainRewrite {
-		if !strings.HasPrefix(from, "@") || !strings.HasPrefix(to, "@") {
-			return fmt.Errorf("slack.email_domain_rewrite: %q: %q: both sides must start with @", from, to)
-		}
-	}
-	if s.UserCacheTTL < 0 {
-		return fmt.Errorf("slack.user_cache_ttl: %v must not be negative", s.UserCacheTTL)
-	}
-	if used && strings.TrimSpace(s.HelpdeskChannel) == "" {
-		return errors.New("slack.helpdesk_channel: needed with chat: slack (a channel id such as C0123456789, with the bot invited)")
-	}
-	return nil
 }

@@ -7,10 +7,14 @@ package keyqueue
 import (
 	"sync"
 	"time"
+
+	"github.com/passcodebot/passcodebot/internal/clock"
 )
 
 // Queue is ready to use; it is safe for concurrent use.
 type Queue struct {
+	Clock clock.Clock // Wait's deadline; nil is the wall clock
+
 	mu     sync.Mutex
 	jobs   map[string][]func()
 	closed bool
@@ -58,10 +62,14 @@ func (q *Queue) drain(key string) {
 func (q *Queue) Wait(d time.Duration) bool {
 	done := make(chan struct{})
 	go func() { q.busy.Wait(); close(done) }()
+	clk := q.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
 	select {
 	case <-done:
 		return true
-	case <-time.After(d):
+	case <-clk.After(d):
 		return false
 	}
 }

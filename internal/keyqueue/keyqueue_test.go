@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/passcodebot/passcodebot/internal/clock"
 )
 
 func TestOrderPerKeyAndConcurrencyAcrossKeys(t *testing.T) {
@@ -54,5 +56,27 @@ func TestOrderPerKeyAndConcurrencyAcrossKeys(t *testing.T) {
 	}
 	if len(q.jobs) != 0 {
 		t.Errorf("idle keys kept: %v", fmt.Sprint(q.jobs))
+	}
+}
+
+// TestWaitGivesUpOnItsClock: Wait's deadline is the queue's clock, so a test
+// moves it instead of waiting for it.
+func TestWaitGivesUpOnItsClock(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	q := Queue{Clock: clk}
+	release := make(chan struct{})
+	defer close(release)
+	q.Do("a", func() { <-release })
+	waited := make(chan bool)
+	go func() { waited <- q.Wait(5 * time.Second) }()
+	clk.WaitForTimers(1)
+	select {
+	case ok := <-waited:
+		t.Fatalf("Wait returned %v before its deadline", ok)
+	default:
+	}
+	clk.Advance(5 * time.Second)
+	if <-waited {
+		t.Fatal("Wait reported the blocked job finished")
 	}
 }

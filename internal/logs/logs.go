@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
-	"strings"
 )
 
 // New returns a JSON (production) or text (terminal) logger at level, redacting.
@@ -23,31 +22,36 @@ func New(w io.Writer, format string, level slog.Level) *slog.Logger {
 	return slog.New(&redactor{h})
 }
 
-// sensitiveKey matches attribute names whose values are secrets whatever they look like.
-var sensitiveKey = regexp.MustCompile(`(?i)(pass(code|word)|secret|token|authorization|cookie|^code$|_code$|^state$|nonce|verifier|credential|api_?key)`)
+// sensitiveKey matches attribute names (and map keys, struct field names and
+// header names inside composite values) whose values are secrets whatever they look like.
+var sensitiveKey = regexp.MustCompile(`(?i:pass(code|word|wd|phrase)|^pwd$|secret|token|authori[sz]ation|auth_?header|cookie|^code$|_code$|^state$|nonce|verifier|credential|api[_-]?key|private[_-]?key|signature|(^|[_.\- ])session([_-]?(id|key))?$|(^|[_.\- ])(otp|pins?)($|[_.\- ]))|[a-z]P(?:IN|in)s?$`)
+
+// rule is one shape of secret inside a string and what replaces it.
+type rule struct {
+	re   *regexp.Regexp
+	repl string // a regexp.Expand template
+}
 
 // sensitiveValue matches secrets inside any string: Slack and Discord tokens,
-// bearer and JWT tokens, OAuth query parameters, and passcode-like labels.
-var sensitiveValue = []*regexp.Regexp{
-	regexp.MustCompile(`xox[abposre]-[A-Za-z0-9-]+`),
-	regexp.MustCompile(`xapp-[A-Za-z0-9-]+`),
-	regexp.MustCompile(`(?i)\b(bearer|bot)\s+[A-Za-z0-9._~+/=-]{20,}`),
-	regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`),
-	regexp.MustCompile(`(?i)([?&](code|state|session_state|client_secret|access_token|id_token|refresh_token|code_verifier|nonce)=)[^&\s"]+`),
-	regexp.MustCompile(`(?i)("?(passcode|password|client_secret|access_token|refresh_token|id_token|token)"?\s*[:=]\s*"?)[^"&\s,}]+`),
-	regexp.MustCompile(`[MNO][A-Za-z\d]{23,25}\.[\w-]{6}\.[\w-]{27,}`), // Discord bot token
+// bearer, basic and JWT tokens, header lines, passwords in URLs, OAuth query
+// parameters, and passcode-like labels.
+var sensitiveValue = []rule{
+	{regexp.MustCompile(`xox[abposre]-[A-Za-z0-9-]+`), redacted},
+	{regexp.MustCompile(`xapp-[A-Za-z0-9-]+`), redacted},
+	{regexp.MustCompile(`(?i)\b(?:bearer|bot)\s+[A-Za-z0-9._~+/=-]{20,}`), redacted},
+	{regexp.MustCompile(`(?i)\b(?:basic|digest|negotiate|ntlm)\s+[A-Za-z0-9._~+/=-]{6,}`), redacted},
+	{regexp.MustCompile(`(?i)((?:^|[\s"'{,;])(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|api-key)"?\s*[:=]\s*)(?:"[^"]*"|[^\r\n]+)`), "${1}" + redacted},
+	{regexp.MustCompile(`(?i)(://[^/\s:@]+:)[^@\s/]+@`), "${1}" + redacted + "@"}, // a password in a URL's userinfo
+	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`), redacted},
+	{regexp.MustCompile(`(?i)((?:^|[?&;])(?:code|state|session_state|client_secret|access_token|id_token|refresh_token|code_verifier|nonce|passcode|password|pin|token|api[_-]?key|key|sig|signature|secret)=)[^&\s"]+`), "${1}" + redacted},
+	{regexp.MustCompile(`(?i)("?\b(?:passcode|password|passwd|pwd|pin|new_pin|client_secret|access_token|refresh_token|id_token|token|secret|api[_-]?key|otp)"?\s*[:=]\s*"?)[^"&\s,}]+`), "${1}" + redacted},
+	{regexp.MustCompile(`[MNO][A-Za-z\d]{23,25}\.[\w-]{6}\.[\w-]{27,}`), redacted}, // Discord bot token
 }
 
 // Scrub removes secrets from s.
 func Scrub(s string) string {
-	for _, re := range sensitiveValue {
-		s = re.ReplaceAllStringFunc(s, func(m string) string {
-			sub := re.FindStringSubmatch(m)
-			if len(sub) > 1 && sub[1] != "" && strings.HasSuffix(sub[1], "=") || len(sub) > 1 && strings.ContainsAny(sub[1], ":=") {
-				return sub[1] + "[redacted]"
-			}
-			return "[redacted]"
-		})
+	for _, r := range sensitiveValue {
+		s = r.re.ReplaceAllString(s, r.repl)
 	}
 	return s
 }
@@ -69,6 +73,9 @@ func replace(groups []string, a slog.Attr) slog.Attr {
 			return slog.String(a.Key, Scrub(v.Error()))
 		case interface{ String() string }:
 			return slog.String(a.Key, Scrub(v.String()))
+		}
+		if v, changed := sanitize(a.Value.Any()); changed {
+			return slog.Any(a.Key, v)
 		}
 	}
 	return a

@@ -23,16 +23,16 @@ type Provider struct {
 
 // Begin shows the demo sign-in form: the device owner first, then the other demo users.
 func (p *Provider) Begin(w http.ResponseWriter, r *http.Request, token string, info resetflow.WindowInfo) {
-	var opts []reauth.OptionT
+	var opts []reauth.Option
 	if info.UserUPN != "" {
-		opts = append(opts, reauth.Option(info.UserUPN, info.UserUPN))
+		opts = append(opts, reauth.Option{Value: info.UserUPN, Label: info.UserUPN})
 	}
 	for _, u := range p.Users {
 		if info.UserUPN != "" && strings.EqualFold(u.UPN, info.UserUPN) {
 			opts[0].Label = u.DisplayName + " <" + u.UPN + ">"
 			continue
 		}
-		opts = append(opts, reauth.Option(u.UPN, u.DisplayName+" <"+u.UPN+">"))
+		opts = append(opts, reauth.Option{Value: u.UPN, Label: u.DisplayName + " <" + u.UPN + ">"})
 	}
 	p.Pages.Form(w, info.Locale, "page_local_title", "page_local_note", "/local/signin", "page_local_button",
 		map[string]string{"token": token}, p.Pages.Catalog.T(info.Locale, "page_local_as"), opts)

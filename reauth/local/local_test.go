@@ -10,35 +10,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passcodebot/passcodebot/catalog"
-	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/local"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 type env struct {
 	clk    *clock.Fake
 	eng    *resetflow.Engine
-	chat   *flowtest.Chat
-	alerts *flowtest.Alerts
+	chat   *resetflowtest.Chat
+	alerts *resetflowtest.Alerts
 	srv    *httptest.Server
 }
 
 func setup(t *testing.T) *env {
-	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	fl, _ := fleet.Load(fleet.Demo(), clk, time.Second)
-	cat := catalog.MustNew("en")
-	e := &env{clk: clk, chat: flowtest.NewChat(), alerts: &flowtest.Alerts{}}
-	cfg := resetflow.DefaultConfig()
-	cfg.Location = time.UTC
-	var err error
-	e.eng, err = resetflow.New(cfg, resetflow.Deps{Clock: clk, Catalog: cat, Devices: fl, Directory: fl, Messenger: e.chat, Alerter: e.alerts})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The engine as before the kit: no public URL, no recorder, no stores.
+	k := resetflowtest.Start(t, func(_ *resetflowtest.Kit, cfg *resetflow.Config, d *resetflow.Deps) {
+		cfg.PublicURL = ""
+		d.Recorder, d.Store, d.Links = nil, nil, nil
+	})
+	clk, fl, cat := k.Clock, k.Fleet, k.Catalog
+	e := &env{clk: clk, eng: k.Engine, chat: k.Chat, alerts: k.Alerts}
 	pages := &reauth.Pages{Catalog: cat, Location: time.UTC}
 	mux := http.NewServeMux()
 	(&reauth.Server{Windows: e.eng, Provider: &local.Provider{Windows: e.eng, Pages: pages, Clock: clk, Users: fl.Users()}, Pages: pages}).Register(mux)

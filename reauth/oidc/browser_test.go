@@ -178,19 +178,15 @@ func TestBrowserSignIn(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#continue"))); err != nil {
 				return err
 			}
-			// The press posts to the link itself and is answered there.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				got, _ := text(ctx, "h1")
-				// The engine keeps an expired window until the cache frees it,
-				// so the page says "expired", in the conversation's language.
-				if got == h.cat.T("ja", "page_expired_title") {
-					break
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("after continue on an expired link the page says %q", got)
-				}
-				time.Sleep(50 * time.Millisecond)
+			// The press posts to the link itself and is answered there: wait
+			// until the landing page (its button) is gone.
+			waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := chromedp.Do(waitCtx, chromedp.WaitNotPresent(chromedp.CSS("#continue")))
+			cancel()
+			// The engine keeps an expired window until the cache frees it,
+			// so the page says "expired", in the conversation's language.
+			if got, _ := text(ctx, "h1"); err != nil || got != h.cat.T("ja", "page_expired_title") {
+				return fmt.Errorf("after continue on an expired link the page says %q (%v)", got, err)
 			}
 			screenshot(t, ctx, "expired-ja")
 			return nil

@@ -24,10 +24,10 @@ import (
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/fleet"
 	"github.com/passcodebot/passcodebot/internal/clock"
-	"github.com/passcodebot/passcodebot/internal/flowtest"
 	"github.com/passcodebot/passcodebot/reauth"
 	"github.com/passcodebot/passcodebot/reauth/oidc"
 	"github.com/passcodebot/passcodebot/resetflow"
+	"github.com/passcodebot/passcodebot/resetflow/resetflowtest"
 )
 
 // The demo fleet's people.
@@ -94,7 +94,7 @@ func (m *messenger) all() []resetflow.Message {
 }
 
 // lockedBuffer is a log destination the test reads while the code writes.
-type lockedBuffer = flowtest.Buffer
+type lockedBuffer = resetflowtest.Buffer
 
 // harness is the real engine (demo fleet, fake clock), the real sign-in server
 // on httptest with the OIDC provider, and mockoidc on loopback.
@@ -104,7 +104,7 @@ type harness struct {
 	cat    *catalog.Catalog
 	eng    *resetflow.Engine
 	chat   *messenger
-	alerts *flowtest.Alerts
+	alerts *resetflowtest.Alerts
 	logs   *lockedBuffer
 	idp    *mockoidc.MockOIDC
 	idpLn  net.Listener
@@ -146,7 +146,7 @@ func newHarness(t *testing.T, mod ...func(*harnessOpts)) *harness {
 		clk:    clock.NewFake(time.Now().Truncate(time.Second)),
 		cat:    catalog.MustNew("en"),
 		chat:   &messenger{},
-		alerts: &flowtest.Alerts{},
+		alerts: &resetflowtest.Alerts{},
 		logs:   &lockedBuffer{},
 		addr:   resetflow.Address{Platform: "test", UserID: "U-alice"},
 		client: newBrowser(),

@@ -520,6 +520,8 @@ func (p *Provider) requestLocale(r *http.Request) string {
 
 func statusName(s resetflow.SignInStatus) string {
 	switch s {
+	case resetflow.SignInUnset:
+		return "unset"
 	case resetflow.SignInOK:
 		return "ok"
 	case resetflow.SignInUnknown:

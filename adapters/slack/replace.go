@@ -1,0 +1,40 @@
+package slack
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	slackgo "github.com/slack-go/slack"
+
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+// replace updates the message an earlier one with the same Replace key posted
+// (chat.update), and reports whether it did. A message with a secret is never
+// an update.
+func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Message, text string, blocks []slackgo.Block) (bool, error) {
+	if m.Replace == "" || m.Secret != nil {
+		return false, nil
+	}
+	key := userID + "\x00" + m.Replace
+	at, ok := a.updated.Get(key)
+	if !ok || at == "" {
+		return false, nil
+	}
+	channel, ts, _ := strings.Cut(at, "\x00")
+	if m.Final {
+		a.updated.Set(key, "") // forgotten: nothing updates it any more
+	}
+	if err := a.update(ctx, channel, ts, text, true, blocks); err != nil {
+		return true, fmt.Errorf("slack: updating %s: %w", channel, err)
+	}
+	return true, nil
+}
+
+// remember notes where a message that later ones update was posted.
+func (a *Adapter) remember(userID string, m resetflow.Message, channel, ts string) {
+	if m.Replace != "" && m.Secret == nil && !m.Final {
+		a.updated.Set(userID+"\x00"+m.Replace, channel+"\x00"+ts)
+	}
+}

@@ -1,0 +1,15 @@
+package teamstest_test
+
+import (
+	"net"
+	"testing"
+)
+
+func newListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}

@@ -13,10 +13,11 @@
 //     synchronous=FULL: synced before the reset is asked for, so a crash can
 //     never leave a reset nobody knows about; concurrent records share a
 //     commit), one Graph resetPasscode, one chat.postMessage ("Resetting…");
-//   - the result: Graph result reads on the same schedule as the bot's
-//     (reset.poll_first, doubling up to reset.poll_max) until the passcode
-//     is there, then one chat.postMessage with it and one with the success
-//     notice.
+//   - the result: Graph result reads every reset.poll_first until the
+//     passcode is there, paced across all resets at the bot's Graph budget
+//     (resetflow.GraphReadsPerSecond: a share of Intune's documented limit,
+//     so both wait alike when many resets are in flight), then one
+//     chat.postMessage with it and one with the success notice.
 //
 // It acknowledges every envelope on the socket's event loop before anything
 // else and does the work of each action on its own goroutine. It checks
@@ -58,6 +59,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	_ "modernc.org/sqlite"
+
+	"github.com/passcodebot/passcodebot/resetflow"
 )
 
 func main() {
@@ -90,6 +93,18 @@ type floor struct {
 	mu     sync.Mutex
 	people map[string]*person // Slack user id
 	links  map[string]string  // sign-in token -> Slack user id
+	next   time.Time          // the next free slot for a result read
+}
+
+// slot reserves the first free result-read slot at or after want.
+func (f *floor) slot(want time.Time) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if want.Before(f.next) {
+		want = f.next
+	}
+	f.next = want.Add(time.Second / resetflow.GraphReadsPerSecond)
+	return want
 }
 
 func run(ctx context.Context) error {
@@ -301,8 +316,8 @@ func (f *floor) reset(ctx context.Context, user string) error {
 	if err := f.post(ctx, p.channel, strings.ReplaceAll(f.resetting, "{device}", p.name)); err != nil {
 		return err
 	}
-	wait := f.first
 	for {
+		wait := time.Until(f.slot(time.Now().Add(f.first)))
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -327,7 +342,6 @@ func (f *floor) reset(ctx context.Context, user string) error {
 				return f.post(ctx, p.channel, strings.ReplaceAll(f.success, "{device}", p.name))
 			}
 		}
-		wait = min(2*wait, f.maxWait)
 	}
 }
 

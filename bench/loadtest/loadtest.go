@@ -84,7 +84,7 @@ func Defaults() Options {
 		Hold: 10000, HoldLoad: 100, HoldOpeners: 100,
 		Alerts: 1000, AlertsOver: 10 * time.Second, AlertsWithin: 60 * time.Second,
 		Starts:    5,
-		PollFirst: 20 * time.Millisecond, Timeout: 60 * time.Second,
+		PollFirst: 20 * time.Millisecond, Timeout: 2 * time.Minute, // 1,000 resets' result reads paced at 25/s take 80 s
 		Unlock: 20,
 	}
 }

@@ -1,4 +1,4 @@
-// Package metrics exposes the bot's Prometheus metrics. It observes the engine
+// Package metrics exposes the bot's metrics in the Prometheus text format. It observes the engine
 // from the outside: audit events (conversations by step and outcome, resets,
 // sign-ins), calls to the device backend (latency, throttling), and gauges read
 // when scraped (open conversations, alert queue depth).
@@ -9,58 +9,51 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
-// Metrics holds the bot's collectors in their own registry.
+// Metrics holds the bot's metrics (expose.go writes them out).
 type Metrics struct {
-	reg      *prometheus.Registry
-	steps    *prometheus.CounterVec
-	resets   *prometheus.CounterVec
-	reauth   *prometheus.CounterVec
-	alerts   *prometheus.CounterVec
-	calls    *prometheus.HistogramVec
-	failures *prometheus.CounterVec
+	families []family
+	steps    *counterVec
+	resets   *counterVec
+	reauth   *counterVec
+	alerts   *counterVec
+	calls    *histogramVec
+	failures *counterVec
 }
 
-// New registers the collectors. active and queued are read at scrape time.
+// New makes the metrics. active and queued are read at scrape time.
 func New(active, queued func() int) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
-		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_conversation_steps_total",
-			Help: "Conversation steps by step and outcome (from the audit trail)."}, []string{"step", "outcome"}),
-		resets: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_resets_total",
-			Help: "Finished passcode resets by chat platform and result."}, []string{"platform", "result"}),
-		reauth: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_reauth_total",
-			Help: "Re-authentication sign-ins by outcome."}, []string{"outcome"}),
-		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_helpdesk_alerts_total",
-			Help: "Helpdesk alerts raised, by kind."}, []string{"kind"}),
-		calls: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "passcodebot_backend_call_seconds",
-			Help: "Device backend calls by operation.", Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10)}, []string{"op"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "passcodebot_backend_errors_total",
-			Help: "Device backend errors by operation and kind (throttled, unavailable, ...)."}, []string{"op", "kind"}),
+		steps: newCounterVec("passcodebot_conversation_steps_total",
+			"Conversation steps by step and outcome (from the audit trail).", "step", "outcome"),
+		resets: newCounterVec("passcodebot_resets_total",
+			"Finished passcode resets by chat platform and result.", "platform", "result"),
+		reauth: newCounterVec("passcodebot_reauth_total",
+			"Re-authentication sign-ins by outcome.", "outcome"),
+		alerts: newCounterVec("passcodebot_helpdesk_alerts_total",
+			"Helpdesk alerts raised, by kind.", "kind"),
+		calls: newHistogramVec("passcodebot_backend_call_seconds",
+			"Device backend calls by operation.", exponentialBuckets(0.005, 2.5, 10), "op"),
+		failures: newCounterVec("passcodebot_backend_errors_total",
+			"Device backend errors by operation and kind (throttled, unavailable, ...).", "op", "kind"),
 	}
-	m.reg.MustRegister(m.steps, m.resets, m.reauth, m.alerts, m.calls, m.failures,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.families = []family{m.steps, m.resets, m.reauth, m.alerts, m.calls, m.failures}
 	if active != nil {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "passcodebot_conversations_open",
-			Help: "Conversations in progress."}, func() float64 { return float64(active()) }))
+		m.families = append(m.families, gaugeFunc{"passcodebot_conversations_open",
+			"Conversations in progress.", func() float64 { return float64(active()) }})
 	}
 	if queued != nil {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "passcodebot_alert_queue_depth",
-			Help: "Helpdesk alerts waiting to be posted."}, func() float64 { return float64(queued()) }))
+		m.families = append(m.families, gaugeFunc{"passcodebot_alert_queue_depth",
+			"Helpdesk alerts waiting to be posted.", func() float64 { return float64(queued()) }})
 	}
+	m.families = append(m.families, runtimeFamilies{})
 	return m
 }
 
-// Handler serves /metrics.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
-}
+// Handler serves /metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler { return handler(m.families) }
 
 // Recorder wraps an audit recorder and counts what it records. A failed record
 // is not counted: it did not happen.
@@ -136,7 +129,7 @@ type devices struct {
 }
 
 func (d devices) observe(op string, start time.Time, err error) {
-	d.m.calls.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	d.m.calls.observe(d.m.calls.WithLabelValues(op), time.Since(start).Seconds())
 	if err != nil {
 		d.m.failures.WithLabelValues(op, string(resetflow.KindOf(err))).Inc()
 	}

@@ -66,3 +66,51 @@ func TestCounters(t *testing.T) {
 		t.Errorf("a failed record was counted")
 	}
 }
+
+// TestExposition checks the text format Prometheus reads: HELP and TYPE
+// lines, label names sorted and values escaped, cumulative histogram buckets
+// with +Inf, _sum and _count, the content type, and the Go and process metrics.
+func TestExposition(t *testing.T) {
+	m := New(nil, nil)
+	m.failures.WithLabelValues("list\"devices\n", `a\b`).Inc()
+	h := m.calls.WithLabelValues("reset_result")
+	for _, v := range []float64{0.001, 0.006, 0.006, 100} {
+		m.calls.observe(h, v)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	out := rec.Body.String()
+	for _, want := range []string{
+		"# HELP passcodebot_backend_errors_total Device backend errors by operation and kind (throttled, unavailable, ...).\n# TYPE passcodebot_backend_errors_total counter\n",
+		`passcodebot_backend_errors_total{kind="a\\b",op="list\"devices\n"} 1` + "\n",
+		"# TYPE passcodebot_backend_call_seconds histogram\n",
+		`passcodebot_backend_call_seconds_bucket{op="reset_result",le="0.005"} 1` + "\n",
+		`passcodebot_backend_call_seconds_bucket{op="reset_result",le="0.0125"} 3` + "\n",
+		`passcodebot_backend_call_seconds_bucket{op="reset_result",le="19.073486328125"} 3` + "\n",
+		`passcodebot_backend_call_seconds_bucket{op="reset_result",le="+Inf"} 4` + "\n",
+		`passcodebot_backend_call_seconds_sum{op="reset_result"} 100.013` + "\n",
+		`passcodebot_backend_call_seconds_count{op="reset_result"} 4` + "\n",
+		"# TYPE go_goroutines gauge\ngo_goroutines ",
+		"# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ",
+		"# TYPE process_cpu_seconds_total counter\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the exposition lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "passcodebot_conversations_open") {
+		t.Error("a gauge without a reader is exposed")
+	}
+	// Every line is a comment or "name{labels} value".
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if strings.HasPrefix(line, "# HELP ") || strings.HasPrefix(line, "# TYPE ") {
+			continue
+		}
+		if i := strings.LastIndexByte(line, ' '); i <= 0 || i == len(line)-1 {
+			t.Errorf("malformed line %q", line)
+		}
+	}
+}

@@ -150,7 +150,7 @@ func (s *session) fullReset(ctx context.Context, o *Options, e employee, sm *sam
 	fs := s.fs
 
 	t0 := time.Now()
-	if err := fs.Deliver(fs.DM(e.user, "reset")); err != nil {
+	if err := s.deliver(fs.DM(e.user, "reset")); err != nil {
 		return err
 	}
 	list, err := expectPost(ctx, box, o.Timeout, "the device list", hasAction("pcb_choice_0"))
@@ -164,7 +164,7 @@ func (s *session) fullReset(ctx context.Context, o *Options, e employee, sm *sam
 		return err
 	}
 	t0 = time.Now()
-	if err := fs.Deliver(env); err != nil {
+	if err := s.deliver(env); err != nil {
 		return err
 	}
 	linkMsg, err := expectPost(ctx, box, o.Timeout, "the sign-in link", hasAction("pcb_link"))
@@ -192,7 +192,7 @@ func (s *session) fullReset(ctx context.Context, o *Options, e employee, sm *sam
 		return err
 	}
 	t0 = time.Now()
-	if err := fs.Deliver(env); err != nil {
+	if err := s.deliver(env); err != nil {
 		return err
 	}
 	resetting, err := expectPost(ctx, box, o.Timeout, "resetting", hasText(en.say("resetting", e)))
@@ -260,7 +260,7 @@ func httpDo(method, target string, form url.Values, want string) error {
 func (s *session) openConversation(ctx context.Context, o *Options, e employee, sm *samples) error {
 	box := s.routes.inbox(e.im)
 	t0 := time.Now()
-	if err := s.fs.Deliver(s.fs.DM(e.user, "reset")); err != nil {
+	if err := s.deliver(s.fs.DM(e.user, "reset")); err != nil {
 		return err
 	}
 	list, err := expectPost(ctx, box, o.Timeout, "the device list", hasAction("pcb_choice_0"))
@@ -277,7 +277,7 @@ func (s *session) pings(ctx context.Context, o *Options, e employee, rounds int,
 	box := s.routes.inbox(e.im)
 	for i := range rounds {
 		t0 := time.Now()
-		if err := s.fs.Deliver(s.fs.DM(e.user, "hello "+strconv.Itoa(i))); err != nil {
+		if err := s.deliver(s.fs.DM(e.user, "hello "+strconv.Itoa(i))); err != nil {
 			return err
 		}
 		r, err := expectPost(ctx, box, o.Timeout, "the baseline's answer", func(slacktest.Call) bool { return true })
@@ -293,7 +293,7 @@ func (s *session) pings(ctx context.Context, o *Options, e employee, rounds int,
 // refuses and alerts the helpdesk. It returns when the pick was sent.
 func (s *session) deniedReset(ctx context.Context, o *Options, e employee) (time.Time, error) {
 	box := s.routes.inbox(e.im)
-	if err := s.fs.Deliver(s.fs.DM(e.user, "reset")); err != nil {
+	if err := s.deliver(s.fs.DM(e.user, "reset")); err != nil {
 		return time.Time{}, err
 	}
 	list, err := expectPost(ctx, box, o.Timeout, "the device list", hasAction("pcb_choice_0"))
@@ -305,7 +305,7 @@ func (s *session) deniedReset(ctx context.Context, o *Options, e employee) (time
 		return time.Time{}, err
 	}
 	picked := time.Now()
-	if err := s.fs.Deliver(env); err != nil {
+	if err := s.deliver(env); err != nil {
 		return time.Time{}, err
 	}
 	_, err = expectPost(ctx, box, o.Timeout, "the refusal", hasText(en.say("denied_contact_support", e)))

@@ -3,9 +3,11 @@
 // (intune/graphtest) on loopback, runs the real passcodebot binary against
 // them as a child process (the demo sign-in on its own HTTP server), and
 // drives simulated employees through complete passcode resets at a chosen
-// concurrency. In the same run it drives a bare slack-go bot (bench/baseline)
-// through the same number of chat round trips, so every figure has its
-// yardstick.
+// concurrency. In the same run it drives two yardsticks against their own
+// instances of the same fakes: the floor (bench/baseline/floor), a bot with no
+// logic doing the I/O a reset needs at minimum, through the same resets; and
+// the echo bot (bench/baseline), a bare slack-go bot, through the same number
+// of chat round trips.
 //
 // bench/load is the command; this package is its engine, tested with a short run.
 package loadtest
@@ -15,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -27,7 +30,8 @@ import (
 // Options choose what to run. Zero values take the defaults of Defaults.
 type Options struct {
 	BotBin      string // the passcodebot binary (see Build)
-	BaselineBin string // the bench/baseline binary
+	BaselineBin string // the bench/baseline binary (the echo bot)
+	FloorBin    string // the bench/baseline/floor binary
 	WorkDir     string // configs, audit databases and the processes' logs
 	// AuditDir holds the bot's audit databases (default WorkDir). The audit
 	// trail syncs every commit to disk, so the disk's fsync time is part of
@@ -60,6 +64,10 @@ type Options struct {
 	ProfileDir     string
 	ProfileSeconds int
 
+	// Starts is how many times passcodebot is started apart (fresh fakes,
+	// nothing else running) to measure start to ready and idle RSS; 0 skips.
+	Starts int
+
 	// Unlock is how many resets measure the time to unlock (unlock.go), all at
 	// once, with the bot's default polling; 0 skips it.
 	Unlock int
@@ -75,7 +83,8 @@ func Defaults() Options {
 		Levels: []int{1, 100, 1000}, MinResets: 200,
 		Hold: 10000, HoldLoad: 100, HoldOpeners: 100,
 		Alerts: 1000, AlertsOver: 10 * time.Second, AlertsWithin: 60 * time.Second,
-		PollFirst: 20 * time.Millisecond, Timeout: 60 * time.Second,
+		Starts:    5,
+		PollFirst: 20 * time.Millisecond, Timeout: 2 * time.Minute, // 1,000 resets' result reads paced at 25/s take 80 s
 		Unlock: 20,
 	}
 }
@@ -119,10 +128,23 @@ type Report struct {
 	Levels []Level
 	Hold   *Hold
 	Alerts *Alerts
-	Unlock *Unlock
+	Starts []Startup // passcodebot started apart, Options.Starts times
+	// BinarySize is the size of the passcodebot binary run, built by Build
+	// as a release is (-trimpath -ldflags='-s -w').
+	BinarySize int64
+	Unlock     *Unlock
 }
 
-// Level is one concurrency level: passcodebot and the baseline.
+// Acks are the Socket Mode acknowledgements of the envelopes a run delivered:
+// the time from the envelope written to the websocket to the fake reading its
+// ack. Late counts those acknowledged after AckLate; Missing those never
+// acknowledged (within AckLate and a little more), which are late too.
+type Acks struct {
+	Latencies
+	Sent, Late, Missing int
+}
+
+// Level is one concurrency level: passcodebot, the floor and the echo bot.
 type Level struct {
 	Concurrency int
 	Resets      int // attempted
@@ -142,7 +164,15 @@ type Level struct {
 	// driver's, with the fake Slack and Graph (they share the machine).
 	CPU, DriverCPU time.Duration
 
-	Baseline          Latencies // the bare bot, same round trips
+	Acks  Acks    // the bot's acknowledgements of the level's envelopes
+	Start Startup // how the level's bot process started
+
+	// Floor is bench/baseline/floor through the same resets, against its own
+	// fakes (nil inside a Hold, or when the level's floor run failed to start).
+	Floor *Level
+
+	Baseline          Latencies // the echo bot, same round trips
+	BaselineAcks      Acks
 	BaselineCPU       time.Duration
 	BaselineDriverCPU time.Duration
 	BaselineErrors    int
@@ -151,7 +181,37 @@ type Level struct {
 	BaselineFirstErr  []string
 }
 
-// RatioP50 and RatioP99 compare passcodebot's reply times with the baseline's.
+// FloorP50, FloorP99, FloorCPU and FloorRSS compare passcodebot with the floor:
+// reply times, CPU per completed reset and peak resident sets.
+func (l Level) FloorP50() float64 { return ratio(l.Reply.P50, l.floor().Reply.P50) }
+func (l Level) FloorP99() float64 { return ratio(l.Reply.P99, l.floor().Reply.P99) }
+func (l Level) FloorCPU() float64 {
+	f := l.floor()
+	return ratio(perReset(l.CPU, l.Completed), perReset(f.CPU, f.Completed))
+}
+func (l Level) FloorRSS() float64 {
+	if l.floor().Bot.Peak == 0 {
+		return 0
+	}
+	return float64(l.Bot.Peak) / float64(l.floor().Bot.Peak)
+}
+
+func (l Level) floor() Level {
+	if l.Floor == nil {
+		return Level{}
+	}
+	return *l.Floor
+}
+
+// perReset is CPU time per completed reset.
+func perReset(cpu time.Duration, completed int) time.Duration {
+	if completed == 0 {
+		return 0
+	}
+	return cpu / time.Duration(completed)
+}
+
+// RatioP50 and RatioP99 compare passcodebot's reply times with the echo bot's.
 func (l Level) RatioP50() float64 { return ratio(l.Reply.P50, l.Baseline.P50) }
 func (l Level) RatioP99() float64 { return ratio(l.Reply.P99, l.Baseline.P99) }
 
@@ -212,30 +272,52 @@ type Alerts struct {
 	SentOverSecs float64
 }
 
-// Build compiles passcodebot and the baseline into dir.
-func Build(ctx context.Context, dir string) (bot, baseline string, err error) {
-	bot, baseline = filepath.Join(dir, "passcodebot"), filepath.Join(dir, "baseline")
+// Binaries are the programs a run starts.
+type Binaries struct{ Bot, Baseline, Floor string }
+
+// ReleaseFlags are the build flags of a release binary; Build uses them for
+// all three, with CGO_ENABLED=0: nothing in them needs cgo, and a static
+// binary maps no libc (about 1.7 MiB less resident at idle, measured).
+var ReleaseFlags = []string{"-trimpath", "-ldflags=-s -w"}
+
+// Build compiles passcodebot, the echo bot and the floor into dir, as releases are built.
+func Build(ctx context.Context, dir string) (Binaries, error) {
+	b := Binaries{Bot: filepath.Join(dir, "passcodebot"), Baseline: filepath.Join(dir, "baseline"), Floor: filepath.Join(dir, "floor")}
 	for out, pkg := range map[string]string{
-		bot:      "github.com/passcodebot/passcodebot/cmd/passcodebot",
-		baseline: "github.com/passcodebot/passcodebot/bench/baseline",
+		b.Bot:      "github.com/passcodebot/passcodebot/cmd/passcodebot",
+		b.Baseline: "github.com/passcodebot/passcodebot/bench/baseline",
+		b.Floor:    "github.com/passcodebot/passcodebot/bench/baseline/floor",
 	} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+		args := append(append([]string{"build"}, ReleaseFlags...), "-o", out, pkg)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return Binaries{}, fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}
 	}
-	return bot, baseline, nil
+	return b, nil
 }
 
 // Run runs the benchmark.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.fill()
-	if o.BotBin == "" || o.BaselineBin == "" || o.WorkDir == "" {
-		return nil, errors.New("loadtest: BotBin, BaselineBin and WorkDir are required")
+	if o.BotBin == "" || o.BaselineBin == "" || o.FloorBin == "" || o.WorkDir == "" {
+		return nil, errors.New("loadtest: BotBin, BaselineBin, FloorBin and WorkDir are required")
 	}
 	r := &Report{}
+	if st, err := os.Stat(o.BotBin); err == nil {
+		r.BinarySize = st.Size()
+	}
+	for i := range o.Starts {
+		fmt.Fprintf(o.Progress, "start to ready, %d of %d…\n", i+1, o.Starts)
+		st, err := runStart(ctx, &o, i)
+		if err != nil {
+			return r, fmt.Errorf("start: %w", err)
+		}
+		r.Starts = append(r.Starts, st)
+	}
 	for _, c := range o.Levels {
-		fmt.Fprintf(o.Progress, "level %d: baseline…\n", c)
+		fmt.Fprintf(o.Progress, "level %d: echo bot…\n", c)
 		l, err := runLevel(ctx, &o, c)
 		if err != nil {
 			return r, fmt.Errorf("level %d: %w", c, err)
@@ -316,7 +398,21 @@ func runLevel(ctx context.Context, o *Options, c int) (Level, error) {
 	l.Baseline = bsm.summary(actPing)
 	l.BaselineErrors, l.BaselineFirstErr = berrs.get()
 	l.BaselineMemory, _ = ReadMemory(bs.proc.pid())
+	l.BaselineAcks = bs.acks(ctx, 0)
 	bs.close()
+
+	fmt.Fprintf(o.Progress, "level %d: floor…\n", c)
+	fl := newSession()
+	fl.graph = graphtest.New(graphtest.Options{})
+	fl.addEmployees(0, total, resettable)
+	if err := fl.startFloor(ctx, o, fmt.Sprintf("level%d", c)); err != nil {
+		fl.close()
+		return l, err
+	}
+	floor := fl.resets(ctx, o, c, 0, total, "")
+	floor.Bot, _ = ReadMemory(fl.proc.pid())
+	floor.Start = fl.start
+	fl.close()
 
 	fmt.Fprintf(o.Progress, "level %d: passcodebot…\n", c)
 	s := newSession()
@@ -331,13 +427,14 @@ func runLevel(ctx context.Context, o *Options, c int) (Level, error) {
 	bot.Baseline, bot.BaselineErrors, bot.BaselineFirstErr = l.Baseline, l.BaselineErrors, l.BaselineFirstErr
 	bot.BaselineMemory, bot.BaselineElapsed = l.BaselineMemory, l.BaselineElapsed
 	bot.BaselineCPU, bot.BaselineDriverCPU = l.BaselineCPU, l.BaselineDriverCPU
+	bot.BaselineAcks, bot.Floor, bot.Start = l.BaselineAcks, &floor, s.start
 	l = bot
 	l.Bot, _ = ReadMemory(s.proc.pid())
 	l.Heap, _ = ReadHeap(httpClient, s.admin)
 	return l, nil
 }
 
-func perReset(before, after graphtest.Counts, n int) GraphPerReset {
+func graphPerReset(before, after graphtest.Counts, n int) GraphPerReset {
 	if n == 0 {
 		n = 1
 	}
@@ -347,6 +444,17 @@ func perReset(before, after graphtest.Counts, n int) GraphPerReset {
 		Results: f(before.Results, after.Results), Users: f(before.Users, after.Users),
 		Tokens: after.Tokens - before.Tokens,
 	}
+}
+
+// runStart starts passcodebot against fresh fakes and measures how it started.
+func runStart(ctx context.Context, o *Options, i int) (Startup, error) {
+	s := newSession()
+	s.graph = graphtest.New(graphtest.Options{})
+	defer s.close()
+	if err := s.startBot(ctx, o, fmt.Sprintf("start%d", i)); err != nil {
+		return Startup{}, err
+	}
+	return s.start, nil
 }
 
 // runHold measures, in one bot process: a warm-up, then HoldLoad employees
@@ -410,6 +518,7 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	var errs errorLog
 	var completed atomic.Int64
 	before := s.graph.Counts()
+	firstEnv := s.delivered()
 	if profile != "" {
 		profiled := s.profileCPU(o, profile)
 		defer profiled()
@@ -432,7 +541,8 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	for _, k := range []string{actReset, actPick, actSignIn, actConfirm, actResult, actUnlock} {
 		l.ByAction[k] = sm.summary(k)
 	}
-	l.Graph = perReset(before, s.graph.Counts(), l.Completed)
+	l.Graph = graphPerReset(before, s.graph.Counts(), l.Completed)
+	l.Acks = s.acks(ctx, firstEnv)
 	return l
 }
 

@@ -30,10 +30,10 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestParseStatus(t *testing.T) {
-	status := "Name:\tpasscodebot\nVmPeak:\t 1000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n"
+	status := "Name:\tpasscodebot\nVmPeak:\t 1000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\nRssAnon:\t   30720 kB\nRssFile:\t   10240 kB\nThreads:\t9\n"
 	m, err := ParseStatus(strings.NewReader(status))
-	if err != nil || m.Peak != 50<<20 || m.RSS != 40<<20 {
-		t.Errorf("ParseStatus = %+v, %v; want peak 50 MiB, RSS 40 MiB", m, err)
+	if err != nil || m.Peak != 50<<20 || m.RSS != 40<<20 || m.Anon != 30<<20 || m.File != 10<<20 {
+		t.Errorf("ParseStatus = %+v, %v; want peak 50 MiB, RSS 40 MiB, 30 anonymous, 10 file", m, err)
 	}
 	if _, err := ParseStatus(strings.NewReader("Name:\tx\n")); err == nil {
 		t.Error("a status without VmRSS parsed")
@@ -118,13 +118,13 @@ func TestShortRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bot, baseline, err := Build(ctx, dir)
+	bins, err := Build(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 5
 	r, err := Run(ctx, Options{
-		BotBin: bot, BaselineBin: baseline, WorkDir: dir,
+		BotBin: bins.Bot, BaselineBin: bins.Baseline, FloorBin: bins.Floor, WorkDir: dir, Starts: 1,
 		Levels: []int{n}, MinResets: n,
 		Hold: 20, HoldLoad: n, HoldOpeners: 5,
 		Alerts: 20, AlertsOver: 500 * time.Millisecond, AlertsWithin: time.Minute,
@@ -143,6 +143,20 @@ func TestShortRun(t *testing.T) {
 	}
 	if l.Reply.N != n*len(chatActions) || l.Baseline.N != n*len(chatActions) {
 		t.Errorf("%d bot and %d baseline round trips timed; want %d each", l.Reply.N, l.Baseline.N, n*len(chatActions))
+	}
+	if f := l.Floor; f == nil || f.Completed != n || f.Errors != 0 || f.Reply.N != n*len(chatActions) || f.Bot.Peak == 0 {
+		t.Errorf("the floor: %+v", f)
+	} else if f.Graph.Lists != 1 || f.Graph.Resets != 1 || f.Graph.Results < 1 {
+		t.Errorf("the floor's Graph calls per reset %+v; want one list, one reset, some result reads", f.Graph)
+	}
+	// Every envelope of a reset (DM, device click, confirm click) is acknowledged, by each bot.
+	for name, a := range map[string]Acks{"bot": l.Acks, "floor": l.floor().Acks, "echo": l.BaselineAcks} {
+		if a.Sent != n*len(chatActions) || a.N != a.Sent || a.Missing != 0 {
+			t.Errorf("%s acks: %+v; want %d acknowledged", name, a, n*len(chatActions))
+		}
+	}
+	if len(r.Starts) != 1 || r.Starts[0].Ready <= 0 || r.Starts[0].IdleRSS <= 0 || r.Starts[0].IdleFile <= 0 || r.BinarySize <= 0 {
+		t.Errorf("start %+v, binary %d bytes: not measured", r.Starts, r.BinarySize)
 	}
 	if l.Graph.Lists != 1 || l.Graph.Resets != 1 || l.Graph.Results < 1 {
 		t.Errorf("Graph calls per reset %+v; want one list, one reset, some result reads", l.Graph)

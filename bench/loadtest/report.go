@@ -3,12 +3,13 @@ package loadtest
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 )
 
-// The benchmark's targets.
+// Targets of issue 8 (against the echo bot, and the hold and alert runs).
 const (
 	TargetP50Ratio       = 1.15
 	TargetP99Ratio       = 1.5
@@ -18,6 +19,20 @@ const (
 	TargetAlertsWithin   = 60 * time.Second
 	targetRSSAtEmployees = 1000
 	targetHoldComparedAt = 100
+)
+
+// Targets of issue 17 (against the floor, and the bot's own footprint).
+const (
+	TargetFloorP50   = 1.15
+	TargetFloorP99   = 1.5
+	TargetFloorCPU   = 1.3 // bot CPU per completed reset over the floor's
+	TargetFloorRSS   = 1.5 // peak RSS at targetRSSAtEmployees
+	TargetIdleRSS    = 20 << 20
+	AckLate          = 3 * time.Second // Slack's (and Discord's) deadline
+	TargetAckP99     = 50 * time.Millisecond
+	targetAckAt      = 1000
+	TargetStartReady = 200 * time.Millisecond
+	TargetBinary     = 20_000_000 // bytes (20 MB)
 )
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
@@ -33,44 +48,95 @@ func mib(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
 
 func lat(l Latencies) string { return ms(l.P50) + " / " + ms(l.P95) + " / " + ms(l.P99) }
 
+func ackCell(a Acks) string {
+	return fmt.Sprintf("%s / %s / %s (%d late, %d unacked of %d)", ms(a.P50), ms(a.P99), ms(a.Max), a.Late, a.Missing, a.Sent)
+}
+
+// medianStart is the median of the separate starts' figures.
+func medianStart(ss []Startup) (ready time.Duration, idle int64) {
+	if len(ss) == 0 {
+		return 0, 0
+	}
+	rs := make([]time.Duration, len(ss))
+	is := make([]time.Duration, len(ss))
+	for i, s := range ss {
+		rs[i], is[i] = s.Ready, time.Duration(s.IdleRSS)
+	}
+	slices.Sort(rs)
+	slices.Sort(is)
+	return rs[(len(rs)-1)/2], int64(is[(len(is)-1)/2])
+}
+
 // Print writes the report as tables, then the targets met and missed.
 func (r *Report) Print(w io.Writer) {
 	if len(r.Levels) > 0 {
-		fmt.Fprintln(w, "Reply time per user action (envelope sent -> the bot's post received by the fake Slack), ms p50 / p95 / p99:")
+		fmt.Fprintln(w, "Reply time per user action (envelope sent -> the bot's post received by the fake Slack), ms p50 / p95 / p99;")
+		fmt.Fprintln(w, "floor: bench/baseline/floor through the same resets; echo: bench/baseline, the same number of round trips:")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "employees at once\tresets\tcompleted\terrors\tpasscodebot\tbaseline\tp50 x\tp99 x\tRSS peak MiB bot/base\tRSS x\tgraph list/reset/result per reset\t")
+		fmt.Fprintln(tw, "employees at once\tresets\tcompleted bot/floor\terrors bot/floor/echo\tpasscodebot\tfloor\techo\tp50 x floor\tp99 x floor\tp50 x echo\tp99 x echo\t")
 		for _, l := range r.Levels {
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%.2f\t%.2f\t%s / %s\t%.2f\t%.2f / %.2f / %.2f\t\n",
-				l.Concurrency, l.Resets, l.Completed, l.Errors+l.BaselineErrors, lat(l.Reply), lat(l.Baseline),
-				l.RatioP50(), l.RatioP99(), mib(l.Bot.Peak), mib(l.BaselineMemory.Peak), l.RatioRSS(),
+			f := l.floor()
+			fmt.Fprintf(tw, "%d\t%d\t%d / %d\t%d / %d / %d\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
+				l.Concurrency, l.Resets, l.Completed, f.Completed, l.Errors, f.Errors, l.BaselineErrors,
+				lat(l.Reply), lat(f.Reply), lat(l.Baseline), l.FloorP50(), l.FloorP99(), l.RatioP50(), l.RatioP99())
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "By action, ms p50 / p95 / p99 (signin: demo form posted -> warning; result: confirm -> passcode, includes Graph polling):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "employees at once\tbot\treset\tpick\tsignin\tconfirm\tresult\t")
+		for _, l := range r.Levels {
+			for _, b := range []struct {
+				name string
+				l    Level
+			}{{"passcodebot", l}, {"floor", l.floor()}} {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Concurrency, b.name,
+					lat(b.l.ByAction[actReset]), lat(b.l.ByAction[actPick]), lat(b.l.ByAction[actSignIn]),
+					lat(b.l.ByAction[actConfirm]), lat(b.l.ByAction[actResult]))
+			}
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Wall time, CPU time and memory (the bots, and the driver with the fakes, share the machine's cores):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "employees at once\twall s bot/floor/echo\tCPU ms per reset bot / floor\tCPU x floor\techo CPU ms per 3 round trips\tdriver+fakes CPU s bot/floor/echo\tpeak RSS MiB bot / floor / echo\tRSS x floor\tRSS x echo\tbot live heap after MiB\tgraph list/reset/result per reset bot\t")
+		for _, l := range r.Levels {
+			f := l.floor()
+			fmt.Fprintf(tw, "%d\t%.1f / %.1f / %.1f\t%.2f / %.2f\t%.2f\t%.2f\t%.2f / %.2f / %.2f\t%s / %s / %s\t%.2f\t%.2f\t%s\t%.2f / %.2f / %.2f\t\n", l.Concurrency,
+				l.Elapsed.Seconds(), f.Elapsed.Seconds(), l.BaselineElapsed.Seconds(),
+				perN(l.CPU, l.Completed), perN(f.CPU, f.Completed), l.FloorCPU(), perN(l.BaselineCPU, l.Resets),
+				l.DriverCPU.Seconds(), f.DriverCPU.Seconds(), l.BaselineDriverCPU.Seconds(),
+				mib(l.Bot.Peak), mib(f.Bot.Peak), mib(l.BaselineMemory.Peak), l.FloorRSS(), l.RatioRSS(), mib(int64(l.Heap)),
 				l.Graph.Lists, l.Graph.Resets, l.Graph.Results)
 		}
 		tw.Flush()
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "passcodebot by action, ms p50 / p95 / p99 (signin: demo form posted -> warning; result: confirm -> passcode, includes Graph polling):")
+		fmt.Fprintf(w, "Socket Mode acknowledgements (envelope written -> its ack read by the fake), ms p50 / p99 / max; late: after %v:\n", AckLate)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "employees at once\treset\tpick\tsignin\tconfirm\tresult\t")
+		fmt.Fprintln(tw, "employees at once\tpasscodebot\tfloor\techo\t")
 		for _, l := range r.Levels {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t\n", l.Concurrency,
-				lat(l.ByAction[actReset]), lat(l.ByAction[actPick]), lat(l.ByAction[actSignIn]),
-				lat(l.ByAction[actConfirm]), lat(l.ByAction[actResult]))
-		}
-		tw.Flush()
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Wall time and CPU time (the bots, and the driver with the fake Slack and Graph, share the machine's cores):")
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "employees at once\twall s bot/base\tbot CPU s\tbaseline CPU s\tdriver+fakes CPU s bot/base\tbot CPU ms per reset\tbaseline CPU ms per 3 round trips\t")
-		for _, l := range r.Levels {
-			fmt.Fprintf(tw, "%d\t%.1f / %.1f\t%.2f\t%.2f\t%.2f / %.2f\t%.2f\t%.2f\t\n", l.Concurrency, l.Elapsed.Seconds(), l.BaselineElapsed.Seconds(),
-				l.CPU.Seconds(), l.BaselineCPU.Seconds(), l.DriverCPU.Seconds(), l.BaselineDriverCPU.Seconds(),
-				perN(l.CPU, l.Completed), perN(l.BaselineCPU, l.Resets))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t\n", l.Concurrency, ackCell(l.Acks), ackCell(l.floor().Acks), ackCell(l.BaselineAcks))
 		}
 		tw.Flush()
 		for _, l := range r.Levels {
-			for _, e := range append(l.FirstErrors, l.BaselineFirstErr...) {
+			for _, e := range append(append(l.FirstErrors, l.floor().FirstErrors...), l.BaselineFirstErr...) {
 				fmt.Fprintf(w, "  error at %d: %s\n", l.Concurrency, e)
 			}
 		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Starts) > 0 || len(r.Levels) > 0 {
+		fmt.Fprintf(w, "Start (process start -> /readyz 200; -> Socket Mode connected) and idle RSS (%v after both, no conversation):\n", idleSettle)
+		for i, st := range r.Starts {
+			fmt.Fprintf(w, "  passcodebot start %d: ready %s ms, connected %s ms, idle RSS %s MiB (anonymous %s, file %s), live heap %s MiB\n",
+				i+1, ms(st.Ready), ms(st.Connected), mib(st.IdleRSS), mib(st.IdleAnon), mib(st.IdleFile), mib(int64(st.IdleHeap)))
+		}
+		for _, l := range r.Levels {
+			fmt.Fprintf(w, "  level %d: passcodebot ready %s ms, connected %s ms, idle RSS %s MiB (anonymous %s, file %s); floor connected %s ms, idle RSS %s MiB (anonymous %s, file %s)\n",
+				l.Concurrency, ms(l.Start.Ready), ms(l.Start.Connected), mib(l.Start.IdleRSS), mib(l.Start.IdleAnon), mib(l.Start.IdleFile),
+				ms(l.floor().Start.Connected), mib(l.floor().Start.IdleRSS), mib(l.floor().Start.IdleAnon), mib(l.floor().Start.IdleFile))
+		}
+		fmt.Fprintf(w, "  passcodebot binary (CGO_ENABLED=0 go build %s): %.1f MB\n", strings.Join(ReleaseFlags, " "), float64(r.BinarySize)/1e6)
 		fmt.Fprintln(w)
 	}
 	if h := r.Hold; h != nil {
@@ -109,33 +175,69 @@ func (r *Report) Print(w io.Writer) {
 	}
 }
 
-// Target is one of the benchmark's targets and what the run measured.
+// Target is one of the issues' targets and what the run measured.
 type Target struct {
 	Name string
 	Got  string
 	Met  bool
 }
 
-// Targets judges the run against the benchmark's targets, for what it measured.
+// Targets judges the run against the issues' targets, for what it measured:
+// issue 17's (against the floor, the footprint) first, then issue 8's.
 func (r *Report) Targets() []Target {
 	var ts []Target
+	for _, l := range r.Levels {
+		f := l.floor()
+		ok := l.Reply.N > 0 && f.Reply.N > 0
+		ts = append(ts,
+			Target{fmt.Sprintf("reply p50 within %.2fx of the floor at %d", TargetFloorP50, l.Concurrency),
+				fmt.Sprintf("%.2fx (%s vs %s ms)", l.FloorP50(), ms(l.Reply.P50), ms(f.Reply.P50)), ok && l.FloorP50() <= TargetFloorP50},
+			Target{fmt.Sprintf("reply p99 within %.2fx of the floor at %d", TargetFloorP99, l.Concurrency),
+				fmt.Sprintf("%.2fx (%s vs %s ms)", l.FloorP99(), ms(l.Reply.P99), ms(f.Reply.P99)), ok && l.FloorP99() <= TargetFloorP99},
+			Target{fmt.Sprintf("bot CPU per completed reset within %.1fx of the floor's at %d", TargetFloorCPU, l.Concurrency),
+				fmt.Sprintf("%.2fx (%.2f vs %.2f ms)", l.FloorCPU(), perN(l.CPU, l.Completed), perN(f.CPU, f.Completed)), l.Completed > 0 && f.Completed > 0 && l.FloorCPU() <= TargetFloorCPU},
+			Target{fmt.Sprintf("no envelope acknowledged later than %v at %d", AckLate, l.Concurrency),
+				fmt.Sprintf("%d late, %d never acknowledged of %d; ack p99 %s ms", l.Acks.Late, l.Acks.Missing, l.Acks.Sent, ms(l.Acks.P99)),
+				l.Acks.Sent > 0 && l.Acks.Late == 0 && l.Acks.Missing == 0})
+		if l.Concurrency == targetAckAt {
+			ts = append(ts, Target{fmt.Sprintf("ack p99 under %v at %d", TargetAckP99, l.Concurrency),
+				fmt.Sprintf("%s ms", ms(l.Acks.P99)), l.Acks.N > 0 && l.Acks.Missing == 0 && l.Acks.P99 < TargetAckP99})
+		}
+		if l.Concurrency == targetRSSAtEmployees {
+			ts = append(ts, Target{fmt.Sprintf("peak RSS at %d within %.1fx of the floor's", l.Concurrency, TargetFloorRSS),
+				fmt.Sprintf("%.2fx (%s vs %s MiB)", l.FloorRSS(), mib(l.Bot.Peak), mib(f.Bot.Peak)), f.Bot.Peak > 0 && l.FloorRSS() <= TargetFloorRSS})
+		}
+	}
+	if len(r.Starts) > 0 {
+		ready, idle := medianStart(r.Starts)
+		ts = append(ts,
+			Target{fmt.Sprintf("idle RSS (ready, no conversation) at most %s MiB", mib(TargetIdleRSS)),
+				fmt.Sprintf("%s MiB (median of %d starts)", mib(idle), len(r.Starts)), idle > 0 && idle <= TargetIdleRSS},
+			Target{fmt.Sprintf("start to ready (/readyz 200) at most %v", TargetStartReady),
+				fmt.Sprintf("%s ms (median of %d starts)", ms(ready), len(r.Starts)), ready > 0 && ready <= TargetStartReady})
+	}
+	if r.BinarySize > 0 {
+		ts = append(ts, Target{fmt.Sprintf("release binary at most %d MB", TargetBinary/1_000_000),
+			fmt.Sprintf("%.1f MB (%d bytes)", float64(r.BinarySize)/1e6, r.BinarySize), r.BinarySize <= TargetBinary})
+	}
 	var at100 *Level
 	for i, l := range r.Levels {
 		if l.Concurrency == targetHoldComparedAt {
 			at100 = &r.Levels[i]
 		}
 		ts = append(ts,
-			Target{fmt.Sprintf("reply p50 within %.2fx of the baseline at %d", TargetP50Ratio, l.Concurrency),
+			Target{fmt.Sprintf("reply p50 within %.2fx of the echo bot at %d", TargetP50Ratio, l.Concurrency),
 				fmt.Sprintf("%.2fx (%s vs %s ms)", l.RatioP50(), ms(l.Reply.P50), ms(l.Baseline.P50)), l.RatioP50() <= TargetP50Ratio && l.Reply.N > 0},
-			Target{fmt.Sprintf("reply p99 within %.2fx of the baseline at %d", TargetP99Ratio, l.Concurrency),
+			Target{fmt.Sprintf("reply p99 within %.2fx of the echo bot at %d", TargetP99Ratio, l.Concurrency),
 				fmt.Sprintf("%.2fx (%s vs %s ms)", l.RatioP99(), ms(l.Reply.P99), ms(l.Baseline.P99)), l.RatioP99() <= TargetP99Ratio && l.Reply.N > 0},
-			Target{fmt.Sprintf("every reset completes at %d", l.Concurrency),
-				fmt.Sprintf("%d of %d, %d errors", l.Completed, l.Resets, l.Errors+l.BaselineErrors), l.Completed == l.Resets && l.Errors+l.BaselineErrors == 0},
+			Target{fmt.Sprintf("every reset completes at %d (bot, floor; echo without errors)", l.Concurrency),
+				fmt.Sprintf("%d and %d of %d, %d errors", l.Completed, l.floor().Completed, l.Resets, l.Errors+l.floor().Errors+l.BaselineErrors),
+				l.Completed == l.Resets && l.floor().Completed == l.Resets && l.Errors+l.floor().Errors+l.BaselineErrors == 0},
 			Target{fmt.Sprintf("Graph calls per reset at %d: 1 list, 1 reset, at most %d result reads", l.Concurrency, TargetResultPolls),
 				fmt.Sprintf("%.2f / %.2f / %.2f", l.Graph.Lists, l.Graph.Resets, l.Graph.Results),
 				l.Graph.Lists <= 1 && l.Graph.Resets <= 1 && l.Graph.Results <= TargetResultPolls})
 		if l.Concurrency == targetRSSAtEmployees {
-			ts = append(ts, Target{fmt.Sprintf("peak RSS at %d within %.1fx of the baseline's", l.Concurrency, TargetRSSRatio),
+			ts = append(ts, Target{fmt.Sprintf("peak RSS at %d within %.1fx of the echo bot's", l.Concurrency, TargetRSSRatio),
 				fmt.Sprintf("%.2fx (%s vs %s MiB)", l.RatioRSS(), mib(l.Bot.Peak), mib(l.BaselineMemory.Peak)), l.RatioRSS() <= TargetRSSRatio})
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -189,6 +190,73 @@ type session struct {
 	admin  string // passcodebot's admin listener
 	routes *router
 	plan   func(n int) graphtest.Plan // how employee n's reset plays out; nil: pending once, then done
+	start  Startup
+
+	envMu sync.Mutex
+	envs  []string // envelope ids delivered, in order
+}
+
+// Startup is how a bot process started: from the process's start to /readyz
+// answering 200 (passcodebot only) and to its Socket Mode connection, and its
+// resident set and live heap once ready, before any conversation.
+type Startup struct {
+	Ready, Connected time.Duration
+	IdleRSS          int64
+	IdleAnon         int64  // of IdleRSS: anonymous memory
+	IdleFile         int64  // of IdleRSS: file-backed (the binary)
+	IdleHeap         uint64 // passcodebot only
+}
+
+// idleSettle is how long a started bot is left alone before its idle RSS is read.
+const idleSettle = 500 * time.Millisecond
+
+// deliver sends an envelope to the bot and remembers its id, for the acks.
+func (s *session) deliver(e slacktest.Envelope) error {
+	s.envMu.Lock()
+	s.envs = append(s.envs, e.EnvelopeID)
+	s.envMu.Unlock()
+	return s.fs.Deliver(e)
+}
+
+// delivered is how many envelopes were delivered so far.
+func (s *session) delivered() int {
+	s.envMu.Lock()
+	defer s.envMu.Unlock()
+	return len(s.envs)
+}
+
+// ackWait is how long acks are waited for after a run: past Slack's 3 s, an
+// envelope not acknowledged counts as late.
+const ackWait = AckLate + 500*time.Millisecond
+
+// acks summarises the acknowledgements of the envelopes delivered from the
+// from-th on, waiting up to ackWait for those not acknowledged yet.
+func (s *session) acks(ctx context.Context, from int) Acks {
+	s.envMu.Lock()
+	ids := append([]string(nil), s.envs[from:]...)
+	s.envMu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, ackWait)
+	defer cancel()
+	pending := slices.Clone(ids)
+	_ = s.fs.WaitFor(wctx, func() bool {
+		pending = slices.DeleteFunc(pending, func(id string) bool { _, ok := s.fs.Acked(id); return ok })
+		return len(pending) == 0
+	})
+	a := Acks{Sent: len(ids)}
+	var ds []time.Duration
+	for _, id := range ids {
+		ack, ok := s.fs.Acked(id)
+		if !ok {
+			a.Missing++
+			continue
+		}
+		ds = append(ds, ack.Latency)
+		if ack.Latency > AckLate {
+			a.Late++
+		}
+	}
+	a.Latencies = Summarize(ds)
+	return a
 }
 
 func newSession() *session {
@@ -228,6 +296,7 @@ func (s *session) waitConnected(ctx context.Context, timeout time.Duration) erro
 
 // startBaseline runs the bare slack-go bot against the session's fake.
 func (s *session) startBaseline(ctx context.Context, o *Options, tag string) error {
+	t0 := time.Now()
 	p, err := startProcess("baseline", o.BaselineBin, filepath.Join(o.WorkDir, tag+"-baseline.log"), nil, []string{
 		"BASELINE_SLACK_API_URL=" + s.fs.APIURL(), "BASELINE_SLACK_BOT_TOKEN=" + s.fs.BotToken, "BASELINE_SLACK_APP_TOKEN=" + s.fs.AppToken,
 	})
@@ -235,7 +304,57 @@ func (s *session) startBaseline(ctx context.Context, o *Options, tag string) err
 		return err
 	}
 	s.proc = p
-	return s.waitConnected(ctx, o.Timeout)
+	if err := s.waitConnected(ctx, o.Timeout); err != nil {
+		return err
+	}
+	s.start.Connected = time.Since(t0)
+	s.settle()
+	return nil
+}
+
+// settle leaves the started bot alone for idleSettle, then reads its resident set.
+func (s *session) settle() {
+	time.Sleep(idleSettle)
+	if m, err := ReadMemory(s.proc.pid()); err == nil {
+		s.start.IdleRSS, s.start.IdleAnon, s.start.IdleFile = m.RSS, m.Anon, m.File
+	}
+}
+
+// startFloor runs bench/baseline/floor against the session's fakes.
+func (s *session) startFloor(ctx context.Context, o *Options, tag string) error {
+	listen, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	ready := filepath.Join(o.WorkDir, tag+"-floor.ready")
+	device := "{device}"
+	t0 := time.Now()
+	p, err := startProcess("floor", o.FloorBin, filepath.Join(o.WorkDir, tag+"-floor.log"), nil, []string{
+		"FLOOR_SLACK_API_URL=" + s.fs.APIURL(), "FLOOR_SLACK_BOT_TOKEN=" + s.fs.BotToken, "FLOOR_SLACK_APP_TOKEN=" + s.fs.AppToken,
+		"FLOOR_GRAPH_URL=" + s.graph.URL, "FLOOR_LOGIN_URL=" + s.graph.URL, "FLOOR_TENANT_ID=" + s.graph.TenantID,
+		"FLOOR_CLIENT_ID=" + s.graph.ClientID, "FLOOR_CLIENT_SECRET=" + s.graph.ClientSecret,
+		"FLOOR_DB=" + filepath.Join(o.AuditDir, tag+"-floor.db"), "FLOOR_LISTEN=" + listen, "FLOOR_READY_FILE=" + ready,
+		"FLOOR_POLL_FIRST=" + o.PollFirst.String(), "FLOOR_POLL_MAX=" + (4 * o.PollFirst).String(),
+		"FLOOR_TEXT_RESETTING=" + en.cat.T("en", "resetting", map[string]any{"Device": device}),
+		"FLOOR_TEXT_SUCCESS=" + en.cat.T("en", "success", map[string]any{"Device": device}),
+	})
+	if err != nil {
+		return err
+	}
+	s.proc = p
+	deadline := time.Now().Add(o.Timeout)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) || p.exited() {
+			return fmt.Errorf("the floor did not connect: %v\n%s", p.err, p.logTail())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	s.start.Connected = time.Since(t0)
+	s.settle()
+	return nil
 }
 
 // startBot runs passcodebot against the session's fakes, with the local
@@ -266,6 +385,7 @@ intune: {graph_url: %q, login_url: %q}
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return err
 	}
+	t0 := time.Now()
 	p, err := startProcess("passcodebot", o.BotBin, filepath.Join(o.WorkDir, tag+"-passcodebot.log"), []string{"-config", path}, []string{
 		slackadapter.EnvBotToken + "=" + s.fs.BotToken, slackadapter.EnvAppToken + "=" + s.fs.AppToken,
 		intune.EnvTenantID + "=" + s.graph.TenantID, intune.EnvClientID + "=" + s.graph.ClientID,
@@ -275,24 +395,38 @@ intune: {graph_url: %q, login_url: %q}
 		return err
 	}
 	s.proc = p
-	if err := s.waitConnected(ctx, o.Timeout); err != nil {
-		return err
-	}
-	// The admin listener answers once the bot is serving.
+	connected := make(chan error, 1)
+	go func() {
+		err := s.waitConnected(ctx, o.Timeout)
+		s.start.Connected = time.Since(t0)
+		connected <- err
+	}()
+	// Start to ready: /readyz asked every 2 ms from the process's start (a
+	// fresh connection each time, so no pooled connection hides the listener
+	// coming up).
+	probe := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
 	deadline := time.Now().Add(o.Timeout)
 	for {
-		resp, err := httpClient.Get("http://" + admin + "/readyz")
+		resp, err := probe.Get("http://" + admin + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return nil
+				s.start.Ready = time.Since(t0)
+				break
 			}
 		}
 		if time.Now().After(deadline) || s.proc.exited() {
 			return fmt.Errorf("passcodebot is not ready: %v\n%s", err, s.proc.logTail())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
+	if err := <-connected; err != nil {
+		return err
+	}
+	s.settle()
+	s.start.IdleHeap, _ = ReadHeap(httpClient, s.admin)
+	s.profile(o, tag+"-idle-heap.pprof", "heap?gc=1")
+	return nil
 }
 
 // profile saves /debug/pprof/<what> of the bot into ProfileDir, when set.

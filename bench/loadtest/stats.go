@@ -90,6 +90,9 @@ func (e *errorLog) get() (int, []string) {
 type Memory struct {
 	RSS  int64 // VmRSS, bytes
 	Peak int64 // VmHWM, the peak resident set, bytes
+	// RSS split: anonymous memory (heap, stacks, the runtime's and C-style
+	// allocations) and file-backed pages (the binary's code and data).
+	Anon, File int64
 }
 
 // ReadMemory reads VmRSS and VmHWM of a process (Linux).
@@ -117,6 +120,10 @@ func ParseStatus(r io.Reader) (Memory, error) {
 			dst = &m.RSS
 		case "VmHWM":
 			dst = &m.Peak
+		case "RssAnon":
+			dst = &m.Anon
+		case "RssFile":
+			dst = &m.File
 		default:
 			continue
 		}

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/passcodebot/passcodebot/internal/clock"
@@ -79,4 +81,38 @@ func TestWaitGivesUpOnItsClock(t *testing.T) {
 	if <-waited {
 		t.Fatal("Wait reported the blocked job finished")
 	}
+}
+
+// TestLimitBoundsRunningJobs: with Limit 2, twenty busy keys run two jobs at
+// a time, and all of them run. In a synctest bubble, synctest.Wait returns once
+// every job is either running (waiting to be let go) or waiting for its turn,
+// so the count is exact; with no limit all twenty would be running.
+func TestLimitBoundsRunningJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := Queue{Limit: 2}
+		const keys = 20
+		release := make(chan struct{})
+		var running, done atomic.Int64
+		for k := range keys {
+			q.Do(fmt.Sprint(k), func() {
+				running.Add(1)
+				<-release
+				running.Add(-1)
+				done.Add(1)
+			})
+		}
+		for i := range keys - 1 {
+			synctest.Wait()
+			if r := running.Load(); r != 2 {
+				t.Fatalf("after %d released: %d jobs running; want 2", i, r)
+			}
+			release <- struct{}{}
+		}
+		release <- struct{}{}
+		synctest.Wait()
+		if d := done.Load(); d != keys {
+			t.Errorf("%d of %d jobs ran", d, keys)
+		}
+		q.Close()
+	})
 }

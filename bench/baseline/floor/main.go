@@ -1,0 +1,450 @@
+// Command floor is the load benchmark's floor (issue 17): a bot with no logic
+// that does, per user action, exactly the external I/O a passcode reset needs
+// at minimum, against the same fake Slack and fake Graph as passcodebot, so
+// bench/load can tell the bot's own work from the I/O any implementation of
+// the flow must do. Per action:
+//
+//   - DM "reset": one users.info (the first time a person writes), one Graph
+//     device list, one chat.postMessage (the device list);
+//   - device click: one chat.postMessage (the sign-in link);
+//   - sign-in (three requests to its own HTTP server: the landing page, its
+//     button, the demo sign-in form): one chat.postMessage (the warning);
+//   - "Reset passcode" click: one durable record in SQLite (WAL,
+//     synchronous=FULL: synced before the reset is asked for, so a crash can
+//     never leave a reset nobody knows about; concurrent records share a
+//     commit), one Graph resetPasscode, one chat.postMessage ("Resetting…");
+//   - the result: Graph result reads every reset.poll_first until the
+//     passcode is there, paced across all resets at the bot's Graph budget
+//     (resetflow.GraphReadsPerSecond: a share of Intune's documented limit,
+//     so both wait alike when many resets are in flight), then one
+//     chat.postMessage with it and one with the success notice.
+//
+// It acknowledges every envelope on the socket's event loop before anything
+// else and does the work of each action on its own goroutine. It checks
+// nothing (no eligibility, no identity, no expiry) and logs nothing: it is a
+// yardstick, not a bot.
+//
+// Configuration comes from the environment (bench/loadtest sets it):
+// FLOOR_SLACK_API_URL, FLOOR_SLACK_BOT_TOKEN, FLOOR_SLACK_APP_TOKEN,
+// FLOOR_GRAPH_URL, FLOOR_LOGIN_URL, FLOOR_TENANT_ID, FLOOR_CLIENT_ID,
+// FLOOR_CLIENT_SECRET, FLOOR_DB (the SQLite file), FLOOR_LISTEN (the sign-in
+// server, host:port), FLOOR_READY_FILE (written with the sign-in address once
+// connected), FLOOR_POLL_FIRST, FLOOR_POLL_MAX, and the two sentences the
+// driver recognises, FLOOR_TEXT_RESETTING and FLOOR_TEXT_SUCCESS, in which
+// {device} stands for the device's name.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+	_ "modernc.org/sqlite"
+
+	"github.com/passcodebot/passcodebot/resetflow"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil && ctx.Err() == nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+}
+
+// person is what the floor keeps of one employee between actions.
+type person struct {
+	email   string
+	channel string
+	device  string // Graph id
+	name    string // device name
+}
+
+type floor struct {
+	api                *slack.Client
+	graph              *http.Client // with the client-credentials token
+	graphURL           string
+	db                 *records
+	base               string // the sign-in server's URL
+	first              time.Duration
+	maxWait            time.Duration
+	resetting, success string
+
+	mu     sync.Mutex
+	people map[string]*person // Slack user id
+	links  map[string]string  // sign-in token -> Slack user id
+	next   time.Time          // the next free slot for a result read
+}
+
+// slot reserves the first free result-read slot at or after want.
+func (f *floor) slot(want time.Time) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if want.Before(f.next) {
+		want = f.next
+	}
+	f.next = want.Add(time.Second / resetflow.GraphReadsPerSecond)
+	return want
+}
+
+func run(ctx context.Context) error {
+	env := os.Getenv
+	first, err := time.ParseDuration(env("FLOOR_POLL_FIRST"))
+	if err != nil {
+		return fmt.Errorf("FLOOR_POLL_FIRST: %w", err)
+	}
+	maxWait, err := time.ParseDuration(env("FLOOR_POLL_MAX"))
+	if err != nil {
+		return fmt.Errorf("FLOOR_POLL_MAX: %w", err)
+	}
+	// The same connection pools and timeouts as passcodebot's Slack and Intune clients.
+	pool := func() *http.Client {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		tr.MaxConnsPerHost = 64
+		return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	}
+	api := slack.New(env("FLOOR_SLACK_BOT_TOKEN"),
+		slack.OptionAPIURL(env("FLOOR_SLACK_API_URL")),
+		slack.OptionAppLevelToken(env("FLOOR_SLACK_APP_TOKEN")),
+		slack.OptionHTTPClient(pool()))
+	graphURL := strings.TrimRight(env("FLOOR_GRAPH_URL"), "/")
+	cc := &clientcredentials.Config{
+		ClientID: env("FLOOR_CLIENT_ID"), ClientSecret: env("FLOOR_CLIENT_SECRET"),
+		TokenURL:  strings.TrimRight(env("FLOOR_LOGIN_URL"), "/") + "/" + url.PathEscape(env("FLOOR_TENANT_ID")) + "/oauth2/v2.0/token",
+		Scopes:    []string{graphURL + "/.default"},
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	db, err := openRecords(ctx, env("FLOOR_DB"))
+	if err != nil {
+		return err
+	}
+	// Nothing closes it: a record is on disk once add returns, and the
+	// process ends with the driver's SIGTERM.
+	ln, err := net.Listen("tcp", env("FLOOR_LISTEN"))
+	if err != nil {
+		return err
+	}
+	f := &floor{
+		api: api, graph: cc.Client(context.WithValue(ctx, oauth2.HTTPClient, pool())), graphURL: graphURL, db: db,
+		base: "http://" + ln.Addr().String(), first: first, maxWait: maxWait,
+		resetting: env("FLOOR_TEXT_RESETTING"), success: env("FLOOR_TEXT_SUCCESS"),
+		people: map[string]*person{}, links: map[string]string{},
+	}
+	srv := &http.Server{Handler: f.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	client := socketmode.New(api)
+	go f.events(ctx, client)
+	return client.RunContext(ctx)
+}
+
+// events acks each envelope first, then starts its work on a goroutine.
+func (f *floor) events(ctx context.Context, client *socketmode.Client) {
+	for {
+		var evt socketmode.Event
+		select {
+		case <-ctx.Done():
+			return
+		case evt = <-client.Events:
+		}
+		switch evt.Type {
+		case socketmode.EventTypeConnected:
+			if p := os.Getenv("FLOOR_READY_FILE"); p != "" {
+				_ = os.WriteFile(p, []byte(f.base), 0o600)
+			}
+			continue
+		case socketmode.EventTypeEventsAPI, socketmode.EventTypeInteractive:
+		default:
+			continue
+		}
+		if evt.Request != nil {
+			_ = client.AckCtx(ctx, evt.Request.EnvelopeID, nil)
+		}
+		switch d := evt.Data.(type) {
+		case slackevents.EventsAPIEvent:
+			m, ok := d.InnerEvent.Data.(*slackevents.MessageEvent)
+			if !ok || m.BotID != "" || m.SubType != "" || m.ChannelType != "im" {
+				continue
+			}
+			user, channel := m.User, m.Channel
+			go func() { f.failed(user, f.devices(ctx, user, channel)) }()
+		case slack.InteractionCallback:
+			if d.Type != slack.InteractionTypeBlockActions || len(d.ActionCallback.BlockActions) == 0 {
+				continue
+			}
+			user, act := d.User.ID, d.ActionCallback.BlockActions[0]
+			switch act.ActionID {
+			case "pcb_choice_0":
+				go func() { f.failed(user, f.link(ctx, user)) }()
+			case "pcb_button_0":
+				go func() { f.failed(user, f.reset(ctx, user)) }()
+			}
+		}
+	}
+}
+
+func (f *floor) failed(user string, err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "floor: %s: %v\n", user, err)
+	}
+}
+
+func (f *floor) person(user string) *person {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.people[user]
+}
+
+// devices answers a DM: users.info the first time, the device list, one post.
+func (f *floor) devices(ctx context.Context, user, channel string) error {
+	var email string
+	if p := f.person(user); p != nil {
+		email = p.email
+	} else {
+		u, err := f.api.GetUserInfoContext(ctx, user)
+		if err != nil {
+			return err
+		}
+		email = u.Profile.Email
+	}
+	var page struct {
+		Value []struct {
+			ID   string `json:"id"`
+			Name string `json:"deviceName"`
+		} `json:"value"`
+	}
+	if err := f.graphDo(ctx, http.MethodGet, "/beta/users/"+url.PathEscape(email)+
+		"/managedDevices?$select=id,deviceName,operatingSystem,deviceEnrollmentType", &page); err != nil {
+		return err
+	}
+	if len(page.Value) == 0 {
+		return errors.New("no device")
+	}
+	p := &person{email: email, channel: channel, device: page.Value[0].ID, name: page.Value[0].Name}
+	f.mu.Lock()
+	f.people[user] = p
+	f.mu.Unlock()
+	return f.post(ctx, channel, "Which device?",
+		slack.NewActionBlock("pcb_choices", slack.NewButtonBlockElement("pcb_choice_0", p.device, slack.NewTextBlockObject(slack.PlainTextType, p.name, false, false))))
+}
+
+// link answers a device click: one post with a sign-in link.
+func (f *floor) link(ctx context.Context, user string) error {
+	p := f.person(user)
+	if p == nil {
+		return errors.New("no device list")
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	token := hex.EncodeToString(b)
+	f.mu.Lock()
+	f.links[token] = user
+	f.mu.Unlock()
+	btn := slack.NewButtonBlockElement("pcb_link", "", slack.NewTextBlockObject(slack.PlainTextType, "Sign in", false, false))
+	btn.URL = f.base + "/r/" + token
+	return f.post(ctx, p.channel, "Sign in again", slack.NewActionBlock("pcb_signin", btn))
+}
+
+// routes serve the sign-in: a landing page, its button, the demo form.
+func (f *floor) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /r/{token}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<form method="post" action="/r/%s"><button>Continue</button></form>`, html.EscapeString(r.PathValue("token")))
+	})
+	mux.HandleFunc("POST /r/{token}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<form method="post" action="/local/signin"><input type="hidden" name="token" value="%s"><button>Sign in</button></form>`, html.EscapeString(r.PathValue("token")))
+	})
+	mux.HandleFunc("POST /local/signin", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		user, ok := f.links[r.PostFormValue("token")]
+		delete(f.links, r.PostFormValue("token"))
+		p := f.people[user]
+		f.mu.Unlock()
+		if !ok || p == nil {
+			http.Error(w, "unknown link", http.StatusNotFound)
+			return
+		}
+		confirm := slack.NewConfirmationBlockObject(slack.NewTextBlockObject(slack.PlainTextType, "Sure?", false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, "Anyone holding the device can reach its data.", false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, "Reset", false, false), nil)
+		btn := slack.NewButtonBlockElement("pcb_button_0", "confirm", slack.NewTextBlockObject(slack.PlainTextType, "Reset passcode", false, false))
+		btn.Confirm = confirm
+		if err := f.post(r.Context(), p.channel, "Warning", slack.NewActionBlock("pcb_confirm", btn)); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		_, _ = w.Write([]byte("Signed in. Go back to Slack.\n"))
+	})
+	return mux
+}
+
+// reset answers "Reset passcode": the durable record, resetPasscode, one
+// post; then the result reads, the passcode and the success notice.
+func (f *floor) reset(ctx context.Context, user string) error {
+	p := f.person(user)
+	if p == nil {
+		return errors.New("no device")
+	}
+	if err := f.db.add(ctx, user, p.device); err != nil {
+		return err
+	}
+	if err := f.graphDo(ctx, http.MethodPost, "/v1.0/deviceManagement/managedDevices/"+url.PathEscape(p.device)+"/resetPasscode", nil); err != nil {
+		return err
+	}
+	if err := f.post(ctx, p.channel, strings.ReplaceAll(f.resetting, "{device}", p.name)); err != nil {
+		return err
+	}
+	for {
+		wait := time.Until(f.slot(time.Now().Add(f.first)))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		var res struct {
+			Results []struct {
+				Type     string `json:"@odata.type"`
+				State    string `json:"actionState"`
+				Passcode string `json:"passcode"`
+			} `json:"deviceActionResults"`
+		}
+		if err := f.graphDo(ctx, http.MethodGet, "/beta/deviceManagement/managedDevices/"+url.PathEscape(p.device)+"?$select=deviceActionResults", &res); err != nil {
+			return err
+		}
+		for _, r := range res.Results {
+			if r.Type == "#microsoft.graph.resetPasscodeActionResult" && r.State == "done" {
+				if err := f.post(ctx, p.channel, "Your temporary passcode",
+					slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "`"+r.Passcode+"`", false, false), nil, nil, slack.SectionBlockOptionBlockID("pcb_secret"))); err != nil {
+					return err
+				}
+				return f.post(ctx, p.channel, strings.ReplaceAll(f.success, "{device}", p.name))
+			}
+		}
+	}
+}
+
+func (f *floor) post(ctx context.Context, channel, text string, blocks ...slack.Block) error {
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	_, _, err := f.api.PostMessageContext(ctx, channel, opts...)
+	return err
+}
+
+func (f *floor) graphDo(ctx context.Context, method, path string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, method, f.graphURL+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := f.graph.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("graph %s %s: %s", method, path, resp.Status)
+	}
+	if into == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// records is the durable record of resets asked for: each add returns once
+// its row is synced, and the adds that queued meanwhile share one commit.
+type records struct {
+	db    *sql.DB
+	queue chan *record
+}
+
+type record struct {
+	user, device string
+	at           time.Time
+	err          chan error
+}
+
+func openRecords(ctx context.Context, path string) (*records, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS resets (user TEXT NOT NULL, device TEXT NOT NULL, at TEXT NOT NULL)`); err != nil {
+		db.Close()
+		return nil, err
+	}
+	r := &records{db: db, queue: make(chan *record, 256)}
+	go r.run()
+	return r, nil
+}
+
+func (r *records) add(ctx context.Context, user, device string) error {
+	rec := &record{user: user, device: device, at: time.Now(), err: make(chan error, 1)}
+	select {
+	case r.queue <- rec:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-rec.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *records) run() {
+	for rec := range r.queue {
+		batch := []*record{rec}
+	more:
+		for len(batch) < 256 {
+			select {
+			case next := <-r.queue:
+				batch = append(batch, next)
+			default:
+				break more
+			}
+		}
+		err := r.commit(batch)
+		for _, b := range batch {
+			b.err <- err
+		}
+	}
+}
+
+func (r *records) commit(batch []*record) error {
+	tx, err := r.db.Begin()
+	if err != nil {
+		return err
+	}
+	for _, b := range batch {
+		if _, err := tx.Exec(`INSERT INTO resets (user, device, at) VALUES (?, ?, ?)`, b.user, b.device, b.at.UTC().Format(time.RFC3339Nano)); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}

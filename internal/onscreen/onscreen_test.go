@@ -65,15 +65,16 @@ type kit struct {
 	ledger *ledger
 	tries  chan try
 	logs   *bytes.Buffer
+	wrote  chan struct{}
 	mu     sync.Mutex
 	fail   int // how many tries fail before one works; -1: all fail
 }
 
 func newKit(t *testing.T, retry func(int) (time.Duration, bool)) *kit {
 	t.Helper()
-	k := &kit{clk: clock.NewFake(t0), ledger: newLedger(), tries: make(chan try, 16), logs: &bytes.Buffer{}}
+	k := &kit{clk: clock.NewFake(t0), ledger: newLedger(), tries: make(chan try, 16), logs: &bytes.Buffer{}, wrote: make(chan struct{}, 1)}
 	k.screen = New(Config{
-		Clock: k.clk, Log: slog.New(slog.NewTextHandler(syncWriter{&k.mu, k.logs}, nil)), TTL: 10 * time.Minute, Ledger: k.ledger, Retry: retry,
+		Clock: k.clk, Log: slog.New(slog.NewTextHandler(syncWriter{&k.mu, k.logs, k.wrote}, nil)), TTL: 10 * time.Minute, Ledger: k.ledger, Retry: retry,
 		Remove: func(ctx context.Context, it Item, n int) error {
 			if _, ok := ctx.Deadline(); !ok {
 				t.Error("a removal without a deadline")
@@ -91,14 +92,31 @@ func newKit(t *testing.T, retry func(int) (time.Duration, bool)) *kit {
 }
 
 type syncWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
+	mu    *sync.Mutex
+	b     *bytes.Buffer
+	wrote chan struct{} // a tick per write, for tests that wait for a line
 }
 
 func (w syncWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.b.Write(p)
+	n, err := w.b.Write(p)
+	if w.wrote != nil {
+		select {
+		case w.wrote <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
+}
+
+// waitLog waits until the log holds want: the screen logs a ledger failure
+// after the ledger call returns, so the test may look before it is written.
+func (k *kit) waitLog(t *testing.T, want string) {
+	t.Helper()
+	for !strings.Contains(k.logText(), want) {
+		recv(t, k.wrote, "a log line with "+want)
+	}
 }
 
 func (k *kit) logText() string {
@@ -221,6 +239,7 @@ func TestLedgerFailure(t *testing.T) {
 	k.clk.Advance(10 * time.Minute)
 	recv(t, k.tries, "removal despite the ledger")
 	recv(t, k.ledger.removed, "ledger removal attempt")
+	k.waitLog(t, "forgetting a removed passcode message failed")
 	logs := k.logText()
 	for _, want := range []string{"remembering a passcode message failed", "forgetting a removed passcode message failed", "disk full"} {
 		if !strings.Contains(logs, want) {

@@ -17,7 +17,9 @@ func TestAlertTakenInConsole(t *testing.T) {
 	const helper = "U0HELPER"
 	e.fs.AddUser(slacktest.User{ID: helper, Name: "helper", Email: "helper@contoso.example"})
 	// Two different people, so the queue does not fold them as repeats.
-	for id, u := range map[string]string{"a1": "bob", "a2": "carol"} {
+	// In this order (a map's would be random): the queue posts a1 first.
+	for _, p := range [][2]string{{"a1", "bob"}, {"a2", "carol"}} {
+		id, u := p[0], p[1]
 		e.alerts.Alert(e.ctx, resetflow.Alert{ID: id, Kind: resetflow.AlertContactSupport, Time: e.clk.Now(), Platform: "slack", ChatUser: "U-" + u,
 			User: resetflow.User{ID: "u-" + u, UPN: u + "@contoso.example"}})
 	}

@@ -256,11 +256,20 @@ func (b *Bot) Run(ctx context.Context) error {
 	case <-time.After(adaptersTimeout):
 		b.Log.Warn("chat adapters did not stop in time", "timeout", adaptersTimeout)
 	}
-	httpCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(httpCtx)
-	if adminSrv != nil {
-		_ = adminSrv.Shutdown(httpCtx)
+	if errors.Is(runErr, ErrLostLead) {
+		// No grace for requests in progress either: a connection that has not
+		// sent its first request yet would hold Shutdown for 5 s.
+		_ = srv.Close()
+		if adminSrv != nil {
+			_ = adminSrv.Close()
+		}
+	} else {
+		httpCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(httpCtx)
+		if adminSrv != nil {
+			_ = adminSrv.Shutdown(httpCtx)
+		}
 	}
 	if errors.Is(runErr, context.Canceled) {
 		runErr = nil

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/passcodebot/passcodebot/internal/migrate"
 )
@@ -61,12 +63,29 @@ func (m *Migrator) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := db.PingContext(ctx); err != nil {
+	// A connection's set-up switches the file to WAL, which needs a lock that
+	// another process starting on the same file may hold; SQLite can answer
+	// that with SQLITE_BUSY at once, without its busy timeout. Try again a
+	// while (each Ping makes a fresh connection).
+	err = db.PingContext(ctx)
+	for try := 0; err != nil && isBusy(err) && try < 50; try++ {
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
 		db.Close()
 		return fmt.Errorf("sqlite: %s: %w", m.path, err)
 	}
 	m.db = db
 	return nil
+}
+
+// isBusy reports SQLite's "database is locked" (SQLITE_BUSY).
+func isBusy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
 
 // Close closes the file.

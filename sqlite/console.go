@@ -273,32 +273,14 @@ func (s *ConsoleStore) ByDeviceOS(ctx context.Context, since, until time.Time) (
 
 // Trail implements console.Store.
 func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]resetflow.Event, error) {
-	var where []string
-	var args []any
-	if q.Person != "" {
-		where = append(where, "(user_upn = ? OR user_upn = ? OR user_id = ? OR chat_user = ?)")
-		args = append(args, q.Person, strings.ToLower(q.Person), q.Person, q.Person)
-	}
-	if q.Device != "" {
-		where = append(where, "device_id = ?")
-		args = append(args, q.Device)
-	}
-	if q.Flow != "" {
-		where = append(where, "flow = ?")
-		args = append(args, q.Flow)
-	}
-	if !q.Since.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, ts(q.Since))
-	}
-	if !q.Until.IsZero() {
-		where = append(where, "time < ?")
-		args = append(args, ts(q.Until))
-	}
-	query := `SELECT id, time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
+	var c conds
+	c.add(q.Person != "", "(user_upn = ? OR user_upn = ? OR user_id = ? OR chat_user = ?)", q.Person, strings.ToLower(q.Person), q.Person, q.Person)
+	c.add(q.Device != "", "device_id = ?", q.Device)
+	c.add(q.Flow != "", "flow = ?", q.Flow)
+	c.add(!q.Since.IsZero(), "time >= ?", ts(q.Since))
+	c.add(!q.Until.IsZero(), "time < ?", ts(q.Until))
+	args := c.args
+	query := `SELECT id, time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events` + c.where()
 	// The newest events when there are more than the limit, shown in time order.
 	query = `SELECT * FROM (` + query + ` ORDER BY time DESC, id DESC`
 	if q.Limit > 0 {
@@ -364,23 +346,12 @@ func scanAlert(sc interface{ Scan(...any) error }) (console.Alert, error) {
 
 // Alerts implements console.Store.
 func (s *ConsoleStore) Alerts(ctx context.Context, f console.AlertFilter) ([]console.Alert, error) {
-	var where []string
-	var args []any
-	if f.OpenOnly {
-		where = append(where, "resolved_at = ''")
-	}
-	if f.Kind != "" {
-		where = append(where, "kind = ?")
-		args = append(args, f.Kind)
-	}
-	if f.ID != "" {
-		where = append(where, "id = ?")
-		args = append(args, f.ID)
-	}
-	q := `SELECT ` + alertColumns + ` FROM alerts`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	var c conds
+	c.add(f.OpenOnly, "resolved_at = ''")
+	c.add(f.Kind != "", "kind = ?", f.Kind)
+	c.add(f.ID != "", "id = ?", f.ID)
+	args := c.args
+	q := `SELECT ` + alertColumns + ` FROM alerts` + c.where()
 	q += " ORDER BY time DESC, rowid DESC"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)

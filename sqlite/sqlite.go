@@ -317,40 +317,16 @@ type Filter struct {
 
 // Events lists audit events in time order.
 func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {
-	var where []string
-	var args []any
-	if f.User != "" {
-		where = append(where, "(user_upn = ? COLLATE NOCASE OR user_id = ?)")
-		args = append(args, f.User, f.User)
-	}
-	if f.Device != "" {
-		where = append(where, "device_id = ?")
-		args = append(args, f.Device)
-	}
-	if f.Flow != "" {
-		where = append(where, "flow = ?")
-		args = append(args, f.Flow)
-	}
-	if f.Outcome != "" {
-		where = append(where, "outcome = ?")
-		args = append(args, f.Outcome)
-	}
-	if f.Step != "" {
-		where = append(where, "step = ?")
-		args = append(args, f.Step)
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, ts(f.Since))
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "time < ?")
-		args = append(args, ts(f.Until))
-	}
-	q := `SELECT time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	var c conds
+	c.add(f.User != "", "(user_upn = ? COLLATE NOCASE OR user_id = ?)", f.User, f.User)
+	c.add(f.Device != "", "device_id = ?", f.Device)
+	c.add(f.Flow != "", "flow = ?", f.Flow)
+	c.add(f.Outcome != "", "outcome = ?", f.Outcome)
+	c.add(f.Step != "", "step = ?", f.Step)
+	c.add(!f.Since.IsZero(), "time >= ?", ts(f.Since))
+	c.add(!f.Until.IsZero(), "time < ?", ts(f.Until))
+	args := c.args
+	q := `SELECT time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events` + c.where()
 	q += " ORDER BY time, id"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
@@ -384,4 +360,26 @@ func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 		return n, err
 	}
 	return n, nil
+}
+
+// conds builds a WHERE clause from the filters that are set.
+type conds struct {
+	parts []string
+	args  []any
+}
+
+// add adds cond with its arguments when on.
+func (c *conds) add(on bool, cond string, args ...any) {
+	if on {
+		c.parts = append(c.parts, cond)
+		c.args = append(c.args, args...)
+	}
+}
+
+// where is " WHERE a AND b", or "" without conditions.
+func (c *conds) where() string {
+	if len(c.parts) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.parts, " AND ")
 }

@@ -91,3 +91,17 @@ func (e *Engine) together(ctx context.Context, c Commit) (ok bool, err error) {
 	}
 	return true, err
 }
+
+// ended records the event that ends a conversation already dropped from
+// memory (cancelled, expired, refused) and forgets it in Conversations: one
+// commit when the ports allow; otherwise the record, and the conversation
+// forgotten without waiting, as endLocked does.
+func (e *Engine) ended(ctx context.Context, flow string, ev Event) {
+	if together, err := e.together(ctx, Commit{Events: []Event{ev}, Closed: flow}); together && err == nil {
+		return
+	}
+	if err := e.d.Recorder.Record(ctx, ev); err != nil {
+		e.log.Error("audit record failed", "flow", ev.Flow, "step", ev.Step, "err", err)
+	}
+	e.closedLocked(flow) // starts a goroutine; needs no lock
+}

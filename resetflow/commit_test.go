@@ -390,3 +390,54 @@ func TestLimitInTheCommit(t *testing.T) {
 		t.Fatalf("%d resets counted, want the 3 of before", n)
 	}
 }
+
+// TestEndingCommitsOnce: a cancel, an expired step and a refused device each
+// end the conversation with one commit (the event and the conversation
+// forgotten) before the person is told.
+func TestEndingCommitsOnce(t *testing.T) {
+	after := func(j *journal, mark int) []string { return j.all()[mark:] }
+	t.Run("cancel", func(t *testing.T) {
+		h, d, j := committed(t)
+		h.say("alice@contoso.example", "reset")
+		mark := len(j.all())
+		h.say("alice@contoso.example", "cancel")
+		if got := after(j, mark); !slices.Equal(got, []string{"commit cancel+closed", "send text"}) {
+			t.Fatalf("cancel: %q", got)
+		}
+		if d.opened() != 0 {
+			t.Fatal("the cancelled conversation is still remembered")
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		h, d, j := committed(t)
+		h.say("alice@contoso.example", "reset")
+		mark := len(j.all())
+		h.clk.Advance(resetflow.DefaultConfig().PickTimeout)
+		h.chat.WaitFrom(0, "alice@contoso.example", func(m resetflow.Message) bool {
+			return m.Text == h.tr("expired_pick", map[string]any{"Minutes": 5})
+		})
+		if got := after(j, mark); !slices.Equal(got, []string{"commit expired+closed", "send text"}) {
+			t.Fatalf("expired: %q", got)
+		}
+		if d.opened() != 0 {
+			t.Fatal("the expired conversation is still remembered")
+		}
+	})
+	t.Run("refused device", func(t *testing.T) {
+		h, d, j := committed(t)
+		h.say(bob, "reset")
+		mark := len(j.all())
+		for _, c := range h.last(bob).Choices {
+			if c.Label == "Bob's Galaxy S9" { // factory reset only
+				h.click(bob, c.Value)
+			}
+		}
+		got := after(j, mark)
+		if len(got) != 2 || got[0] != "commit eligibility+closed" || got[1] != "send text" {
+			t.Fatalf("refused: %q", got)
+		}
+		if d.opened() != 0 {
+			t.Fatal("the refused conversation is still remembered")
+		}
+	})
+}

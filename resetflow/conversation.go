@@ -344,9 +344,9 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 		now := e.d.Clock.Now()
 		base := c.event(now)
 		if verdict.Decision != Allow {
-			e.endLocked(c)
+			e.dropLocked(c)
 			return func() {
-				e.record(ctx, base, StepEligibility, string(verdict.Decision), verdict.Rule)
+				e.ended(ctx, c.flow, withStep(base, StepEligibility, string(verdict.Decision), verdict.Rule))
 				kind := map[Decision]AlertKind{ContactSupport: AlertContactSupport, FactoryReset: AlertFactoryReset}[verdict.Decision]
 				if kind == "" {
 					kind = AlertNotSupported
@@ -420,9 +420,9 @@ func (e *Engine) cancel(ctx context.Context, from Address, loc, flow string) {
 		case c.step == stepResetting:
 			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "cannot_cancel")})
 		}
-		e.endLocked(c)
+		e.dropLocked(c)
 		return func() {
-			e.record(ctx, c.event(e.d.Clock.Now()), StepCancel, c.step.String(), "")
+			e.ended(ctx, c.flow, withStep(c.event(e.d.Clock.Now()), StepCancel, c.step.String(), ""))
 			e.send(ctx, from, Message{Text: e.cat.T(loc, "cancelled")})
 		}
 	})
@@ -462,9 +462,9 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 			}
 			c.window = "" // the expired window stays in the cache, so its page says "expired"
 			pair := c.pair
-			e.endLocked(c)
+			e.dropLocked(c)
 			return func() {
-				e.record(context.Background(), c.event(e.d.Clock.Now()), StepExpired, s.String(), "")
+				e.ended(context.Background(), c.flow, withStep(c.event(e.d.Clock.Now()), StepExpired, s.String(), ""))
 				if s == stepPairing {
 					e.pairRefused(context.Background(), c, pair, "expired")
 				}

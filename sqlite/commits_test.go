@@ -110,3 +110,91 @@ func TestUnwritableDatabaseShowsNoDeviceList(t *testing.T) {
 		t.Fatalf("events written: %+v %v", evs, err)
 	}
 }
+
+// TestStopMidResetResumesFromTheCommits: a process stops (its engine's
+// background work cancelled, the file closed) after the reset was requested
+// and before its result; the next process, on the same file, finds the reset
+// in flight in what the commits wrote, reads its result without asking again,
+// shows the passcode once and ends it. The audit trail has each step once.
+func TestStopMidResetResumesFromTheCommits(t *testing.T) {
+	db1, path := open(t)
+	k1 := resetflowtest.Start(t, resetflowtest.WithDeps(func(d *resetflow.Deps) { d.Recorder, d.Store, d.Links, d.Conversations = db1, db1, db1, db1 }))
+	ctx := context.Background()
+	from := resetflow.Address{Platform: "t", UserID: "alice"}
+	in := func(text, action string) {
+		k1.Engine.Handle(ctx, resetflow.Input{From: from, Email: "alice@contoso.example", Text: text, Action: action})
+	}
+	in("reset", "")
+	in("2", "")
+	m, _ := k1.Chat.Last()
+	u, _ := k1.Fleet.LookupUser(ctx, "alice@contoso.example")
+	if r := k1.Engine.CompleteSignIn(ctx, m.Link.URL[strings.LastIndex(m.Link.URL, "/")+1:], resetflow.Identity{Subject: u.ID, UPN: u.UPN, AuthTime: k1.Clock.Now()}); r.Status != resetflow.SignInOK {
+		t.Fatalf("sign-in %v", r.Status)
+	}
+	warn, _ := k1.Chat.Last()
+	in("", warn.Buttons[0].Value)
+	k1.Clock.WaitForTimers(1) // the first result read: the request was made and recorded
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	k1.Engine.Shutdown(stopped)
+	if err := db1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if k1.Fleet.Resets() != 1 {
+		t.Fatalf("%d reset requests before the stop", k1.Fleet.Resets())
+	}
+	k1.Clock.Advance(time.Minute) // the device finishes meanwhile
+
+	db2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db2.Close() })
+	k2 := resetflowtest.Start(t, resetflowtest.WithDeps(func(d *resetflow.Deps) {
+		d.Recorder, d.Store, d.Links, d.Conversations = db2, db2, db2, db2
+		d.Devices, d.Directory = k1.Fleet, k1.Fleet
+	}))
+	k2.Clock.Advance(k1.Clock.Now().Sub(k2.Clock.Now())) // the same time as the first process
+	if err := k2.Engine.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	success := k2.Catalog.T("en", "success", map[string]any{"Device": "Alice's Pixel 8"})
+	done := make(chan struct{})
+	go func() {
+		k2.Chat.WaitFrom(0, "alice", func(m resetflow.Message) bool { return m.Text == success })
+		close(done)
+	}()
+	for waiting := true; waiting; {
+		timers := make(chan struct{})
+		go func() { k2.Clock.WaitForTimers(1); close(timers) }()
+		select {
+		case <-done:
+			waiting = false
+		case <-timers:
+			k2.Clock.Advance(time.Second)
+		}
+	}
+	shown := 0
+	for _, s := range k2.Chat.All() {
+		if s.M.Secret != nil {
+			shown++
+		}
+	}
+	if shown != 1 || k1.Fleet.Resets() != 1 {
+		t.Fatalf("passcode shown %d times, %d reset requests", shown, k1.Fleet.Resets())
+	}
+	if l, err := db2.InFlight(ctx); err != nil || len(l) != 0 {
+		t.Fatalf("still in flight: %+v %v", l, err)
+	}
+	evs, err := db2.Events(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Step)
+	}
+	if s := strings.Join(got, " "); s != "request devices_listed eligibility link_issued signin confirm reset_requested result delivery" {
+		t.Fatalf("audit trail: %s", s)
+	}
+}

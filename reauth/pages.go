@@ -116,6 +116,10 @@ func (p *Pages) Landing(w http.ResponseWriter, token string, info resetflow.Wind
 		Warning: warning,
 		Note:    p.Catalog.T(loc, "page_preview_note"),
 		Action:  "/r/" + token, Button: p.Catalog.T(loc, "page_continue"),
+		// A browser goes straight on to the sign-in (one action: opening the
+		// link); a link preview runs no script and changes nothing. Linking an
+		// account keeps its explicit step: the person must read whose it is.
+		Auto: !info.Linking,
 	})
 }
 

@@ -97,12 +97,12 @@ func (e *Engine) Handle(ctx context.Context, in Input) {
 	case cmdReset:
 		e.start(ctx, in, loc)
 	case cmdNumber:
-		e.pick(ctx, in.From, loc, "", n)
+		e.pick(ctx, in.From, loc, "", n, false)
 	case cmdUnlink:
 		e.unlink(ctx, in.From, loc)
 	default:
 		if n := e.deviceByName(in.From, in.Text); n > 0 {
-			e.pick(ctx, in.From, loc, "", n)
+			e.pick(ctx, in.From, loc, "", n, false)
 			return
 		}
 		e.send(ctx, in.From, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.cat.T(loc, "help_hint")})
@@ -120,7 +120,7 @@ func (e *Engine) handleAction(ctx context.Context, in Input, loc string) {
 			e.stale(ctx, in.From, loc)
 			return
 		}
-		e.pick(ctx, in.From, loc, parts[1], n+1)
+		e.pick(ctx, in.From, loc, parts[1], n+1, false)
 	case parts[0] == actConfirm && len(parts) == 2:
 		e.confirm(ctx, in.From, loc, parts[1])
 	case parts[0] == actCancel && len(parts) == 2:
@@ -320,7 +320,9 @@ func (e *Engine) deviceDetail(loc string, d Device) string {
 }
 
 // pick takes the device choice: n is 1-based. flow is empty for a typed number.
-func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int) {
+// byLink: the choice came from a device-list link, whose browser is already on
+// its way to the sign-in; the chat says so rather than asking to open a link.
+func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int, byLink bool) {
 	e.locked(func() func() {
 		c := e.convs[from.key()]
 		switch {
@@ -375,8 +377,12 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 			e.recordAll(ctx, withStep(base, StepEligibility, string(Allow), verdict.Rule),
 				withStep(base, StepLinkIssued, "", "expires "+deadline.UTC().Format(time.RFC3339)))
 			until := e.clockTime(deadline)
+			text := "signin_needed"
+			if byLink {
+				text = "signin_in_browser"
+			}
 			e.send(ctx, from, Message{
-				Text:    e.cat.T(loc, "signin_needed", map[string]any{"Device": d.Name, "Until": until, "Minutes": int(e.cfg.Window / time.Minute)}),
+				Text:    e.cat.T(loc, text, map[string]any{"Device": d.Name, "Until": until, "Minutes": int(e.cfg.Window / time.Minute)}),
 				Link:    &Link{URL: e.linkURL(token), Label: e.cat.T(loc, "signin_button"), Expires: deadline},
 				Buttons: []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}},
 			})

@@ -129,7 +129,7 @@ func (e *Engine) PickFromLink(ctx context.Context, token string, n int) PickResu
 	addr, loc, flow, picking := c.addr, c.locale, c.flow, c.step == stepPicking
 	e.mu.Unlock()
 	if picking {
-		e.pick(ctx, addr, loc, flow, n)
+		e.pick(ctx, addr, loc, flow, n, true)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -71,6 +71,12 @@ func TestDeviceListLinks(t *testing.T) {
 	if info, st := h.eng.Window(res.SignIn); st != resetflow.WindowOpen || info.DeviceName != "Dave's Quest 3" {
 		t.Fatalf("the sign-in window = %+v %v", info, st)
 	}
+	// The chat says the browser is on its way (not "open this link"), and
+	// keeps the same sign-in at hand in case the browser was closed.
+	if m := h.last(dave); m.Text != h.cat.T("en", "signin_in_browser", map[string]any{"Device": "Dave's Quest 3", "Until": "09:05 UTC", "Minutes": 5}) ||
+		m.Link == nil || !strings.HasSuffix(m.Link.URL, "/r/"+res.SignIn) {
+		t.Errorf("the chat after a link pick: %q %+v", m.Text, m.Link)
+	}
 	if again := h.eng.PickFromLink(context.Background(), tok, n); again.SignIn != res.SignIn {
 		t.Errorf("a second POST opened another sign-in: %q vs %q", again.SignIn, res.SignIn)
 	}

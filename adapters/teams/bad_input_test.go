@@ -2,8 +2,11 @@ package teams_test
 
 import (
 	"encoding/json"
+	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -144,21 +147,51 @@ func TestOutsidePersonalChat(t *testing.T) {
 
 // TestOldCardClick: a click on a card from an earlier conversation (replaced
 // by a newer one, or from a request that was cancelled) says why and does
-// nothing.
+// nothing; its device links (Action.OpenUrl, which Teams does not tell the
+// bot about) open a page that says the link is no longer valid, and do
+// nothing either.
 func TestOldCardClick(t *testing.T) {
 	h := newHarness(t)
 	h.run()
 	alice := h.user(aliceID, "alice@contoso.example", "en-US")
 	conv := h.fake.PersonalChat(alice)
 	pick := h.cat.T("en", "pick_device", map[string]any{"Count": 3})
+	// dead checks that the browser's requests of a device link (the page, the
+	// form it submits) are answered with the page saying the link is not valid.
+	dead := func(link string, methods ...string) {
+		t.Helper()
+		if link == "" {
+			t.Fatal("no device link")
+		}
+		for _, method := range methods {
+			req := func() (*http.Response, error) { return http.PostForm(link, url.Values{}) }
+			if method == http.MethodGet {
+				req = func() (*http.Response, error) { return http.Get(link) }
+			}
+			resp, err := req()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(b), html.EscapeString(h.cat.T("en", "page_unknown_title"))) {
+				t.Errorf("%s %s = %d; want the page saying the link is not valid:\n%s", resp.Request.Method, link, resp.StatusCode, b)
+			}
+		}
+	}
 
 	h.say(alice, "reset")
 	first := h.says(conv, pick)
 	h.say(alice, "cancel")
 	h.says(conv, h.cat.T("en", "cancelled"))
+	// The cancelled request's device link, in the browser: not valid, nothing happens.
+	dead(first.OpenURL("1. Alice's iPhone"), http.MethodGet, http.MethodPost)
 	// The cancelled request's list, clicked: the engine says it belongs to an earlier request.
-	h.click(alice, first, "1. Alice's iPhone")
+	h.click(alice, first, h.cat.T("en", "button_cancel"))
 	h.says(conv, h.cat.T("en", "stale_action"))
+	if n := h.countAction(conv, h.cat.T("en", "signin_button")); n != 0 {
+		t.Errorf("the cancelled request's link started a sign-in (%d sign-in links)", n)
+	}
 
 	// A list superseded while its request goes on: she types the number instead of
 	// clicking, the sign-in card replaces the list, then the list is clicked from
@@ -175,10 +208,16 @@ func TestOldCardClick(t *testing.T) {
 		}
 		return false
 	})
-	h.click(alice, second, "3. Alice's Lumia 950")
+	// Its link for another device, in the browser: the page's form is refused
+	// (the request has its device), nothing happens.
+	dead(second.OpenURL("3. Alice's Lumia 950"), http.MethodPost)
+	h.click(alice, second, h.cat.T("en", "button_cancel"))
 	h.fake.WaitFor(t, "a second stale notice", func() bool { return h.count(conv, h.cat.T("en", "stale_action")) == 2 })
 	if n := h.count(conv, h.cat.T("en", "already_picked")); n != 0 {
-		t.Error("the superseded card's click reached the engine")
+		t.Error("the superseded card's click or link reached the engine")
+	}
+	if n := h.count(conv, h.cat.T("en", "cancelled")); n != 1 {
+		t.Errorf("%d cancellations; want the first request's only", n)
 	}
 	if n := h.countAction(conv, h.cat.T("en", "signin_button")); n != 1 {
 		t.Errorf("%d sign-in links; want 1", n)
@@ -187,16 +226,22 @@ func TestOldCardClick(t *testing.T) {
 
 // TestActionExecuteInvoke: an Action.Execute arrives as an adaptiveCard/action
 // invoke; it is answered in the HTTP response with the card without buttons,
-// and the pick goes on.
+// and the pick goes on. (The data is the choice set's: devices the rules allow
+// on a short list are links, which Teams does not send to the bot.)
 func TestActionExecuteInvoke(t *testing.T) {
-	h := newHarness(t)
+	h := newHarnessFleet(t, erinsFleet(7))
 	h.run()
-	alice := h.user(aliceID, "alice@contoso.example", "en-US")
-	conv := h.fake.PersonalChat(alice)
-	h.say(alice, "reset")
-	list := h.says(conv, h.cat.T("en", "pick_device", map[string]any{"Count": 3}))
-	data := list.Action("3. Alice's Lumia 950")["data"]
-	a := h.fake.Activity(alice, "")
+	erin := h.user(erinID, "erin@contoso.example", "en-US")
+	conv := h.fake.PersonalChat(erin)
+	h.say(erin, "reset")
+	list := h.says(conv, h.cat.T("en", "pick_device", map[string]any{"Count": 7}))
+	data := list.Action(h.cat.T("en", "teams_choose"))["data"].(map[string]any)
+	cid, titles, values := list.ChoiceSet()
+	if len(titles) != 7 || titles[2] != "3. Erin's phone 3" {
+		t.Fatalf("choice set %q", titles)
+	}
+	data[cid] = values[2]
+	a := h.fake.Activity(erin, "")
 	a["type"], a["name"], a["replyToId"] = "invoke", "adaptiveCard/action", list.ID
 	a["value"] = map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": "pick", "data": data}, "trigger": "manual"}
 	res, err := h.fake.Deliver(a)
@@ -211,17 +256,20 @@ func TestActionExecuteInvoke(t *testing.T) {
 	if err := json.Unmarshal(res.Body, &ir); err != nil || ir.StatusCode != 200 || ir.Type != "application/vnd.microsoft.card.adaptive" {
 		t.Fatalf("invoke response %s (%v); want a 200 card", res.Body, err)
 	}
-	if _, has := ir.Value["actions"]; has || !strings.Contains(string(mustJSON(ir.Value)), "You chose: Alice's Lumia 950") {
+	if _, has := ir.Value["actions"]; has || !strings.Contains(string(mustJSON(ir.Value)), "You chose: Erin's phone 3") {
 		t.Errorf("the invoke's card = %s; want no actions and the choice", mustJSON(ir.Value))
 	}
-	h.card(conv, "the sign-in link", func(m teamstest.Message) bool { return m.Action(h.cat.T("en", "signin_button")) != nil })
+	link := h.card(conv, "the sign-in link", func(m teamstest.Message) bool { return m.Action(h.cat.T("en", "signin_button")) != nil })
+	if !strings.Contains(link.Texts(), "Erin's phone 3") {
+		t.Errorf("the sign-in link is not for phone 3: %q", link.Texts())
+	}
 	// The same card invoked again (a double click): nothing more.
-	a2 := h.fake.Activity(alice, "")
+	a2 := h.fake.Activity(erin, "")
 	a2["type"], a2["name"], a2["replyToId"], a2["value"] = "invoke", "adaptiveCard/action", list.ID, a["value"]
 	if res, err := h.fake.Deliver(a2); err != nil || res.Status != http.StatusOK {
 		t.Fatalf("second invoke = %+v, %v", res, err)
 	}
-	h.say(alice, "help")
+	h.say(erin, "help")
 	h.says(conv, firstLine(h.cat.T("en", "help")))
 	if n := h.countAction(conv, h.cat.T("en", "signin_button")); n != 1 {
 		t.Errorf("%d sign-in links; want 1", n)

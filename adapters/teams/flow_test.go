@@ -3,6 +3,7 @@ package teams_test
 import (
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +15,9 @@ import (
 func dev(name string) map[string]any { return map[string]any{"Device": name} }
 
 // TestAndroidReset: the whole reset in a Teams personal chat, with the real
-// token validation: "reset", the devices as buttons, the pick (the card loses
-// its buttons and says what was chosen), the sign-in link with its expiry,
+// token validation: "reset", the devices as link buttons (Action.OpenUrl), the
+// pick in the browser that lands on the sign-in (the card loses its buttons and
+// links; the sign-in link with its expiry names the same window),
 // the warning with a destructive "Reset passcode", the temporary passcode in
 // the personal chat only, the success notice, and the passcode removed after
 // the secret TTL (not a moment before).
@@ -30,6 +32,17 @@ func TestAndroidReset(t *testing.T) {
 	if got := strings.Join(list.Actions(), "|"); got != "1. Alice's iPhone|2. Alice's Pixel 8|3. Alice's Lumia 950|"+h.cat.T("en", "button_cancel") {
 		t.Fatalf("device buttons = %q", got)
 	}
+	// Every device the rules allow is a link of its own (Teams sends the bot
+	// nothing for it); Cancel stays a button.
+	for i, title := range []string{"1. Alice's iPhone", "2. Alice's Pixel 8", "3. Alice's Lumia 950"} {
+		u := list.OpenURL(title)
+		if !strings.HasPrefix(u, h.web.URL+"/r/") || !strings.HasSuffix(u, fmt.Sprintf("?d=%d", i+1)) {
+			t.Errorf("%s opens %q; want its device-list link", title, u)
+		}
+	}
+	if a := list.Action(h.cat.T("en", "button_cancel")); a["type"] != "Action.Submit" {
+		t.Errorf("Cancel = %v; want an Action.Submit", a)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, m := range h.fake.Messages(conv) {
@@ -37,23 +50,28 @@ func TestAndroidReset(t *testing.T) {
 			}
 		}
 	})
-	h.click(alice, list, "2. Alice's Pixel 8")
+	form := h.open(list, "2. Alice's Pixel 8")
+	window := formToken(t, form)
 	link := h.card(conv, "the sign-in link", func(m teamstest.Message) bool {
 		return strings.Contains(m.Texts(), "09:05") && m.Action(h.cat.T("en", "signin_button")) != nil
 	})
-	if !strings.HasPrefix(linkURL(t, link), h.web.URL+"/r/") {
-		t.Errorf("link = %q", linkURL(t, link))
+	if !strings.HasPrefix(linkURL(t, link), h.web.URL+"/r/") || !strings.Contains(link.Texts(), "Alice's Pixel 8") {
+		t.Errorf("link = %q for %q", linkURL(t, link), link.Texts())
+	}
+	if path.Base(linkURL(t, link)) != window {
+		t.Errorf("the browser signs in to window %s, the chat's link is %s", window, linkURL(t, link))
 	}
 	h.fake.WaitFor(t, "the device list settled", func() bool {
 		for _, m := range h.fake.Messages(conv) {
 			if m.ID == list.ID {
-				return len(m.Actions()) == 0 && strings.Contains(m.Texts(), h.cat.T("en", "slack_chosen", map[string]any{"Choice": "Alice's Pixel 8"}))
+				// No button and no device link is left anywhere on the card.
+				return len(m.Actions()) == 0 && !strings.Contains(string(mustJSON(m.Card)), h.web.URL+"/r/")
 			}
 		}
 		return false
 	})
 
-	h.signIn(linkURL(t, link), "alice@contoso.example")
+	h.localSignIn(window, "alice@contoso.example")
 	warn := h.card(conv, "the warning", func(m teamstest.Message) bool { return m.Action(h.cat.T("en", "button_reset")) != nil })
 	if s := styleOf(warn, h.cat.T("en", "button_reset")); s != "destructive" {
 		t.Errorf("Reset passcode style = %q; want destructive", s)
@@ -139,12 +157,15 @@ func TestJapaneseIOSReset(t *testing.T) {
 
 	h.say(alice, "パスコードをリセット")
 	list := h.says(conv, h.cat.T("ja", "pick_device", map[string]any{"Count": 3}))
-	h.click(alice, list, "1. Alice's iPhone")
+	form := h.open(list, "1. Alice's iPhone")
 	link := h.card(conv, "the sign-in link", func(m teamstest.Message) bool { return m.Action(h.cat.T("ja", "signin_button")) != nil })
 	if !strings.Contains(link.Texts(), h.cat.T("ja", "slack_link_until", map[string]any{"Until": "09:05"})) {
 		t.Errorf("the link card lacks its expiry in Japanese: %q", link.Texts())
 	}
-	h.signIn(linkURL(t, link), "alice@contoso.example")
+	if !strings.Contains(form, `lang="ja"`) {
+		t.Errorf("the sign-in page the device link led to is not in Japanese:\n%s", form)
+	}
+	h.localSignIn(formToken(t, form), "alice@contoso.example")
 	warn := h.card(conv, "the warning", func(m teamstest.Message) bool { return m.Action(h.cat.T("ja", "button_reset")) != nil })
 	h.click(alice, warn, h.cat.T("ja", "button_reset"))
 	h.says(conv, h.cat.T("ja", "resetting", dev("Alice's iPhone")))
@@ -173,14 +194,9 @@ func TestJapaneseIOSReset(t *testing.T) {
 // TestManyDevicesChoiceSet: more than five devices are a choice set with a
 // Choose button instead of a button each; the pick goes on with the chosen one.
 func TestManyDevicesChoiceSet(t *testing.T) {
-	var y strings.Builder
-	y.WriteString("users:\n  - id: 8f1c2a6e-0005-4c1a-9a11-e41e00000005\n    upn: erin@contoso.example\n    name: Erin Example\n    devices:\n")
-	for i := 1; i <= 7; i++ {
-		fmt.Fprintf(&y, "      - {id: dev-erin-%d, name: \"Erin's phone %d\", maker: Google, model: Pixel %d, os: Android, version: \"15\", mode: android_enterprise_corporate_work_profile, owner: company, last_sync: \"2026-11-25T08:00:00Z\"}\n", i, i, i)
-	}
-	h := newHarnessFleet(t, y.String())
+	h := newHarnessFleet(t, erinsFleet(7))
 	h.run()
-	erin := h.user("8f1c2a6e-0005-4c1a-9a11-e41e00000005", "erin@contoso.example", "en-US")
+	erin := h.user(erinID, "erin@contoso.example", "en-US")
 	conv := h.fake.PersonalChat(erin)
 	h.say(erin, "reset")
 	list := h.says(conv, h.cat.T("en", "pick_device", map[string]any{"Count": 7}))
@@ -207,4 +223,16 @@ func TestManyDevicesChoiceSet(t *testing.T) {
 		}
 		return false
 	})
+}
+
+const erinID = "8f1c2a6e-0005-4c1a-9a11-e41e00000005"
+
+// erinsFleet is a fleet of one person, Erin, with n phones the rules allow.
+func erinsFleet(n int) string {
+	var y strings.Builder
+	y.WriteString("users:\n  - id: " + erinID + "\n    upn: erin@contoso.example\n    name: Erin Example\n    devices:\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&y, "      - {id: dev-erin-%d, name: \"Erin's phone %d\", maker: Google, model: Pixel %d, os: Android, version: \"15\", mode: android_enterprise_corporate_work_profile, owner: company, last_sync: \"2026-11-25T08:00:00Z\"}\n", i, i, i)
+	}
+	return y.String()
 }

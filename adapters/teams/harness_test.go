@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -61,6 +62,8 @@ type harness struct {
 	removed  chan string
 	runErr   chan error
 	cancel   context.CancelFunc
+	// acts counts what the person did: say, click, open, and signing in on the form.
+	acts int
 }
 
 func newHarness(t testing.TB, tweak ...func(*teams.Config)) *harness {
@@ -169,6 +172,7 @@ func (h *harness) user(oid, upn, locale string) teamstest.User {
 // say delivers a message and checks that the bot took it at once (200).
 func (h *harness) say(u teamstest.User, text string) teamstest.Response {
 	h.t.Helper()
+	h.acts++
 	res, err := h.fake.Say(u, text)
 	if err != nil || res.Status != http.StatusOK {
 		h.t.Fatalf("Say(%q) = %+v, %v; want 200", text, res, err)
@@ -178,6 +182,7 @@ func (h *harness) say(u teamstest.User, text string) teamstest.Response {
 
 func (h *harness) click(u teamstest.User, m teamstest.Message, title string) teamstest.Response {
 	h.t.Helper()
+	h.acts++
 	res, err := h.fake.Click(u, m, title, nil)
 	if err != nil || res.Status != http.StatusOK {
 		h.t.Fatalf("Click(%q) = %+v, %v; want 200", title, res, err)
@@ -253,25 +258,76 @@ func linkURL(t testing.TB, m teamstest.Message) string {
 	return ""
 }
 
+// open presses a card's Action.OpenUrl (a device of the list) as a person
+// does: Teams tells the bot nothing and the browser follows the device-list
+// link. It returns the page the link led to (the demo sign-in form).
+func (h *harness) open(m teamstest.Message, title string) string {
+	h.t.Helper()
+	link := m.OpenURL(title)
+	if link == "" {
+		h.t.Fatalf("card %q has no link %q; its actions: %s", firstLine(m.Texts()), title, mustJSON(m.Card["actions"]))
+	}
+	h.acts++
+	return h.browse(link)
+}
+
+// browse opens a device-list link as a browser does: the page twice (the
+// first as a link preview would: it changes nothing), then the form the page
+// submits by itself. It returns the page the form led to.
+func (h *harness) browse(link string) string {
+	h.t.Helper()
+	for range 2 {
+		page := h.do(func() (*http.Response, error) { return http.Get(link) })
+		if !strings.Contains(page, "document.forms[0].submit()") {
+			h.t.Fatalf("GET %s is not the page that submits itself: %s", link, page)
+		}
+	}
+	return h.do(func() (*http.Response, error) { return http.PostForm(link, url.Values{}) })
+}
+
+var hiddenToken = regexp.MustCompile(`name="token" value="([^"]+)"`)
+
+// formToken is the sign-in window of the demo sign-in form a device link led to.
+func formToken(t testing.TB, form string) string {
+	t.Helper()
+	m := hiddenToken.FindStringSubmatch(form)
+	if m == nil {
+		t.Fatalf("no sign-in form:\n%s", form)
+	}
+	return m[1]
+}
+
+func (h *harness) do(req func() (*http.Response, error)) string {
+	h.t.Helper()
+	resp, err := req()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("%s %s = %d: %s", resp.Request.Method, resp.Request.URL, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
 // signIn follows a sign-in link as a person does in a browser.
 func (h *harness) signIn(link, upn string) {
 	h.t.Helper()
-	do := func(req func() (*http.Response, error)) string {
-		resp, err := req()
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			h.t.Fatalf("%s = %d: %s", resp.Request.URL, resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	do(func() (*http.Response, error) { return http.Get(link) }) // a link preview
-	do(func() (*http.Response, error) { return http.PostForm(link, url.Values{}) })
-	page := do(func() (*http.Response, error) {
-		return http.PostForm(h.web.URL+"/local/signin", url.Values{"token": {path.Base(link)}, "choice": {upn}})
+	// Two of the person's actions: open the link (a link preview fetches it
+	// too), press Continue.
+	h.acts += 2
+	h.do(func() (*http.Response, error) { return http.Get(link) })
+	h.do(func() (*http.Response, error) { return http.PostForm(link, url.Values{}) })
+	h.localSignIn(path.Base(link), upn)
+}
+
+// localSignIn signs in as upn on the demo sign-in form of window token.
+func (h *harness) localSignIn(token, upn string) {
+	h.t.Helper()
+	h.acts++
+	page := h.do(func() (*http.Response, error) {
+		return http.PostForm(h.web.URL+"/local/signin", url.Values{"token": {token}, "choice": {upn}})
 	})
 	if !strings.Contains(page, html.EscapeString(h.cat.T("en", "page_success_title"))) && !strings.Contains(page, html.EscapeString(h.cat.T("ja", "page_success_title"))) {
 		h.t.Fatalf("sign-in as %s did not succeed: %s", upn, page)

@@ -50,9 +50,17 @@ func (a *Adapter) render(m resetflow.Message, loc string, settled bool, chosen s
 			line += " — " + escape(c.Detail)
 		}
 		body = append(body, textBlock(line, "spacing", "Small"))
-		if !settled && !many {
-			actions = append(actions, card{"type": "Action.Submit", "title": clip(strconv.Itoa(i+1)+". "+c.Label, 80), "data": card{keyAction: c.Value}, "style": "positive"})
+		if settled || many {
+			continue
 		}
+		title := clip(strconv.Itoa(i+1)+". "+c.Label, 80)
+		if c.URL != "" {
+			// A device-list link: it picks the device in the browser and goes straight
+			// on to the sign-in. Teams sends the bot nothing for an Action.OpenUrl.
+			actions = append(actions, card{"type": "Action.OpenUrl", "title": title, "url": c.URL, "style": "positive"})
+			continue
+		}
+		actions = append(actions, card{"type": "Action.Submit", "title": title, "data": card{keyAction: c.Value}, "style": "positive"})
 	}
 	if many && !settled {
 		var choices []any

@@ -37,6 +37,7 @@ type Fake struct {
 	now     time.Time
 	timers  []*fakeTimer
 	waiters []chan struct{}
+	wakes   int // Wake calls, so WaitFor never misses one
 }
 
 // NewFake returns a fake clock reading t.
@@ -146,6 +147,50 @@ func (c *Fake) WaitForTimers(n int) {
 		if pending >= n {
 			c.mu.Unlock()
 			return
+		}
+		w := make(chan struct{})
+		c.waiters = append(c.waiters, w)
+		c.mu.Unlock()
+		<-w
+	}
+}
+
+// Wake makes WaitFor look again at its count: for a count that changes outside
+// the clock (a job that ended and will arm no timer again).
+func (c *Fake) Wake() {
+	c.mu.Lock()
+	c.wakes++
+	ws := c.waiters
+	c.waiters = nil
+	c.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+}
+
+// WaitFor blocks until at least want() timers are pending, asking want again
+// whenever a timer is added or Wake is called. want is called without the
+// clock's lock held, so it may read the clock.
+func (c *Fake) WaitFor(want func() int) {
+	for {
+		c.mu.Lock()
+		wakes := c.wakes
+		c.mu.Unlock()
+		n := want()
+		c.mu.Lock()
+		pending := 0
+		for _, t := range c.timers {
+			if !t.done {
+				pending++
+			}
+		}
+		if pending >= n {
+			c.mu.Unlock()
+			return
+		}
+		if c.wakes != wakes { // woken while want ran: ask again
+			c.mu.Unlock()
+			continue
 		}
 		w := make(chan struct{})
 		c.waiters = append(c.waiters, w)

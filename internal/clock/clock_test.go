@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -40,5 +41,29 @@ func TestWaitForTimers(t *testing.T) {
 	done := make(chan struct{})
 	go func() { c.WaitForTimers(1); close(done) }()
 	c.After(time.Second)
+	<-done
+}
+
+// TestWaitForAsksAgainOnWake: WaitFor returns once the count it waits for drops
+// to what is pending, when the drop is announced by Wake (no timer is added).
+func TestWaitForAsksAgainOnWake(t *testing.T) {
+	c := NewFake(time.Unix(0, 0))
+	c.After(time.Second)
+	var mu sync.Mutex
+	want := 2
+	done := make(chan struct{})
+	go func() {
+		c.WaitFor(func() int { mu.Lock(); defer mu.Unlock(); return want })
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("WaitFor returned with 1 timer pending and 2 wanted")
+	default:
+	}
+	mu.Lock()
+	want = 1
+	mu.Unlock()
+	c.Wake()
 	<-done
 }

@@ -728,6 +728,17 @@ func (m Message) Action(title string) map[string]any {
 	return nil
 }
 
+// OpenURL is the address of the card's Action.OpenUrl with this title, or ""
+// when the card has none. Teams opens it in the browser and tells the bot
+// nothing, so there is no Click for it.
+func (m Message) OpenURL(title string) string {
+	if a := m.Action(title); a != nil && a["type"] == "Action.OpenUrl" {
+		u, _ := a["url"].(string)
+		return u
+	}
+	return ""
+}
+
 // Texts is every TextBlock of the card, one a line.
 func (m Message) Texts() string {
 	var b strings.Builder

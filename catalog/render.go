@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -112,9 +113,12 @@ func load(name string) (map[string]message, error) {
 	if err != nil {
 		return nil, err
 	}
-	var src map[string]string
-	if err := yaml.Unmarshal(raw, &src); err != nil {
-		return nil, err
+	src, ok := parseLines(string(raw))
+	if !ok || !utf8.Valid(raw) {
+		src = nil
+		if err := yaml.Unmarshal(raw, &src); err != nil {
+			return nil, err
+		}
 	}
 	out := make(map[string]message, len(src))
 	for id, s := range src {

@@ -155,7 +155,7 @@ func doubleQuoted(s string) (string, bool) {
 	return "", false // not closed on its line
 }
 
-// singleQuoted reads a '...' scalar that ends on its line (” is a quote).
+// singleQuoted reads a '...' scalar that ends on its line; a doubled quote is one quote.
 func singleQuoted(s string) (string, bool) {
 	var b strings.Builder
 	for i := 1; i < len(s); i++ {

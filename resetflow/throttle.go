@@ -26,24 +26,30 @@ type throttle struct {
 }
 
 // throttled are the allowed events of one key inside the window, oldest first:
-// at, then more.
+// at, then more's; 16 bytes in the map slot.
 type throttled struct {
-	at      int64    // the oldest, Unix nanoseconds
-	more    *[]int64 // the others, when there are others
-	refused bool     // a refusal was logged in the current window
+	at   int64         // the oldest, Unix nanoseconds
+	more *throttleMore // the others, and the refusal flag, when there are any
+}
+
+type throttleMore struct {
+	ts      []int64
+	refused bool // a refusal was logged in the current window
 }
 
 func (v *throttled) times() []int64 {
 	ts := []int64{v.at}
 	if v.more != nil {
-		ts = append(ts, *v.more...)
+		ts = append(ts, v.more.ts...)
 	}
 	return ts
 }
 
+func (v *throttled) refused() bool { return v.more != nil && v.more.refused }
+
 func (v *throttled) newest() int64 {
-	if v.more != nil && len(*v.more) > 0 {
-		return (*v.more)[len(*v.more)-1]
+	if v.more != nil && len(v.more.ts) > 0 {
+		return v.more.ts[len(v.more.ts)-1]
 	}
 	return v.at
 }
@@ -70,7 +76,7 @@ func (t *throttle) allow(key string, now time.Time) (ok, first bool, retry time.
 	var keep []int64
 	refused := false
 	if v, found := t.seen[k]; found {
-		refused = v.refused
+		refused = v.refused()
 		for _, ts := range v.times() {
 			if at-ts < t.window {
 				keep = append(keep, ts)
@@ -88,10 +94,9 @@ func (t *throttle) allow(key string, now time.Time) (ok, first bool, retry time.
 func (t *throttle) key(s string) uint64 { return maphash.String(t.seed, s) }
 
 func pack(ts []int64, refused bool) throttled {
-	v := throttled{at: ts[0], refused: refused}
-	if len(ts) > 1 {
-		more := ts[1:]
-		v.more = &more
+	v := throttled{at: ts[0]}
+	if len(ts) > 1 || refused {
+		v.more = &throttleMore{ts: ts[1:], refused: refused}
 	}
 	return v
 }

@@ -47,4 +47,18 @@ func TestThrottleSlidingWindow(t *testing.T) {
 	if len(th.seen) != 1 {
 		t.Fatalf("%d keys after the sweep, want 1", len(th.seen))
 	}
+	// With a limit of one, the refusal flag has no other events to sit beside.
+	one := newThrottle(1, time.Minute)
+	if ok, _, _ := one.allow("x", t0); !ok {
+		t.Fatal("limit 1: the first event refused")
+	}
+	if ok, first, _ := one.allow("x", t0.Add(time.Second)); ok || !first {
+		t.Fatalf("limit 1: second event ok %v first %v", ok, first)
+	}
+	if ok, first, _ := one.allow("x", t0.Add(2*time.Second)); ok || first {
+		t.Fatalf("limit 1: third event ok %v first %v", ok, first)
+	}
+	if ok, _, _ := one.allow("x", t0.Add(time.Minute)); !ok {
+		t.Fatal("limit 1: refused after the window")
+	}
 }

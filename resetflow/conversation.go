@@ -291,10 +291,10 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 		e.opened(ctx, c, now)
 	}
 
-	e.send(ctx, from, e.deviceList(c))
+	e.send(ctx, from, e.deviceList(c, key))
 }
 
-func (e *Engine) deviceList(c *conversation) Message {
+func (e *Engine) deviceList(c *conversation, key string) Message {
 	loc := c.locale
 	m := Message{Text: e.cat.T(loc, "pick_device", map[string]any{"Count": len(c.devices)}), Notice: e.cat.T(loc, "pick_hint")}
 	for i, d := range c.devices {
@@ -305,7 +305,7 @@ func (e *Engine) deviceList(c *conversation) Message {
 		})
 	}
 	m.Buttons = []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}}
-	e.offerLinks(c, &m)
+	e.offerLinks(c, key, &m)
 	return m
 }
 

@@ -109,6 +109,7 @@ func (a *Adapter) supervise(ctx context.Context) error {
 			return ctx.Err()
 		case <-cur.done:
 			a.log.Info("Slack Socket Mode connection lost; reconnecting", "err", cur.err)
+			a.setConnected(false)
 			cur = nil
 		case reason := <-cur.disconnect:
 			switch reason {

@@ -3,6 +3,7 @@ package slack_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -158,6 +159,7 @@ func TestDroppedConnectionReconnectsWithAFreshURL(t *testing.T) {
 		if err := e.fs.WaitConnections(e.ctx, 2+i); err != nil {
 			t.Fatal(err)
 		}
+		e.probe()
 	}
 	e.deliver(e.fs.Retry(one))
 	e.deliver(e.fs.DM(alice, "two"))
@@ -170,6 +172,15 @@ func TestDroppedConnectionReconnectsWithAFreshURL(t *testing.T) {
 	if n := len(e.fs.CallsWhere(method("apps.connections.open"))); n != 3 {
 		t.Errorf("apps.connections.open calls = %d, want 3", n)
 	}
+}
+
+// probe waits until the bot reads the fake's current connection: an envelope
+// of a type the adapter ignores is acknowledged. (The fake counts a
+// connection once it wrote hello; a cut before the bot read it is a
+// connection that failed, which waits RestartBackoff on the fake clock.)
+func (e *env) probe() {
+	e.t.Helper()
+	e.deliver(slacktest.Envelope{EnvelopeID: fmt.Sprintf("env-probe-%d", e.fs.Connections()), Type: "probe", Payload: json.RawMessage(`{}`)})
 }
 
 // TestDisconnectThatRefusesWaitsBeforeReconnecting: link_disabled (Socket Mode
@@ -297,6 +308,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	if err := e.fs.WaitConnections(e.ctx, 2); err != nil {
 		t.Fatal(err)
 	}
+	e.probe()
 	e.fs.DropConnection()
 	if err := e.fs.WaitConnections(e.ctx, 3); err != nil {
 		t.Fatal(err)

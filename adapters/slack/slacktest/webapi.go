@@ -48,8 +48,8 @@ func (s *Server) SetAuthError(code string) {
 }
 
 // FailConnectionsOpen makes the next apps.connections.open answer an HTTP
-// status (404 makes the slack-go client give up and return from RunContext)
-// or, when status is 200, ok:false with code.
+// status (the bot then waits RestartBackoff before it asks again) or, when
+// status is 200, ok:false with code.
 func (s *Server) FailConnectionsOpen(status int, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

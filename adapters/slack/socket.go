@@ -101,7 +101,6 @@ func (a *Adapter) supervise(ctx context.Context) error {
 				continue
 			}
 			cur, wait = l, a.cfg.RestartBackoff
-			a.setConnected(true)
 			a.log.Info("Slack Socket Mode connected")
 		}
 		select {
@@ -212,6 +211,8 @@ func (a *Adapter) read(l *link) {
 		case "hello":
 			if !hello {
 				hello = true
+				// Healthy before anything read after hello is handled.
+				a.setConnected(true)
 				close(l.hello)
 			}
 			continue

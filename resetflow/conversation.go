@@ -67,6 +67,7 @@ type conversation struct {
 	locale   string
 	user     User
 	step     step
+	picked   uint8    // the chosen device's number in the list (0: past 255), once chosen
 	devices  []Device // offered, while picking
 	device   Device   // chosen
 	outcome  Outcome
@@ -335,6 +336,11 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 			if flow == "" {
 				return e.reply(ctx, from, Message{Text: e.cat.T(loc, "unknown_input"), Notice: e.stepHint(loc, c.step)})
 			}
+			if flow == c.flow && c.picked != 0 && n == int(c.picked) {
+				// The same device again: a device button both opens its link, whose
+				// page picks it, and sends the click; whichever comes second is no news.
+				return nil
+			}
 			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "already_picked"), Notice: e.stepHint(loc, c.step)})
 		case n < 1 || n > len(c.devices):
 			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "no_such_device", map[string]any{"N": n, "Max": len(c.devices)})})
@@ -342,6 +348,9 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 		d := c.devices[n-1]
 		c.devices = nil
 		c.device = d
+		if n <= 255 {
+			c.picked = uint8(n)
+		}
 		verdict := e.cfg.Rules.Evaluate(d)
 		now := e.d.Clock.Now()
 		base := c.event(now)

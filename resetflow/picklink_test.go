@@ -112,3 +112,32 @@ func TestDeviceListLinks(t *testing.T) {
 		}
 	})
 }
+
+// TestDeviceButtonClickAfterItsLinkPicked: a device button both opens its link
+// (whose page picks the device) and sends the click. When the page came first,
+// the click of the same device says nothing; another device's click still
+// hears that a device is already picked.
+func TestDeviceButtonClickAfterItsLinkPicked(t *testing.T) {
+	h := newHarness(t)
+	h.say(dave, "reset")
+	var quest resetflow.Choice
+	for _, c := range h.last(dave).Choices {
+		if c.Label == "Dave's Quest 3" {
+			quest = c
+		}
+	}
+	tok, n := listToken(t, quest.URL)
+	if res := h.eng.PickFromLink(context.Background(), tok, n); res.SignIn == "" {
+		t.Fatalf("PickFromLink = %+v", res)
+	}
+	before := h.count(dave)
+	h.click(dave, quest.Value)
+	if got := h.count(dave); got != before {
+		t.Fatalf("the click of the device the link picked answered: %q", h.last(dave).Text)
+	}
+	other := strings.TrimSuffix(quest.Value, strconv.Itoa(n)) + strconv.Itoa(n%4+1)
+	h.click(dave, other)
+	if got := h.count(dave); got != before+1 || !strings.Contains(h.last(dave).Text, h.tr("already_picked")) {
+		t.Fatalf("another device's click after the pick: %d messages, last %q", got-before, h.last(dave).Text)
+	}
+}

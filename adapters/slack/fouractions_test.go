@@ -86,7 +86,7 @@ func TestFourActionsToThePasscode(t *testing.T) {
 	browserGet(t, link)
 	browserGet(t, link)
 	if n := len(e.fs.Messages(im)); n != posts {
-		t.Fatalf("a preview of the sign-in link posted %d messages", n-posts)
+		t.Fatalf("a preview of the sign-in link posted %d messages%s", n-posts, dump(e.fs.Messages(im)))
 	}
 
 	act("sign in")

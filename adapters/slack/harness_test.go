@@ -83,8 +83,9 @@ type options struct {
 	handler   resetflow.Handler // run the adapter alone with this handler instead of the whole bot
 	fleetYAML string
 	configure func(*slackadapter.Config)
-	before    func(*slacktest.Server) // runs before the bot starts
-	noWait    bool                    // do not wait for the adapter to connect
+	before    func(*slacktest.Server)  // runs before the bot starts
+	noWait    bool                     // do not wait for the adapter to connect
+	fake      func(*slacktest.Options) // adjusts the fake Slack's options
 }
 
 // env is a running bot (engine, runtime, sign-in pages, Slack adapter) against a fake Slack, on a fake clock.
@@ -110,7 +111,11 @@ func start(t testing.TB, o options) *env {
 	ctx, cancelWaits := context.WithTimeout(context.Background(), waitTimeout)
 	t.Cleanup(cancelWaits)
 	clk := clock.NewFake(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	fs := slacktest.New(slacktest.Options{Clock: clk})
+	fo := slacktest.Options{Clock: clk}
+	if o.fake != nil {
+		o.fake(&fo)
+	}
+	fs := slacktest.New(fo)
 	fs.AddUser(slacktest.User{ID: alice, Name: "alice", Email: "alice@contoso.example", Locale: "en-US"})
 	fs.AddUser(slacktest.User{ID: bob, Name: "bob", Email: "bob@corp.example", Locale: "ja-JP"})
 	fs.AddChannel(slacktest.Channel{ID: helpdesk, Name: "helpdesk"})

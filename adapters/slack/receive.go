@@ -7,75 +7,12 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
-// socketLoop drains the Socket Mode client's events until ctx ends: it acks
-// each envelope first and hands the work to the per-person queues, so the
-// client's read loop never waits for the engine or the Web API. It reports
-// whether the client connected at least once.
-func (a *Adapter) socketLoop(ctx context.Context, c *socketmode.Client) (connected bool) {
-	for {
-		var evt socketmode.Event
-		select {
-		case <-ctx.Done():
-			return connected
-		case evt = <-c.Events:
-		}
-		switch evt.Type {
-		case socketmode.EventTypeConnecting:
-			a.setConnected(false)
-		case socketmode.EventTypeConnected:
-			connected = true
-			a.setConnected(true)
-			a.log.Info("Slack Socket Mode connected")
-		case socketmode.EventTypeConnectionError:
-			a.setConnected(false)
-			if e, ok := evt.Data.(*slackgo.ConnectionErrorEvent); ok {
-				a.log.Warn("Slack Socket Mode connection failed; the client retries", "attempt", e.Attempt, "retry_in", e.Backoff, "err", e.ErrorObj)
-			}
-		case socketmode.EventTypeIncomingError:
-			a.log.Info("Slack Socket Mode connection lost; reconnecting")
-		case socketmode.EventTypeErrorWriteFailed:
-			a.log.Warn("acknowledging a Slack envelope failed; Slack will deliver it again and the copy is dropped")
-		case socketmode.EventTypeErrorBadMessage:
-			// An envelope the library cannot parse (an event type it does not
-			// know): ack it anyway, or Slack delivers it again and again.
-			if e, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
-				var env struct {
-					EnvelopeID string `json:"envelope_id"`
-				}
-				if json.Unmarshal(e.Message, &env) == nil && env.EnvelopeID != "" {
-					_ = c.AckCtx(ctx, env.EnvelopeID, nil)
-				}
-				a.log.Debug("ignored a Slack envelope the client could not parse", "err", e.Cause)
-			}
-		case socketmode.EventTypeEventsAPI, socketmode.EventTypeInteractive, socketmode.EventTypeSlashCommand:
-			if evt.Request != nil {
-				if err := c.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
-					a.log.Warn("acknowledging a Slack envelope failed", "err", err)
-				}
-			}
-			switch d := evt.Data.(type) {
-			case slackevents.EventsAPIEvent:
-				a.onEvent(d)
-			case slackgo.InteractionCallback:
-				var raw json.RawMessage
-				if evt.Request != nil {
-					raw = evt.Request.Payload
-				}
-				a.onInteraction(d, raw)
-			case slackgo.SlashCommand:
-				a.onCommand(d)
-			}
-		}
-	}
-}
-
 // onEvent takes an Events API event: direct messages go to the engine.
-// It must not block: the socket's read loop calls it.
+// It must not block: the Socket Mode decode lane and the HTTP handler call it.
 func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	cb, _ := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if h, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok {

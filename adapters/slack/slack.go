@@ -23,7 +23,6 @@ import (
 	"time"
 
 	slackgo "github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
@@ -61,13 +60,14 @@ type Config struct {
 	UserCacheTTL time.Duration // how long users.info answers are reused; default 10m
 	DedupeTTL    time.Duration // how long event and click ids are remembered; default 15m
 	DedupeMax    int           // at most this many remembered ids; default 100000
-	// RestartBackoff is the first wait before the Socket Mode client is
-	// restarted after it returned; it doubles up to 5 minutes. Default 1s.
+	// RestartBackoff is the first wait before opening the Socket Mode
+	// connection is tried again after it failed; it doubles up to 5 minutes.
+	// Default 1s.
 	RestartBackoff time.Duration
 	// HealthGrace is how long the socket may be down before Healthy fails. Default 2m.
 	HealthGrace time.Duration
-	// PingInterval is how long the socket may go without a ping from Slack before
-	// the client reconnects (slack-go's default, 30s, when zero).
+	// PingInterval is how long the socket may go without a ping (or any frame)
+	// from Slack before the client drops it and reconnects; default 30s.
 	PingInterval time.Duration
 
 	Catalog    *catalog.Catalog
@@ -106,6 +106,7 @@ type Adapter struct {
 	screen  *onscreen.Screen          // the temporary passcodes on screen
 	posted  postedAlerts              // where alerts were posted, for takes in the console
 	queues  keyqueue.Queue
+	decodes keyqueue.Queue // the Socket Mode payloads, decoded in arrival order (socket.go)
 
 	ready   chan struct{} // closed once Run knows the bot's identity and handler
 	life    context.Context
@@ -217,6 +218,7 @@ func (a *Adapter) Ready() <-chan struct{} { return a.ready }
 func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	defer func() {
 		a.end()
+		a.decodes.Close()
 		a.queues.Close()
 	}()
 	if err := a.identify(ctx, h); err != nil {
@@ -283,43 +285,6 @@ func (a *Adapter) checkScopes(header string) {
 	}
 	if len(missing) > 0 {
 		a.log.Error("the Slack bot token lacks scopes; add them (adapters/slack/manifest.yaml) and reinstall the app", "missing", strings.Join(missing, ","))
-	}
-}
-
-// supervise runs the Socket Mode client. The client reconnects by itself; when
-// RunContext returns (it gave up) the client is started again after a backoff,
-// unless Slack refused the tokens.
-func (a *Adapter) supervise(ctx context.Context) error {
-	wait := a.cfg.RestartBackoff
-	for {
-		var opts []socketmode.Option
-		if a.cfg.PingInterval > 0 {
-			opts = append(opts, socketmode.OptionPingInterval(a.cfg.PingInterval))
-		}
-		client := socketmode.New(a.api, opts...)
-		runCtx, cancel := context.WithCancel(ctx)
-		loopDone := make(chan bool, 1)
-		go func() { loopDone <- a.socketLoop(runCtx, client) }()
-		err := client.RunContext(runCtx)
-		cancel()
-		wasConnected := <-loopDone
-		a.setConnected(false)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if isAuthError(err) {
-			return a.stop(fmt.Errorf("slack: Socket Mode: the app token was refused: %w", err))
-		}
-		if wasConnected {
-			wait = a.cfg.RestartBackoff
-		}
-		a.log.Warn("Slack Socket Mode client stopped; restarting", "retry_in", wait, "err", err)
-		select {
-		case <-a.clk.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		wait = min(wait*2, 5*time.Minute)
 	}
 }
 

@@ -20,9 +20,12 @@
 // signed. Faults: FailNext (429 with Retry-After), FailNextWith (an error code),
 // RateLimit (one post per interval per channel), SetAuthError, FailConnectionsOpen,
 // OverrideOpen (conversations.open answers another channel), Disconnect (Slack's
-// disconnect envelope), DropConnection (abrupt close). Observations: Calls,
-// CallsWhere, Messages, Message, Acked, Connections; waits: WaitFor, WaitCall,
-// WaitMessage, WaitAck, WaitConnections.
+// disconnect envelope), DisconnectWith (another reason), DropConnection
+// (abrupt close), HoldConnectionsOpen (apps.connections.open waits). Every
+// apps.connections.open answers a new websocket URL that takes one connection.
+// Observations: Calls, CallsWhere, Messages, Message, Acked, Connections,
+// Pongs, Closes; waits: WaitFor, WaitCall, WaitMessage, WaitAck,
+// WaitConnections.
 package slacktest
 
 import (
@@ -160,6 +163,7 @@ type Server struct {
 	cur      *wsConn
 	acks     map[string]Ack
 	sent     map[string]time.Time // envelope id -> when delivered
+	sm       socketState          // socket.go
 	closed   bool
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -40,12 +41,111 @@ func (c *wsConn) close() {
 	})
 }
 
+// socketState is the fake's Socket Mode bookkeeping beyond connections and acks.
+type socketState struct {
+	ticketSeq int
+	tickets   map[string]bool // websocket URL ticket -> used
+	hold      chan struct{}   // when set, apps.connections.open waits for it to close
+	held      int             // apps.connections.open calls waiting now
+	pongs     int
+	closes    []int // close codes of the close frames the bot sent
+}
+
+// ticketLocked issues the ticket of a new websocket URL. s.mu is held.
+func (s *Server) ticketLocked() string {
+	if s.sm.tickets == nil {
+		s.sm.tickets = map[string]bool{}
+	}
+	s.sm.ticketSeq++
+	t := fmt.Sprintf("t%d", s.sm.ticketSeq)
+	s.sm.tickets[t] = false
+	return t
+}
+
+// HoldConnectionsOpen makes apps.connections.open wait (before it answers)
+// until release is called: a test can act while the bot is between two
+// connections. Held reports how many calls wait.
+func (s *Server) HoldConnectionsOpen() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := make(chan struct{})
+	s.sm.hold = h
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.sm.hold == h {
+				s.sm.hold = nil
+			}
+			s.mu.Unlock()
+			close(h)
+		})
+	}
+}
+
+// Held counts the apps.connections.open calls waiting for HoldConnectionsOpen's release.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sm.held
+}
+
+func (s *Server) waitOpenHold() {
+	s.mu.Lock()
+	h := s.sm.hold
+	if h == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.sm.held++
+	s.changedLocked()
+	s.mu.Unlock()
+	<-h
+	s.mu.Lock()
+	s.sm.held--
+	s.changedLocked()
+	s.mu.Unlock()
+}
+
+// Pongs counts the websocket pongs the bot sent.
+func (s *Server) Pongs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sm.pongs
+}
+
+// Closes lists the close codes of the close frames the bot sent, in order.
+func (s *Server) Closes() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.sm.closes...)
+}
+
 func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
+	// Like Slack's, a websocket URL from apps.connections.open takes one connection.
+	ticket := r.URL.Query().Get("ticket")
+	s.mu.Lock()
+	used, issued := s.sm.tickets[ticket]
+	if issued && !used {
+		s.sm.tickets[ticket] = true
+	}
+	s.mu.Unlock()
+	if !issued || used {
+		http.Error(w, "this websocket URL is not valid (ask apps.connections.open for a new one)", http.StatusForbidden)
+		return
+	}
 	conn, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
 	c := &wsConn{conn: conn, done: make(chan struct{})}
+	conn.SetPongHandler(func(string) error {
+		s.mu.Lock()
+		s.sm.pongs++
+		s.changedLocked()
+		s.mu.Unlock()
+		return nil
+	})
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -90,6 +190,9 @@ func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			c.close()
 			s.mu.Lock()
+			if ce, ok := err.(*websocket.CloseError); ok {
+				s.sm.closes = append(s.sm.closes, ce.Code)
+			}
 			if s.cur == c {
 				s.cur = nil
 			}
@@ -146,12 +249,17 @@ func (s *Server) current() *wsConn {
 }
 
 // Disconnect asks the client to reconnect, as Slack does before it rotates a connection.
-func (s *Server) Disconnect() error {
+func (s *Server) Disconnect() error { return s.DisconnectWith("refresh_requested") }
+
+// DisconnectWith sends a disconnect envelope with reason: warning,
+// refresh_requested, link_disabled (Socket Mode turned off for the app),
+// too_many_websockets.
+func (s *Server) DisconnectWith(reason string) error {
 	c := s.current()
 	if c == nil {
 		return errors.New("slacktest: not connected")
 	}
-	return c.write(map[string]any{"type": "disconnect", "reason": "refresh_requested", "debug_info": map[string]any{"host": "slacktest"}})
+	return c.write(map[string]any{"type": "disconnect", "reason": reason, "debug_info": map[string]any{"host": "slacktest"}})
 }
 
 // DropConnection closes the websocket abruptly, without a close frame.

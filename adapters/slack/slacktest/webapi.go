@@ -48,8 +48,8 @@ func (s *Server) SetAuthError(code string) {
 }
 
 // FailConnectionsOpen makes the next apps.connections.open answer an HTTP
-// status (404 makes the slack-go client give up and return from RunContext)
-// or, when status is 200, ok:false with code.
+// status (the bot then waits RestartBackoff before it asks again) or, when
+// status is 200, ok:false with code.
 func (s *Server) FailConnectionsOpen(status int, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,6 +96,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		token = bearer
 	}
 	params.Del("token")
+	if method == "apps.connections.open" {
+		s.waitOpenHold() // socket.go
+	}
 
 	s.mu.Lock()
 	call := Call{Method: method, Channel: params.Get("channel"), Text: params.Get("text"), Params: params, At: s.clk.Now(), Status: http.StatusOK}
@@ -177,7 +180,7 @@ func (s *Server) serveLocked(method, token string, p url.Values, call *Call) (ma
 			}
 			return nil, &apiError{status: 200, code: f.err}
 		}
-		return map[string]any{"url": "ws" + strings.TrimPrefix(s.http.URL, "http") + "/ws"}, nil
+		return map[string]any{"url": "ws" + strings.TrimPrefix(s.http.URL, "http") + "/ws?ticket=" + s.ticketLocked()}, nil
 	}
 	if token != s.BotToken {
 		return nil, &apiError{status: 200, code: "invalid_auth"}

@@ -45,6 +45,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, audit databases)")
 	profile := flag.String("profile", "", "directory for pprof profiles of the bot (heap around the hold, CPU per level)")
 	profileSecs := flag.Int("profile-seconds", 10, "length of each CPU profile")
+	platforms := flag.String("platforms", strings.Join(loadtest.AllPlatforms, ","), "chats to drive: slack, discord, teams (start, hold, alerts and unlock run on Slack only)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -55,6 +56,9 @@ func main() {
 		fail(err)
 	}
 	o.Starts = *starts
+	if o.Platforms, err = loadtest.ParsePlatforms(*platforms); err != nil {
+		fail(err)
+	}
 	o.MinResets, o.Hold, o.HoldLoad, o.Alerts, o.AlertsOver, o.PollFirst = *minResets, *hold, *holdLoad, *alerts, *alertsOver, *pollFirst
 	o.Unlock = *unlock
 	o.Progress = os.Stderr

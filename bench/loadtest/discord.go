@@ -52,15 +52,12 @@ func (d *discordDriver) addEmployee(e employee) {
 	d.users = append(d.users, e)
 }
 
-// config preloads every employee's link. With intune's default user_lookup
-// (upn) the preload drops the object_id the file gives and refuses the
-// entry (adapters/discord/preload.go), so the bot looks the employees up in
-// the directory (one Graph user read each, at start, outside the measure).
-func (d *discordDriver) config(dir string) (string, string, []string, error) {
+// writeLinks writes every employee's link as an administrator's preload CSV.
+func (d *discordDriver) writeLinks(dir string) (string, error) {
 	path := filepath.Join(dir, "links.csv")
 	f, err := os.Create(path)
 	if err != nil {
-		return "", "", nil, err
+		return "", err
 	}
 	w := csv.NewWriter(f)
 	_ = w.Write([]string{"discord_user_id", "upn", "object_id", "name"})
@@ -70,9 +67,27 @@ func (d *discordDriver) config(dir string) (string, string, []string, error) {
 	w.Flush()
 	if err := w.Error(); err != nil {
 		f.Close()
-		return "", "", nil, err
+		return "", err
 	}
-	if err := f.Close(); err != nil {
+	return path, f.Close()
+}
+
+// floorEnv gives the floor the same links, which it reads once at start.
+func (d *discordDriver) floorEnv(dir string) ([]string, error) {
+	path, err := d.writeLinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"FLOOR_PLATFORM=discord", "FLOOR_DISCORD_API_URL=" + d.fake.APIURL(), "FLOOR_DISCORD_TOKEN=" + d.fake.Token(), "FLOOR_DISCORD_LINKS=" + path}, nil
+}
+
+// config preloads every employee's link. With intune's default user_lookup
+// (upn) the preload drops the object_id the file gives and refuses the
+// entry (adapters/discord/preload.go), so the bot looks the employees up in
+// the directory (one Graph user read each, at start, outside the measure).
+func (d *discordDriver) config(dir string) (string, string, []string, error) {
+	path, err := d.writeLinks(dir)
+	if err != nil {
 		return "", "", nil, err
 	}
 	cfg := fmt.Sprintf("chat: [discord]\ndiscord: {api_url: %q, application_id: %q, links_preload: %q}", d.fake.APIURL(), d.fake.AppID(), path)

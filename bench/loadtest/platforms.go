@@ -68,6 +68,16 @@ type PlatformLevel struct {
 	CPU, DriverCPU time.Duration
 	Elapsed        time.Duration
 	Start          Startup
+	// Floor is bench/baseline/floor through the same resets on the same
+	// platform, against its own fakes (nil when no floor binary was given).
+	Floor *PlatformLevel
+}
+
+func (l PlatformLevel) floor() PlatformLevel {
+	if l.Floor == nil {
+		return PlatformLevel{}
+	}
+	return *l.Floor
 }
 
 // CPUPerReset is the bot's CPU time per completed reset.
@@ -100,8 +110,27 @@ func ParsePlatforms(s string) ([]string, error) {
 	return out, nil
 }
 
-// runPlatformLevel runs passcodebot on Discord or Teams at one concurrency.
+// runPlatformLevel runs the floor, then passcodebot, on Discord or Teams at
+// one concurrency, each against its own fakes.
 func runPlatformLevel(ctx context.Context, o *Options, platform string, c int) (PlatformLevel, error) {
+	var floor *PlatformLevel
+	if o.FloorBin != "" {
+		fmt.Fprintf(o.Progress, "%s, level %d: floor…\n", platform, c)
+		f, err := measurePlatform(ctx, o, platform, c, true)
+		if err != nil {
+			return f, fmt.Errorf("the floor: %w", err)
+		}
+		floor = &f
+	}
+	fmt.Fprintf(o.Progress, "%s, level %d: passcodebot…\n", platform, c)
+	l, err := measurePlatform(ctx, o, platform, c, false)
+	l.Floor = floor
+	return l, err
+}
+
+// measurePlatform drives one bot process (passcodebot, or the floor when
+// floor is set) through max(c, MinResets) resets, c at once.
+func measurePlatform(ctx context.Context, o *Options, platform string, c int, floor bool) (PlatformLevel, error) {
 	total := max(c, o.MinResets)
 	var d platformDriver
 	switch platform {
@@ -120,10 +149,16 @@ func runPlatformLevel(ctx context.Context, o *Options, platform string, c int) (
 		addDirectoryUser(ps.graph, e, resettable, graphtest.Plan{Outcome: "done", PendingReads: 1})
 		d.addEmployee(e)
 	}
-	if err := ps.startBot(ctx, o, fmt.Sprintf("%s-level%d", platform, c)); err != nil {
-		return PlatformLevel{Platform: platform, Concurrency: c, Resets: total}, err
+	l := PlatformLevel{Platform: platform, Concurrency: c, Resets: total}
+	tag := fmt.Sprintf("%s-level%d", platform, c)
+	startBot := ps.startBot
+	if floor {
+		startBot, tag = ps.startFloor, tag+"-floor"
 	}
-	l := PlatformLevel{Platform: platform, Concurrency: c, Resets: total, Start: ps.start}
+	if err := startBot(ctx, o, tag); err != nil {
+		return l, err
+	}
+	l.Start = ps.start
 	var sm samples
 	var errs errorLog
 	var completed atomic.Int64
@@ -149,13 +184,17 @@ func runPlatformLevel(ctx context.Context, o *Options, platform string, c int) (
 	l.Graph = graphPerReset(before, ps.graph.Counts(), l.Completed)
 	l.Acks = d.acks(ctx)
 	l.Bot, _ = ReadMemory(ps.proc.pid())
-	l.Heap, _ = ReadHeap(httpClient, ps.admin)
+	if !floor {
+		l.Heap, _ = ReadHeap(httpClient, ps.admin)
+	}
 	return l, nil
 }
 
 // platformDriver is what differs between Discord and Teams.
 type platformDriver interface {
 	addEmployee(e employee)
+	// floorEnv is the floor's environment for this platform.
+	floorEnv(dir string) ([]string, error)
 	// config is the bot's chat: section and settings, extra intune: settings
 	// ("key: value, ..."; may be empty), and its environment.
 	config(dir string) (yaml, intune string, env []string, err error)
@@ -238,6 +277,59 @@ intune: {graph_url: %q, login_url: %q%s}
 		}
 		if time.Now().After(deadline) || p.exited() {
 			return fmt.Errorf("passcodebot is not ready: %v\n%s", err, p.logTail())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if err := ps.d.connected(cctx, ps); err != nil {
+		return fmt.Errorf("%w\n%s", err, p.logTail())
+	}
+	ps.start.Connected = time.Since(t0)
+	time.Sleep(idleSettle)
+	if m, err := ReadMemory(p.pid()); err == nil {
+		ps.start.IdleRSS, ps.start.IdleAnon, ps.start.IdleFile = m.RSS, m.Anon, m.File
+	}
+	return nil
+}
+
+// startFloor runs bench/baseline/floor with FLOOR_PLATFORM set, against the
+// driver's fake and the session's fake Graph.
+func (ps *platformSession) startFloor(ctx context.Context, o *Options, tag string) error {
+	var err error
+	if ps.listen, err = freeAddr(); err != nil {
+		return err
+	}
+	dir := filepath.Join(o.WorkDir, tag)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	env, err := ps.d.floorEnv(dir)
+	if err != nil {
+		return err
+	}
+	ready := filepath.Join(dir, "ready")
+	device := "{device}"
+	t0 := time.Now()
+	p, err := startProcess("floor", o.FloorBin, filepath.Join(o.WorkDir, tag+".log"), nil, append(env,
+		"FLOOR_GRAPH_URL="+ps.graph.URL, "FLOOR_LOGIN_URL="+ps.graph.URL, "FLOOR_TENANT_ID="+ps.graph.TenantID,
+		"FLOOR_CLIENT_ID="+ps.graph.ClientID, "FLOOR_CLIENT_SECRET="+ps.graph.ClientSecret,
+		"FLOOR_DB="+filepath.Join(o.AuditDir, tag+".db"), "FLOOR_LISTEN="+ps.listen, "FLOOR_READY_FILE="+ready,
+		"FLOOR_POLL_FIRST="+o.PollFirst.String(), "FLOOR_POLL_MAX="+(4*o.PollFirst).String(),
+		"FLOOR_TEXT_RESETTING="+en.cat.T("en", "resetting", map[string]any{"Device": device}),
+		"FLOOR_TEXT_SUCCESS="+en.cat.T("en", "success", map[string]any{"Device": device}),
+		"FLOOR_TEXT_PASSCODE_LABEL="+en.cat.T("en", "passcode_label")))
+	if err != nil {
+		return err
+	}
+	ps.proc = p
+	deadline := time.Now().Add(o.Timeout)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) || p.exited() {
+			return fmt.Errorf("the floor did not start: %v\n%s", p.err, p.logTail())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

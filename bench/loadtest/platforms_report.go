@@ -11,48 +11,85 @@ var platformAck = map[string]string{
 	PlatformTeams:   "activity POSTed -> the bot's HTTP response",
 }
 
-// printPlatforms writes the Discord and Teams levels.
+// printPlatforms writes the Discord and Teams levels: passcodebot and the floor.
 func (r *Report) printPlatforms(w io.Writer) {
 	if len(r.Platforms) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "Discord and Teams: passcodebot alone (no floor or echo bot on these platforms), its own fakes and fake Graph per level.")
+	fmt.Fprintln(w, "Discord and Teams: passcodebot and the floor (bench/baseline/floor with FLOOR_PLATFORM), each against its own fakes and fake Graph; no echo bot here.")
 	fmt.Fprintln(w, "Reply: the person's chat action (\"reset\"; \"Reset passcode\") -> the fake receiving the bot's next message, ms p50 / p95 / p99;")
 	fmt.Fprintln(w, "pick: the device link in the browser (GET + POST of the pick page -> the sign-in form); signin: demo form posted -> warning; result: confirm -> passcode:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "platform\temployees at once\tresets\tcompleted\terrors\treply\treset\tpick\tsignin\tconfirm\tresult\t")
+	fmt.Fprintln(tw, "platform\temployees at once\tbot\tresets\tcompleted\terrors\treply\treset\tpick\tsignin\tconfirm\tresult\t")
 	for _, l := range r.Platforms {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Platform, l.Concurrency, l.Resets, l.Completed, l.Errors,
-			lat(l.Reply), lat(l.ByAction[actReset]), lat(l.ByAction[actPick]), lat(l.ByAction[actSignIn]), lat(l.ByAction[actConfirm]), lat(l.ByAction[actResult]))
+		for _, b := range []struct {
+			name string
+			l    PlatformLevel
+		}{{"passcodebot", l}, {"floor", l.floor()}} {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Platform, l.Concurrency, b.name, b.l.Resets, b.l.Completed, b.l.Errors,
+				lat(b.l.Reply), lat(b.l.ByAction[actReset]), lat(b.l.ByAction[actPick]), lat(b.l.ByAction[actSignIn]), lat(b.l.ByAction[actConfirm]), lat(b.l.ByAction[actResult]))
+		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "platform\temployees at once\twall s\tCPU ms per reset\tdriver+fakes CPU s\tpeak RSS MiB\tidle RSS MiB\tlive heap after MiB\tgraph list/reset/result per reset\t")
+	fmt.Fprintln(tw, "platform\temployees at once\tp50 x floor\tp99 x floor\twall s bot/floor\tCPU ms per reset bot / floor\tCPU x floor\tdriver+fakes CPU s bot/floor\tpeak RSS MiB bot / floor\tRSS x floor\tidle RSS MiB bot / floor\tbot live heap after MiB\tgraph list/reset/result per reset bot\t")
 	for _, l := range r.Platforms {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%s\t%s\t%s\t%.2f / %.2f / %.2f\t\n", l.Platform, l.Concurrency, l.Elapsed.Seconds(),
-			perN(l.CPU, l.Completed), l.DriverCPU.Seconds(), mib(l.Bot.Peak), mib(l.Start.IdleRSS), mib(int64(l.Heap)),
+		f := l.floor()
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.1f / %.1f\t%.2f / %.2f\t%.2f\t%.2f / %.2f\t%s / %s\t%.2f\t%s / %s\t%s\t%.2f / %.2f / %.2f\t\n", l.Platform, l.Concurrency,
+			l.FloorP50(), l.FloorP99(), l.Elapsed.Seconds(), f.Elapsed.Seconds(),
+			perN(l.CPU, l.Completed), perN(f.CPU, f.Completed), l.FloorCPU(), l.DriverCPU.Seconds(), f.DriverCPU.Seconds(),
+			mib(l.Bot.Peak), mib(f.Bot.Peak), l.FloorRSS(), mib(l.Start.IdleRSS), mib(f.Start.IdleRSS), mib(int64(l.Heap)),
 			l.Graph.Lists, l.Graph.Resets, l.Graph.Results)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Acknowledgements, ms p50 / p99 / max; late: after %v:\n", AckLate)
 	for _, l := range r.Platforms {
-		fmt.Fprintf(w, "  %s at %d (%s): %s\n", l.Platform, l.Concurrency, platformAck[l.Platform], ackCell(l.Acks))
+		fmt.Fprintf(w, "  %s at %d (%s): passcodebot %s; floor %s\n", l.Platform, l.Concurrency, platformAck[l.Platform], ackCell(l.Acks), ackCell(l.floor().Acks))
 	}
 	for _, l := range r.Platforms {
-		for _, e := range l.FirstErrors {
+		for _, e := range append(append([]string(nil), l.FirstErrors...), l.floor().FirstErrors...) {
 			fmt.Fprintf(w, "  error, %s at %d: %s\n", l.Platform, l.Concurrency, e)
 		}
 	}
 	fmt.Fprintln(w)
 }
 
-// platformTargets are issue 17's targets that apply to passcodebot alone on
-// Discord and Teams; those against the floor or the echo bot have no yardstick there.
+// FloorP50, FloorP99, FloorCPU and FloorRSS compare passcodebot with the floor on the same platform.
+func (l PlatformLevel) FloorP50() float64 { return ratio(l.Reply.P50, l.floor().Reply.P50) }
+func (l PlatformLevel) FloorP99() float64 { return ratio(l.Reply.P99, l.floor().Reply.P99) }
+func (l PlatformLevel) FloorCPU() float64 {
+	return ratio(l.CPUPerReset(), l.floor().CPUPerReset())
+}
+func (l PlatformLevel) FloorRSS() float64 {
+	if l.floor().Bot.Peak == 0 {
+		return 0
+	}
+	return float64(l.Bot.Peak) / float64(l.floor().Bot.Peak)
+}
+
+// platformTargets are issue 17's targets on Discord and Teams: against the
+// floor there (when it ran) and the acknowledgements; there is no echo bot.
 func (r *Report) platformTargets() []Target {
 	var ts []Target
 	for _, l := range r.Platforms {
+		if f := l.Floor; f != nil {
+			ok := l.Reply.N > 0 && f.Reply.N > 0
+			ts = append(ts,
+				Target{fmt.Sprintf("%s: reply p50 within %.2fx of the floor at %d", l.Platform, TargetFloorP50, l.Concurrency),
+					fmt.Sprintf("%.2fx (%s vs %s ms)", l.FloorP50(), ms(l.Reply.P50), ms(f.Reply.P50)), ok && l.FloorP50() <= TargetFloorP50},
+				Target{fmt.Sprintf("%s: reply p99 within %.2fx of the floor at %d", l.Platform, TargetFloorP99, l.Concurrency),
+					fmt.Sprintf("%.2fx (%s vs %s ms)", l.FloorP99(), ms(l.Reply.P99), ms(f.Reply.P99)), ok && l.FloorP99() <= TargetFloorP99},
+				Target{fmt.Sprintf("%s: bot CPU per completed reset within %.1fx of the floor's at %d", l.Platform, TargetFloorCPU, l.Concurrency),
+					fmt.Sprintf("%.2fx (%.2f vs %.2f ms)", l.FloorCPU(), perN(l.CPU, l.Completed), perN(f.CPU, f.Completed)), l.Completed > 0 && f.Completed > 0 && l.FloorCPU() <= TargetFloorCPU},
+				Target{fmt.Sprintf("%s: the floor completes every reset at %d", l.Platform, l.Concurrency),
+					fmt.Sprintf("%d of %d, %d errors", f.Completed, f.Resets, f.Errors), f.Completed == f.Resets && f.Errors == 0})
+			if l.Concurrency == targetRSSAtEmployees {
+				ts = append(ts, Target{fmt.Sprintf("%s: peak RSS at %d within %.1fx of the floor's", l.Platform, l.Concurrency, TargetFloorRSS),
+					fmt.Sprintf("%.2fx (%s vs %s MiB)", l.FloorRSS(), mib(l.Bot.Peak), mib(f.Bot.Peak)), f.Bot.Peak > 0 && l.FloorRSS() <= TargetFloorRSS})
+			}
+		}
 		ts = append(ts,
 			Target{fmt.Sprintf("%s: every reset completes at %d", l.Platform, l.Concurrency),
 				fmt.Sprintf("%d of %d, %d errors", l.Completed, l.Resets, l.Errors), l.Completed == l.Resets && l.Errors == 0},

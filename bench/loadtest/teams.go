@@ -52,6 +52,11 @@ func (d *teamsDriver) addEmployee(e employee) {
 	d.routes.get(d.fake.PersonalChat(u))
 }
 
+func (d *teamsDriver) floorEnv(string) ([]string, error) {
+	return []string{"FLOOR_PLATFORM=teams", "FLOOR_TEAMS_APP_ID=" + d.fake.AppID(), "FLOOR_TEAMS_APP_PASSWORD=" + d.fake.AppPassword(),
+		"FLOOR_TEAMS_METADATA_URL=" + d.fake.MetadataURL(), "FLOOR_TEAMS_TOKEN_URL=" + d.fake.TokenURL()}, nil
+}
+
 func (d *teamsDriver) config(string) (string, string, []string, error) {
 	cfg := fmt.Sprintf("chat: [teams]\nteams: {app_id: %q, tenant_id: %q, service_url: %q, openid_metadata_url: %q, token_url: %q}",
 		d.fake.AppID(), d.fake.TenantID(), d.fake.ServiceURL(), d.fake.MetadataURL(), d.fake.TokenURL())

@@ -232,7 +232,9 @@ func Start(opts Options) *Server {
 	s.users[opts.BotID] = User{ID: opts.BotID, Username: opts.BotName, Bot: true}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.http = httptest.NewServer(mux)
+	// Unstarted first: the handlers read s.http.URL, so it is set before any can run.
+	s.http = httptest.NewUnstartedServer(mux)
+	s.http.Start()
 	return s
 }
 

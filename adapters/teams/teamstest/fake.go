@@ -148,7 +148,9 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("PUT /amer/v3/conversations/{conv}/activities/{id}", s.authed(s.update))
 	mux.HandleFunc("DELETE /amer/v3/conversations/{conv}/activities/{id}", s.authed(s.delete))
 	mux.HandleFunc("GET /amer/v3/conversations/{conv}/members/{id}", s.authed(s.member))
-	s.srv = httptest.NewServer(mux)
+	// Unstarted first: the handlers read s.srv.URL, so it is set before any can run.
+	s.srv = httptest.NewUnstartedServer(mux)
+	s.srv.Start()
 	return s, nil
 }
 

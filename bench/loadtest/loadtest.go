@@ -343,7 +343,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			continue
 		}
 		for _, c := range o.Levels {
-			fmt.Fprintf(o.Progress, "%s, level %d: passcodebot…\n", p, c)
 			l, err := runPlatformLevel(ctx, &o, p, c)
 			if err != nil {
 				return r, fmt.Errorf("%s, level %d: %w", p, c, err)

@@ -163,6 +163,10 @@ func measurePlatform(ctx context.Context, o *Options, platform string, c int, fl
 	var errs errorLog
 	var completed atomic.Int64
 	before := ps.graph.Counts()
+	if !floor && o.ProfileDir != "" {
+		profiled := ps.profile(o, tag)
+		defer profiled()
+	}
 	cpu := startCPU(ps.proc.pid())
 	start := time.Now()
 	workers(ctx, c, 0, total, &errs, func(ctx context.Context, e employee) error {
@@ -291,6 +295,30 @@ intune: {graph_url: %q, login_url: %q%s}
 		ps.start.IdleRSS, ps.start.IdleAnon, ps.start.IdleFile = m.RSS, m.Anon, m.File
 	}
 	return nil
+}
+
+// profile saves, into ProfileDir, a CPU profile of the bot's first
+// ProfileSeconds of the level and its goroutines 2 s into it; the function
+// it returns waits for both.
+func (ps *platformSession) profile(o *Options, tag string) (wait func()) {
+	var wg sync.WaitGroup
+	for _, p := range []struct {
+		after      time.Duration
+		what, file string
+	}{
+		{0, fmt.Sprintf("profile?seconds=%d", o.ProfileSeconds), tag + "-cpu.pprof"},
+		{2 * time.Second, "goroutine?debug=1", tag + "-goroutines.txt"},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(p.after)
+			if err := saveProfile("http://"+ps.admin+"/debug/pprof/"+p.what, filepath.Join(o.ProfileDir, p.file)); err != nil {
+				fmt.Fprintf(o.Progress, "profile %s: %v\n", p.file, err)
+			}
+		}()
+	}
+	return wg.Wait
 }
 
 // startFloor runs bench/baseline/floor with FLOOR_PLATFORM set, against the

@@ -156,7 +156,7 @@ func run(ctx context.Context) error {
 	mux := f.routes()
 	switch env("FLOOR_PLATFORM") {
 	case "discord":
-		return f.runDiscord(ctx, ln, mux, pool())
+		return f.runDiscord(ctx, ln, mux)
 	case "teams":
 		return f.runTeams(ctx, ln, mux, pool())
 	}

@@ -152,7 +152,7 @@ func readLinks(path string) (map[string]string, error) {
 	return out, nil
 }
 
-func (f *floor) runDiscord(ctx context.Context, ln net.Listener, mux *http.ServeMux, pool *http.Client) error {
+func (f *floor) runDiscord(ctx context.Context, ln net.Listener, mux *http.ServeMux) error {
 	links, err := readLinks(os.Getenv("FLOOR_DISCORD_LINKS"))
 	if err != nil {
 		return err
@@ -161,7 +161,9 @@ func (f *floor) runDiscord(ctx context.Context, ln net.Listener, mux *http.Serve
 	if err != nil {
 		return err
 	}
-	s.Client = &http.Client{Transport: rewrite{to: os.Getenv("FLOOR_DISCORD_API_URL"), base: pool.Transport}, Timeout: 30 * time.Second}
+	// The same HTTP client as passcodebot's Discord adapter: a clone of Go's
+	// default transport (no cap on connections), 20 s timeout.
+	s.Client = &http.Client{Transport: rewrite{to: os.Getenv("FLOOR_DISCORD_API_URL"), base: http.DefaultTransport.(*http.Transport).Clone()}, Timeout: 20 * time.Second}
 	s.StateEnabled = false
 	s.SyncEvents = true
 	s.ShouldReconnectOnError = false
@@ -330,7 +332,9 @@ func (f *floor) runTeams(ctx context.Context, ln net.Listener, mux *http.ServeMu
 	}
 	cc := &clientcredentials.Config{ClientID: appID, ClientSecret: env("FLOOR_TEAMS_APP_PASSWORD"), TokenURL: env("FLOOR_TEAMS_TOKEN_URL"),
 		Scopes: []string{"https://api.botframework.com/.default"}, AuthStyle: oauth2.AuthStyleInParams}
-	out := teamsOutput{connector: cc.Client(context.WithValue(ctx, oauth2.HTTPClient, pool))}
+	// The same HTTP client under the app token as passcodebot's Teams adapter
+	// (Go's default transport, 20 s timeout).
+	out := teamsOutput{connector: cc.Client(context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: 20 * time.Second}))}
 	f.out = out
 	parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer("https://api.botframework.com"), jwt.WithAudience(appID), jwt.WithExpirationRequired())
 	keyFor := func(t *jwt.Token) (any, error) {

@@ -24,6 +24,9 @@
 // nothing (no eligibility, no identity, no expiry) and logs nothing: it is a
 // yardstick, not a bot.
 //
+// With FLOOR_PLATFORM=discord or teams it does the same on Discord or Teams
+// (platforms.go).
+//
 // Configuration comes from the environment (bench/loadtest sets it):
 // FLOOR_SLACK_API_URL, FLOOR_SLACK_BOT_TOKEN, FLOOR_SLACK_APP_TOKEN,
 // FLOOR_GRAPH_URL, FLOOR_LOGIN_URL, FLOOR_TENANT_ID, FLOOR_CLIENT_ID,

@@ -1,5 +1,7 @@
 // Package catalog holds every sentence the bot says, in Japanese and English.
-// The files active.en.yaml and active.ja.yaml are embedded; go-i18n renders them.
+// The files active.en.yaml and active.ja.yaml are embedded and parsed once, at
+// start; a message is a string whose only actions are fields of the data,
+// {{.Device}}, rendered as text/template would render them (render.go).
 package catalog
 
 import (
@@ -8,9 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"go.yaml.in/yaml/v3"
-	"golang.org/x/text/language"
 )
 
 //go:embed active.*.yaml
@@ -22,8 +22,7 @@ var Locales = []string{"en", "ja"}
 // Catalog renders messages by id in a locale.
 type Catalog struct {
 	def    string
-	bundle *i18n.Bundle
-	locs   map[string]*i18n.Localizer
+	msgs   map[string]map[string]message // locale -> id -> message
 	mu     sync.Mutex
 	missed map[string]bool
 	// helpdesk is what sentences call the helpdesk ({{.Helpdesk}}), per locale.
@@ -49,19 +48,16 @@ func (c *Catalog) SetHelpdeskName(locale, name string) error {
 
 // New loads the embedded catalogs. defaultLocale is used when a person's locale is unknown.
 func New(defaultLocale string) (*Catalog, error) {
-	b := i18n.NewBundle(language.English)
-	b.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
+	c := &Catalog{msgs: map[string]map[string]message{}, missed: map[string]bool{}, helpdesk: map[string]string{}}
 	for _, l := range Locales {
-		if _, err := b.LoadMessageFileFS(files, "active."+l+".yaml"); err != nil {
+		m, err := load("active." + l + ".yaml")
+		if err != nil {
 			return nil, fmt.Errorf("catalog %s: %w", l, err)
 		}
+		c.msgs[l] = m
 	}
-	c := &Catalog{bundle: b, locs: map[string]*i18n.Localizer{}, missed: map[string]bool{}, helpdesk: map[string]string{}}
 	for l, n := range DefaultHelpdeskNames {
 		c.helpdesk[l] = n
-	}
-	for _, l := range Locales {
-		c.locs[l] = i18n.NewLocalizer(b, l)
 	}
 	c.def = c.Normalize(defaultLocale)
 	if c.def == "" {
@@ -101,17 +97,24 @@ func (c *Catalog) Normalize(locale string) string {
 // A message missing from the catalog renders as its id, so a mistake is visible, never silent.
 func (c *Catalog) T(locale, id string, data ...map[string]any) string {
 	l := c.Normalize(locale)
-	loc := c.locs[l]
-	cfg := &i18n.LocalizeConfig{MessageID: id}
-	td := map[string]any{"Helpdesk": c.helpdesk[l]}
+	var d map[string]any
 	if len(data) > 0 {
-		for k, v := range data[0] {
-			td[k] = v
-		}
+		d = data[0]
 	}
-	cfg.TemplateData = td
-	s, err := loc.Localize(cfg)
-	if err != nil {
+	m, ok := c.msgs[l][id]
+	var s string
+	if ok {
+		s, ok = m.render(func(k string) (any, bool) {
+			if v, ok := d[k]; ok {
+				return v, true
+			}
+			if k == "Helpdesk" {
+				return c.helpdesk[l], true
+			}
+			return nil, false
+		})
+	}
+	if !ok {
 		c.mu.Lock()
 		c.missed[id] = true
 		c.mu.Unlock()

@@ -2,8 +2,9 @@ package console
 
 import (
 	"fmt"
-	"html/template"
 	"strings"
+
+	"github.com/passcodebot/passcodebot/internal/htmlw"
 )
 
 // Charts are drawn on the server as SVG: readable without JavaScript, labelled
@@ -16,7 +17,7 @@ var palette = map[string]string{
 	"wrong_person": "#ad1457", "abandoned": "#78909c", "no_devices": "#8d6e63", "backend_error": "#283593", "other": "#bdbdbd",
 }
 
-func esc(s string) string { return template.HTMLEscapeString(s) }
+func esc(s string) string { return htmlw.Escape(s) }
 
 // Segment is one value of a stacked bar.
 type Segment struct {
@@ -26,7 +27,7 @@ type Segment struct {
 }
 
 // stackedBars draws one bar per label, stacked by segment.
-func stackedBars(id, title, desc string, labels []string, bars [][]Segment, legend []Segment) template.HTML {
+func stackedBars(id, title, desc string, labels []string, bars [][]Segment, legend []Segment) htmlw.Markup {
 	const w, h, left, bottom, top = 720, 260, 40, 40, 10
 	// The legend wraps onto as many rows as it needs.
 	legendRows, lx := 1, left
@@ -83,11 +84,11 @@ func stackedBars(id, title, desc string, labels []string, bars [][]Segment, lege
 		lx += lw
 	}
 	sb.WriteString(`</svg>`)
-	return template.HTML(sb.String())
+	return htmlw.Markup(sb.String())
 }
 
 // hbars draws one horizontal bar per label.
-func hbars(id, title, desc string, items []Segment, color string) template.HTML {
+func hbars(id, title, desc string, items []Segment, color string) htmlw.Markup {
 	const rowH = 24
 	left := 60
 	for _, it := range items {
@@ -118,11 +119,11 @@ func hbars(id, title, desc string, items []Segment, color string) template.HTML 
 		fmt.Fprintf(&sb, `<text x="%.1f" y="%d" font-size="12">%d</text>`, float64(left)+bw+4, y+15, it.N)
 	}
 	sb.WriteString(`</svg>`)
-	return template.HTML(sb.String())
+	return htmlw.Markup(sb.String())
 }
 
 // columns draws one column per label (values in seconds), with a unit.
-func columns(id, title, desc string, labels []string, secs []float64, unit string) template.HTML {
+func columns(id, title, desc string, labels []string, secs []float64, unit string) htmlw.Markup {
 	const w, h, left, bottom, top = 720, 200, 40, 30, 10
 	max := 1.0
 	for _, v := range secs {
@@ -150,7 +151,7 @@ func columns(id, title, desc string, labels []string, secs []float64, unit strin
 		}
 	}
 	sb.WriteString(`</svg>`)
-	return template.HTML(sb.String())
+	return htmlw.Markup(sb.String())
 }
 
 // textWidth estimates the width of s in pixels at a font size: wide for

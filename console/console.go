@@ -14,7 +14,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -123,12 +122,8 @@ func New(cfg Config, o Options) (*Server, error) {
 	return &Server{cfg: cfg, o: o, sessions: newSessions(o.Clock, cfg.IdleTimeout), pending: newPendingLogins(o.Clock)}, nil
 }
 
-//go:embed templates/*.html templates/console.css
+//go:embed templates/console.css
 var assets embed.FS
-
-var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
-	"pct": func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
-}).ParseFS(assets, "templates/*.html"))
 
 // Register mounts the console on mux.
 func (s *Server) Register(mux *http.ServeMux) {
@@ -203,12 +198,12 @@ func firstLanguage(al string, c *catalog.Catalog) string {
 	return c.Default()
 }
 
-// view is what every page template sees.
+// view is what every page shows (page_html.go writes it).
 type view struct {
 	Lang    string
 	T       func(id string, data ...any) string
 	Title   string
-	Page    string // template name
+	Page    string // which page
 	Nav     string
 	User    *Identity
 	CSRF    string
@@ -244,9 +239,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, ss *session, v v
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(v.Status)
-	if err := tmpl.ExecuteTemplate(w, "layout.html", v); err != nil {
-		s.o.Log.Error("console: rendering a page failed", "page", v.Page, "err", err)
-	}
+	w.Write(v.page())
 }
 
 // fail renders a short page with one catalog sentence.

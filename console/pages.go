@@ -4,12 +4,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/passcodebot/passcodebot/internal/htmlw"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -19,12 +19,12 @@ type overviewData struct {
 	From, To   string
 	Range      string
 	P50, P90   string
-	DaysChart  template.HTML
-	UnlockSVG  template.HTML
-	OutcomeSVG template.HTML
-	EscSVG     template.HTML
-	ChatSVG    template.HTML
-	PlatSVG    template.HTML
+	DaysChart  htmlw.Markup
+	UnlockSVG  htmlw.Markup
+	OutcomeSVG htmlw.Markup
+	EscSVG     htmlw.Markup
+	ChatSVG    htmlw.Markup
+	PlatSVG    htmlw.Markup
 	DayRows    []dayRow
 	Legend     []Segment
 }
@@ -228,7 +228,7 @@ type trailData struct {
 	Q         TrailQuery
 	Events    []eventRow
 	Searched  bool
-	CSV, JSON template.URL // the export links
+	CSV, JSON string // the export links
 	More      bool
 }
 
@@ -311,14 +311,14 @@ func exportQuery(q TrailQuery) string {
 }
 
 // exportLinks are the CSV and JSON export URLs of a query string built by us.
-func exportLinks(q string) (csv, json template.URL) {
-	return template.URL(Path + "/trail/export?format=csv&" + q), template.URL(Path + "/trail/export?format=json&" + q)
+func exportLinks(q string) (csv, json string) {
+	return Path + "/trail/export?format=csv&" + q, Path + "/trail/export?format=json&" + q
 }
 
 type flowData struct {
 	Flow      string
 	Events    []eventRow
-	CSV, JSON template.URL
+	CSV, JSON string
 }
 
 func (s *Server) flow(w http.ResponseWriter, r *http.Request, ss *session) {

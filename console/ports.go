@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -101,6 +102,29 @@ func (r tapRecorder) RecordBatch(ctx context.Context, evs []resetflow.Event) err
 		}
 	}
 	return nil
+}
+
+// Commit keeps the wrapped recorder's commits (resetflow.Committer). Events
+// whose device the console keeps go through RecordWithDevices first, and the
+// rest of the commit after, in a second transaction.
+func (r tapRecorder) Commit(ctx context.Context, c resetflow.Commit) error {
+	cm, ok := r.next.(resetflow.Committer)
+	if !ok {
+		return errors.New("console: the wrapped recorder does not commit")
+	}
+	if devs := r.devices(c.Events); len(devs) > 0 {
+		if err := r.t.Store.RecordWithDevices(ctx, c.Events, devs); err != nil {
+			return err
+		}
+		c.Events = nil
+	}
+	return cm.Commit(ctx, c)
+}
+
+// Keeps is the wrapped recorder's (resetflow.Committer).
+func (r tapRecorder) Keeps(port any) bool {
+	cm, ok := r.next.(resetflow.Committer)
+	return ok && cm.Keeps(port)
 }
 
 // Alerter wraps the helpdesk alerter: each alert is stored before it is queued

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -48,6 +49,25 @@ func (g graphDevice) device() resetflow.Device {
 	}
 }
 
+// share makes d's strings share memory where they can: a conversation keeps
+// its device list while the person picks (issue 8: 10,000 conversations held
+// at most 2 KiB of heap each). The primary user's id and UPN are u's own when
+// equal; maker, model and OS, which a fleet repeats, are canonical copies
+// (package unique: kept only while something uses them).
+func share(d *resetflow.Device, u resetflow.User) {
+	if d.UserID == u.ID {
+		d.UserID = u.ID
+	}
+	if d.UserUPN == u.UPN {
+		d.UserUPN = u.UPN
+	}
+	for _, f := range []*string{&d.Maker, &d.Model, &d.OS, &d.OSVersion} {
+		if len(*f) <= 64 {
+			*f = unique.Make(*f).Value()
+		}
+	}
+}
+
 // ListDevices returns the managed devices of u (by object id, else by UPN),
 // following every page. It reads the beta version: the Android Enterprise
 // enrollment modes and deviceType exist only there.
@@ -73,6 +93,7 @@ func (c *Client) ListDevices(ctx context.Context, u resetflow.User) ([]resetflow
 				continue
 			}
 			d := g.device()
+			share(&d, u)
 			if !beta && d.Mode == resetflow.ModeAndroidDeviceAdmin {
 				// v1.0 names no Android Enterprise mode, so "device
 				// administrator" would be a guess: say unknown instead.

@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -91,6 +92,28 @@ func (r recorder) RecordBatch(ctx context.Context, evs []resetflow.Event) error 
 		}
 	}
 	return nil
+}
+
+// Commit keeps the wrapped recorder's commits (resetflow.Committer) and counts
+// their events: over the daily limit those are committed too.
+func (r recorder) Commit(ctx context.Context, c resetflow.Commit) error {
+	cm, ok := r.next.(resetflow.Committer)
+	if !ok {
+		return errors.New("metrics: the wrapped recorder does not commit")
+	}
+	err := cm.Commit(ctx, c)
+	if err == nil || errors.Is(err, resetflow.ErrLimitReached) {
+		for _, e := range c.Events {
+			r.count(e)
+		}
+	}
+	return err
+}
+
+// Keeps is the wrapped recorder's (resetflow.Committer).
+func (r recorder) Keeps(port any) bool {
+	cm, ok := r.next.(resetflow.Committer)
+	return ok && cm.Keeps(port)
 }
 
 func (r recorder) count(e resetflow.Event) {

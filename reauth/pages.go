@@ -7,7 +7,6 @@ package reauth
 import (
 	"context"
 	"embed"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -36,10 +35,8 @@ type Provider interface {
 	FormOrigins() []string
 }
 
-//go:embed templates/*.html templates/style.css
+//go:embed templates/style.css
 var assets embed.FS
-
-var tmpl = template.Must(template.ParseFS(assets, "templates/*.html"))
 
 // Pages renders the sign-in pages in the person's language.
 type Pages struct {
@@ -49,7 +46,7 @@ type Pages struct {
 	FormOrigins []string
 }
 
-// page is what the templates see.
+// page is what a page shows (page_html.go writes it).
 type page struct {
 	Lang    string
 	Title   string
@@ -91,7 +88,7 @@ func (p *Pages) render(w http.ResponseWriter, pg page) {
 		pg.Status = http.StatusOK
 	}
 	w.WriteHeader(pg.Status)
-	_ = tmpl.ExecuteTemplate(w, "page.html", pg)
+	w.Write(pg.html())
 }
 
 func (p *Pages) until(t time.Time) string {

@@ -248,7 +248,18 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 		e.send(ctx, from, Message{Text: e.backendSentence(loc, err)})
 		return
 	}
-	if err := e.recordAll(ctx, ev, withStep(ev, StepDevicesListed, strconv.Itoa(len(devices)), "")); err != nil {
+	// With one database for all of it, the open conversation is remembered in
+	// the same commit (one disk sync before the device list).
+	evs := []Event{ev, withStep(ev, StepDevicesListed, strconv.Itoa(len(devices)), "")}
+	var open *OpenedConversation
+	if len(devices) > 0 {
+		open = &OpenedConversation{Flow: flow, To: from, Locale: loc, At: now}
+	}
+	together, err := e.together(ctx, Commit{Events: evs, Opened: open})
+	if !together {
+		err = e.recordAll(ctx, evs...)
+	}
+	if err != nil {
 		e.auditDown(ctx, from, loc, user, nil, err)
 		return
 	}
@@ -263,6 +274,9 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	}
 	e.mu.Lock()
 	if uk := user.Key(); e.convs[key] != nil || (uk != "" && e.byUser[uk] != "") {
+		if together {
+			e.closedLocked(flow) // remembered as open above
+		}
 		e.mu.Unlock()
 		e.send(ctx, from, Message{Text: e.cat.T(loc, "already_active"), Notice: e.cat.T(loc, "help_hint")})
 		return
@@ -273,12 +287,14 @@ func (e *Engine) begin(ctx context.Context, from Address, loc string, user User,
 	}
 	e.arm(c, now.Add(e.cfg.PickTimeout), "expired_pick")
 	e.mu.Unlock()
-	e.opened(ctx, c, now)
+	if !together {
+		e.opened(ctx, c, now)
+	}
 
-	e.send(ctx, from, e.deviceList(c))
+	e.send(ctx, from, e.deviceList(c, key))
 }
 
-func (e *Engine) deviceList(c *conversation) Message {
+func (e *Engine) deviceList(c *conversation, key string) Message {
 	loc := c.locale
 	m := Message{Text: e.cat.T(loc, "pick_device", map[string]any{"Count": len(c.devices)}), Notice: e.cat.T(loc, "pick_hint")}
 	for i, d := range c.devices {
@@ -289,7 +305,7 @@ func (e *Engine) deviceList(c *conversation) Message {
 		})
 	}
 	m.Buttons = []Button{{Value: actionValue(actCancel, c.flow), Label: e.cat.T(loc, "button_cancel")}}
-	e.offerLinks(c, &m)
+	e.offerLinks(c, key, &m)
 	return m
 }
 
@@ -330,9 +346,9 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 		now := e.d.Clock.Now()
 		base := c.event(now)
 		if verdict.Decision != Allow {
-			e.endLocked(c)
+			e.dropLocked(c)
 			return func() {
-				e.record(ctx, base, StepEligibility, string(verdict.Decision), verdict.Rule)
+				e.ended(ctx, c.flow, withStep(base, StepEligibility, string(verdict.Decision), verdict.Rule))
 				kind := map[Decision]AlertKind{ContactSupport: AlertContactSupport, FactoryReset: AlertFactoryReset}[verdict.Decision]
 				if kind == "" {
 					kind = AlertNotSupported
@@ -410,9 +426,9 @@ func (e *Engine) cancel(ctx context.Context, from Address, loc, flow string) {
 		case c.step == stepResetting:
 			return e.reply(ctx, from, Message{Text: e.cat.T(loc, "cannot_cancel")})
 		}
-		e.endLocked(c)
+		e.dropLocked(c)
 		return func() {
-			e.record(ctx, c.event(e.d.Clock.Now()), StepCancel, c.step.String(), "")
+			e.ended(ctx, c.flow, withStep(c.event(e.d.Clock.Now()), StepCancel, c.step.String(), ""))
 			e.send(ctx, from, Message{Text: e.cat.T(loc, "cancelled")})
 		}
 	})
@@ -452,9 +468,9 @@ func (e *Engine) arm(c *conversation, deadline time.Time, expiredID string) {
 			}
 			c.window = "" // the expired window stays in the cache, so its page says "expired"
 			pair := c.pair
-			e.endLocked(c)
+			e.dropLocked(c)
 			return func() {
-				e.record(context.Background(), c.event(e.d.Clock.Now()), StepExpired, s.String(), "")
+				e.ended(context.Background(), c.flow, withStep(c.event(e.d.Clock.Now()), StepExpired, s.String(), ""))
 				if s == stepPairing {
 					e.pairRefused(context.Background(), c, pair, "expired")
 				}
@@ -474,6 +490,12 @@ func (e *Engine) startAgain(loc string) []Button {
 
 // endLocked forgets the conversation and its window. e.mu is held.
 func (e *Engine) endLocked(c *conversation) {
+	e.dropLocked(c)
+	e.closedLocked(c.flow)
+}
+
+// dropLocked is endLocked without telling Conversations. e.mu is held.
+func (e *Engine) dropLocked(c *conversation) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -490,7 +512,6 @@ func (e *Engine) endLocked(c *conversation) {
 	if uk := c.user.Key(); uk != "" && e.byUser[uk] == key {
 		delete(e.byUser, uk)
 	}
-	e.closedLocked(c.flow)
 }
 
 // clockTime formats t as the clock time shown to people. It rounds down to the

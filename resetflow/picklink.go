@@ -18,7 +18,9 @@ import (
 // link scanner must never cause.
 
 // offerLinks adds a link to every allowed choice of a device list.
-func (e *Engine) offerLinks(c *conversation, m *Message) {
+// key is the conversation's key (Address.key), the string the engine's maps
+// already hold: the link shares it rather than keeping a copy.
+func (e *Engine) offerLinks(c *conversation, key string, m *Message) {
 	if len(c.devices) == 0 || len(m.Choices) != len(c.devices) || c.reauth != nil {
 		return // (a sign-in that just linked the account stands in for the reset's: no sign-in to open)
 	}
@@ -32,7 +34,7 @@ func (e *Engine) offerLinks(c *conversation, m *Message) {
 		}
 	}
 	if offers != nil {
-		e.windows.Set(token, &window{key: c.addr.key(), flow: c.flow, locale: c.locale, issued: now, deadline: now.Add(e.cfg.Window), pick: offers}, cache.DefaultExpiration)
+		e.windows.Set(token, &window{key: key, flow: c.flow, locale: c.locale, issued: now, deadline: now.Add(e.cfg.Window), pick: offers}, cache.DefaultExpiration)
 	}
 }
 

@@ -54,15 +54,19 @@ func (e *Engine) startReset(ctx context.Context, from Address, loc string, c *co
 		e.mu.Unlock()
 		e.bg.Done()
 	}
-	if err := e.d.Recorder.Record(ctx, withStep(base, StepConfirm, "", "")); err != nil {
-		fail()
-		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
-		return
-	}
 	// The limit is checked and the reset counted in one step of the store, so
-	// two processes on one database cannot both pass the last free slot.
+	// two processes on one database cannot both pass the last free slot; with
+	// one database for both, the confirmation is recorded in the same commit.
+	confirmed := withStep(base, StepConfirm, "", "")
 	inf := InFlight{Flow: cs.flow, Address: from, Locale: loc, User: cs.user, Device: cs.device, Outcome: cs.outcome, Started: now}
-	if err := e.d.Store.BeginReset(ctx, inf, now.Add(-24*time.Hour), e.cfg.MaxResetsPerDay); err != nil {
+	begin := BeginReset{Reset: inf, Since: now.Add(-24 * time.Hour), Limit: e.cfg.MaxResetsPerDay}
+	together, err := e.together(ctx, Commit{Events: []Event{confirmed}, Begin: &begin})
+	if !together {
+		if err = e.d.Recorder.Record(ctx, confirmed); err == nil {
+			err = e.d.Store.BeginReset(ctx, inf, begin.Since, begin.Limit)
+		}
+	}
+	if err != nil {
 		fail()
 		if errors.Is(err, ErrLimitReached) {
 			e.limitReached(ctx, from, loc, cs.flow, cs.user, &cs.device)
@@ -88,8 +92,7 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		base.Time = e.d.Clock.Now()
 		if err != nil && KindOf(err) != KindAmbiguous {
 			e.log.Warn("reset request failed", "flow", r.Flow, "device", r.Device.ID, "err", err)
-			e.record(ctx, base, StepResetRequested, OutcomeError, errorDetail(err))
-			e.finish(ctx, r, "backend_error")
+			e.settle(ctx, r, withStep(base, StepResetRequested, OutcomeError, errorDetail(err)), "backend_error", false)
 			e.alert(ctx, AlertBackendError, r.Address, r.User, &r.Device, errorDetail(err))
 			e.send(ctx, r.Address, Message{Text: e.backendSentence(loc, err), Buttons: e.startAgain(loc)})
 			return
@@ -110,8 +113,7 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 			return // shutting down: the reset stays in flight and is resumed at the next start
 		}
 		e.log.Warn("no final reset result", "flow", r.Flow, "device", r.Device.ID, "err", err)
-		e.record(ctx, base, StepResult, "timed_out", errorDetail(err))
-		e.finish(ctx, r, "timed_out")
+		e.settle(ctx, r, withStep(base, StepResult, "timed_out", errorDetail(err)), "timed_out", false)
 		kind := AlertResetTimedOut
 		if !request {
 			kind = AlertResetUnknown // the bot restarted while this reset was in flight
@@ -120,13 +122,9 @@ func (e *Engine) runReset(ctx context.Context, r InFlight, request bool) {
 		e.send(ctx, r.Address, Message{Text: e.cat.T(loc, "result_timed_out", map[string]any{"Device": r.Device.Name})})
 		return
 	}
-	e.record(ctx, base, StepResult, string(res.State), res.ErrorCode)
-	var marked error
-	if res.State == ActionDone {
-		// Recorded before anything is shown: a restart never shows this result again.
-		marked = e.d.Store.MarkDelivered(ctx, r.Flow)
-	}
-	e.finish(ctx, r, string(res.State))
+	// A done reset is marked delivered before anything is shown: a restart
+	// never shows this result again.
+	marked := e.settle(ctx, r, withStep(base, StepResult, string(res.State), res.ErrorCode), string(res.State), res.State == ActionDone)
 	switch res.State {
 	case ActionDone:
 		if marked != nil {
@@ -246,6 +244,36 @@ func (e *Engine) undelivered(ctx context.Context, r InFlight, outcome, detail st
 // resetEvent is the audit event of a reset in flight, at the engine's time.
 func (e *Engine) resetEvent(r InFlight) Event {
 	return newEvent(e.d.Clock.Now(), r.Flow, r.Address, r.User, r.Device.ID)
+}
+
+// settle records a reset's final outcome before the person is told: its
+// event, for a result about to be shown the delivery mark, the end of the
+// reset and of its conversation. With one database for all of it that is one
+// commit; otherwise, or when that commit failed (it then wrote nothing), the
+// parts go apart as finish does. It returns the delivery mark's error: a
+// result not so marked must not be shown.
+func (e *Engine) settle(ctx context.Context, r InFlight, ev Event, outcome string, deliver bool) error {
+	c := Commit{Events: []Event{ev}, End: &EndReset{Flow: r.Flow, Outcome: outcome}, Closed: r.Flow}
+	if deliver {
+		c.Delivered = r.Flow
+	}
+	if together, err := e.together(ctx, c); together && err == nil {
+		e.mu.Lock()
+		if c := e.convs[r.Address.key()]; c != nil && c.flow == r.Flow {
+			e.dropLocked(c) // its end is committed above
+		}
+		e.mu.Unlock()
+		return nil
+	}
+	if err := e.d.Recorder.Record(ctx, ev); err != nil {
+		e.log.Error("audit record failed", "flow", ev.Flow, "step", ev.Step, "err", err)
+	}
+	var marked error
+	if deliver {
+		marked = e.d.Store.MarkDelivered(ctx, r.Flow)
+	}
+	e.finish(ctx, r, outcome)
+	return marked
 }
 
 // finish records a reset's final outcome and closes its conversation, before the

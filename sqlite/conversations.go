@@ -18,14 +18,13 @@ type OpenConversation struct {
 // ConversationOpened remembers an open conversation, so a bot that restarts
 // after a crash can tell the person it restarted.
 func (d *DB) ConversationOpened(ctx context.Context, flow string, to resetflow.Address, locale string, at time.Time) error {
-	_, err := d.w.exec(ctx, `INSERT OR IGNORE INTO conversations (flow, platform, chat_user, channel, locale, opened) VALUES (?, ?, ?, ?, ?, ?)`,
-		flow, to.Platform, to.UserID, to.Channel, locale, ts(at))
+	_, err := d.w.execAll(ctx, openedStatement(flow, to, locale, at))
 	return err
 }
 
 // ConversationClosed forgets a conversation that ended.
 func (d *DB) ConversationClosed(ctx context.Context, flow string) error {
-	_, err := d.w.exec(ctx, `DELETE FROM conversations WHERE flow = ?`, flow)
+	_, err := d.w.execAll(ctx, closedStatement(flow))
 	return err
 }
 

@@ -140,12 +140,11 @@ const beginReset = `INSERT INTO resets (flow, user_id, started, data)
 // BeginReset records a reset about to be requested, unless the user already has
 // limit resets since since (resetflow.ErrLimitReached).
 func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Time, limit int) error {
-	r.Delivered = false
-	data, err := json.Marshal(r)
+	st, err := beginStatement(r, since, limit)
 	if err != nil {
 		return err
 	}
-	n, err := d.w.exec(ctx, beginReset, r.Flow, r.User.Key(), ts(r.Started), string(data), r.User.Key(), ts(since), limit)
+	n, err := d.w.execAll(ctx, st)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin reset: %w", err)
 	}
@@ -157,7 +156,7 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Ti
 
 // MarkDelivered records that the reset's result is being shown.
 func (d *DB) MarkDelivered(ctx context.Context, flow string) error {
-	if _, err := d.w.exec(ctx, `UPDATE resets SET delivered = 1 WHERE flow = ?`, flow); err != nil {
+	if _, err := d.w.execAll(ctx, deliveredStatement(flow)); err != nil {
 		return fmt.Errorf("sqlite: mark delivered: %w", err)
 	}
 	return nil
@@ -165,7 +164,7 @@ func (d *DB) MarkDelivered(ctx context.Context, flow string) error {
 
 // EndReset records the final outcome of a reset.
 func (d *DB) EndReset(ctx context.Context, flow, outcome string) error {
-	_, err := d.w.exec(ctx, `UPDATE resets SET ended = ?, outcome = ? WHERE flow = ?`, ts(time.Now()), outcome, flow)
+	_, err := d.w.execAll(ctx, endStatement(flow, outcome))
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -23,6 +24,8 @@ type writer struct {
 	queue chan *write
 	exit  chan struct{}
 	stmts map[string]*sql.Stmt // prepared once; used by the writer's goroutine only
+	// commits counts the transactions committed: each is one WAL sync.
+	commits atomic.Int64
 
 	mu     sync.RWMutex // held for reading while a write is being queued
 	closed bool
@@ -122,13 +125,16 @@ func (w *writer) commit(batch []*write) {
 	ctx := context.Background()
 	if len(batch) > 1 {
 		if w.commitTogether(ctx, batch) == nil {
+			w.commits.Add(1)
 			return
 		}
 	}
 	for _, wr := range batch {
 		wr.rows, wr.err = 0, nil
 		if len(wr.stmts) > 1 {
-			wr.err = w.commitTogether(ctx, []*write{wr})
+			if wr.err = w.commitTogether(ctx, []*write{wr}); wr.err == nil {
+				w.commits.Add(1)
+			}
 			continue
 		}
 		st, err := w.stmt(ctx, wr.stmts[0].query)
@@ -142,6 +148,7 @@ func (w *writer) commit(batch []*write) {
 			continue
 		}
 		wr.rows, _ = res.RowsAffected()
+		w.commits.Add(1)
 	}
 }
 

@@ -38,6 +38,7 @@ type Store interface {
 	Close() error
 	resetflow.Conversations
 	TakeConversations(ctx context.Context, since, before time.Time) ([]sqlite.OpenConversation, error)
+	resetflow.Committer
 }
 
 // Opener returns a function that opens the same, initially empty, database
@@ -59,6 +60,7 @@ func Run(t *testing.T, newDB Opener, limitErr error) {
 		{"PasscodeMessagesShown", secrets},
 		{"PruneKeepsWhatIsOpen", prune},
 		{"OpenConversationsToldOnce", conversations},
+		{"CommitIsOneTransaction", commitTogether},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t), limitErr) })

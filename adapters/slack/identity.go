@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unique"
 
 	slackgo "github.com/slack-go/slack"
 )
@@ -30,15 +31,22 @@ func (a *Adapter) member(ctx context.Context, id string) (*member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users.info: %w", err)
 	}
+	// A profile is cached for every person who writes (issue 8: 10,000 held
+	// conversations at most 2 KiB each): the id is the cache key's own string,
+	// and the locale and workspace, which everyone shares, one canonical copy.
+	uid := u.ID
+	if uid == id {
+		uid = id
+	}
 	m := &member{
-		id:       u.ID,
+		id:       uid,
 		email:    a.rewrite(u.Profile.Email),
-		locale:   u.Locale,
+		locale:   unique.Make(u.Locale).Value(),
 		bot:      u.IsBot || u.IsAppUser || u.IsWorkflowBot || u.ID == "USLACKBOT",
 		stranger: u.IsStranger,
 		deleted:  u.Deleted,
-		teamID:   u.TeamID,
-		entID:    u.Enterprise.EnterpriseID,
+		teamID:   unique.Make(u.TeamID).Value(),
+		entID:    unique.Make(u.Enterprise.EnterpriseID).Value(),
 	}
 	a.users.Set(id, m)
 	return m, nil

@@ -24,6 +24,7 @@ var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 func Run(t *testing.T, open Open) {
 	t.Run("limit", func(t *testing.T) { testLimit(t, open) })
 	t.Run("limit raced by two handles", func(t *testing.T) { testLimitRace(t, open) })
+	t.Run("limit raced by two handles in commits", func(t *testing.T) { testCommitLimitRace(t, open) })
 	t.Run("delivered and ended", func(t *testing.T) { testDelivered(t, open) })
 }
 
@@ -71,9 +72,37 @@ func testLimit(t *testing.T, open Open) {
 // testLimitRace: many BeginResets for one user on two handles at once record
 // exactly the limit.
 func testLimitRace(t *testing.T, open Open) {
-	ctx := context.Background()
 	a, b := open(t)
-	stores := []resetflow.Store{a, b}
+	raceLimit(t, []func(resetflow.InFlight, time.Time, int) error{
+		func(r resetflow.InFlight, since time.Time, limit int) error {
+			return a.BeginReset(context.Background(), r, since, limit)
+		},
+		func(r resetflow.InFlight, since time.Time, limit int) error {
+			return b.BeginReset(context.Background(), r, since, limit)
+		},
+	})
+}
+
+// testCommitLimitRace: the same, each reset begun in a resetflow.Commit with
+// its confirmation, for stores that are Committers (the others skip).
+func testCommitLimitRace(t *testing.T, open Open) {
+	a, b := open(t)
+	var begin []func(resetflow.InFlight, time.Time, int) error
+	for _, s := range []resetflow.Store{a, b} {
+		c, ok := s.(resetflow.Committer)
+		if !ok {
+			t.Skip("not a Committer")
+		}
+		begin = append(begin, func(r resetflow.InFlight, since time.Time, limit int) error {
+			ev := resetflow.Event{Time: r.Started, Flow: r.Flow, Step: string(resetflow.StepConfirm), UserID: r.User.ID}
+			return c.Commit(context.Background(), resetflow.Commit{Events: []resetflow.Event{ev},
+				Begin: &resetflow.BeginReset{Reset: r, Since: since, Limit: limit}})
+		})
+	}
+	raceLimit(t, begin)
+}
+
+func raceLimit(t *testing.T, begin []func(r resetflow.InFlight, since time.Time, limit int) error) {
 	const limit, tries = 3, 30
 	for round := range 3 {
 		user := fmt.Sprint("r", round)
@@ -86,7 +115,7 @@ func testLimitRace(t *testing.T, open Open) {
 			go func() {
 				defer wg.Done()
 				<-start
-				err := stores[i%2].BeginReset(ctx, inflight(fmt.Sprint(user, "-", i), user, t0), t0.Add(-24*time.Hour), limit)
+				err := begin[i%2](inflight(fmt.Sprint(user, "-", i), user, t0), t0.Add(-24*time.Hour), limit)
 				if err != nil && !errors.Is(err, resetflow.ErrLimitReached) {
 					t.Errorf("begin reset: %v", err)
 				}

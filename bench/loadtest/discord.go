@@ -133,7 +133,7 @@ func (d *discordDriver) fullReset(ctx context.Context, o *Options, ps *platformS
 
 	t0 := time.Now()
 	d.fake.UserSays(u, "reset")
-	list, err := box.expect(ctx, o.Timeout, "the device list", func(m discordtest.Message) bool { return m.Button(deviceButton) != nil })
+	list, err := box.expect(ctx, o.Timeout, "the device list", func(m discordtest.Message) bool { return m.Button(deviceButton) != nil }, discordText)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (d *discordDriver) fullReset(ctx context.Context, o *Options, ps *platformS
 	warning, err := box.expect(ctx, o.Timeout, "the warning", func(m discordtest.Message) bool {
 		b := m.Button(resetLabel)
 		return b != nil && !b.Disabled
-	})
+	}, discordText)
 	if err != nil {
 		return err
 	}
@@ -175,17 +175,17 @@ func (d *discordDriver) fullReset(ctx context.Context, o *Options, ps *platformS
 	d.mu.Lock()
 	d.interactions = append(d.interactions, iid)
 	d.mu.Unlock()
-	resetting, err := box.expect(ctx, o.Timeout, "resetting", discordSays(en.say("resetting", e)))
+	resetting, err := box.expect(ctx, o.Timeout, "resetting", discordSays(en.say("resetting", e)), discordText)
 	if err != nil {
 		return err
 	}
 	sm.add(actConfirm, resetting.at.Sub(t0))
-	pass, err := box.expect(ctx, o.Timeout, "the passcode", discordSays("**"+en.cat.T("en", "passcode_label")+":** `"))
+	pass, err := box.expect(ctx, o.Timeout, "the passcode", discordSays("**"+en.cat.T("en", "passcode_label")+":** `"), discordText)
 	if err != nil {
 		return err
 	}
 	sm.add(actResult, pass.at.Sub(t0))
-	_, err = box.expect(ctx, o.Timeout, "the success notice", discordSays(en.say("success", e)))
+	_, err = box.expect(ctx, o.Timeout, "the success notice", discordSays(en.say("success", e)), discordText)
 	return err
 }
 

@@ -443,17 +443,20 @@ func (b *box[T]) next(ctx context.Context, timeout time.Duration) (seen[T], erro
 
 // expect waits for the next item that satisfies ok, skipping the others
 // (edits of earlier messages, notices such as "the browser is opening the
-// sign-in"); a wrong turn shows as a timeout naming what was awaited.
-func (b *box[T]) expect(ctx context.Context, timeout time.Duration, what string, ok func(T) bool) (seen[T], error) {
+// sign-in"); a wrong turn shows as a timeout naming what was awaited and
+// quoting (with say) the last message skipped.
+func (b *box[T]) expect(ctx context.Context, timeout time.Duration, what string, ok func(T) bool, say func(T) string) (seen[T], error) {
 	deadline := time.Now().Add(timeout)
+	last := "nothing"
 	for {
 		r, err := b.next(ctx, time.Until(deadline))
 		if err != nil {
-			return r, fmt.Errorf("waiting for %s: %w", what, err)
+			return r, fmt.Errorf("waiting for %s (the bot's last message: %q): %w", what, clip(last, 300), err)
 		}
 		if ok(r.v) {
 			return r, nil
 		}
+		last = say(r.v)
 	}
 }
 

@@ -123,6 +123,8 @@ func (d *teamsDriver) click(ctx context.Context, u teamstest.User, m teamstest.M
 	return d.post(ctx, a)
 }
 
+func teamsText(m teamstest.Message) string { return m.Texts() }
+
 func teamsSays(s string) func(teamstest.Message) bool {
 	return func(m teamstest.Message) bool { return !m.Deleted && strings.Contains(m.Texts(), s) }
 }
@@ -138,7 +140,7 @@ func (d *teamsDriver) fullReset(ctx context.Context, o *Options, ps *platformSes
 	if err := d.post(ctx, say); err != nil {
 		return err
 	}
-	list, err := box.expect(ctx, o.Timeout, "the device list", func(m teamstest.Message) bool { return m.OpenURL(deviceLink) != "" })
+	list, err := box.expect(ctx, o.Timeout, "the device list", func(m teamstest.Message) bool { return m.OpenURL(deviceLink) != "" }, teamsText)
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,7 @@ func (d *teamsDriver) fullReset(ctx context.Context, o *Options, ps *platformSes
 		return err
 	}
 	resetLabel := en.cat.T("en", "button_reset")
-	warning, err := box.expect(ctx, o.Timeout, "the warning", func(m teamstest.Message) bool { return !m.Deleted && m.Action(resetLabel) != nil })
+	warning, err := box.expect(ctx, o.Timeout, "the warning", func(m teamstest.Message) bool { return !m.Deleted && m.Action(resetLabel) != nil }, teamsText)
 	if err != nil {
 		return err
 	}
@@ -170,17 +172,17 @@ func (d *teamsDriver) fullReset(ctx context.Context, o *Options, ps *platformSes
 	if err := d.click(ctx, u, warning.v, resetLabel); err != nil {
 		return err
 	}
-	resetting, err := box.expect(ctx, o.Timeout, "resetting", teamsSays(en.say("resetting", e)))
+	resetting, err := box.expect(ctx, o.Timeout, "resetting", teamsSays(en.say("resetting", e)), teamsText)
 	if err != nil {
 		return err
 	}
 	sm.add(actConfirm, resetting.at.Sub(t0))
-	pass, err := box.expect(ctx, o.Timeout, "the passcode", teamsSays(en.cat.T("en", "passcode_label")))
+	pass, err := box.expect(ctx, o.Timeout, "the passcode", teamsSays(en.cat.T("en", "passcode_label")), teamsText)
 	if err != nil {
 		return err
 	}
 	sm.add(actResult, pass.at.Sub(t0))
-	_, err = box.expect(ctx, o.Timeout, "the success notice", teamsSays(en.say("success", e)))
+	_, err = box.expect(ctx, o.Timeout, "the success notice", teamsSays(en.say("success", e)), teamsText)
 	return err
 }
 

@@ -4,10 +4,12 @@
 // at once; two yardsticks in the same run (the floor, a bot with no logic
 // doing the I/O a reset needs at minimum, and a bare slack-go echo bot); start
 // to ready and idle RSS; 10,000 conversations held open; a burst of helpdesk
-// alerts; the time to unlock. It prints the figures and which of the issues' targets are met.
+// alerts; the time to unlock; and passcodebot beside the floor on Discord and
+// Teams (-platforms). It prints the figures and which of the issues' targets are met.
 //
 //	go run ./bench/load                          # everything, as in the README
 //	go run ./bench/load -levels 1,100 -hold 0 -alerts 0
+//	go run ./bench/load -platforms discord,teams  # passcodebot and the floor on Discord and Teams only
 //
 // It builds passcodebot, bench/baseline and bench/baseline/floor first, as
 // releases are built (or takes -bot, -baseline and -floor).
@@ -45,6 +47,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs, audit databases)")
 	profile := flag.String("profile", "", "directory for pprof profiles of the bot (heap around the hold, CPU per level)")
 	profileSecs := flag.Int("profile-seconds", 10, "length of each CPU profile")
+	platforms := flag.String("platforms", strings.Join(loadtest.AllPlatforms, ","), "chats to drive: slack, discord, teams (start, hold, alerts and unlock run on Slack only)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -55,6 +58,9 @@ func main() {
 		fail(err)
 	}
 	o.Starts = *starts
+	if o.Platforms, err = loadtest.ParsePlatforms(*platforms); err != nil {
+		fail(err)
+	}
 	o.MinResets, o.Hold, o.HoldLoad, o.Alerts, o.AlertsOver, o.PollFirst = *minResets, *hold, *holdLoad, *alerts, *alertsOver, *pollFirst
 	o.Unlock = *unlock
 	o.Progress = os.Stderr

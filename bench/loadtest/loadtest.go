@@ -72,6 +72,11 @@ type Options struct {
 	// once, with the bot's default polling; 0 skips it.
 	Unlock int
 
+	// Platforms are the chats driven (PlatformSlack, PlatformDiscord,
+	// PlatformTeams); empty: all of them. The start, hold, alert and unlock
+	// measurements run on Slack only.
+	Platforms []string
+
 	PollFirst time.Duration // the bot's first wait before reading a reset's result
 	Timeout   time.Duration // the longest wait for any one reply
 	Progress  io.Writer     // progress lines; nil: none
@@ -133,6 +138,8 @@ type Report struct {
 	// as a release is (-trimpath -ldflags='-s -w').
 	BinarySize int64
 	Unlock     *Unlock
+	// Platforms are passcodebot on Discord and Teams, level by level (platforms.go).
+	Platforms []PlatformLevel
 }
 
 // Acks are the Socket Mode acknowledgements of the envelopes a run delivered:
@@ -308,6 +315,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if st, err := os.Stat(o.BotBin); err == nil {
 		r.BinarySize = st.Size()
 	}
+	slack := o.drives(PlatformSlack)
+	if !slack {
+		o.Starts, o.Hold, o.Alerts, o.Unlock = 0, 0, 0, 0
+	}
 	for i := range o.Starts {
 		fmt.Fprintf(o.Progress, "start to ready, %d of %d…\n", i+1, o.Starts)
 		st, err := runStart(ctx, &o, i)
@@ -317,12 +328,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.Starts = append(r.Starts, st)
 	}
 	for _, c := range o.Levels {
+		if !slack {
+			break
+		}
 		fmt.Fprintf(o.Progress, "level %d: echo bot…\n", c)
 		l, err := runLevel(ctx, &o, c)
 		if err != nil {
 			return r, fmt.Errorf("level %d: %w", c, err)
 		}
 		r.Levels = append(r.Levels, l)
+	}
+	for _, p := range []string{PlatformDiscord, PlatformTeams} {
+		if !o.drives(p) {
+			continue
+		}
+		for _, c := range o.Levels {
+			l, err := runPlatformLevel(ctx, &o, p, c)
+			if err != nil {
+				return r, fmt.Errorf("%s, level %d: %w", p, c, err)
+			}
+			r.Platforms = append(r.Platforms, l)
+		}
 	}
 	if o.Hold > 0 {
 		fmt.Fprintf(o.Progress, "holding %d conversations…\n", o.Hold)

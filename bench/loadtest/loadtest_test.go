@@ -128,8 +128,9 @@ func TestShortRun(t *testing.T) {
 		Levels: []int{n}, MinResets: n,
 		Hold: 20, HoldLoad: n, HoldOpeners: 5,
 		Alerts: 20, AlertsOver: 500 * time.Millisecond, AlertsWithin: time.Minute,
-		Unlock:  3,
-		Timeout: time.Minute,
+		Unlock:    3,
+		Timeout:   time.Minute,
+		Platforms: []string{PlatformSlack},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -193,5 +194,100 @@ func TestParseStatCPU(t *testing.T) {
 	}
 	if d, err := ReadCPU(0); err != nil || d < 0 {
 		t.Errorf("ReadCPU(self) = %v, %v", d, err)
+	}
+}
+
+// TestShortRunDiscordAndTeams runs five employees at once through complete
+// resets on Discord and on Teams, against the real binary and the floor: every reset
+// completes, every chat action is timed, every interaction / activity is
+// acknowledged, and the bot's CPU, memory and Graph calls are read.
+func TestShortRunDiscordAndTeams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs passcodebot")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bins, err := Build(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	r, err := Run(ctx, Options{
+		BotBin: bins.Bot, BaselineBin: bins.Baseline, FloorBin: bins.Floor, WorkDir: dir,
+		Levels: []int{n}, MinResets: n, Timeout: time.Minute,
+		Platforms: []string{PlatformDiscord, PlatformTeams},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", r)
+	if len(r.Levels) != 0 || r.Hold != nil || r.Alerts != nil || r.Unlock != nil || len(r.Starts) != 0 {
+		t.Errorf("Slack measurements ran without slack in Platforms: %d levels, hold %v, alerts %v", len(r.Levels), r.Hold != nil, r.Alerts != nil)
+	}
+	if len(r.Platforms) != 2 || r.Platforms[0].Platform != PlatformDiscord || r.Platforms[1].Platform != PlatformTeams {
+		t.Fatalf("platform levels %+v; want discord, then teams", r.Platforms)
+	}
+	// Discord: one interaction per reset ("Reset passcode"); Teams: two activities ("reset" and the press).
+	acts := map[string]int{PlatformDiscord: n, PlatformTeams: 2 * n}
+	for _, l := range r.Platforms {
+		if l.Completed != n || l.Errors != 0 {
+			t.Errorf("%s: %d of %d completed, %d errors: %v", l.Platform, l.Completed, l.Resets, l.Errors, l.FirstErrors)
+		}
+		if l.Reply.N != n*len(platformChatActions) {
+			t.Errorf("%s: %d chat round trips timed; want %d", l.Platform, l.Reply.N, n*len(platformChatActions))
+		}
+		for _, k := range []string{actReset, actPick, actSignIn, actConfirm, actResult} {
+			if got := l.ByAction[k]; got.N != n || got.P50 <= 0 {
+				t.Errorf("%s: %s timed %d times (p50 %v); want %d", l.Platform, k, got.N, got.P50, n)
+			}
+		}
+		if l.Acks.Sent != acts[l.Platform] || l.Acks.N != l.Acks.Sent || l.Acks.Missing != 0 || l.Acks.Late != 0 {
+			t.Errorf("%s acks: %+v; want %d acknowledged in time", l.Platform, l.Acks, acts[l.Platform])
+		}
+		if l.Graph.Lists != 1 || l.Graph.Resets != 1 || l.Graph.Results < 1 {
+			t.Errorf("%s: Graph calls per reset %+v; want one list, one reset, some result reads", l.Platform, l.Graph)
+		}
+		if l.Bot.Peak == 0 || l.Heap == 0 || l.CPU <= 0 || l.Start.Ready <= 0 || l.Start.IdleRSS <= 0 {
+			t.Errorf("%s: not measured: memory %+v, heap %d, CPU %v, start %+v", l.Platform, l.Bot, l.Heap, l.CPU, l.Start)
+		}
+		// The floor on the same platform: the same resets, the same timings and acknowledgements.
+		f := l.Floor
+		if f == nil {
+			t.Errorf("%s: no floor", l.Platform)
+			continue
+		}
+		if f.Completed != n || f.Errors != 0 || f.Reply.N != n*len(platformChatActions) || f.Bot.Peak == 0 {
+			t.Errorf("%s floor: %d of %d completed, %d errors %v, %d round trips, peak RSS %d", l.Platform, f.Completed, f.Resets, f.Errors, f.FirstErrors, f.Reply.N, f.Bot.Peak)
+		}
+		if f.Acks.Sent != acts[l.Platform] || f.Acks.N != f.Acks.Sent || f.Acks.Missing != 0 {
+			t.Errorf("%s floor acks: %+v; want %d acknowledged", l.Platform, f.Acks, acts[l.Platform])
+		}
+		if f.Graph.Lists != 1 || f.Graph.Resets != 1 || f.Graph.Results < 1 {
+			t.Errorf("%s floor: Graph calls per reset %+v; want one list, one reset, some result reads", l.Platform, f.Graph)
+		}
+	}
+	for _, tg := range r.Targets() {
+		// Completion and acknowledgement in time; the ratios to the floor are measurements, not checks.
+		if (strings.HasPrefix(tg.Name, PlatformDiscord+":") || strings.HasPrefix(tg.Name, PlatformTeams+":")) && !strings.Contains(tg.Name, "x of the floor") {
+			if !tg.Met {
+				t.Errorf("target %s: %s", tg.Name, tg.Got)
+			}
+		}
+	}
+	if !strings.Contains(r.String(), "interaction callback") {
+		t.Error("the report does not say what a Discord ack is")
+	}
+}
+
+func TestParsePlatforms(t *testing.T) {
+	got, err := ParsePlatforms(" teams,discord,teams ")
+	if err != nil || len(got) != 2 || got[0] != PlatformTeams || got[1] != PlatformDiscord {
+		t.Errorf("ParsePlatforms = %q, %v; want teams, discord", got, err)
+	}
+	for _, bad := range []string{"", "irc", "slack,msn"} {
+		if _, err := ParsePlatforms(bad); err == nil {
+			t.Errorf("ParsePlatforms(%q): no error", bad)
+		}
 	}
 }

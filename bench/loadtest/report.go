@@ -125,6 +125,7 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	r.printPlatforms(w)
 	if len(r.Starts) > 0 || len(r.Levels) > 0 {
 		fmt.Fprintf(w, "Start (process start -> /readyz 200; -> Socket Mode connected) and idle RSS (%v after both, no conversation):\n", idleSettle)
 		for i, st := range r.Starts {
@@ -259,7 +260,7 @@ func (r *Report) Targets() []Target {
 	if u := r.Unlock; u != nil {
 		ts = append(ts, u.target())
 	}
-	return ts
+	return append(ts, r.platformTargets()...)
 }
 
 // String is the report as Print writes it.

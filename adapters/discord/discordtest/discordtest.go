@@ -41,6 +41,11 @@ type Options struct {
 	// InteractionAckTimeout is how long, in real time, an interaction may go
 	// unanswered before its callback is refused as Discord does; default 3 s.
 	InteractionAckTimeout time.Duration
+	// OnMessage, when set, is called with every message the bot creates or
+	// edits, as it is after (a load driver follows its people with it instead
+	// of scanning Messages). It runs with the fake's lock held: it must not
+	// call the fake.
+	OnMessage func(Message)
 }
 
 // User is a Discord user the test plays.
@@ -189,6 +194,14 @@ type rateLimit struct {
 
 // New starts a fake and stops it when the test ends.
 func New(t testing.TB, opts Options) *Server {
+	s := Start(opts)
+	s.t = t
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake outside a test (a load driver); Close stops it.
+func Start(opts Options) *Server {
 	if opts.Token == "" {
 		opts.Token = "fake-bot-token"
 	}
@@ -211,7 +224,7 @@ func New(t testing.TB, opts Options) *Server {
 		opts.InteractionAckTimeout = 3 * time.Second
 	}
 	s := &Server{
-		opts: opts, t: t, changed: make(chan struct{}),
+		opts: opts, changed: make(chan struct{}),
 		channels: map[string]*Channel{}, dms: map[string]string{}, misdirect: map[string]string{}, users: map[string]User{},
 		messages: map[string]*Message{}, interactions: map[string]*Interaction{}, byToken: map[string]string{},
 		conns: map[int]*gwConn{},
@@ -219,8 +232,9 @@ func New(t testing.TB, opts Options) *Server {
 	s.users[opts.BotID] = User{ID: opts.BotID, Username: opts.BotName, Bot: true}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.http = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	// Unstarted first: the handlers read s.http.URL, so it is set before any can run.
+	s.http = httptest.NewUnstartedServer(mux)
+	s.http.Start()
 	return s
 }
 
@@ -487,6 +501,13 @@ func (s *Server) SetCommands(cmds []*discordgo.ApplicationCommand) {
 	}
 	s.bump()
 	s.mu.Unlock()
+}
+
+// observeLocked hands a message the bot created or edited to OnMessage. s.mu is held.
+func (s *Server) observeLocked(m *Message) {
+	if s.opts.OnMessage != nil {
+		s.opts.OnMessage(m.copy())
+	}
 }
 
 func (m *Message) copy() Message {

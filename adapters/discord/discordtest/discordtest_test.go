@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,5 +133,28 @@ func TestInteractionLifecycle(t *testing.T) {
 	now = now.Add(15*time.Minute + time.Second)
 	if _, err := s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "late"}); err == nil {
 		t.Error("a follow-up after 15 minutes was accepted")
+	}
+}
+
+// TestOnMessage: a fake made with Start (no test) hands every message the bot
+// creates, and every edit of one, to OnMessage, as it is after.
+func TestOnMessage(t *testing.T) {
+	var mu sync.Mutex // OnMessage runs on the fake's goroutines
+	var got []discordtest.Message
+	f := discordtest.Start(discordtest.Options{OnMessage: func(m discordtest.Message) { mu.Lock(); got = append(got, m); mu.Unlock() }})
+	defer f.Close()
+	s := session(f)
+	ch := f.DMChannel("1190000000000000042")
+	m, err := s.ChannelMessageSend(ch, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChannelMessageEdit(ch, m.ID, "second"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0].ID != m.ID || got[0].Content != "first" || got[1].ID != m.ID || got[1].Content != "second" || got[1].ChannelID != ch {
+		t.Errorf("OnMessage saw %+v; want the post, then its edit", got)
 	}
 }

@@ -350,6 +350,7 @@ func (s *Server) newMessageLocked(channelID string, wm wireMessage, via string) 
 	if c := s.channels[channelID]; c != nil && c.Type == discordgo.ChannelTypeDM {
 		s.dispatchLocked("MESSAGE_CREATE", s.messageJSON(m))
 	}
+	s.observeLocked(m)
 	return m, nil
 }
 
@@ -411,6 +412,7 @@ func (s *Server) editLocked(w http.ResponseWriter, m *Message, body []byte) {
 		next.Versions = append(slices.Clone(m.Versions), next.Content)
 	}
 	*m = next
+	s.observeLocked(m)
 	writeJSON(w, http.StatusOK, s.messageJSON(m))
 }
 
@@ -507,6 +509,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 		next.Versions = append(slices.Clone(m.Versions), next.Content)
 		*m = next
+		s.observeLocked(m)
 	default:
 		refuse(http.StatusBadRequest, 50035, fmt.Sprintf("unsupported response type %d", resp.Type))
 		return

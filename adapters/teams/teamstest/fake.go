@@ -46,6 +46,11 @@ type Options struct {
 	TenantID    string // the company's tenant; default a fixed GUID
 	// Now dates the tokens the fake signs; tests with a fake clock pass its Now.
 	Now func() time.Time
+	// OnMessage, when set, is called with every activity the bot posts or
+	// updates, as it is after (a load driver follows its people with it
+	// instead of scanning Messages). It runs with the fake's lock held: it
+	// must not call the fake.
+	OnMessage func(Message)
 }
 
 // User is a person the test plays.
@@ -143,7 +148,9 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("PUT /amer/v3/conversations/{conv}/activities/{id}", s.authed(s.update))
 	mux.HandleFunc("DELETE /amer/v3/conversations/{conv}/activities/{id}", s.authed(s.delete))
 	mux.HandleFunc("GET /amer/v3/conversations/{conv}/members/{id}", s.authed(s.member))
-	s.srv = httptest.NewServer(mux)
+	// Unstarted first: the handlers read s.srv.URL, so it is set before any can run.
+	s.srv = httptest.NewUnstartedServer(mux)
+	s.srv.Start()
 	return s, nil
 }
 
@@ -303,6 +310,13 @@ func (s *Server) AllMessages() []Message {
 	return out
 }
 
+// observe hands a posted or updated activity to OnMessage. s.mu is held.
+func (s *Server) observe(m *Message) {
+	if s.opts.OnMessage != nil {
+		s.opts.OnMessage(clone(m))
+	}
+}
+
 func clone(m *Message) Message {
 	c := *m
 	c.Versions = slices.Clone(m.Versions)
@@ -444,6 +458,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, body []byte) int {
 		m.Card = a.Attachments[0].Content
 	}
 	s.msgs = append(s.msgs, m)
+	s.observe(m)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
 	return http.StatusCreated
 }
@@ -480,6 +495,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, body []byte) int
 		m.Card = a.Attachments[0].Content
 	}
 	m.Versions = append(m.Versions, string(body))
+	s.observe(m)
 	writeJSON(w, http.StatusOK, map[string]string{"id": m.ID})
 	return http.StatusOK
 }

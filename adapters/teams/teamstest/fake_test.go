@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -79,5 +80,39 @@ func TestFakeIsStrict(t *testing.T) {
 	}
 	if _, err := verifier("someone-else").Verify(ctx, got); err == nil {
 		t.Error("the fake's token verifies for another audience")
+	}
+}
+
+// TestOnMessage: a fake made with Start hands every activity the bot posts,
+// and every update of one, to OnMessage, as it is after.
+func TestOnMessage(t *testing.T) {
+	var mu sync.Mutex // OnMessage runs on the fake's goroutines
+	var got []teamstest.Message
+	f, err := teamstest.Start(teamstest.Options{OnMessage: func(m teamstest.Message) { mu.Lock(); got = append(got, m); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	conv := f.PersonalChat(f.AddUser(teamstest.User{UPN: "alice@contoso.example"}))
+	cc := clientcredentials.Config{ClientID: f.AppID(), ClientSecret: f.AppPassword(), TokenURL: f.TokenURL(), Scopes: []string{teamstest.Scope}}
+	c := cc.Client(context.Background())
+	base := f.ServiceURL() + "v3/conversations/" + conv + "/activities"
+	resp, err := c.Post(base, "application/json", strings.NewReader(`{"type":"message","text":"first"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posted struct{ ID string }
+	_ = json.NewDecoder(resp.Body).Decode(&posted)
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodPut, base+"/"+posted.ID, strings.NewReader(`{"type":"message","text":"second"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0].ID != posted.ID || got[0].Text != "first" || got[1].ID != posted.ID || got[1].Text != "second" || got[1].ConversationID != conv {
+		t.Errorf("OnMessage saw %+v; want the post, then its update", got)
 	}
 }

@@ -24,6 +24,9 @@
 // nothing (no eligibility, no identity, no expiry) and logs nothing: it is a
 // yardstick, not a bot.
 //
+// With FLOOR_PLATFORM=discord or teams it does the same on Discord or Teams
+// (platforms.go).
+//
 // Configuration comes from the environment (bench/loadtest sets it):
 // FLOOR_SLACK_API_URL, FLOOR_SLACK_BOT_TOKEN, FLOOR_SLACK_APP_TOKEN,
 // FLOOR_GRAPH_URL, FLOOR_LOGIN_URL, FLOOR_TENANT_ID, FLOOR_CLIENT_ID,
@@ -78,9 +81,11 @@ type person struct {
 	channel string
 	device  string // Graph id
 	name    string // device name
+	service string // Teams: the Connector's base URL for this person
 }
 
 type floor struct {
+	out                output // how the floor talks in the chat (Slack unless FLOOR_PLATFORM says otherwise)
 	api                *slack.Client
 	graph              *http.Client // with the client-credentials token
 	graphURL           string
@@ -151,7 +156,15 @@ func run(ctx context.Context) error {
 		resetting: env("FLOOR_TEXT_RESETTING"), success: env("FLOOR_TEXT_SUCCESS"),
 		people: map[string]*person{}, links: map[string]string{},
 	}
-	srv := &http.Server{Handler: f.routes(), ReadHeaderTimeout: 10 * time.Second}
+	mux := f.routes()
+	switch env("FLOOR_PLATFORM") {
+	case "discord":
+		return f.runDiscord(ctx, ln, mux)
+	case "teams":
+		return f.runTeams(ctx, ln, mux, pool())
+	}
+	f.out = slackOutput{f}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
@@ -268,10 +281,12 @@ func (f *floor) link(ctx context.Context, user string) error {
 }
 
 // routes serve the sign-in: a landing page, its button, the demo form.
-func (f *floor) routes() http.Handler {
+// On Discord and Teams the landing page is the device link's pick page: a
+// browser submits it at once, a link preview does not.
+func (f *floor) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /r/{token}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<form method="post" action="/r/%s"><button>Continue</button></form>`, html.EscapeString(r.PathValue("token")))
+		fmt.Fprintf(w, `<form method="post" action="/r/%s"><button>Continue</button></form><script>document.forms[0].submit()</script>`, html.EscapeString(r.PathValue("token")))
 	})
 	mux.HandleFunc("POST /r/{token}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<form method="post" action="/local/signin"><input type="hidden" name="token" value="%s"><button>Sign in</button></form>`, html.EscapeString(r.PathValue("token")))
@@ -286,12 +301,7 @@ func (f *floor) routes() http.Handler {
 			http.Error(w, "unknown link", http.StatusNotFound)
 			return
 		}
-		confirm := slack.NewConfirmationBlockObject(slack.NewTextBlockObject(slack.PlainTextType, "Sure?", false, false),
-			slack.NewTextBlockObject(slack.PlainTextType, "Anyone holding the device can reach its data.", false, false),
-			slack.NewTextBlockObject(slack.PlainTextType, "Reset", false, false), nil)
-		btn := slack.NewButtonBlockElement("pcb_button_0", "confirm", slack.NewTextBlockObject(slack.PlainTextType, "Reset passcode", false, false))
-		btn.Confirm = confirm
-		if err := f.post(r.Context(), p.channel, "Warning", slack.NewActionBlock("pcb_confirm", btn)); err != nil {
+		if err := f.out.warning(r.Context(), p); err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
@@ -313,7 +323,7 @@ func (f *floor) reset(ctx context.Context, user string) error {
 	if err := f.graphDo(ctx, http.MethodPost, "/v1.0/deviceManagement/managedDevices/"+url.PathEscape(p.device)+"/resetPasscode", nil); err != nil {
 		return err
 	}
-	if err := f.post(ctx, p.channel, strings.ReplaceAll(f.resetting, "{device}", p.name)); err != nil {
+	if err := f.out.text(ctx, p, strings.ReplaceAll(f.resetting, "{device}", p.name)); err != nil {
 		return err
 	}
 	for {
@@ -335,14 +345,40 @@ func (f *floor) reset(ctx context.Context, user string) error {
 		}
 		for _, r := range res.Results {
 			if r.Type == "#microsoft.graph.resetPasscodeActionResult" && r.State == "done" {
-				if err := f.post(ctx, p.channel, "Your temporary passcode",
-					slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "`"+r.Passcode+"`", false, false), nil, nil, slack.SectionBlockOptionBlockID("pcb_secret"))); err != nil {
+				if err := f.out.secret(ctx, p, r.Passcode); err != nil {
 					return err
 				}
-				return f.post(ctx, p.channel, strings.ReplaceAll(f.success, "{device}", p.name))
+				return f.out.text(ctx, p, strings.ReplaceAll(f.success, "{device}", p.name))
 			}
 		}
 	}
+}
+
+// output is how the floor posts what the shared steps (sign-in, reset) say.
+type output interface {
+	warning(ctx context.Context, p *person) error // the "Reset passcode" button
+	text(ctx context.Context, p *person, s string) error
+	secret(ctx context.Context, p *person, passcode string) error
+}
+
+type slackOutput struct{ f *floor }
+
+func (o slackOutput) warning(ctx context.Context, p *person) error {
+	confirm := slack.NewConfirmationBlockObject(slack.NewTextBlockObject(slack.PlainTextType, "Sure?", false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "Anyone holding the device can reach its data.", false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "Reset", false, false), nil)
+	btn := slack.NewButtonBlockElement("pcb_button_0", "confirm", slack.NewTextBlockObject(slack.PlainTextType, "Reset passcode", false, false))
+	btn.Confirm = confirm
+	return o.f.post(ctx, p.channel, "Warning", slack.NewActionBlock("pcb_confirm", btn))
+}
+
+func (o slackOutput) text(ctx context.Context, p *person, s string) error {
+	return o.f.post(ctx, p.channel, s)
+}
+
+func (o slackOutput) secret(ctx context.Context, p *person, passcode string) error {
+	return o.f.post(ctx, p.channel, "Your temporary passcode",
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "`"+passcode+"`", false, false), nil, nil, slack.SectionBlockOptionBlockID("pcb_secret")))
 }
 
 func (f *floor) post(ctx context.Context, channel, text string, blocks ...slack.Block) error {

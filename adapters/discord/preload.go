@@ -161,6 +161,14 @@ func Preload(ctx context.Context, dst resetflow.Links, dir resetflow.Directory, 
 			if e.ObjectID != "" && du.ID != "" && !strings.EqualFold(du.ID, e.ObjectID) {
 				return i, fmt.Errorf("links preload: %s: object_id %s differs from the directory's %s", e.UPN, e.ObjectID, du.ID)
 			}
+			// A directory that resolves UPNs without their object id (Intune's
+			// user_lookup: upn) leaves the file's id and name standing.
+			if du.ID == "" {
+				du.ID = e.ObjectID
+			}
+			if du.DisplayName == "" {
+				du.DisplayName = e.Name
+			}
 			u = du
 		}
 		if u.ID == "" {

@@ -114,3 +114,28 @@ func TestPreloadAndUnlink(t *testing.T) {
 		t.Error("Unlink of alice removed bob too")
 	}
 }
+
+// upnOnly is a directory that knows UPNs but not object ids, as Intune's
+// user_lookup: upn is.
+type upnOnly struct{}
+
+func (upnOnly) LookupUser(_ context.Context, email string) (resetflow.User, error) {
+	return resetflow.User{UPN: strings.ToLower(email)}, nil
+}
+
+// TestPreloadWithADirectoryWithoutIDs: with a directory that returns no
+// object id, an entry's own object id links it; an entry without one is refused.
+func TestPreloadWithADirectoryWithoutIDs(t *testing.T) {
+	ctx := context.Background()
+	f := resetflow.NewMemoryLinks()
+	n, err := Preload(ctx, f, upnOnly{}, []PreloadEntry{{DiscordUserID: aliceDiscord, UPN: "Alice@contoso.example", ObjectID: alice.ID, Name: alice.DisplayName}})
+	if err != nil || n != 1 {
+		t.Fatalf("Preload = %d, %v; want 1", n, err)
+	}
+	if u, ok, _ := f.LinkedUser(ctx, Platform, aliceDiscord); !ok || u != alice {
+		t.Errorf("linked %+v, %v; want %+v", u, ok, alice)
+	}
+	if _, err := Preload(ctx, f, upnOnly{}, []PreloadEntry{{DiscordUserID: bobDiscord, UPN: "bob@contoso.example"}}); err == nil {
+		t.Error("an entry with neither the directory's nor its own object id was linked")
+	}
+}

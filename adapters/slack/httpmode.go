@@ -77,8 +77,8 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 	}
 	form, err := url.ParseQuery(string(body))
 	payload := form.Get("payload")
-	var cb slackgo.InteractionCallback
-	if err != nil || payload == "" || json.Unmarshal([]byte(payload), &cb) != nil {
+	cb, perr := parseClick([]byte(payload))
+	if err != nil || payload == "" || perr != nil {
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}

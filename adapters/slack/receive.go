@@ -56,14 +56,14 @@ func (a *Adapter) toEngine(ctx context.Context, user, channel string, in resetfl
 // onInteraction takes a click. A click on a bot message of the person's DM goes
 // to the engine after the clicked buttons are removed from the message; "I'm on
 // it" on a helpdesk alert is recorded. Repeated clicks are dropped.
-func (a *Adapter) onInteraction(cb slackgo.InteractionCallback, raw json.RawMessage) {
+func (a *Adapter) onInteraction(cb click, raw json.RawMessage) {
 	if cb.Type != slackgo.InteractionTypeBlockActions {
 		return
 	}
 	channel := cmpOr(cb.Container.ChannelID, cb.Channel.ID)
 	ts := cmpOr(cb.Container.MessageTs, cb.Message.Timestamp)
 	user := cb.User.ID
-	for _, act := range cb.ActionCallback.BlockActions {
+	for _, act := range cb.Actions {
 		if act.ActionID == actionHomeReset {
 			a.onHomeClick(user, cb.TriggerID) // home.go
 			continue

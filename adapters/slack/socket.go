@@ -285,8 +285,8 @@ func (a *Adapter) dispatch(typ string, payload json.RawMessage) {
 		}
 		a.onEvent(ev)
 	case "interactive":
-		var cb slackgo.InteractionCallback
-		if err := json.Unmarshal(payload, &cb); err != nil {
+		cb, err := parseClick(payload)
+		if err != nil {
 			a.log.Debug("ignored a Slack interaction the client could not parse", "err", err)
 			return
 		}

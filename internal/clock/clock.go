@@ -198,3 +198,27 @@ func (c *Fake) WaitFor(want func() int) {
 		<-w
 	}
 }
+
+// WaitForDue blocks until a pending timer is due within d of now and returns
+// when it is due. A test that advances only to such timers lets time pass as
+// the code under test waits, without running past a longer deadline (a step's
+// window) while that code has not yet armed its next short wait.
+func (c *Fake) WaitForDue(d time.Duration) time.Time {
+	for {
+		c.mu.Lock()
+		var next time.Time
+		for _, t := range c.timers {
+			if !t.done && !t.at.After(c.now.Add(d)) && (next.IsZero() || t.at.Before(next)) {
+				next = t.at
+			}
+		}
+		if !next.IsZero() {
+			c.mu.Unlock()
+			return next
+		}
+		w := make(chan struct{})
+		c.waiters = append(c.waiters, w)
+		c.mu.Unlock()
+		<-w
+	}
+}

@@ -67,3 +67,21 @@ func TestWaitForAsksAgainOnWake(t *testing.T) {
 	c.Wake()
 	<-done
 }
+
+// TestWaitForDue: only a timer due within the span counts, and the earliest
+// such one is returned; a timer added later wakes the wait.
+func TestWaitForDue(t *testing.T) {
+	c := NewFake(time.Unix(0, 0))
+	c.After(5 * time.Minute)
+	got := make(chan time.Time, 1)
+	go func() { got <- c.WaitForDue(30 * time.Second) }()
+	c.After(20 * time.Second)
+	c.After(2 * time.Second)
+	at := <-got
+	if want := time.Unix(0, 0).Add(2 * time.Second); !at.Equal(want) && !at.Equal(time.Unix(0, 0).Add(20*time.Second)) {
+		t.Fatalf("due %v; want a timer within 30 s", at)
+	}
+	if at := c.WaitForDue(30 * time.Second); !at.Equal(time.Unix(0, 0).Add(2 * time.Second)) {
+		t.Errorf("due %v; want the earliest, 2 s", at)
+	}
+}

@@ -61,9 +61,15 @@ func (s *Shell) Wait(t testing.TB, re *regexp.Regexp) []string {
 	return re.FindStringSubmatch(out)
 }
 
+// advanceWithin is how far ahead a timer may be for WaitAdvancing to move the
+// clock to it: the result polls (at most PollMax, 30 s), never a step's window
+// (5 minutes), so a slow machine cannot run a window out before the engine
+// has taken the input and armed its poll.
+const advanceWithin = 30 * time.Second
+
 // WaitAdvancing is Wait while time passes: whenever the engine waits on the
-// clock (the fleet making the passcode, polls for the outcome), the clock moves
-// a second on, until the terminal prints a match of re.
+// clock for at most advanceWithin (the polls for the outcome), the clock moves
+// on to that moment, until the terminal prints a match of re.
 func (s *Shell) WaitAdvancing(t testing.TB, clk *clock.Fake, re *regexp.Regexp) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -74,16 +80,16 @@ func (s *Shell) WaitAdvancing(t testing.TB, clk *clock.Fake, re *regexp.Regexp) 
 		found <- out
 	}()
 	for {
-		timers := make(chan struct{})
-		go func() { clk.WaitForTimers(1); close(timers) }()
+		due := make(chan time.Time, 1)
+		go func() { due <- clk.WaitForDue(advanceWithin) }()
 		select {
 		case out := <-found:
 			if !re.MatchString(out) {
 				t.Fatalf("the terminal never printed %v:\n%s", re, out)
 			}
 			return re.FindStringSubmatch(out)
-		case <-timers:
-			clk.Advance(time.Second)
+		case at := <-due:
+			clk.Advance(at.Sub(clk.Now()))
 		}
 	}
 }

@@ -90,13 +90,19 @@ type Adapter struct {
 	rest   *discordgo.Session // REST only; never opened
 	gw     *gateway
 
-	mu         sync.Mutex
-	h          resetflow.Handler
-	runCtx     context.Context
-	botID      string
-	appID      string
-	dms        map[string]string // user id -> verified DM channel id
-	dmOwners   map[string]string // verified DM channel id -> user id
+	mu       sync.Mutex
+	h        resetflow.Handler
+	runCtx   context.Context
+	botID    string
+	appID    string
+	dms      map[string]string // user id -> verified DM channel id
+	dmOwners map[string]string // DM channel id (verified or heard) -> its person's user id
+	// heard holds the DM channel a person wrote to the bot from (a MESSAGE_CREATE
+	// outside any server: only they and the bot are in it), until dms has one.
+	// Replies without a passcode go there without asking Discord to open the DM
+	// (discordgo sends those requests one at a time: at 1,000 new people at once
+	// they were most of the wait, issue 17); a passcode still waits for dms.
+	heard      map[string]string
 	locales    map[string]string // user id -> the locale of their latest interaction
 	live       map[string]liveMessage
 	originals  map[string]*pendingOriginal // user id -> a deferred /reset-passcode answer
@@ -157,7 +163,7 @@ func New(cfg Config) (*Adapter, error) {
 		cfg: cfg, token: cfg.Token, cat: cfg.Catalog, log: cfg.Log.With("platform", Platform), clk: cfg.Clock,
 		client: &http.Client{Transport: rt, Timeout: 20 * time.Second},
 		appID:  cfg.ApplicationID,
-		dms:    map[string]string{}, dmOwners: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
+		dms:    map[string]string{}, dmOwners: map[string]string{}, heard: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
 		originals: map[string]*pendingOriginal{}, updated: map[string][2]string{},
 		seen:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
 		used:   ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),

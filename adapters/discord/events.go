@@ -38,6 +38,12 @@ func (a *Adapter) onMessage(m *discordgo.MessageCreate) {
 	if text == "" {
 		return
 	}
+	a.mu.Lock()
+	if _, ok := a.dms[m.Author.ID]; !ok && m.ChannelID != "" {
+		a.heard[m.Author.ID] = m.ChannelID
+		a.dmOwners[m.ChannelID] = m.Author.ID
+	}
+	a.mu.Unlock()
 	in := resetflow.Input{
 		From:   resetflow.Address{Platform: Platform, UserID: m.Author.ID, Channel: m.ChannelID},
 		Email:  "", // Discord accounts carry no company email: the engine uses the account link
@@ -207,6 +213,9 @@ func (a *Adapter) ownsChannel(userID, channelID string) (owns, known bool) {
 	defer a.mu.Unlock()
 	if dm, ok := a.dms[userID]; ok {
 		return dm == channelID, true
+	}
+	if dm, ok := a.heard[userID]; ok {
+		return dm == channelID, true // a person has one DM with the bot
 	}
 	if _, ok := a.dmOwners[channelID]; ok {
 		return false, true // someone else's DM

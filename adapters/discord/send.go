@@ -50,8 +50,25 @@ func (a *Adapter) dmChannel(ctx context.Context, userID string) (string, error) 
 	a.mu.Lock()
 	a.dms[userID] = ch.ID
 	a.dmOwners[ch.ID] = userID
+	delete(a.heard, userID)
 	a.mu.Unlock()
 	return ch.ID, nil
+}
+
+// replyChannel is where a message to the person goes: their DM as Discord
+// confirmed it (dmChannel), or, for a message without a passcode, the DM they
+// wrote to the bot from, while none is confirmed yet.
+func (a *Adapter) replyChannel(ctx context.Context, userID string, secret bool) (string, error) {
+	if !secret {
+		a.mu.Lock()
+		_, verified := a.dms[userID]
+		heard, ok := a.heard[userID]
+		a.mu.Unlock()
+		if !verified && ok {
+			return heard, nil
+		}
+	}
+	return a.dmChannel(ctx, userID)
 }
 
 // Send delivers an engine message to a person, always in their DM with the bot.
@@ -61,7 +78,7 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	if to.Platform != Platform || to.UserID == "" {
 		return fmt.Errorf("discord: cannot send to %s user %q", to.Platform, to.UserID)
 	}
-	channelID, err := a.dmChannel(ctx, to.UserID)
+	channelID, err := a.replyChannel(ctx, to.UserID, m.Secret != nil)
 	if err != nil {
 		return err
 	}

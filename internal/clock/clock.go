@@ -135,25 +135,7 @@ func (c *Fake) Pending() int {
 
 // WaitForTimers blocks until at least n timers are pending, so a test can
 // advance the clock only once the code under test is waiting on it.
-func (c *Fake) WaitForTimers(n int) {
-	for {
-		c.mu.Lock()
-		pending := 0
-		for _, t := range c.timers {
-			if !t.done {
-				pending++
-			}
-		}
-		if pending >= n {
-			c.mu.Unlock()
-			return
-		}
-		w := make(chan struct{})
-		c.waiters = append(c.waiters, w)
-		c.mu.Unlock()
-		<-w
-	}
-}
+func (c *Fake) WaitForTimers(n int) { c.WaitFor(func() int { return n }) }
 
 // Wake makes WaitFor look again at its count: for a count that changes outside
 // the clock (a job that ended and will arm no timer again).

@@ -118,6 +118,27 @@ func (v *view) page() []byte {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// countTable opens a table of counts by key (the caller closes its tbody):
+// a row per key, named by the catalog id keyPrefix+key.
+func (v *view) countTable(w *htmlw.Writer, id, keyHead, keyPrefix string, rows []Labeled) {
+	w.M("\n<table id=\"")
+	w.Text(id)
+	w.M("\"><thead><tr><th scope=\"col\">")
+	w.Text(v.T(keyHead))
+	w.M(`</th><th scope="col">`)
+	w.Text(v.T("console_count"))
+	w.M("</th></tr></thead>\n<tbody>")
+	for _, r := range rows {
+		w.M(`<tr data-key="`)
+		w.Text(r.Key)
+		w.M(`"><th scope="row">`)
+		w.Text(v.T(keyPrefix + r.Key))
+		w.M("</th><td>")
+		w.Text(itoa(r.N))
+		w.M("</td></tr>")
+	}
+}
+
 // overview.html
 func (v *view) overview(w *htmlw.Writer) {
 	d := v.Data.(overviewData)
@@ -215,38 +236,12 @@ func (v *view) overview(w *htmlw.Writer) {
 	t("console_chart_outcomes")
 	w.M("</h2>\n")
 	w.M(d.OutcomeSVG)
-	w.M("\n<table id=\"table-outcomes\"><thead><tr><th scope=\"col\">")
-	t("console_outcome")
-	w.M(`</th><th scope="col">`)
-	t("console_count")
-	w.M("</th></tr></thead>\n<tbody>")
-	for _, o := range d.O.Outcomes {
-		w.M(`<tr data-key="`)
-		w.Text(o.Key)
-		w.M(`"><th scope="row">`)
-		t("console_outcome_" + o.Key)
-		w.M("</th><td>")
-		w.Text(itoa(o.N))
-		w.M("</td></tr>")
-	}
+	v.countTable(w, "table-outcomes", "console_outcome", "console_outcome_", d.O.Outcomes)
 	w.M("</tbody></table>\n</section>\n\n<section><h2>")
 	t("console_chart_escalations")
 	w.M("</h2>\n")
 	w.M(d.EscSVG)
-	w.M("\n<table id=\"table-escalations\"><thead><tr><th scope=\"col\">")
-	t("console_kind")
-	w.M(`</th><th scope="col">`)
-	t("console_count")
-	w.M("</th></tr></thead>\n<tbody>")
-	for _, e := range d.O.Escalations {
-		w.M(`<tr data-key="`)
-		w.Text(e.Key)
-		w.M(`"><th scope="row">`)
-		t("alert_title_" + e.Key)
-		w.M("</th><td>")
-		w.Text(itoa(e.N))
-		w.M("</td></tr>")
-	}
+	v.countTable(w, "table-escalations", "console_kind", "alert_title_", d.O.Escalations)
 	if len(d.O.Escalations) == 0 {
 		w.M(`<tr><td colspan="2">`)
 		t("console_none")

@@ -3,7 +3,6 @@ package resetflow_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,7 +149,8 @@ func TestManyResetsStayUnderGraphsLimit(t *testing.T) {
 		}
 	}
 	for _, m := range h.chat.All() {
-		if m.M.Secret != nil && !strings.HasSuffix(m.M.Secret.Reveal(), strings.TrimSuffix(strings.TrimPrefix(m.To.UserID, "u"), "@x")) {
+		var n int
+		if _, err := fmt.Sscanf(m.To.UserID, "u%03d@x", &n); m.M.Secret != nil && (err != nil || m.M.Secret.Reveal() != fmt.Sprintf("Pdev%03d", n)) {
 			t.Errorf("passcode %s went to %s", m.M.Secret.Reveal(), m.To.UserID)
 		}
 	}

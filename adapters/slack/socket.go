@@ -85,17 +85,22 @@ func (a *Adapter) supervise(ctx context.Context) error {
 		wait = min(wait*2, 5*time.Minute)
 		return nil
 	}
+	// openFailed is what a failed connect means: the end (stopping, or the
+	// app token refused), or a wait before the next try.
+	openFailed := func(err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if isAuthError(err) {
+			return a.stop(fmt.Errorf("slack: Socket Mode: the app token was refused: %w", err))
+		}
+		return backoff("opening the Slack Socket Mode connection failed; retrying", err)
+	}
 	for {
 		if cur == nil {
 			l, err := a.connect(ctx)
 			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if isAuthError(err) {
-					return a.stop(fmt.Errorf("slack: Socket Mode: the app token was refused: %w", err))
-				}
-				if err := backoff("opening the Slack Socket Mode connection failed; retrying", err); err != nil {
+				if err := openFailed(err); err != nil {
 					return err
 				}
 				continue
@@ -119,13 +124,7 @@ func (a *Adapter) supervise(ctx context.Context) error {
 				cur.shut()
 				cur = next
 				if err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					if isAuthError(err) {
-						return a.stop(fmt.Errorf("slack: Socket Mode: the app token was refused: %w", err))
-					}
-					if err := backoff("opening the Slack Socket Mode connection failed; retrying", err); err != nil {
+					if err := openFailed(err); err != nil {
 						return err
 					}
 				}

@@ -284,17 +284,7 @@ intune: {graph_url: %q, login_url: %q%s}
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	if err := ps.d.connected(cctx, ps); err != nil {
-		return fmt.Errorf("%w\n%s", err, p.logTail())
-	}
-	ps.start.Connected = time.Since(t0)
-	time.Sleep(idleSettle)
-	if m, err := ReadMemory(p.pid()); err == nil {
-		ps.start.IdleRSS, ps.start.IdleAnon, ps.start.IdleFile = m.RSS, m.Anon, m.File
-	}
-	return nil
+	return ps.settle(ctx, o, p, t0)
 }
 
 // profile saves, into ProfileDir, a CPU profile of the bot's first
@@ -361,6 +351,12 @@ func (ps *platformSession) startFloor(ctx context.Context, o *Options, tag strin
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	return ps.settle(ctx, o, p, t0)
+}
+
+// settle waits, after a process started at t0 is ready, for its chat
+// connection, then reads its idle memory.
+func (ps *platformSession) settle(ctx context.Context, o *Options, p *process, t0 time.Time) error {
 	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	if err := ps.d.connected(cctx, ps); err != nil {

@@ -179,7 +179,10 @@ func TestReconnectInTheMiddle(t *testing.T) {
 				e.t.Fatal(err)
 			}
 		}},
-		{"abrupt close", func(e *env) { e.fs.DropConnection() }},
+		{"abrupt close", func(e *env) {
+			e.clk.Advance(slackadapter.StableFor) // up for a while: replaced at once
+			e.fs.DropConnection()
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := start(t, options{})

@@ -54,6 +54,7 @@ type link struct {
 	conn  *websocket.Conn
 	wmu   sync.Mutex    // data frames are written one at a time
 	hello chan struct{} // closed on Slack's hello
+	up    time.Time     // when hello came; set before hello is closed
 	// disconnect gets the reason of Slack's disconnect envelope (once).
 	disconnect chan string
 	done       chan struct{} // closed when the reader has returned
@@ -61,10 +62,16 @@ type link struct {
 	closeOnce  sync.Once
 }
 
+// stableFor is how long a Socket Mode connection must have been up for its
+// loss to be replaced at once rather than after the backoff.
+const stableFor = 30 * time.Second
+
 // supervise keeps one Socket Mode connection open until ctx ends. A
 // connection that fails to open is tried again after RestartBackoff,
-// doubling up to 5 minutes; one that was up is replaced at once. It returns
-// early only when Slack refuses the app token.
+// doubling up to 5 minutes; one that was up for at least stableFor is
+// replaced at once, one that ended sooner counts as a failed open (a server
+// that says hello and drops at once is not dialled in a tight loop). It
+// returns early only when Slack refuses the app token.
 func (a *Adapter) supervise(ctx context.Context) error {
 	wait := a.cfg.RestartBackoff
 	var cur *link
@@ -105,16 +112,24 @@ func (a *Adapter) supervise(ctx context.Context) error {
 				}
 				continue
 			}
-			cur, wait = l, a.cfg.RestartBackoff
+			cur = l
 			a.log.Info("Slack Socket Mode connected")
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-cur.done:
-			a.log.Info("Slack Socket Mode connection lost; reconnecting", "err", cur.err)
-			a.setConnected(false)
+			err, up := cur.err, cur.up
 			cur = nil
+			if a.clk.Now().Sub(up) < stableFor {
+				if err := backoff("the Slack Socket Mode connection ended soon after it opened; retrying", err); err != nil {
+					return err
+				}
+				continue
+			}
+			a.log.Info("Slack Socket Mode connection lost; reconnecting", "err", err)
+			a.setConnected(false)
+			wait = a.cfg.RestartBackoff
 		case reason := <-cur.disconnect:
 			switch reason {
 			case "refresh_requested", "warning":
@@ -210,6 +225,7 @@ func (a *Adapter) read(l *link) {
 		case "hello":
 			if !hello {
 				hello = true
+				l.up = a.clk.Now()
 				// Healthy before anything read after hello is handled.
 				a.setConnected(true)
 				close(l.hello)

@@ -155,6 +155,7 @@ func TestDroppedConnectionReconnectsWithAFreshURL(t *testing.T) {
 	e.deliver(one)
 	r.next(t)
 	for i := range 2 {
+		e.clk.Advance(slackadapter.StableFor) // a connection that has been up a while
 		e.fs.DropConnection()
 		if err := e.fs.WaitConnections(e.ctx, 2+i); err != nil {
 			t.Fatal(err)
@@ -216,6 +217,51 @@ func TestDisconnectThatRefusesWaitsBeforeReconnecting(t *testing.T) {
 	}
 }
 
+// TestConnectionEndingSoonAfterHelloBacksOff: a server that says hello and
+// drops the connection at once is not dialled again in a tight loop: a
+// connection lost within StableFor of its hello waits RestartBackoff, doubling
+// while it goes on; one that was up for StableFor is replaced at once, and the
+// wait starts again from RestartBackoff.
+func TestConnectionEndingSoonAfterHelloBacksOff(t *testing.T) {
+	r := newRecorder()
+	e := start(t, options{handler: r, configure: func(c *slackadapter.Config) { c.RestartBackoff = time.Minute }})
+	dropSoon := func(conns int, wait time.Duration) {
+		t.Helper()
+		e.probe() // the bot reads this connection
+		e.fs.DropConnection()
+		if err := e.fs.WaitFor(e.ctx, func() bool { return !e.fs.Connected() }); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.WaitForTimers(1)
+		e.clk.Advance(wait - time.Second)
+		if n := e.fs.Connections(); n != conns {
+			t.Fatalf("reconnected %v after a connection that ended at once: %d connections, want %d", wait-time.Second, n, conns)
+		}
+		e.clk.Advance(time.Second)
+		if err := e.fs.WaitConnections(e.ctx, conns+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropSoon(1, time.Minute)
+	dropSoon(2, 2*time.Minute)
+	dropSoon(3, 4*time.Minute)
+	// Up for a while: replaced at once, and the backoff starts over.
+	e.probe()
+	e.clk.Advance(slackadapter.StableFor)
+	e.fs.DropConnection()
+	if err := e.fs.WaitConnections(e.ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	dropSoon(5, time.Minute)
+	e.deliver(e.fs.DM(alice, "after"))
+	if in := r.next(t); in.Text != "after" {
+		t.Fatalf("input = %+v", in)
+	}
+	if n := len(e.fs.CallsWhere(method("apps.connections.open"))); n != 6 {
+		t.Errorf("apps.connections.open calls = %d, want 6", n)
+	}
+}
+
 // TestPingsAnsweredAndSilenceReplaced: Slack's websocket pings get pongs; a
 // connection silent for longer than PingInterval (no ping, no frame) is dropped
 // and replaced. The read deadline is the network's own, on the wall clock, so
@@ -226,6 +272,8 @@ func TestPingsAnsweredAndSilenceReplaced(t *testing.T) {
 		fake:      func(o *slacktest.Options) { o.PingInterval = -1 }, // the fake pings only when told
 		configure: func(c *slackadapter.Config) { c.PingInterval = 200 * time.Millisecond },
 	})
+	e.probe()                             // the bot reads the connection
+	e.clk.Advance(slackadapter.StableFor) // up for a while: its loss is replaced at once
 	before := e.fs.Pongs()
 	if err := e.fs.Ping(); err != nil {
 		t.Fatal(err)
@@ -309,6 +357,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.probe()
+	e.clk.Advance(slackadapter.StableFor)
 	e.fs.DropConnection()
 	if err := e.fs.WaitConnections(e.ctx, 3); err != nil {
 		t.Fatal(err)

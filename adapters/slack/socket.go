@@ -178,6 +178,13 @@ func (a *Adapter) connect(ctx context.Context) (*link, error) {
 	case <-l.hello:
 		return l, nil
 	case <-l.done:
+		select {
+		case <-l.hello:
+			// It said hello and ended since: a connection that was up, and is
+			// lost (the supervisor sees done and decides how soon to replace it).
+			return l, nil
+		default:
+		}
 		_ = conn.Close()
 		return nil, fmt.Errorf("slack: Socket Mode: the connection ended before hello: %w", l.err)
 	case <-ctx.Done():

@@ -10,6 +10,7 @@ package pgtest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -26,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/lib/pq"
 )
 
 // EnvRequire makes a missing PostgreSQL a failure instead of a skip.
@@ -202,12 +203,13 @@ func (s *Server) NewDatabase(t testing.TB) string {
 	name := fmt.Sprintf("t%d_%s", s.dbs.Add(1), strings.ToLower(sanitize(t.Name())))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, s.URL("postgres"))
+	conn, err := pq.NewConnector(s.URL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
 		t.Fatal(err)
 	}
 	return s.URL(name)

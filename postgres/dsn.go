@@ -1,0 +1,304 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The connection string is read as pgx read it before the store moved to
+// lib/pq (issue 17: pgx was 4.3 MB of the binary), so a string that worked
+// keeps working with the same meaning:
+//
+//   - a URL (postgres:// or postgresql://) or libpq's keyword=value form;
+//     several hosts in the URL (postgres://a:5432,b:5433/db) as pgx allowed;
+//   - no sslmode (here or in PGSSLMODE) is "prefer", pgx's and libpq's
+//     default (lib/pq's own is "require");
+//   - no host (here or in PGHOST/PGHOSTADDR/PGSERVICE) is the first of the
+//     socket directories /var/run/postgresql, /private/tmp, /tmp that exists,
+//     as pgx chose (lib/pq's own is localhost over TCP);
+//   - pgxpool's pool_max_conns (at least 4, as before), pool_max_conn_lifetime
+//     (default 1h) and pool_max_conn_idle_time (default 30m) size database/sql's pool;
+//   - pgx's statement-cache settings (statement_cache_capacity,
+//     description_cache_capacity, default_query_exec_mode) are dropped: lib/pq
+//     keeps no statement cache (it prepares unnamed statements only, which is
+//     what those settings asked of pgx behind a pooler);
+//   - what neither lib/pq nor database/sql can do is refused, naming the setting:
+//     the pool settings without an equivalent, and the security settings
+//     lib/pq does not enforce (channel_binding, require_auth, sslcertmode,
+//     sslpassword), since ignoring those would connect less safely than asked.
+//
+// Everything else goes to lib/pq as is (run-time parameters such as
+// search_path or application_name are sent to the server, as pgx sent them).
+
+// poolSettings size the database/sql pool.
+type poolSettings struct {
+	maxConns    int
+	maxLifetime time.Duration
+	maxIdleTime time.Duration
+}
+
+// refused are settings pgx took that lib/pq or database/sql cannot honour.
+var refused = map[string]string{
+	"pool_min_conns":                "database/sql keeps no minimum of open connections",
+	"pool_min_idle_conns":           "database/sql keeps no minimum of idle connections",
+	"pool_health_check_period":      "database/sql checks a connection when it reuses it, not periodically",
+	"pool_max_conn_lifetime_jitter": "database/sql has no lifetime jitter",
+	"pool_ping_timeout":             "database/sql has no ping timeout",
+	"channel_binding":               "lib/pq does not enforce SCRAM channel binding",
+	"require_auth":                  "lib/pq does not restrict the authentication methods",
+	"sslcertmode":                   "lib/pq does not support it",
+	"sslpassword":                   "lib/pq can't decrypt an encrypted client key (decrypt the key file)",
+	"servicefile":                   "lib/pq reads the service file from PGSERVICEFILE only (set that instead)",
+}
+
+// dropped are pgx's statement-cache settings, without meaning for lib/pq.
+var dropped = map[string]bool{
+	"statement_cache_capacity":   true,
+	"description_cache_capacity": true,
+	"default_query_exec_mode":    true,
+}
+
+// errDSN never quotes the string: it usually carries a password.
+var errDSN = errors.New("postgres: the connection string can't be parsed")
+
+// pqDSN turns the connection string into lib/pq's keyword=value form and the
+// pool's settings. getenv reads the environment (os.Getenv outside tests).
+func pqDSN(dsn string, getenv func(string) string) (string, poolSettings, error) {
+	var settings map[string]string
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		settings, err = parseURL(dsn)
+	} else {
+		settings, err = parseKeywords(dsn)
+	}
+	if err != nil {
+		return "", poolSettings{}, err
+	}
+	if v, ok := settings["database"]; ok { // pgx's alias; lib/pq's keyword is dbname
+		if _, both := settings["dbname"]; !both {
+			settings["dbname"] = v
+		}
+		delete(settings, "database")
+	}
+	pool := poolSettings{maxConns: max(4, runtime.NumCPU()), maxLifetime: time.Hour, maxIdleTime: 30 * time.Minute}
+	if v, ok := settings["pool_max_conns"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return "", poolSettings{}, fmt.Errorf("postgres: pool_max_conns in the connection string: %q is not a positive integer", v)
+		}
+		pool.maxConns = max(4, n) // as before: the lease and a migration each hold one
+		delete(settings, "pool_max_conns")
+	}
+	for key, d := range map[string]*time.Duration{"pool_max_conn_lifetime": &pool.maxLifetime, "pool_max_conn_idle_time": &pool.maxIdleTime} {
+		if v, ok := settings[key]; ok {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < 0 {
+				return "", poolSettings{}, fmt.Errorf("postgres: %s in the connection string: %q is not a duration", key, v)
+			}
+			*d = t
+			delete(settings, key)
+		}
+	}
+	var bad []string
+	for k := range settings {
+		if _, no := refused[k]; no {
+			bad = append(bad, k)
+		}
+		if dropped[k] {
+			delete(settings, k)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return "", poolSettings{}, fmt.Errorf("postgres: the connection string's %s is not supported: %s; remove it", bad[0], refused[bad[0]])
+	}
+	if _, ok := settings["sslmode"]; !ok && getenv("PGSSLMODE") == "" {
+		settings["sslmode"] = "prefer"
+	}
+	_, host := settings["host"]
+	_, hostaddr := settings["hostaddr"]
+	_, service := settings["service"]
+	if !host && !hostaddr && !service && getenv("PGHOST") == "" && getenv("PGHOSTADDR") == "" && getenv("PGSERVICE") == "" {
+		settings["host"] = defaultHost()
+	}
+	// One round trip per statement instead of two (parse, then bind): the
+	// server infers the parameters' types either way; only []byte is sent
+	// differently (as binary), and the store sends none.
+	if _, ok := settings["binary_parameters"]; !ok {
+		settings["binary_parameters"] = "yes"
+	}
+	return keywords(settings), pool, nil
+}
+
+// defaultHost is pgx's default: a socket directory if one exists.
+func defaultHost() string {
+	for _, dir := range []string{"/var/run/postgresql", "/private/tmp", "/tmp"} {
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+	}
+	return "localhost"
+}
+
+// parseURL reads a URL as pgx did: user and password from the user info,
+// one or more host[:port] separated by commas, the database from the path,
+// and the query's parameters.
+func parseURL(dsn string) (map[string]string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, errDSN
+	}
+	settings := map[string]string{}
+	if u.User != nil {
+		settings["user"] = u.User.Username()
+		if p, ok := u.User.Password(); ok {
+			settings["password"] = p
+		}
+	}
+	var hosts, ports []string
+	for _, h := range strings.Split(u.Host, ",") {
+		if h == "" {
+			continue
+		}
+		if ip := strings.Trim(h, "[]"); net.ParseIP(ip) != nil {
+			hosts = append(hosts, ip)
+			continue
+		}
+		name, port, err := net.SplitHostPort(h)
+		if err != nil {
+			return nil, errDSN
+		}
+		if name != "" {
+			hosts = append(hosts, name)
+		}
+		if port != "" {
+			ports = append(ports, port)
+		}
+	}
+	if len(hosts) > 0 {
+		settings["host"] = strings.Join(hosts, ",")
+	}
+	if len(ports) > 0 {
+		settings["port"] = strings.Join(ports, ",")
+	}
+	if db := strings.TrimLeft(u.Path, "/"); db != "" {
+		settings["database"] = db
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, errDSN
+	}
+	for k, v := range q {
+		if k == "dbname" {
+			k = "database"
+		}
+		settings[k] = v[0]
+	}
+	return settings, nil
+}
+
+// parseKeywords reads libpq's keyword=value form: values in single quotes
+// may hold spaces, a backslash escapes the next character.
+func parseKeywords(s string) (map[string]string, error) {
+	settings := map[string]string{}
+	rs := []rune(s)
+	i := 0
+	space := func() {
+		for i < len(rs) && isSpace(rs[i]) {
+			i++
+		}
+	}
+	for {
+		space()
+		if i >= len(rs) {
+			return settings, nil
+		}
+		start := i
+		for i < len(rs) && rs[i] != '=' && !isSpace(rs[i]) {
+			i++
+		}
+		key := string(rs[start:i])
+		space()
+		if i >= len(rs) || rs[i] != '=' || key == "" {
+			return nil, errDSN
+		}
+		i++
+		space()
+		var val []rune
+		if i < len(rs) && rs[i] == '\'' {
+			i++
+			for {
+				if i >= len(rs) {
+					return nil, errDSN
+				}
+				r := rs[i]
+				i++
+				if r == '\'' {
+					break
+				}
+				if r == '\\' {
+					if i >= len(rs) {
+						return nil, errDSN
+					}
+					r = rs[i]
+					i++
+				}
+				val = append(val, r)
+			}
+		} else {
+			for i < len(rs) && !isSpace(rs[i]) {
+				r := rs[i]
+				i++
+				if r == '\\' {
+					if i >= len(rs) {
+						return nil, errDSN
+					}
+					r = rs[i]
+					i++
+				}
+				val = append(val, r)
+			}
+		}
+		if key == "dbname" {
+			key = "database"
+		}
+		settings[key] = string(val)
+	}
+}
+
+func isSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
+}
+
+// keywords writes settings in the keyword=value form, every value quoted.
+func keywords(settings map[string]string) string {
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteString("='")
+		for _, r := range settings[k] {
+			if r == '\'' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('\'')
+	}
+	return b.String()
+}

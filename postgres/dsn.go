@@ -3,8 +3,6 @@ package postgres
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"runtime"
 	"sort"
@@ -120,6 +118,7 @@ func pqDSN(dsn string, getenv func(string) string) (string, poolSettings, error)
 		sort.Strings(bad)
 		return "", poolSettings{}, fmt.Errorf("postgres: the connection string's %s is not supported: %s; remove it", bad[0], refused[bad[0]])
 	}
+	lists(settings)
 	if _, ok := settings["sslmode"]; !ok && getenv("PGSSLMODE") == "" {
 		settings["sslmode"] = "prefer"
 	}
@@ -148,61 +147,188 @@ func defaultHost() string {
 	return "localhost"
 }
 
-// parseURL reads a URL as pgx did: user and password from the user info,
-// one or more host[:port] separated by commas, the database from the path,
-// and the query's parameters.
+// parseURL reads a URL as pgx (and libpq) do: user and password before an
+// @, one or more host[:port] separated by commas (an IPv6 address in
+// brackets; a socket directory percent-encoded, %2Fvar%2Frun%2Fpostgresql),
+// the database after the first /, parameters after ?; every part
+// percent-decoded ('+' is a plus, not a space), and ssl=true read as
+// sslmode=require when no sslmode follows it.
 func parseURL(dsn string) (map[string]string, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
+	p, ok := strings.CutPrefix(dsn, "postgresql://")
+	if !ok {
+		p, _ = strings.CutPrefix(dsn, "postgres://")
+	}
+	if strings.IndexByte(p, 0) >= 0 {
 		return nil, errDSN
 	}
 	settings := map[string]string{}
-	if u.User != nil {
-		settings["user"] = u.User.Username()
-		if p, ok := u.User.Password(); ok {
-			settings["password"] = p
-		}
-	}
-	var hosts, ports []string
-	for _, h := range strings.Split(u.Host, ",") {
-		if h == "" {
-			continue
-		}
-		if ip := strings.Trim(h, "[]"); net.ParseIP(ip) != nil {
-			hosts = append(hosts, ip)
-			continue
-		}
-		name, port, err := net.SplitHostPort(h)
+	set := func(key, raw string) error {
+		v, err := uriDecode(raw)
 		if err != nil {
-			return nil, errDSN
+			return err
 		}
-		if name != "" {
-			hosts = append(hosts, name)
+		settings[key] = v
+		return nil
+	}
+	if i := strings.IndexAny(p, "@/"); i >= 0 && p[i] == '@' {
+		user, password, hasPassword := strings.Cut(p[:i], ":")
+		p = p[i+1:]
+		if user != "" {
+			if err := set("user", user); err != nil {
+				return nil, err
+			}
 		}
-		if port != "" {
-			ports = append(ports, port)
+		if hasPassword && password != "" {
+			if err := set("password", password); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if len(hosts) > 0 {
-		settings["host"] = strings.Join(hosts, ",")
-	}
-	if len(ports) > 0 {
-		settings["port"] = strings.Join(ports, ",")
-	}
-	if db := strings.TrimLeft(u.Path, "/"); db != "" {
-		settings["database"] = db
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return nil, errDSN
-	}
-	for k, v := range q {
-		if k == "dbname" {
-			k = "database"
+	var hosts, ports strings.Builder
+	for {
+		if strings.HasPrefix(p, "[") {
+			end := strings.IndexByte(p, ']')
+			if end <= 1 {
+				return nil, errDSN
+			}
+			hosts.WriteString(p[1:end])
+			p = p[end+1:]
+			if p != "" && !strings.ContainsAny(p[:1], ":/?,") {
+				return nil, errDSN
+			}
+		} else {
+			i := strings.IndexAny(p, ":/?,")
+			if i < 0 {
+				i = len(p)
+			}
+			hosts.WriteString(p[:i])
+			p = p[i:]
 		}
-		settings[k] = v[0]
+		if strings.HasPrefix(p, ":") {
+			p = p[1:]
+			i := strings.IndexAny(p, "/?,")
+			if i < 0 {
+				i = len(p)
+			}
+			ports.WriteString(p[:i])
+			p = p[i:]
+		}
+		if !strings.HasPrefix(p, ",") {
+			break
+		}
+		p = p[1:]
+		hosts.WriteByte(',')
+		ports.WriteByte(',')
+	}
+	if hosts.Len() > 0 {
+		if err := set("host", hosts.String()); err != nil {
+			return nil, err
+		}
+	}
+	if strings.Trim(ports.String(), ",") != "" {
+		if err := set("port", ports.String()); err != nil {
+			return nil, err
+		}
+	}
+	if strings.HasPrefix(p, "/") {
+		db, rest, _ := strings.Cut(p[1:], "?")
+		p = ""
+		if rest != "" || strings.Contains(dsn, "?") {
+			p = "?" + rest
+		}
+		if db != "" {
+			if err := set("database", db); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if strings.HasPrefix(p, "?") {
+		sslTrue, sslLast := false, false
+		for _, pair := range strings.Split(p[1:], "&") {
+			if pair == "" {
+				continue
+			}
+			rawKey, rawValue, found := strings.Cut(pair, "=")
+			if !found || strings.Contains(rawValue, "=") {
+				return nil, errDSN
+			}
+			key, err := uriDecode(rawKey)
+			if err != nil {
+				return nil, err
+			}
+			if key == "dbname" {
+				key = "database"
+			}
+			if err := set(key, rawValue); err != nil {
+				return nil, err
+			}
+			switch key {
+			case "ssl":
+				if settings[key] != "true" {
+					return nil, errors.New(`postgres: the connection string's ssl may only be "true" (or use sslmode)`)
+				}
+				sslTrue, sslLast = true, true
+			case "sslmode":
+				sslLast = false
+			}
+		}
+		if sslTrue {
+			delete(settings, "ssl")
+			if sslLast {
+				settings["sslmode"] = "require"
+			}
+		}
 	}
 	return settings, nil
+}
+
+// uriDecode percent-decodes a part of a URL as libpq does: spaces around it
+// are dropped, spaces inside refused, %00 refused.
+func uriDecode(raw string) (string, error) {
+	raw = strings.Trim(raw, " ")
+	if strings.Contains(raw, " ") {
+		return "", errDSN
+	}
+	var b strings.Builder
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '%' {
+			b.WriteByte(raw[i])
+			continue
+		}
+		if i+2 >= len(raw) {
+			return "", errDSN
+		}
+		n, err := strconv.ParseUint(raw[i+1:i+3], 16, 8)
+		if err != nil || n == 0 {
+			return "", errDSN
+		}
+		b.WriteByte(byte(n))
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// lists fills the empty entries of host and port lists with pgx's defaults
+// (lib/pq refuses an empty first port and takes localhost for an empty host).
+func lists(settings map[string]string) {
+	if v, ok := settings["host"]; ok && strings.Contains(","+v+",", ",,") {
+		hs := strings.Split(v, ",")
+		for i, h := range hs {
+			if h == "" {
+				hs[i] = defaultHost()
+			}
+		}
+		settings["host"] = strings.Join(hs, ",")
+	}
+	if v, ok := settings["port"]; ok && strings.Contains(","+v+",", ",,") {
+		ps := strings.Split(v, ",")
+		for i, p := range ps {
+			if p == "" {
+				ps[i] = "5432"
+			}
+		}
+		settings["port"] = strings.Join(ps, ",")
+	}
 }
 
 // parseKeywords reads libpq's keyword=value form: values in single quotes

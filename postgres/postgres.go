@@ -18,8 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lib/pq"
-
 	"github.com/passcodebot/passcodebot/resetflow"
 	"github.com/passcodebot/passcodebot/sqlite"
 )
@@ -35,7 +33,7 @@ var ErrNotLeader = errors.New("postgres: this replica is not the leader")
 // DB is the bot's database. It is safe for concurrent use.
 type DB struct {
 	db    *sql.DB
-	conn  *pq.Connector         // the lease opens a pool of its own on it
+	conn  *ctxConnector         // the lease opens a pool of its own on it
 	fence atomic.Pointer[fence] // set while this process leads; checked by leader-only writes
 	// abandoned is set when the lease was lost: the database may be out of
 	// reach, so Close does not wait for queries stuck on it.
@@ -70,7 +68,7 @@ func Connect(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := pq.NewConnector(dsn)
+	conn, err := newConnector(dsn)
 	if err != nil {
 		// lib/pq's message names the setting; it quotes at most a value
 		// that is not valid, never the whole string.

@@ -22,13 +22,13 @@ func (d *DB) KeepAlerts(ctx context.Context, channel string, alerts []resetflow.
 		args = append(args, channel, i, string(data))
 	}
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM kept_alerts WHERE channel = $1`, channel); err != nil {
+		if _, err := d.txExec(ctx, tx, `DELETE FROM kept_alerts WHERE channel = $1`, channel); err != nil {
 			return err
 		}
 		const cols, per = 3, maxParams / 3
 		for rest := args; len(rest) > 0; {
 			n := min(len(rest)/cols, per)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO kept_alerts (channel, seq, data) VALUES `+values(n, cols), rest[:n*cols]...); err != nil {
+			if _, err := d.txExec(ctx, tx, `INSERT INTO kept_alerts (channel, seq, data) VALUES `+values(n, cols), rest[:n*cols]...); err != nil {
 				return err
 			}
 			rest = rest[n*cols:]
@@ -43,7 +43,7 @@ func (d *DB) KeepAlerts(ctx context.Context, channel string, alerts []resetflow.
 
 // KeptAlerts returns the helpdesk alerts kept for a channel, oldest first.
 func (d *DB) KeptAlerts(ctx context.Context, channel string) ([]resetflow.Alert, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT data FROM kept_alerts WHERE channel = $1 ORDER BY seq`, channel)
+	rows, err := d.query(ctx, `SELECT data FROM kept_alerts WHERE channel = $1 ORDER BY seq`, channel)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func (d *DB) Commit(ctx context.Context, c resetflow.Commit) error {
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		limited = false
 		if b := c.Begin; b != nil {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('passcodebot.reset:' || $1, 0))`, b.Reset.User.Key()); err != nil {
+			if _, err := d.txExec(ctx, tx, `SELECT pg_advisory_xact_lock(hashtextextended('passcodebot.reset:' || $1, 0))`, b.Reset.User.Key()); err != nil {
 				return err
 			}
 		}
@@ -48,12 +48,12 @@ func (d *DB) Commit(ctx context.Context, c resetflow.Commit) error {
 		// are one statement each, in the same order, the events in one
 		// statement of many rows. The commit is one round trip too.
 		exec := func(q string, args ...any) error {
-			_, err := tx.ExecContext(ctx, q, args...)
+			_, err := d.txExec(ctx, tx, q, args...)
 			return err
 		}
 		if b := c.Begin; b != nil {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, b.Reset.User.Key(), ts(b.Since)).Scan(&n); err != nil {
+			if err := d.txQueryRow(ctx, tx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, b.Reset.User.Key(), ts(b.Since)).Scan(&n); err != nil {
 				return err
 			}
 			if limited = n >= b.Limit; !limited {
@@ -63,7 +63,7 @@ func (d *DB) Commit(ctx context.Context, c resetflow.Commit) error {
 			}
 		}
 		if len(c.Events) > 0 {
-			if err := insertEvents(ctx, tx, c.Events); err != nil {
+			if err := d.insertEvents(ctx, tx, c.Events); err != nil {
 				return err
 			}
 		}

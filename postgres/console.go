@@ -57,7 +57,7 @@ var pruneEvents = `WITH gone AS (
 // the step, outcome and platform names are shared between rows. Rows that
 // differ only by device OS come as separate counts of the same key.
 func (s *ConsoleStore) Counts(ctx context.Context, since, until time.Time) ([]console.Count, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT extract(epoch FROM hour)::bigint, step, outcome, platform, n FROM event_hours
+	rows, err := s.d.query(ctx, `SELECT extract(epoch FROM hour)::bigint, step, outcome, platform, n FROM event_hours
 		WHERE hour >= `+hourOf("$1::timestamptz")+` AND hour < `+hourOf("$2::timestamptz")+` AND n > 0`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (s *ConsoleStore) Counts(ctx context.Context, since, until time.Time) ([]co
 
 // Unlocks implements console.Store (as epoch milliseconds, as SQLite keeps them).
 func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]console.Unlock, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT (extract(epoch FROM confirmed) * 1000)::bigint, (extract(epoch FROM done) * 1000)::bigint
+	rows, err := s.d.query(ctx, `SELECT (extract(epoch FROM confirmed) * 1000)::bigint, (extract(epoch FROM done) * 1000)::bigint
 		FROM unlocks WHERE done >= $1 AND done < $2`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]c
 
 // ByDeviceOS implements console.Store.
 func (s *ConsoleStore) ByDeviceOS(ctx context.Context, since, until time.Time) ([]console.OSCount, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT os, step, outcome, sum(n) FROM event_hours
+	rows, err := s.d.query(ctx, `SELECT os, step, outcome, sum(n) FROM event_hours
 		WHERE step IN ('eligibility', 'result', 'delivery') AND hour >= `+hourOf("$1::timestamptz")+` AND hour < `+hourOf("$2::timestamptz")+`
 		GROUP BY os, step, outcome HAVING sum(n) > 0`, ts(since), ts(until))
 	if err != nil {
@@ -152,7 +152,7 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 		query += " LIMIT " + arg(q.Limit)
 	}
 	query = `SELECT time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM (` + query + `) newest ORDER BY time, id`
-	rows, err := s.d.db.QueryContext(ctx, query, args...)
+	rows, err := s.d.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 
 // SaveAlert implements console.Store. An alert saved twice stays as first saved.
 func (s *ConsoleStore) SaveAlert(ctx context.Context, a console.Alert) error {
-	_, err := s.d.db.ExecContext(ctx, `INSERT INTO alerts (id, time, kind, platform, chat_user, user_upn, user_id, device_id, device_name, device_os, detail)
+	_, err := s.d.exec(ctx, `INSERT INTO alerts (id, time, kind, platform, chat_user, user_upn, user_id, device_id, device_name, device_os, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
 		a.ID, ts(a.Time), a.Kind, a.Platform, a.ChatUser, a.UserUPN, a.UserID, a.DeviceID, a.DeviceName, a.DeviceOS, a.Detail)
 	if err != nil {
@@ -229,7 +229,7 @@ func (s *ConsoleStore) Alerts(ctx context.Context, f console.AlertFilter) ([]con
 	if f.Limit > 0 {
 		q += " LIMIT " + arg(f.Limit)
 	}
-	rows, err := s.d.db.QueryContext(ctx, q, args...)
+	rows, err := s.d.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func (s *ConsoleStore) Alerts(ctx context.Context, f console.AlertFilter) ([]con
 
 // AlertKinds implements console.Store.
 func (s *ConsoleStore) AlertKinds(ctx context.Context, since, until time.Time) ([]console.KindCount, error) {
-	rows, err := s.d.db.QueryContext(ctx, `SELECT kind, device_os, platform, count(*) FROM alerts WHERE time >= $1 AND time < $2
+	rows, err := s.d.query(ctx, `SELECT kind, device_os, platform, count(*) FROM alerts WHERE time >= $1 AND time < $2
 		GROUP BY kind, device_os, platform`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func (s *ConsoleStore) AlertKinds(ctx context.Context, since, until time.Time) (
 // TakeAlert implements console.Store: the first taker wins, in one statement
 // (a concurrent taker's UPDATE waits for the row and then finds it taken).
 func (s *ConsoleStore) TakeAlert(ctx context.Context, id, who, via string, at time.Time) (console.Alert, bool, bool, error) {
-	a, err := scanAlert(s.d.db.QueryRowContext(ctx, `UPDATE alerts SET taken_by = $2, taken_via = $3, taken_at = $4
+	a, err := scanAlert(s.d.queryRow(ctx, `UPDATE alerts SET taken_by = $2, taken_via = $3, taken_at = $4
 		WHERE id = $1 AND taken_by = '' RETURNING `+alertColumns, id, who, via, ts(at)))
 	if err == nil {
 		return a, true, true, nil
@@ -276,7 +276,7 @@ func (s *ConsoleStore) TakeAlert(ctx context.Context, id, who, via string, at ti
 		return console.Alert{}, false, false, fmt.Errorf("postgres: take alert: %w", err)
 	}
 	// Taken before, or unknown: read it as it now is (a new statement sees the other taker's commit).
-	a, err = scanAlert(s.d.db.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
+	a, err = scanAlert(s.d.queryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
 	if errors.Is(err, errNoRows) {
 		return console.Alert{}, false, false, nil
 	}
@@ -289,7 +289,7 @@ func (s *ConsoleStore) TakeAlert(ctx context.Context, id, who, via string, at ti
 // ResolveAlert implements console.Store. Resolving also takes an untaken alert
 // (the SET's right-hand sides read the row as it was).
 func (s *ConsoleStore) ResolveAlert(ctx context.Context, id, who, note string, at time.Time) (bool, error) {
-	res, err := s.d.db.ExecContext(ctx, `UPDATE alerts SET
+	res, err := s.d.exec(ctx, `UPDATE alerts SET
 			taken_by  = CASE WHEN taken_by = '' THEN $2 ELSE taken_by END,
 			taken_via = CASE WHEN taken_by = '' THEN 'console' ELSE taken_via END,
 			taken_at  = CASE WHEN taken_by = '' THEN $4 ELSE taken_at END,
@@ -329,13 +329,13 @@ func (s *ConsoleStore) RecordWithDevices(ctx context.Context, evs []resetflow.Ev
 			for _, d := range rest[:n] {
 				args = append(args, d.ID, d.OS, string(d.Mode))
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO devices (device_id, os, mode) VALUES `+values(n, cols)+`
+			if _, err := s.d.txExec(ctx, tx, `INSERT INTO devices (device_id, os, mode) VALUES `+values(n, cols)+`
 				ON CONFLICT (device_id) DO UPDATE SET os = excluded.os, mode = excluded.mode`, args...); err != nil {
 				return err
 			}
 			rest = rest[n:]
 		}
-		return insertEvents(ctx, tx, evs)
+		return s.d.insertEvents(ctx, tx, evs)
 	})
 	if err != nil {
 		step := ""

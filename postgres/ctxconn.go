@@ -188,7 +188,51 @@ func (c *ctxConn) PrepareContext(ctx context.Context, query string) (driver.Stmt
 	}
 	done := c.watch(ctx)
 	st, err := c.pqConn.PrepareContext(ctx, query)
-	return st, done(err)
+	if err != nil {
+		return nil, done(err)
+	}
+	done(nil)
+	ps, ok := st.(pqStmt)
+	if !ok {
+		st.Close()
+		return nil, fmt.Errorf("postgres: lib/pq's statement (%T) can't be watched", st)
+	}
+	return &ctxStmt{pqStmt: ps, c: c}, nil
+}
+
+// pqStmt is what lib/pq's prepared statement implements and database/sql uses.
+type pqStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
+// ctxStmt is a prepared statement whose executions are watched like the
+// connection's calls.
+type ctxStmt struct {
+	pqStmt
+	c *ctxConn
+}
+
+func (s *ctxStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if s.c.broken.Load() {
+		return nil, driver.ErrBadConn
+	}
+	done := s.c.watch(ctx)
+	res, err := s.pqStmt.ExecContext(ctx, args)
+	return res, done(err)
+}
+
+func (s *ctxStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if s.c.broken.Load() {
+		return nil, driver.ErrBadConn
+	}
+	done := s.c.watch(ctx)
+	rows, err := s.pqStmt.QueryContext(ctx, args)
+	if err != nil {
+		return nil, done(err)
+	}
+	return &ctxRows{Rows: rows, done: done}, nil
 }
 
 func (c *ctxConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {

@@ -324,7 +324,7 @@ func TestInTxRollsBack(t *testing.T) {
 	defer d.Close()
 	boom := errors.New("boom")
 	err = d.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertEvents(ctx, tx, []resetflow.Event{{Time: time.Now(), Flow: "f1", Step: "request"}}); err != nil {
+		if err := d.insertEvents(ctx, tx, []resetflow.Event{{Time: time.Now(), Flow: "f1", Step: "request"}}); err != nil {
 			return err
 		}
 		return boom

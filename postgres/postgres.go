@@ -35,6 +35,7 @@ type DB struct {
 	db    *sql.DB
 	conn  *ctxConnector         // the lease opens a pool of its own on it
 	fence atomic.Pointer[fence] // set while this process leads; checked by leader-only writes
+	stmts stmtCache             // the store's statements, prepared on each connection
 	// abandoned is set when the lease was lost: the database may be out of
 	// reach, so Close does not wait for queries stuck on it.
 	abandoned atomic.Bool
@@ -86,9 +87,10 @@ func Connect(ctx context.Context, url string) (*DB, error) {
 // after a lost lease).
 func (d *DB) Close() error {
 	if d.abandoned.Load() {
-		go d.db.Close()
+		go func() { d.closeStmts(); d.db.Close() }()
 		return nil
 	}
+	d.closeStmts()
 	return d.db.Close()
 }
 
@@ -105,7 +107,7 @@ const insertEvents0 = `INSERT INTO events (time, flow, step, platform, chat_user
 // insertEvents inserts the events in one statement (the rows in order, so
 // their ids grow in order), where pgx sent one statement each in a batch:
 // one round trip either way.
-func insertEvents(ctx context.Context, tx *sql.Tx, evs []resetflow.Event) error {
+func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, evs []resetflow.Event) error {
 	const cols = 10
 	for len(evs) > 0 {
 		n := min(len(evs), maxParams/cols)
@@ -113,7 +115,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, evs []resetflow.Event) error 
 		for _, e := range evs[:n] {
 			args = append(args, ts(e.Time), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail)
 		}
-		if _, err := tx.ExecContext(ctx, insertEvents0+values(n, cols), args...); err != nil {
+		if _, err := d.txExec(ctx, tx, insertEvents0+values(n, cols), args...); err != nil {
 			return err
 		}
 		evs = evs[n:]
@@ -126,7 +128,7 @@ func (d *DB) RecordBatch(ctx context.Context, evs []resetflow.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	err := d.inTx(ctx, func(tx *sql.Tx) error { return insertEvents(ctx, tx, evs) })
+	err := d.inTx(ctx, func(tx *sql.Tx) error { return d.insertEvents(ctx, tx, evs) })
 	if err != nil {
 		return fmt.Errorf("postgres: record %s: %w", evs[0].Step, err)
 	}
@@ -136,7 +138,7 @@ func (d *DB) RecordBatch(ctx context.Context, evs []resetflow.Event) error {
 // ResetsSince counts resets begun for the user since t.
 func (d *DB) ResetsSince(ctx context.Context, userKey string, since time.Time) (int, error) {
 	var n int
-	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, userKey, ts(since)).Scan(&n)
+	err := d.queryRow(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, userKey, ts(since)).Scan(&n)
 	return n, err
 }
 
@@ -153,20 +155,20 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Ti
 	}
 	key := r.User.Key()
 	err = d.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('passcodebot.reset:' || $1, 0))`, key); err != nil {
+		if _, err := d.txExec(ctx, tx, `SELECT pg_advisory_xact_lock(hashtextextended('passcodebot.reset:' || $1, 0))`, key); err != nil {
 			return err
 		}
 		if err := d.checkFence(ctx, tx); err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, key, ts(since)).Scan(&n); err != nil {
+		if err := d.txQueryRow(ctx, tx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, key, ts(since)).Scan(&n); err != nil {
 			return err
 		}
 		if n >= limit {
 			return resetflow.ErrLimitReached
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO resets (flow, user_key, started, data) VALUES ($1, $2, $3, $4)`, r.Flow, key, ts(r.Started), string(data))
+		_, err := d.txExec(ctx, tx, `INSERT INTO resets (flow, user_key, started, data) VALUES ($1, $2, $3, $4)`, r.Flow, key, ts(r.Started), string(data))
 		return err
 	})
 	switch {
@@ -189,7 +191,7 @@ func (d *DB) checkFence(ctx context.Context, tx *sql.Tx) error {
 		return ErrNotLeader
 	}
 	var ok bool
-	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now())`,
+	err := d.txQueryRow(ctx, tx, `SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now())`,
 		f.name, f.holder, f.token).Scan(&ok)
 	if err != nil {
 		return err
@@ -206,20 +208,20 @@ func (d *DB) MarkDelivered(ctx context.Context, flow string) error {
 		if err := d.checkFence(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE resets SET delivered = TRUE, data = jsonb_set(data, '{Delivered}', 'true') WHERE flow = $1`, flow)
+		_, err := d.txExec(ctx, tx, `UPDATE resets SET delivered = TRUE, data = jsonb_set(data, '{Delivered}', 'true') WHERE flow = $1`, flow)
 		return err
 	})
 }
 
 // EndReset records the final outcome of a reset.
 func (d *DB) EndReset(ctx context.Context, flow, outcome string) error {
-	_, err := d.db.ExecContext(ctx, `UPDATE resets SET ended = now(), outcome = $2 WHERE flow = $1`, flow, outcome)
+	_, err := d.exec(ctx, `UPDATE resets SET ended = now(), outcome = $2 WHERE flow = $1`, flow, outcome)
 	return err
 }
 
 // InFlight lists resets begun and not ended, oldest first.
 func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT data FROM resets WHERE ended IS NULL ORDER BY started, flow`)
+	rows, err := d.query(ctx, `SELECT data FROM resets WHERE ended IS NULL ORDER BY started, flow`)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +244,7 @@ func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
 // LinkedUser returns the directory user a chat account is linked to.
 func (d *DB) LinkedUser(ctx context.Context, platform, chatUser string) (resetflow.User, bool, error) {
 	var u resetflow.User
-	err := d.db.QueryRowContext(ctx, `SELECT user_id, user_upn, name FROM links WHERE platform = $1 AND chat_user = $2`, platform, chatUser).Scan(&u.ID, &u.UPN, &u.DisplayName)
+	err := d.queryRow(ctx, `SELECT user_id, user_upn, name FROM links WHERE platform = $1 AND chat_user = $2`, platform, chatUser).Scan(&u.ID, &u.UPN, &u.DisplayName)
 	if errors.Is(err, errNoRows) {
 		return resetflow.User{}, false, nil
 	}
@@ -254,7 +256,7 @@ func (d *DB) LinkedUser(ctx context.Context, platform, chatUser string) (resetfl
 
 // SetLink links a chat account to a directory user, replacing any earlier link.
 func (d *DB) SetLink(ctx context.Context, platform, chatUser string, u resetflow.User) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO links (platform, chat_user, user_id, user_upn, name, created) VALUES ($1, $2, $3, $4, $5, now())
+	_, err := d.exec(ctx, `INSERT INTO links (platform, chat_user, user_id, user_upn, name, created) VALUES ($1, $2, $3, $4, $5, now())
 		ON CONFLICT (platform, chat_user) DO UPDATE SET user_id = excluded.user_id, user_upn = excluded.user_upn, name = excluded.name, created = excluded.created`,
 		platform, chatUser, u.ID, u.UPN, u.DisplayName)
 	return err
@@ -262,7 +264,7 @@ func (d *DB) SetLink(ctx context.Context, platform, chatUser string, u resetflow
 
 // RemoveLink forgets a chat account's link.
 func (d *DB) RemoveLink(ctx context.Context, platform, chatUser string) (bool, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM links WHERE platform = $1 AND chat_user = $2`, platform, chatUser)
+	res, err := d.exec(ctx, `DELETE FROM links WHERE platform = $1 AND chat_user = $2`, platform, chatUser)
 	if err != nil {
 		return false, err
 	}
@@ -276,7 +278,7 @@ type ShownSecret = sqlite.ShownSecret
 
 // SecretShown remembers a passcode message until it is removed.
 func (d *DB) SecretShown(ctx context.Context, s ShownSecret) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO shown_secrets (platform, channel, message_id, locale, remove_at) VALUES ($1, $2, $3, $4, $5)
+	_, err := d.exec(ctx, `INSERT INTO shown_secrets (platform, channel, message_id, locale, remove_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (platform, channel, message_id) DO UPDATE SET locale = excluded.locale, remove_at = excluded.remove_at`,
 		s.Platform, s.Channel, s.MessageID, s.Locale, ts(s.RemoveAt))
 	return err
@@ -284,13 +286,13 @@ func (d *DB) SecretShown(ctx context.Context, s ShownSecret) error {
 
 // SecretRemoved forgets a passcode message that is gone from the chat.
 func (d *DB) SecretRemoved(ctx context.Context, platform, channel, messageID string) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM shown_secrets WHERE platform = $1 AND channel = $2 AND message_id = $3`, platform, channel, messageID)
+	_, err := d.exec(ctx, `DELETE FROM shown_secrets WHERE platform = $1 AND channel = $2 AND message_id = $3`, platform, channel, messageID)
 	return err
 }
 
 // SecretsShown lists the passcode messages of a platform not yet removed.
 func (d *DB) SecretsShown(ctx context.Context, platform string) ([]ShownSecret, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT channel, message_id, locale, remove_at FROM shown_secrets WHERE platform = $1 ORDER BY remove_at, message_id`, platform)
+	rows, err := d.query(ctx, `SELECT channel, message_id, locale, remove_at FROM shown_secrets WHERE platform = $1 ORDER BY remove_at, message_id`, platform)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +348,7 @@ func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {
 	if f.Limit > 0 {
 		q += " LIMIT " + arg(f.Limit)
 	}
-	rows, err := d.db.QueryContext(ctx, q, args...)
+	rows, err := d.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -369,19 +371,19 @@ func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 	// The events and the console's rollups of them go in one transaction.
 	var n int64
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, pruneEvents, ts(before)).Scan(&n); err != nil {
+		if err := d.txQueryRow(ctx, tx, pruneEvents, ts(before)).Scan(&n); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM event_hours WHERE n <= 0`)
+		_, err := d.txExec(ctx, tx, `DELETE FROM event_hours WHERE n <= 0`)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM resets WHERE ended IS NOT NULL AND started < $1`, ts(before)); err != nil {
+	if _, err := d.exec(ctx, `DELETE FROM resets WHERE ended IS NOT NULL AND started < $1`, ts(before)); err != nil {
 		return n, err
 	}
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE opened < $1`, ts(before)); err != nil {
+	if _, err := d.exec(ctx, `DELETE FROM conversations WHERE opened < $1`, ts(before)); err != nil {
 		return n, err
 	}
 	return n, nil
@@ -390,14 +392,14 @@ func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 // ConversationOpened remembers an open conversation, so a leader that takes
 // over after a crash or a failover can tell the person the bot restarted.
 func (d *DB) ConversationOpened(ctx context.Context, flow string, to resetflow.Address, locale string, at time.Time) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (flow, platform, chat_user, channel, locale, opened) VALUES ($1, $2, $3, $4, $5, $6)
+	_, err := d.exec(ctx, `INSERT INTO conversations (flow, platform, chat_user, channel, locale, opened) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (flow) DO NOTHING`, flow, to.Platform, to.UserID, to.Channel, locale, ts(at))
 	return err
 }
 
 // ConversationClosed forgets a conversation that ended.
 func (d *DB) ConversationClosed(ctx context.Context, flow string) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE flow = $1`, flow)
+	_, err := d.exec(ctx, `DELETE FROM conversations WHERE flow = $1`, flow)
 	return err
 }
 
@@ -410,7 +412,7 @@ type OpenConversation = sqlite.OpenConversation
 func (d *DB) TakeConversations(ctx context.Context, since, before time.Time) ([]OpenConversation, error) {
 	var out []OpenConversation
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `DELETE FROM conversations WHERE opened < $1 RETURNING flow, platform, chat_user, channel, locale, opened`, ts(before))
+		rows, err := d.txQuery(ctx, tx, `DELETE FROM conversations WHERE opened < $1 RETURNING flow, platform, chat_user, channel, locale, opened`, ts(before))
 		if err != nil {
 			return err
 		}

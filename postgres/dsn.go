@@ -12,7 +12,7 @@ import (
 )
 
 // The connection string is read as pgx read it before the store moved to
-// lib/pq (issue 17: pgx was 4.3 MB of the binary), so a string that worked
+// lib/pq (issue 17: pgx made the binary 3.4 MB bigger), so a string that worked
 // keeps working with the same meaning:
 //
 //   - a URL (postgres:// or postgresql://) or libpq's keyword=value form;
@@ -24,10 +24,11 @@ import (
 //     as pgx chose (lib/pq's own is localhost over TCP);
 //   - pgxpool's pool_max_conns (at least 4, as before), pool_max_conn_lifetime
 //     (default 1h) and pool_max_conn_idle_time (default 30m) size database/sql's pool;
-//   - pgx's statement-cache settings (statement_cache_capacity,
-//     description_cache_capacity, default_query_exec_mode) are dropped: lib/pq
-//     keeps no statement cache (it prepares unnamed statements only, which is
-//     what those settings asked of pgx behind a pooler);
+//   - the store prepares its statements once per connection as pgx's default
+//     did (stmts.go); statement_cache_capacity=0 or a default_query_exec_mode
+//     other than cache_statement (what pgx was told behind a pooler in
+//     transaction mode) turn that off: every statement is then an unnamed
+//     one, as those modes sent; description_cache_capacity is dropped;
 //   - what neither lib/pq nor database/sql can do is refused, naming the setting:
 //     the pool settings without an equivalent, and the security settings
 //     lib/pq does not enforce (channel_binding, require_auth, sslcertmode,
@@ -41,6 +42,7 @@ type poolSettings struct {
 	maxConns    int
 	maxLifetime time.Duration
 	maxIdleTime time.Duration
+	unprepared  bool // no statement cache (stmts.go)
 }
 
 // refused are settings pgx took that lib/pq or database/sql cannot honour.
@@ -104,6 +106,12 @@ func pqDSN(dsn string, getenv func(string) string) (string, poolSettings, error)
 			*d = t
 			delete(settings, key)
 		}
+	}
+	if v, ok := settings["statement_cache_capacity"]; ok && v == "0" {
+		pool.unprepared = true
+	}
+	if v, ok := settings["default_query_exec_mode"]; ok && v != "cache_statement" {
+		pool.unprepared = true
 	}
 	var bad []string
 	for k := range settings {

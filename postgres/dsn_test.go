@@ -159,8 +159,20 @@ func TestDSNDefaultsArePgxs(t *testing.T) {
 func TestDSNPoolSettings(t *testing.T) {
 	clearPGEnv(t)
 	cfg, pool := pqConfig(t, "postgres://u:secret@h/db?pool_max_conns=12&pool_max_conn_lifetime=90m&pool_max_conn_idle_time=5m&statement_cache_capacity=0&default_query_exec_mode=exec")
-	if pool.maxConns != 12 || pool.maxLifetime != 90*time.Minute || pool.maxIdleTime != 5*time.Minute {
+	if pool.maxConns != 12 || pool.maxLifetime != 90*time.Minute || pool.maxIdleTime != 5*time.Minute || !pool.unprepared {
 		t.Errorf("pool %+v", pool)
+	}
+	for dsn, unprepared := range map[string]bool{
+		"host=h":                                         false,
+		"host=h statement_cache_capacity=512":            false,
+		"host=h statement_cache_capacity=0":              true,
+		"host=h default_query_exec_mode=cache_statement": false,
+		"host=h default_query_exec_mode=simple_protocol": true,
+		"host=h default_query_exec_mode=describe_exec":   true,
+	} {
+		if _, pool := pqConfig(t, dsn); pool.unprepared != unprepared {
+			t.Errorf("%s: statements unprepared %v, want %v", dsn, pool.unprepared, unprepared)
+		}
 	}
 	if len(cfg.Runtime) != 0 {
 		t.Errorf("pgx's settings sent to the server as run-time parameters: %v", cfg.Runtime)
@@ -215,7 +227,7 @@ func TestConnectDSNForms(t *testing.T) {
 		"two hosts, the first down":    "postgres://postgres@127.0.0.1:1," + u.Host + "/" + db + "?sslmode=disable",
 		"pool settings":                base + "&pool_max_conns=7&statement_cache_capacity=0",
 	} {
-		d, err := Connect(ctx, dsn)
+		d, err := Open(ctx, dsn)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -226,6 +238,15 @@ func TestConnectDSNForms(t *testing.T) {
 		if name == "pool settings" {
 			if n := d.db.Stats().MaxOpenConnections; n != 7 {
 				t.Errorf("pool_max_conns=7: at most %d connections", n)
+			}
+			// statement_cache_capacity=0: nothing prepared, behind a pooler in transaction mode.
+			if n := prepared(t, d); n != 0 {
+				t.Errorf("%d statements prepared with statement_cache_capacity=0", n)
+			}
+		}
+		if name == "url" {
+			if n := prepared(t, d); n == 0 {
+				t.Error("no statement prepared by default")
 			}
 		}
 		d.Close()
@@ -335,4 +356,20 @@ func TestInTxRollsBack(t *testing.T) {
 	if evs, err := d.Events(ctx, Filter{}); err != nil || len(evs) != 0 {
 		t.Errorf("events after a rollback: %v %v", evs, err)
 	}
+}
+
+// prepared runs a store read on one connection and counts the statements
+// prepared on it.
+func prepared(t *testing.T, d *DB) int {
+	t.Helper()
+	ctx := context.Background()
+	d.db.SetMaxOpenConns(1)
+	if _, _, err := d.LinkedUser(ctx, "slack", "U1"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_prepared_statements`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -80,7 +80,9 @@ func Connect(ctx context.Context, url string) (*DB, error) {
 	db.SetMaxIdleConns(pool.maxConns)
 	db.SetConnMaxLifetime(pool.maxLifetime)
 	db.SetConnMaxIdleTime(pool.maxIdleTime)
-	return &DB{db: db, conn: conn}, nil
+	d := &DB{db: db, conn: conn}
+	d.stmts.closed = pool.unprepared
+	return d, nil
 }
 
 // Close closes the connections (at once, without waiting for stuck queries,

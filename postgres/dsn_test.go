@@ -373,3 +373,50 @@ func prepared(t *testing.T, d *DB) int {
 	}
 	return n
 }
+
+// TestTLSFromTheDSN: sslmode and sslrootcert in the string are what lib/pq
+// uses, against a server with TLS: verify-full with the server's CA connects
+// over TLS; with another CA, or to a name the certificate does not have, it
+// is refused; no sslmode (prefer) uses TLS when the server offers it.
+func TestTLSFromTheDSN(t *testing.T) {
+	srv, ca := pgtest.StartTLS(t)
+	_, other := pgtest.StartTLS(t) // another CA
+	base := srv.NewDatabase(t)
+	u, _ := url.Parse(base)
+	db := strings.TrimPrefix(u.Path, "/")
+	port := u.Port()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	usesTLS := func(dsn string) (bool, error) {
+		d, err := Connect(ctx, dsn)
+		if err != nil {
+			return false, err
+		}
+		defer d.Close()
+		var ssl bool
+		err = d.db.QueryRowContext(ctx, `SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&ssl)
+		return ssl, err
+	}
+	for name, dsn := range map[string]string{
+		"verify-full, URL":      "postgres://postgres@localhost:" + port + "/" + db + "?sslmode=verify-full&sslrootcert=" + url.QueryEscape(ca),
+		"verify-full, keywords": "host=localhost port=" + port + " user=postgres dbname=" + db + " sslmode=verify-full sslrootcert='" + ca + "'",
+		"verify-ca by IP":       "postgres://postgres@127.0.0.1:" + port + "/" + db + "?sslmode=verify-ca&sslrootcert=" + url.QueryEscape(ca),
+		"no sslmode (prefer)":   "postgres://postgres@127.0.0.1:" + port + "/" + db,
+		"require":               "postgres://postgres@127.0.0.1:" + port + "/" + db + "?sslmode=require",
+	} {
+		if ssl, err := usesTLS(dsn); err != nil || !ssl {
+			t.Errorf("%s: TLS %v, %v", name, ssl, err)
+		}
+	}
+	if ssl, err := usesTLS("postgres://postgres@127.0.0.1:" + port + "/" + db + "?sslmode=disable"); err != nil || ssl {
+		t.Errorf("sslmode=disable: TLS %v, %v", ssl, err)
+	}
+	for name, dsn := range map[string]string{
+		"another CA":           "postgres://postgres@localhost:" + port + "/" + db + "?sslmode=verify-full&sslrootcert=" + url.QueryEscape(other),
+		"a name not certified": "host=wrong.example hostaddr=127.0.0.1 port=" + port + " user=postgres dbname=" + db + " sslmode=verify-full sslrootcert='" + ca + "'",
+	} {
+		if _, err := usesTLS(dsn); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("%s: %v, want a refused certificate", name, err)
+		}
+	}
+}

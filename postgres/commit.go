@@ -44,9 +44,9 @@ func (d *DB) Commit(ctx context.Context, c resetflow.Commit) error {
 				return err
 			}
 		}
-		// pgx sent the writes below as one batch (one round trip); here they
-		// are one statement each, in the same order, the events in one
-		// statement of many rows. The commit is one round trip too.
+		// pgx sent the writes below as one batch, one round trip; lib/pq has
+		// no pipelining, so here they are one statement (one round trip)
+		// each, in the same order, the events in one statement of many rows.
 		exec := func(q string, args ...any) error {
 			_, err := d.txExec(ctx, tx, q, args...)
 			return err

@@ -185,9 +185,15 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.standby.Store(false)
 		b.Log.Info("leading: resuming resets in flight and connecting to chat")
 	}
-	if err := b.Engine.Resume(ctx); err != nil {
+	// Resuming reads the store: a lead lost meanwhile (the database cut off)
+	// ends it too, or the process would wait on the database instead of stopping.
+	resumeCtx, endResume := context.WithCancel(ctx)
+	stopWatch := context.AfterFunc(lead, endResume)
+	if err := b.Engine.Resume(resumeCtx); err != nil {
 		b.Log.Error("resuming resets in flight failed", "err", err)
 	}
+	stopWatch()
+	endResume()
 	if b.Alerts != nil {
 		b.Alerts.Start()
 	}

@@ -108,3 +108,54 @@ func TestStandbyUntilItLeadsThenStopsWhenTheLeadIsLost(t *testing.T) {
 		t.Errorf("stopping took %v", took)
 	}
 }
+
+// stuckStore is a store whose read of the resets in flight waits on its
+// context, as a query waits on a database cut off from the network.
+type stuckStore struct {
+	resetflow.Store
+	reading chan struct{}
+}
+
+func (s *stuckStore) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
+	close(s.reading)
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestLeadLostWhileResuming: the lead lost while resuming (reading the resets
+// in flight from a database cut off) ends the resume and stops the bot; it
+// does not wait on the database until the process is signalled.
+func TestLeadLostWhileResuming(t *testing.T) {
+	cat := catalog.MustNew("en")
+	fl, err := fleet.Load(fleet.Demo(), clock.Real{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &stuckStore{Store: resetflow.NewMemoryStore(), reading: make(chan struct{})}
+	eng, err := resetflow.New(resetflow.Config{}, resetflow.Deps{Catalog: cat, Devices: fl, Directory: fl, Messenger: resetflowtest.NewChat(), Alerter: &resetflowtest.Alerts{}, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leadCtx, lose := context.WithCancel(context.Background())
+	defer lose()
+	chat := &chatStub{running: make(chan struct{}), stopped: make(chan struct{})}
+	b := &Bot{Engine: eng, Adapters: []Adapter{chat}, Mux: http.NewServeMux(), Listener: ln, ShutdownTimeout: time.Minute,
+		Lead: func(context.Context) (context.Context, error) { return leadCtx, nil },
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Run(context.Background()) }() // never signalled
+	<-store.reading
+	lose()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrLostLead) {
+			t.Fatalf("Run = %v, want ErrLostLead", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bot still resumes 10 s after losing the lead")
+	}
+}

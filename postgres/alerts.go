@@ -2,10 +2,9 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -13,17 +12,28 @@ import (
 // KeepAlerts replaces the helpdesk alerts kept for a channel: those the bot
 // had not delivered when it stopped. Alerts carry no secret.
 func (d *DB) KeepAlerts(ctx context.Context, channel string, alerts []resetflow.Alert) error {
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`DELETE FROM kept_alerts WHERE channel = $1`, channel)
-		for i, al := range alerts {
-			data, err := json.Marshal(al)
-			if err != nil {
+	// pgx sent a batch; here the delete, then the alerts in statements of many rows.
+	args := make([]any, 0, 3*len(alerts))
+	for i, al := range alerts {
+		data, err := json.Marshal(al)
+		if err != nil {
+			return fmt.Errorf("postgres: keep alerts: %w", err)
+		}
+		args = append(args, channel, i, string(data))
+	}
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := d.txExec(ctx, tx, `DELETE FROM kept_alerts WHERE channel = $1`, channel); err != nil {
+			return err
+		}
+		const cols, per = 3, maxParams / 3
+		for rest := args; len(rest) > 0; {
+			n := min(len(rest)/cols, per)
+			if _, err := d.txExec(ctx, tx, `INSERT INTO kept_alerts (channel, seq, data) VALUES `+values(n, cols), rest[:n*cols]...); err != nil {
 				return err
 			}
-			b.Queue(`INSERT INTO kept_alerts (channel, seq, data) VALUES ($1, $2, $3)`, channel, i, data)
+			rest = rest[n*cols:]
 		}
-		return tx.SendBatch(ctx, b).Close()
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: keep alerts: %w", err)
@@ -33,7 +43,7 @@ func (d *DB) KeepAlerts(ctx context.Context, channel string, alerts []resetflow.
 
 // KeptAlerts returns the helpdesk alerts kept for a channel, oldest first.
 func (d *DB) KeptAlerts(ctx context.Context, channel string) ([]resetflow.Alert, error) {
-	rows, err := d.pool.Query(ctx, `SELECT data FROM kept_alerts WHERE channel = $1 ORDER BY seq`, channel)
+	rows, err := d.query(ctx, `SELECT data FROM kept_alerts WHERE channel = $1 ORDER BY seq`, channel)
 	if err != nil {
 		return nil, err
 	}

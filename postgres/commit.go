@@ -2,11 +2,10 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/passcodebot/passcodebot/resetflow"
 )
@@ -33,10 +32,10 @@ func (d *DB) Commit(ctx context.Context, c resetflow.Commit) error {
 		}
 	}
 	limited := false
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		limited = false
 		if b := c.Begin; b != nil {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('passcodebot.reset:' || $1, 0))`, b.Reset.User.Key()); err != nil {
+			if _, err := d.txExec(ctx, tx, `SELECT pg_advisory_xact_lock(hashtextextended('passcodebot.reset:' || $1, 0))`, b.Reset.User.Key()); err != nil {
 				return err
 			}
 		}
@@ -45,36 +44,49 @@ func (d *DB) Commit(ctx context.Context, c resetflow.Commit) error {
 				return err
 			}
 		}
-		batch := &pgx.Batch{}
+		// pgx sent the writes below as one batch, one round trip; lib/pq has
+		// no pipelining, so here they are one statement (one round trip)
+		// each, in the same order, the events in one statement of many rows.
+		exec := func(q string, args ...any) error {
+			_, err := d.txExec(ctx, tx, q, args...)
+			return err
+		}
 		if b := c.Begin; b != nil {
 			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, b.Reset.User.Key(), b.Since.UTC()).Scan(&n); err != nil {
+			if err := d.txQueryRow(ctx, tx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, b.Reset.User.Key(), ts(b.Since)).Scan(&n); err != nil {
 				return err
 			}
 			if limited = n >= b.Limit; !limited {
-				batch.Queue(`INSERT INTO resets (flow, user_key, started, data) VALUES ($1, $2, $3, $4)`, b.Reset.Flow, b.Reset.User.Key(), b.Reset.Started.UTC(), data)
+				if err := exec(`INSERT INTO resets (flow, user_key, started, data) VALUES ($1, $2, $3, $4)`, b.Reset.Flow, b.Reset.User.Key(), ts(b.Reset.Started), string(data)); err != nil {
+					return err
+				}
 			}
 		}
-		for _, e := range c.Events {
-			batch.Queue(insertEvent, e.Time.UTC(), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail)
+		if len(c.Events) > 0 {
+			if err := d.insertEvents(ctx, tx, c.Events); err != nil {
+				return err
+			}
 		}
 		if o := c.Opened; o != nil {
-			batch.Queue(`INSERT INTO conversations (flow, platform, chat_user, channel, locale, opened) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (flow) DO NOTHING`, o.Flow, o.To.Platform, o.To.UserID, o.To.Channel, o.Locale, o.At.UTC())
+			if err := exec(`INSERT INTO conversations (flow, platform, chat_user, channel, locale, opened) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (flow) DO NOTHING`, o.Flow, o.To.Platform, o.To.UserID, o.To.Channel, o.Locale, ts(o.At)); err != nil {
+				return err
+			}
 		}
 		if c.Delivered != "" {
-			batch.Queue(`UPDATE resets SET delivered = TRUE, data = jsonb_set(data, '{Delivered}', 'true') WHERE flow = $1`, c.Delivered)
+			if err := exec(`UPDATE resets SET delivered = TRUE, data = jsonb_set(data, '{Delivered}', 'true') WHERE flow = $1`, c.Delivered); err != nil {
+				return err
+			}
 		}
 		if c.End != nil {
-			batch.Queue(`UPDATE resets SET ended = now(), outcome = $2 WHERE flow = $1`, c.End.Flow, c.End.Outcome)
+			if err := exec(`UPDATE resets SET ended = now(), outcome = $2 WHERE flow = $1`, c.End.Flow, c.End.Outcome); err != nil {
+				return err
+			}
 		}
 		if c.Closed != "" {
-			batch.Queue(`DELETE FROM conversations WHERE flow = $1`, c.Closed)
+			return exec(`DELETE FROM conversations WHERE flow = $1`, c.Closed)
 		}
-		if batch.Len() == 0 {
-			return nil
-		}
-		return tx.SendBatch(ctx, batch).Close()
+		return nil
 	})
 	switch {
 	case errors.Is(err, ErrNotLeader):

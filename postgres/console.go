@@ -2,14 +2,11 @@ package postgres
 
 import (
 	"context"
-	"encoding/binary"
+	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/passcodebot/passcodebot/console"
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -56,71 +53,48 @@ var pruneEvents = `WITH gone AS (
 
 // Counts implements console.Store. A period that starts or ends inside an hour
 // is rounded out to whole hours, as in SQLite. A year is a few hundred thousand
-// rollup rows: they are read raw, without the driver's allocation for every
-// value, the step, outcome and platform names shared between rows. Rows that
+// rollup rows: the hour comes as epoch seconds (no time parsing per row), and
+// the step, outcome and platform names are shared between rows. Rows that
 // differ only by device OS come as separate counts of the same key.
 func (s *ConsoleStore) Counts(ctx context.Context, since, until time.Time) ([]console.Count, error) {
-	rows, err := s.d.pool.Query(ctx, `SELECT extract(epoch FROM hour)::bigint, step, outcome, platform, n FROM event_hours
-		WHERE hour >= `+hourOf("$1::timestamptz")+` AND hour < `+hourOf("$2::timestamptz")+` AND n > 0`, since.UTC(), until.UTC())
+	rows, err := s.d.query(ctx, `SELECT extract(epoch FROM hour)::bigint, step, outcome, platform, n FROM event_hours
+		WHERE hour >= `+hourOf("$1::timestamptz")+` AND hour < `+hourOf("$2::timestamptz")+` AND n > 0`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	intern := map[string]string{}
-	str := func(b []byte) string {
-		if v, ok := intern[string(b)]; ok {
-			return v
+	str := func(v string) string {
+		if w, ok := intern[v]; ok {
+			return w
 		}
-		v := string(b)
 		intern[v] = v
 		return v
 	}
-	fields := rows.FieldDescriptions()
 	var out []console.Count
+	var hour, n int64
+	var step, outcome, chat string
 	for rows.Next() {
-		v := rows.RawValues()
-		if len(v) != 5 {
-			return nil, fmt.Errorf("postgres: rollup row of %d values", len(v))
-		}
-		hour, err1 := int8Value(v[0], fields[0].Format)
-		n, err2 := int8Value(v[4], fields[4].Format)
-		if err := errors.Join(err1, err2); err != nil {
+		if err := rows.Scan(&hour, &step, &outcome, &chat, &n); err != nil {
 			return nil, fmt.Errorf("postgres: rollup row: %w", err)
 		}
-		out = append(out, console.Count{Hour: time.Unix(hour, 0).UTC(), Step: str(v[1]), Outcome: str(v[2]), Chat: str(v[3]), N: int(n)})
+		out = append(out, console.Count{Hour: time.Unix(hour, 0).UTC(), Step: str(step), Outcome: str(outcome), Chat: str(chat), N: int(n)})
 	}
 	return out, rows.Err()
 }
 
-// int8Value decodes a bigint in the wire format it came in (binary or text).
-func int8Value(b []byte, format int16) (int64, error) {
-	if format == pgx.BinaryFormatCode {
-		if len(b) != 8 {
-			return 0, fmt.Errorf("a bigint of %d bytes", len(b))
-		}
-		return int64(binary.BigEndian.Uint64(b)), nil
-	}
-	return strconv.ParseInt(string(b), 10, 64)
-}
-
-// Unlocks implements console.Store (read raw, as Counts, in milliseconds as SQLite keeps them).
+// Unlocks implements console.Store (as epoch milliseconds, as SQLite keeps them).
 func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]console.Unlock, error) {
-	rows, err := s.d.pool.Query(ctx, `SELECT (extract(epoch FROM confirmed) * 1000)::bigint, (extract(epoch FROM done) * 1000)::bigint
-		FROM unlocks WHERE done >= $1 AND done < $2`, since.UTC(), until.UTC())
+	rows, err := s.d.query(ctx, `SELECT (extract(epoch FROM confirmed) * 1000)::bigint, (extract(epoch FROM done) * 1000)::bigint
+		FROM unlocks WHERE done >= $1 AND done < $2`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	fields := rows.FieldDescriptions()
 	var out []console.Unlock
 	for rows.Next() {
-		v := rows.RawValues()
-		if len(v) != 2 {
-			return nil, fmt.Errorf("postgres: unlock row of %d values", len(v))
-		}
-		c, err1 := int8Value(v[0], fields[0].Format)
-		d, err2 := int8Value(v[1], fields[1].Format)
-		if err := errors.Join(err1, err2); err != nil {
+		var c, d int64
+		if err := rows.Scan(&c, &d); err != nil {
 			return nil, fmt.Errorf("postgres: unlock row: %w", err)
 		}
 		out = append(out, console.Unlock{Confirmed: time.UnixMilli(c).UTC(), Done: time.UnixMilli(d).UTC()})
@@ -130,9 +104,9 @@ func (s *ConsoleStore) Unlocks(ctx context.Context, since, until time.Time) ([]c
 
 // ByDeviceOS implements console.Store.
 func (s *ConsoleStore) ByDeviceOS(ctx context.Context, since, until time.Time) ([]console.OSCount, error) {
-	rows, err := s.d.pool.Query(ctx, `SELECT os, step, outcome, sum(n) FROM event_hours
+	rows, err := s.d.query(ctx, `SELECT os, step, outcome, sum(n) FROM event_hours
 		WHERE step IN ('eligibility', 'result', 'delivery') AND hour >= `+hourOf("$1::timestamptz")+` AND hour < `+hourOf("$2::timestamptz")+`
-		GROUP BY os, step, outcome HAVING sum(n) > 0`, since.UTC(), until.UTC())
+		GROUP BY os, step, outcome HAVING sum(n) > 0`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +138,10 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 		where = append(where, "flow = "+arg(q.Flow))
 	}
 	if !q.Since.IsZero() {
-		where = append(where, "time >= "+arg(q.Since.UTC()))
+		where = append(where, "time >= "+arg(ts(q.Since)))
 	}
 	if !q.Until.IsZero() {
-		where = append(where, "time < "+arg(q.Until.UTC()))
+		where = append(where, "time < "+arg(ts(q.Until)))
 	}
 	query := `SELECT id, time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events`
 	if len(where) > 0 {
@@ -178,7 +152,7 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 		query += " LIMIT " + arg(q.Limit)
 	}
 	query = `SELECT time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM (` + query + `) newest ORDER BY time, id`
-	rows, err := s.d.pool.Query(ctx, query, args...)
+	rows, err := s.d.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -197,9 +171,9 @@ func (s *ConsoleStore) Trail(ctx context.Context, q console.TrailQuery) ([]reset
 
 // SaveAlert implements console.Store. An alert saved twice stays as first saved.
 func (s *ConsoleStore) SaveAlert(ctx context.Context, a console.Alert) error {
-	_, err := s.d.pool.Exec(ctx, `INSERT INTO alerts (id, time, kind, platform, chat_user, user_upn, user_id, device_id, device_name, device_os, detail)
+	_, err := s.d.exec(ctx, `INSERT INTO alerts (id, time, kind, platform, chat_user, user_upn, user_id, device_id, device_name, device_os, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-		a.ID, a.Time.UTC(), a.Kind, a.Platform, a.ChatUser, a.UserUPN, a.UserID, a.DeviceID, a.DeviceName, a.DeviceOS, a.Detail)
+		a.ID, ts(a.Time), a.Kind, a.Platform, a.ChatUser, a.UserUPN, a.UserID, a.DeviceID, a.DeviceName, a.DeviceOS, a.Detail)
 	if err != nil {
 		return fmt.Errorf("postgres: save alert: %w", err)
 	}
@@ -255,7 +229,7 @@ func (s *ConsoleStore) Alerts(ctx context.Context, f console.AlertFilter) ([]con
 	if f.Limit > 0 {
 		q += " LIMIT " + arg(f.Limit)
 	}
-	rows, err := s.d.pool.Query(ctx, q, args...)
+	rows, err := s.d.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -273,8 +247,8 @@ func (s *ConsoleStore) Alerts(ctx context.Context, f console.AlertFilter) ([]con
 
 // AlertKinds implements console.Store.
 func (s *ConsoleStore) AlertKinds(ctx context.Context, since, until time.Time) ([]console.KindCount, error) {
-	rows, err := s.d.pool.Query(ctx, `SELECT kind, device_os, platform, count(*) FROM alerts WHERE time >= $1 AND time < $2
-		GROUP BY kind, device_os, platform`, since.UTC(), until.UTC())
+	rows, err := s.d.query(ctx, `SELECT kind, device_os, platform, count(*) FROM alerts WHERE time >= $1 AND time < $2
+		GROUP BY kind, device_os, platform`, ts(since), ts(until))
 	if err != nil {
 		return nil, err
 	}
@@ -293,17 +267,17 @@ func (s *ConsoleStore) AlertKinds(ctx context.Context, since, until time.Time) (
 // TakeAlert implements console.Store: the first taker wins, in one statement
 // (a concurrent taker's UPDATE waits for the row and then finds it taken).
 func (s *ConsoleStore) TakeAlert(ctx context.Context, id, who, via string, at time.Time) (console.Alert, bool, bool, error) {
-	a, err := scanAlert(s.d.pool.QueryRow(ctx, `UPDATE alerts SET taken_by = $2, taken_via = $3, taken_at = $4
-		WHERE id = $1 AND taken_by = '' RETURNING `+alertColumns, id, who, via, at.UTC()))
+	a, err := scanAlert(s.d.queryRow(ctx, `UPDATE alerts SET taken_by = $2, taken_via = $3, taken_at = $4
+		WHERE id = $1 AND taken_by = '' RETURNING `+alertColumns, id, who, via, ts(at)))
 	if err == nil {
 		return a, true, true, nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	if !errors.Is(err, errNoRows) {
 		return console.Alert{}, false, false, fmt.Errorf("postgres: take alert: %w", err)
 	}
 	// Taken before, or unknown: read it as it now is (a new statement sees the other taker's commit).
-	a, err = scanAlert(s.d.pool.QueryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
+	a, err = scanAlert(s.d.queryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
+	if errors.Is(err, errNoRows) {
 		return console.Alert{}, false, false, nil
 	}
 	if err != nil {
@@ -315,16 +289,17 @@ func (s *ConsoleStore) TakeAlert(ctx context.Context, id, who, via string, at ti
 // ResolveAlert implements console.Store. Resolving also takes an untaken alert
 // (the SET's right-hand sides read the row as it was).
 func (s *ConsoleStore) ResolveAlert(ctx context.Context, id, who, note string, at time.Time) (bool, error) {
-	tag, err := s.d.pool.Exec(ctx, `UPDATE alerts SET
+	res, err := s.d.exec(ctx, `UPDATE alerts SET
 			taken_by  = CASE WHEN taken_by = '' THEN $2 ELSE taken_by END,
 			taken_via = CASE WHEN taken_by = '' THEN 'console' ELSE taken_via END,
 			taken_at  = CASE WHEN taken_by = '' THEN $4 ELSE taken_at END,
 			resolved_by = $2, resolved_at = $4, note = $3
-		WHERE id = $1 AND resolved_at IS NULL`, id, who, note, at.UTC())
+		WHERE id = $1 AND resolved_at IS NULL`, id, who, note, ts(at))
 	if err != nil {
 		return false, fmt.Errorf("postgres: resolve alert: %w", err)
 	}
-	return tag.RowsAffected() > 0, nil
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // RecordWithDevices implements console.Store: one transaction, the devices
@@ -333,16 +308,34 @@ func (s *ConsoleStore) RecordWithDevices(ctx context.Context, evs []resetflow.Ev
 	if len(evs) == 0 && len(devices) == 0 {
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, s.d.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, d := range devices {
-			b.Queue(`INSERT INTO devices (device_id, os, mode) VALUES ($1, $2, $3)
-				ON CONFLICT (device_id) DO UPDATE SET os = excluded.os, mode = excluded.mode`, d.ID, d.OS, string(d.Mode))
+	// pgx sent a batch; here the devices in one statement (the last of a
+	// device listed twice wins, as when each was upserted in turn), then the
+	// events in one.
+	var ds []resetflow.Device
+	at := map[string]int{}
+	for _, d := range devices {
+		if i, ok := at[d.ID]; ok {
+			ds[i] = d
+			continue
 		}
-		for _, e := range evs {
-			b.Queue(insertEvent, e.Time.UTC(), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail)
+		at[d.ID] = len(ds)
+		ds = append(ds, d)
+	}
+	err := s.d.inTx(ctx, func(tx *sql.Tx) error {
+		const cols = 3
+		for rest := ds; len(rest) > 0; {
+			n := min(len(rest), maxParams/cols)
+			args := make([]any, 0, n*cols)
+			for _, d := range rest[:n] {
+				args = append(args, d.ID, d.OS, string(d.Mode))
+			}
+			if _, err := s.d.txExec(ctx, tx, `INSERT INTO devices (device_id, os, mode) VALUES `+values(n, cols)+`
+				ON CONFLICT (device_id) DO UPDATE SET os = excluded.os, mode = excluded.mode`, args...); err != nil {
+				return err
+			}
+			rest = rest[n:]
 		}
-		return tx.SendBatch(ctx, b).Close()
+		return s.d.insertEvents(ctx, tx, evs)
 	})
 	if err != nil {
 		step := ""

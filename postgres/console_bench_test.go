@@ -2,11 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/lib/pq"
 
 	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/postgres/pgtest"
@@ -29,7 +30,7 @@ func BenchmarkConsoleYear(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer pdb.Close()
-	db, err := pgxpool.New(ctx, url) // for the seed and the grouped queries
+	db, err := sql.Open("postgres", url) // for the seed and the grouped queries
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,11 +38,11 @@ func BenchmarkConsoleYear(b *testing.B) {
 	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	start := end.AddDate(-1, 0, 0)
 	t0 := time.Now()
-	if _, err := db.Exec(ctx, `INSERT INTO devices (device_id, os)
+	if _, err := db.ExecContext(ctx, `INSERT INTO devices (device_id, os)
 		SELECT 'd' || i, (ARRAY['iOS','Android','Windows','macOS'])[1 + i % 4] FROM generate_series(1, 100000) i`); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO events (time, flow, step, platform, chat_user, user_upn, device_id, outcome)
+	if _, err := db.ExecContext(ctx, `INSERT INTO events (time, flow, step, platform, chat_user, user_upn, device_id, outcome)
 		SELECT $1::timestamptz + (i * interval '210 seconds') + s.off * interval '1 second', 'f' || i, s.step,
 			(ARRAY['slack','discord','teams'])[1 + i % 3], 'U' || (i % 100000), 'u' || (i % 100000) || '@contoso.example', 'd' || (1 + i % 100000),
 			CASE WHEN s.step = 'eligibility' THEN 'allow' WHEN s.step = 'result' THEN 'done' ELSE '' END
@@ -49,7 +50,7 @@ func BenchmarkConsoleYear(b *testing.B) {
 			(VALUES ('request', 0), ('devices_listed', 1), ('eligibility', 2), ('signin', 30), ('confirm', 60), ('result', 65)) AS s(step, off)`, start); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.Exec(ctx, `ANALYZE`); err != nil {
+	if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("seeded 900,000 events (rolled up by the trigger) in %v", time.Since(t0).Round(time.Millisecond))
@@ -94,15 +95,15 @@ func BenchmarkConsoleYear(b *testing.B) {
 	b.Run("grouped-events", func(b *testing.B) {
 		for b.Loop() {
 			var n int
-			if err := db.QueryRow(ctx, `SELECT count(*) FROM (SELECT date_trunc('hour', time), step, outcome, platform, count(*) FROM events
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT date_trunc('hour', time), step, outcome, platform, count(*) FROM events
 				WHERE time >= $1 AND time < $2 GROUP BY 1, 2, 3, 4) g`, start, end).Scan(&n); err != nil {
 				b.Fatal(err)
 			}
-			if err := db.QueryRow(ctx, `SELECT count(*) FROM events r JOIN events c ON c.flow = r.flow AND c.step = 'confirm'
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM events r JOIN events c ON c.flow = r.flow AND c.step = 'confirm'
 				WHERE r.step = 'result' AND r.outcome = 'done' AND r.time >= $1 AND r.time < $2`, start, end).Scan(&n); err != nil {
 				b.Fatal(err)
 			}
-			if err := db.QueryRow(ctx, `SELECT count(*) FROM (SELECT d.os, e.step, e.outcome, count(*) FROM events e LEFT JOIN devices d ON d.device_id = e.device_id
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT d.os, e.step, e.outcome, count(*) FROM events e LEFT JOIN devices d ON d.device_id = e.device_id
 				WHERE e.step IN ('eligibility', 'result') AND e.time >= $1 AND e.time < $2 GROUP BY 1, 2, 3) g`, start, end).Scan(&n); err != nil {
 				b.Fatal(err)
 			}

@@ -2,11 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	_ "github.com/lib/pq"
 
 	"github.com/passcodebot/passcodebot/postgres"
 	"github.com/passcodebot/passcodebot/postgres/pgtest"
@@ -23,30 +24,30 @@ func TestConsoleMigrationFillsRollups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := sql.Open("postgres", url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer conn.Close()
 	// The schema as it was before the console: migrations 1 and 2 only.
-	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range all {
 		if m.Name == "console" {
 			break
 		}
-		if _, err := conn.Exec(ctx, m.SQL); err != nil {
+		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
 			t.Fatal(m, err)
 		}
-		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
 			t.Fatal(err)
 		}
 	}
 	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 3; i++ {
 		for _, e := range storetest.FlowEvents(fmt.Sprint("old", i), day.Add(time.Duration(i)*time.Hour), time.Duration(i+1)*time.Second) {
-			if _, err := conn.Exec(ctx, `INSERT INTO events (time, flow, step, platform, device_id, outcome) VALUES ($1, $2, $3, $4, $5, $6)`,
+			if _, err := conn.ExecContext(ctx, `INSERT INTO events (time, flow, step, platform, device_id, outcome) VALUES ($1, $2, $3, $4, $5, $6)`,
 				e.Time, e.Flow, e.Step, e.Platform, e.DeviceID, e.Outcome); err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // LeaseConfig tunes the leader lease. Zero values take the defaults.
@@ -76,12 +75,10 @@ func (d *DB) RequireLease() { d.fence.Store(&fence{}) }
 // its own, so a busy store never delays a renewal.
 func (d *DB) Acquire(ctx context.Context, cfg LeaseConfig) (*Leadership, error) {
 	cfg.defaults()
-	pcfg := d.pool.Config().Copy()
-	pcfg.MaxConns, pcfg.MinConns = 1, 0
-	pool, err := pxpool(ctx, pcfg)
-	if err != nil {
-		return nil, err
-	}
+	// One connection, any one: the lease is a row, bound to no session.
+	pool := sql.OpenDB(d.conn)
+	pool.SetMaxOpenConns(1)
+	pool.SetMaxIdleConns(1)
 	holder := holderID()
 	for {
 		tok, ok, err := tryAcquire(ctx, pool, cfg, holder)
@@ -105,8 +102,6 @@ func (d *DB) Acquire(ctx context.Context, cfg LeaseConfig) (*Leadership, error) 
 	}
 }
 
-var pxpool = pgxpool.NewWithConfig
-
 func holderID() string {
 	host, _ := os.Hostname()
 	b := make([]byte, 4)
@@ -116,10 +111,10 @@ func holderID() string {
 
 func secs(d time.Duration) float64 { return d.Seconds() }
 
-func tryAcquire(ctx context.Context, pool *pgxpool.Pool, cfg LeaseConfig, holder string) (int64, bool, error) {
+func tryAcquire(ctx context.Context, pool *sql.DB, cfg LeaseConfig, holder string) (int64, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.TTL-cfg.Margin)
 	defer cancel()
-	rows, err := pool.Query(ctx, `INSERT INTO leases (name, holder, token, expires) VALUES ($1, $2, 1, now() + make_interval(secs => $3))
+	rows, err := pool.QueryContext(ctx, `INSERT INTO leases (name, holder, token, expires) VALUES ($1, $2, 1, now() + make_interval(secs => $3))
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = leases.token + 1, expires = excluded.expires
 		WHERE leases.expires <= now()
 		RETURNING token`, cfg.Name, holder, secs(cfg.TTL))
@@ -145,7 +140,7 @@ var ErrLeaseLost = errors.New("postgres: the leader lease was lost")
 // leader must stop without a renewal: a renewal begun at t holds the lease in
 // the database until at least t+TTL, so stopping at t+TTL-Margin (Margin for
 // clock rate differences) means no two leaders ever act at once.
-func (l *Leadership) keep(pool *pgxpool.Pool, validUntil time.Time) {
+func (l *Leadership) keep(pool *sql.DB, validUntil time.Time) {
 	defer close(l.exited)
 	// Closing waits for a renewal stuck on a cut network; nobody needs to wait for that.
 	defer func() { go pool.Close() }()
@@ -188,9 +183,13 @@ func (l *Leadership) keep(pool *pgxpool.Pool, validUntil time.Time) {
 			go func() {
 				ctx, cancel := context.WithDeadline(context.Background(), validUntil)
 				defer cancel()
-				tag, err := pool.Exec(ctx, `UPDATE leases SET expires = now() + make_interval(secs => $4)
+				res, err := pool.ExecContext(ctx, `UPDATE leases SET expires = now() + make_interval(secs => $4)
 					WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now()`, l.cfg.Name, l.holder, l.Token, secs(l.cfg.TTL))
-				results <- result{began: began, ok: err == nil && tag.RowsAffected() == 1, err: err}
+				var n int64
+				if err == nil {
+					n, err = res.RowsAffected()
+				}
+				results <- result{began: began, ok: err == nil && n == 1, err: err}
 			}()
 		}
 	}
@@ -218,7 +217,7 @@ func (l *Leadership) Release(ctx context.Context) error {
 		}
 		ctx, cancel := context.WithTimeout(ctx, l.cfg.TTL-l.cfg.Margin)
 		defer cancel()
-		_, err = l.d.pool.Exec(ctx, `UPDATE leases SET expires = now() WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now()`, l.cfg.Name, l.holder, l.Token)
+		_, err = l.d.db.ExecContext(ctx, `UPDATE leases SET expires = now() WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now()`, l.cfg.Name, l.holder, l.Token)
 	})
 	return err
 }

@@ -2,10 +2,9 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/passcodebot/passcodebot/internal/migrate"
 )
@@ -32,13 +31,13 @@ func (d *DB) Pending(ctx context.Context) ([]migrate.Migration, error) {
 		return nil, err
 	}
 	var exists bool
-	if err := d.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+	if err := d.db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if !exists {
 		return all, nil
 	}
-	applied, err := appliedVersions(ctx, d.pool)
+	applied, err := appliedVersions(ctx, d.db)
 	if err != nil {
 		return nil, err
 	}
@@ -46,11 +45,11 @@ func (d *DB) Pending(ctx context.Context) ([]migrate.Migration, error) {
 }
 
 type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 func appliedVersions(ctx context.Context, q querier) (map[int]bool, error) {
-	rows, err := q.Query(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := q.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -74,16 +73,18 @@ func (d *DB) Migrate(ctx context.Context) ([]migrate.Migration, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := d.pool.Acquire(ctx)
+	// The session lock lives on this one connection (sql.Conn): every statement
+	// below, the migrations' transactions included, runs on it.
+	conn, err := d.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
 		return nil, fmt.Errorf("postgres: migration lock: %w", err)
 	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
-	if _, err := conn.Exec(ctx, createVersions); err != nil {
+	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+	if _, err := conn.ExecContext(ctx, createVersions); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	applied, err := appliedVersions(ctx, conn)
@@ -92,11 +93,11 @@ func (d *DB) Migrate(ctx context.Context) ([]migrate.Migration, error) {
 	}
 	var done []migrate.Migration
 	for _, m := range migrate.Pending(all, applied) {
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+		err := connTx(ctx, conn, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 			return err
 		})
 		if err != nil {
@@ -105,4 +106,17 @@ func (d *DB) Migrate(ctx context.Context) ([]migrate.Migration, error) {
 		done = append(done, m)
 	}
 	return done, nil
+}
+
+// connTx is inTx on one connection.
+func connTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }

@@ -8,16 +8,15 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/passcodebot/passcodebot/resetflow"
 	"github.com/passcodebot/passcodebot/sqlite"
@@ -33,8 +32,10 @@ var ErrNotLeader = errors.New("postgres: this replica is not the leader")
 
 // DB is the bot's database. It is safe for concurrent use.
 type DB struct {
-	pool  *pgxpool.Pool
+	db    *sql.DB
+	conn  *ctxConnector         // the lease opens a pool of its own on it
 	fence atomic.Pointer[fence] // set while this process leads; checked by leader-only writes
+	stmts stmtCache             // the store's statements, prepared on each connection
 	// abandoned is set when the lease was lost: the database may be out of
 	// reach, so Close does not wait for queries stuck on it.
 	abandoned atomic.Bool
@@ -64,55 +65,72 @@ func Connect(ctx context.Context, url string) (*DB, error) {
 	if strings.TrimSpace(url) == "" {
 		return nil, fmt.Errorf("postgres: no connection string (set %s)", EnvURL)
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	dsn, pool, err := pqDSN(url, os.Getenv)
 	if err != nil {
-		// pgx's message can quote the string, password and all.
-		return nil, errors.New("postgres: the connection string can't be parsed")
+		return nil, err
 	}
-	if cfg.MaxConns < 4 {
-		cfg.MaxConns = 4
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	conn, err := newConnector(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		// lib/pq's message names the setting; it quotes at most a value
+		// that is not valid, never the whole string.
+		return nil, fmt.Errorf("postgres: the connection string: %w", err)
 	}
-	return &DB{pool: pool}, nil
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(pool.maxConns)
+	db.SetMaxIdleConns(pool.maxConns)
+	db.SetConnMaxLifetime(pool.maxLifetime)
+	db.SetConnMaxIdleTime(pool.maxIdleTime)
+	d := &DB{db: db, conn: conn}
+	d.stmts.closed = pool.unprepared
+	return d, nil
 }
 
 // Close closes the connections (at once, without waiting for stuck queries,
 // after a lost lease).
 func (d *DB) Close() error {
 	if d.abandoned.Load() {
-		go d.pool.Close()
+		go func() { d.closeStmts(); d.db.Close() }()
 		return nil
 	}
-	d.pool.Close()
-	return nil
+	d.closeStmts()
+	return d.db.Close()
 }
 
 // Ping checks the database answers.
-func (d *DB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
+func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 
 // Record appends an audit event.
 func (d *DB) Record(ctx context.Context, e resetflow.Event) error {
 	return d.RecordBatch(ctx, []resetflow.Event{e})
 }
 
-const insertEvent = `INSERT INTO events (time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+const insertEvents0 = `INSERT INTO events (time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail) VALUES `
+
+// insertEvents inserts the events in one statement (the rows in order, so
+// their ids grow in order), where pgx sent one statement each in a batch:
+// one round trip either way.
+func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, evs []resetflow.Event) error {
+	const cols = 10
+	for len(evs) > 0 {
+		n := min(len(evs), maxParams/cols)
+		args := make([]any, 0, n*cols)
+		for _, e := range evs[:n] {
+			args = append(args, ts(e.Time), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail)
+		}
+		if _, err := d.txExec(ctx, tx, insertEvents0+values(n, cols), args...); err != nil {
+			return err
+		}
+		evs = evs[n:]
+	}
+	return nil
+}
 
 // RecordBatch appends the events in one transaction: all of them or none.
 func (d *DB) RecordBatch(ctx context.Context, evs []resetflow.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, e := range evs {
-			b.Queue(insertEvent, e.Time.UTC(), e.Flow, e.Step, e.Platform, e.ChatUser, e.UserID, e.UserUPN, e.DeviceID, e.Outcome, e.Detail)
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
+	err := d.inTx(ctx, func(tx *sql.Tx) error { return d.insertEvents(ctx, tx, evs) })
 	if err != nil {
 		return fmt.Errorf("postgres: record %s: %w", evs[0].Step, err)
 	}
@@ -122,7 +140,7 @@ func (d *DB) RecordBatch(ctx context.Context, evs []resetflow.Event) error {
 // ResetsSince counts resets begun for the user since t.
 func (d *DB) ResetsSince(ctx context.Context, userKey string, since time.Time) (int, error) {
 	var n int
-	err := d.pool.QueryRow(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, userKey, since.UTC()).Scan(&n)
+	err := d.queryRow(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, userKey, ts(since)).Scan(&n)
 	return n, err
 }
 
@@ -138,21 +156,21 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Ti
 		return err
 	}
 	key := r.User.Key()
-	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('passcodebot.reset:' || $1, 0))`, key); err != nil {
+	err = d.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := d.txExec(ctx, tx, `SELECT pg_advisory_xact_lock(hashtextextended('passcodebot.reset:' || $1, 0))`, key); err != nil {
 			return err
 		}
 		if err := d.checkFence(ctx, tx); err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, key, since.UTC()).Scan(&n); err != nil {
+		if err := d.txQueryRow(ctx, tx, `SELECT count(*) FROM resets WHERE user_key = $1 AND started >= $2`, key, ts(since)).Scan(&n); err != nil {
 			return err
 		}
 		if n >= limit {
 			return resetflow.ErrLimitReached
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO resets (flow, user_key, started, data) VALUES ($1, $2, $3, $4)`, r.Flow, key, r.Started.UTC(), data)
+		_, err := d.txExec(ctx, tx, `INSERT INTO resets (flow, user_key, started, data) VALUES ($1, $2, $3, $4)`, r.Flow, key, ts(r.Started), string(data))
 		return err
 	})
 	switch {
@@ -166,7 +184,7 @@ func (d *DB) BeginReset(ctx context.Context, r resetflow.InFlight, since time.Ti
 
 // checkFence fails with ErrNotLeader when this process was made a leader and its
 // lease is no longer current in the database (someone else holds it, or it expired).
-func (d *DB) checkFence(ctx context.Context, tx pgx.Tx) error {
+func (d *DB) checkFence(ctx context.Context, tx *sql.Tx) error {
 	f := d.fence.Load()
 	if f == nil {
 		return nil // one process, no replicas
@@ -175,7 +193,7 @@ func (d *DB) checkFence(ctx context.Context, tx pgx.Tx) error {
 		return ErrNotLeader
 	}
 	var ok bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now())`,
+	err := d.txQueryRow(ctx, tx, `SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND token = $3 AND expires > now())`,
 		f.name, f.holder, f.token).Scan(&ok)
 	if err != nil {
 		return err
@@ -188,24 +206,24 @@ func (d *DB) checkFence(ctx context.Context, tx pgx.Tx) error {
 
 // MarkDelivered records that the reset's result is about to be shown.
 func (d *DB) MarkDelivered(ctx context.Context, flow string) error {
-	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
 		if err := d.checkFence(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE resets SET delivered = TRUE, data = jsonb_set(data, '{Delivered}', 'true') WHERE flow = $1`, flow)
+		_, err := d.txExec(ctx, tx, `UPDATE resets SET delivered = TRUE, data = jsonb_set(data, '{Delivered}', 'true') WHERE flow = $1`, flow)
 		return err
 	})
 }
 
 // EndReset records the final outcome of a reset.
 func (d *DB) EndReset(ctx context.Context, flow, outcome string) error {
-	_, err := d.pool.Exec(ctx, `UPDATE resets SET ended = now(), outcome = $2 WHERE flow = $1`, flow, outcome)
+	_, err := d.exec(ctx, `UPDATE resets SET ended = now(), outcome = $2 WHERE flow = $1`, flow, outcome)
 	return err
 }
 
 // InFlight lists resets begun and not ended, oldest first.
 func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
-	rows, err := d.pool.Query(ctx, `SELECT data FROM resets WHERE ended IS NULL ORDER BY started, flow`)
+	rows, err := d.query(ctx, `SELECT data FROM resets WHERE ended IS NULL ORDER BY started, flow`)
 	if err != nil {
 		return nil, err
 	}
@@ -228,8 +246,8 @@ func (d *DB) InFlight(ctx context.Context) ([]resetflow.InFlight, error) {
 // LinkedUser returns the directory user a chat account is linked to.
 func (d *DB) LinkedUser(ctx context.Context, platform, chatUser string) (resetflow.User, bool, error) {
 	var u resetflow.User
-	err := d.pool.QueryRow(ctx, `SELECT user_id, user_upn, name FROM links WHERE platform = $1 AND chat_user = $2`, platform, chatUser).Scan(&u.ID, &u.UPN, &u.DisplayName)
-	if errors.Is(err, pgx.ErrNoRows) {
+	err := d.queryRow(ctx, `SELECT user_id, user_upn, name FROM links WHERE platform = $1 AND chat_user = $2`, platform, chatUser).Scan(&u.ID, &u.UPN, &u.DisplayName)
+	if errors.Is(err, errNoRows) {
 		return resetflow.User{}, false, nil
 	}
 	if err != nil {
@@ -240,7 +258,7 @@ func (d *DB) LinkedUser(ctx context.Context, platform, chatUser string) (resetfl
 
 // SetLink links a chat account to a directory user, replacing any earlier link.
 func (d *DB) SetLink(ctx context.Context, platform, chatUser string, u resetflow.User) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO links (platform, chat_user, user_id, user_upn, name, created) VALUES ($1, $2, $3, $4, $5, now())
+	_, err := d.exec(ctx, `INSERT INTO links (platform, chat_user, user_id, user_upn, name, created) VALUES ($1, $2, $3, $4, $5, now())
 		ON CONFLICT (platform, chat_user) DO UPDATE SET user_id = excluded.user_id, user_upn = excluded.user_upn, name = excluded.name, created = excluded.created`,
 		platform, chatUser, u.ID, u.UPN, u.DisplayName)
 	return err
@@ -248,11 +266,12 @@ func (d *DB) SetLink(ctx context.Context, platform, chatUser string, u resetflow
 
 // RemoveLink forgets a chat account's link.
 func (d *DB) RemoveLink(ctx context.Context, platform, chatUser string) (bool, error) {
-	tag, err := d.pool.Exec(ctx, `DELETE FROM links WHERE platform = $1 AND chat_user = $2`, platform, chatUser)
+	res, err := d.exec(ctx, `DELETE FROM links WHERE platform = $1 AND chat_user = $2`, platform, chatUser)
 	if err != nil {
 		return false, err
 	}
-	return tag.RowsAffected() > 0, nil
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // ShownSecret is a chat message that shows a temporary passcode (never the
@@ -261,21 +280,21 @@ type ShownSecret = sqlite.ShownSecret
 
 // SecretShown remembers a passcode message until it is removed.
 func (d *DB) SecretShown(ctx context.Context, s ShownSecret) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO shown_secrets (platform, channel, message_id, locale, remove_at) VALUES ($1, $2, $3, $4, $5)
+	_, err := d.exec(ctx, `INSERT INTO shown_secrets (platform, channel, message_id, locale, remove_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (platform, channel, message_id) DO UPDATE SET locale = excluded.locale, remove_at = excluded.remove_at`,
-		s.Platform, s.Channel, s.MessageID, s.Locale, s.RemoveAt.UTC())
+		s.Platform, s.Channel, s.MessageID, s.Locale, ts(s.RemoveAt))
 	return err
 }
 
 // SecretRemoved forgets a passcode message that is gone from the chat.
 func (d *DB) SecretRemoved(ctx context.Context, platform, channel, messageID string) error {
-	_, err := d.pool.Exec(ctx, `DELETE FROM shown_secrets WHERE platform = $1 AND channel = $2 AND message_id = $3`, platform, channel, messageID)
+	_, err := d.exec(ctx, `DELETE FROM shown_secrets WHERE platform = $1 AND channel = $2 AND message_id = $3`, platform, channel, messageID)
 	return err
 }
 
 // SecretsShown lists the passcode messages of a platform not yet removed.
 func (d *DB) SecretsShown(ctx context.Context, platform string) ([]ShownSecret, error) {
-	rows, err := d.pool.Query(ctx, `SELECT channel, message_id, locale, remove_at FROM shown_secrets WHERE platform = $1 ORDER BY remove_at, message_id`, platform)
+	rows, err := d.query(ctx, `SELECT channel, message_id, locale, remove_at FROM shown_secrets WHERE platform = $1 ORDER BY remove_at, message_id`, platform)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +305,7 @@ func (d *DB) SecretsShown(ctx context.Context, platform string) ([]ShownSecret, 
 		if err := rows.Scan(&sh.Channel, &sh.MessageID, &sh.Locale, &sh.RemoveAt); err != nil {
 			return nil, err
 		}
+		sh.RemoveAt = sh.RemoveAt.UTC()
 		out = append(out, sh)
 	}
 	return out, rows.Err()
@@ -317,10 +337,10 @@ func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {
 		where = append(where, "step = "+arg(f.Step))
 	}
 	if !f.Since.IsZero() {
-		where = append(where, "time >= "+arg(f.Since.UTC()))
+		where = append(where, "time >= "+arg(ts(f.Since)))
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "time < "+arg(f.Until.UTC()))
+		where = append(where, "time < "+arg(ts(f.Until)))
 	}
 	q := `SELECT time, flow, step, platform, chat_user, user_id, user_upn, device_id, outcome, detail FROM events`
 	if len(where) > 0 {
@@ -330,7 +350,7 @@ func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {
 	if f.Limit > 0 {
 		q += " LIMIT " + arg(f.Limit)
 	}
-	rows, err := d.pool.Query(ctx, q, args...)
+	rows, err := d.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -352,20 +372,20 @@ func (d *DB) Events(ctx context.Context, f Filter) ([]resetflow.Event, error) {
 func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 	// The events and the console's rollups of them go in one transaction.
 	var n int64
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, pruneEvents, before.UTC()).Scan(&n); err != nil {
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		if err := d.txQueryRow(ctx, tx, pruneEvents, ts(before)).Scan(&n); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM event_hours WHERE n <= 0`)
+		_, err := d.txExec(ctx, tx, `DELETE FROM event_hours WHERE n <= 0`)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	if _, err := d.pool.Exec(ctx, `DELETE FROM resets WHERE ended IS NOT NULL AND started < $1`, before.UTC()); err != nil {
+	if _, err := d.exec(ctx, `DELETE FROM resets WHERE ended IS NOT NULL AND started < $1`, ts(before)); err != nil {
 		return n, err
 	}
-	if _, err := d.pool.Exec(ctx, `DELETE FROM conversations WHERE opened < $1`, before.UTC()); err != nil {
+	if _, err := d.exec(ctx, `DELETE FROM conversations WHERE opened < $1`, ts(before)); err != nil {
 		return n, err
 	}
 	return n, nil
@@ -374,14 +394,14 @@ func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 // ConversationOpened remembers an open conversation, so a leader that takes
 // over after a crash or a failover can tell the person the bot restarted.
 func (d *DB) ConversationOpened(ctx context.Context, flow string, to resetflow.Address, locale string, at time.Time) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO conversations (flow, platform, chat_user, channel, locale, opened) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (flow) DO NOTHING`, flow, to.Platform, to.UserID, to.Channel, locale, at.UTC())
+	_, err := d.exec(ctx, `INSERT INTO conversations (flow, platform, chat_user, channel, locale, opened) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (flow) DO NOTHING`, flow, to.Platform, to.UserID, to.Channel, locale, ts(at))
 	return err
 }
 
 // ConversationClosed forgets a conversation that ended.
 func (d *DB) ConversationClosed(ctx context.Context, flow string) error {
-	_, err := d.pool.Exec(ctx, `DELETE FROM conversations WHERE flow = $1`, flow)
+	_, err := d.exec(ctx, `DELETE FROM conversations WHERE flow = $1`, flow)
 	return err
 }
 
@@ -393,8 +413,8 @@ type OpenConversation = sqlite.OpenConversation
 // person is told once, and conversations opened since (by this leader) stay.
 func (d *DB) TakeConversations(ctx context.Context, since, before time.Time) ([]OpenConversation, error) {
 	var out []OpenConversation
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `DELETE FROM conversations WHERE opened < $1 RETURNING flow, platform, chat_user, channel, locale, opened`, before.UTC())
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := d.txQuery(ctx, tx, `DELETE FROM conversations WHERE opened < $1 RETURNING flow, platform, chat_user, channel, locale, opened`, ts(before))
 		if err != nil {
 			return err
 		}

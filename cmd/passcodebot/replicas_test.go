@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	_ "github.com/lib/pq"
 
 	"github.com/passcodebot/passcodebot/adapters/slack/slacktest"
 	"github.com/passcodebot/passcodebot/intune/graphtest"
@@ -279,15 +280,15 @@ func (c *cluster) resetRequests(deviceID string) int {
 	return n
 }
 
-func (c *cluster) query(sql string, args ...any) int {
+func (c *cluster) query(q string, args ...any) int {
 	c.t.Helper()
-	conn, err := pgx.Connect(c.ctx, c.dbURL)
+	conn, err := sql.Open("postgres", c.dbURL)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer conn.Close(c.ctx)
+	defer conn.Close()
 	var n int
-	if err := conn.QueryRow(c.ctx, sql, args...).Scan(&n); err != nil {
+	if err := conn.QueryRowContext(c.ctx, q, args...).Scan(&n); err != nil {
 		c.t.Fatal(err)
 	}
 	return n

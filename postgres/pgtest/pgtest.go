@@ -10,8 +10,16 @@ package pgtest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"database/sql"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -26,7 +34,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/lib/pq"
 )
 
 // EnvRequire makes a missing PostgreSQL a failure instead of a skip.
@@ -66,6 +74,7 @@ type Server struct {
 	mu                  sync.Mutex
 	running             bool
 	dbs                 atomic.Int64
+	opts                string // more server options (TLS)
 }
 
 // Unavailable skips or fails the test when PostgreSQL can't run here.
@@ -91,7 +100,27 @@ func Start(t testing.TB) *Server {
 }
 
 // NewServer initialises and starts a server; Close stops it and deletes its files.
-func NewServer() (*Server, error) {
+func NewServer() (*Server, error) { return newServer(nil) }
+
+// StartTLS starts a server of the test's own that also accepts TLS, with a
+// certificate for localhost and 127.0.0.1 from a CA of its own; it returns
+// the CA's certificate file (for sslrootcert).
+func StartTLS(t testing.TB) (*Server, string) {
+	t.Helper()
+	var ca string
+	s, err := newServer(func(s *Server) error {
+		var err error
+		ca, err = s.tlsFiles()
+		return err
+	})
+	if err != nil {
+		Unavailable(t, err)
+	}
+	t.Cleanup(s.Close)
+	return s, ca
+}
+
+func newServer(setup func(*Server) error) (*Server, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -120,6 +149,12 @@ func NewServer() (*Server, error) {
 	if s.Port, err = freePort(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
+	}
+	if setup != nil {
+		if err := setup(s); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 	if err := s.Start(); err != nil {
 		os.RemoveAll(dir)
@@ -159,7 +194,7 @@ func (s *Server) Start() error {
 	if s.running {
 		return nil
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=200", s.Port, s.dir)
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=200", s.Port, s.dir) + s.opts
 	if out, err := s.run("pg_ctl", "start", "-w", "-t", "60", "-D", s.data, "-l", s.log, "-o", opts); err != nil {
 		log, _ := os.ReadFile(s.log)
 		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
@@ -202,12 +237,13 @@ func (s *Server) NewDatabase(t testing.TB) string {
 	name := fmt.Sprintf("t%d_%s", s.dbs.Add(1), strings.ToLower(sanitize(t.Name())))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, s.URL("postgres"))
+	conn, err := pq.NewConnector(s.URL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
 		t.Fatal(err)
 	}
 	return s.URL(name)
@@ -268,4 +304,64 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tlsFiles writes a CA, and a server certificate and key it signed, into the
+// server's directory, and sets the options that turn TLS on.
+func (s *Server) tlsFiles() (string, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pgtest CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return "", err
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return "", err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	write := func(name, typ string, b []byte, mode os.FileMode, own bool) (string, error) {
+		f := filepath.Join(s.dir, name)
+		if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), mode); err != nil {
+			return "", err
+		}
+		if own && s.cred != nil {
+			if err := os.Chown(f, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+				return "", err
+			}
+		}
+		return f, nil
+	}
+	ca, err := write("ca.crt", "CERTIFICATE", caDER, 0o644, false)
+	if err != nil {
+		return "", err
+	}
+	crt, err := write("server.crt", "CERTIFICATE", der, 0o644, true)
+	if err != nil {
+		return "", err
+	}
+	k, err := write("server.key", "EC PRIVATE KEY", keyDER, 0o600, true)
+	if err != nil {
+		return "", err
+	}
+	s.opts = fmt.Sprintf(" -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s", crt, k)
+	return ca, nil
 }

@@ -132,7 +132,7 @@ const hexDigits = "0123456789abcdef"
 
 // str writes s as a JSON string the way encoding/json does: <, > and &
 // as \u003c, \u003e, \u0026, U+2028 and U+2029 escaped, control characters
-// as \n, \r, \t or \u00XX, and each byte of invalid UTF-8 as \ufffd.
+// as \n, \r, \t or \u00XX, and each byte of invalid UTF-8 as U+FFFD.
 func (w *blockJSON) str(s string) {
 	b := append(w.b, '"')
 	start := 0
@@ -162,7 +162,7 @@ func (w *blockJSON) str(s string) {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
+			b = append(b, "\uFFFD"...) // as encoding/json: the character, not an escape
 			i += size
 			start = i
 			continue

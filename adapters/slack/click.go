@@ -26,7 +26,7 @@ type click struct {
 		ChannelID string `json:"channel_id"`
 		MessageTs string `json:"message_ts"`
 	} `json:"container"`
-	Message clickMessage `json:"message"`
+	Message clickMessage  `json:"message"`
 	Actions []clickAction `json:"actions"`
 }
 

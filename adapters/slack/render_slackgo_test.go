@@ -91,4 +91,3 @@ func (a *Adapter) renderSlackGo(m resetflow.Message, loc string) (string, []slac
 	}
 	return m.Text, blocks
 }
-

@@ -23,11 +23,18 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	if !ok || cb == nil {
 		return
 	}
+	a.onMessage(cb.EventID, messageEvent{Type: m.Type, SubType: m.SubType, User: m.User, BotID: m.BotID,
+		Channel: m.Channel, ChannelType: m.ChannelType, Text: m.Text, TimeStamp: m.TimeStamp})
+}
+
+// onMessage takes a message event: a person's new message in their DM goes
+// to the engine, once.
+func (a *Adapter) onMessage(eventID string, m messageEvent) {
 	// Edits, deletions, bot_message and the like carry a subtype; only people's new messages count.
 	if m.SubType != "" || m.BotID != "" || m.User == "" || m.ChannelType != "im" {
 		return
 	}
-	key := cb.EventID
+	key := eventID
 	if key == "" {
 		key = m.Channel + "/" + m.TimeStamp
 	}

@@ -60,16 +60,26 @@ func (a *Adapter) chatSend(ctx context.Context, method string, form []byte) (cha
 	if ts == "" {
 		ts = r.MessageTimestamp
 	}
-	return r.Channel, ts, r.SlackResponse.Err()
+	if !r.Ok && r.Error != "" {
+		// Slack's error, with its metadata, as slack-go's client returns it.
+		var full slackgo.SlackResponse
+		if err := json.Unmarshal(body, &full); err != nil {
+			return "", "", err
+		}
+		return r.Channel, ts, full.Err()
+	}
+	return r.Channel, ts, nil
 }
 
 // chatAnswer is what the adapter reads of chat.postMessage's and
-// chat.update's answer (slack-go's chatResponseFull without the message).
+// chat.update's answer (slack-go's chatResponseFull without the message, and
+// of its SlackResponse only ok and error; the rest is read on an error).
 type chatAnswer struct {
 	Channel          string `json:"channel"`
 	Timestamp        string `json:"ts"`
 	MessageTimestamp string `json:"message_ts"`
-	slackgo.SlackResponse
+	Ok               bool   `json:"ok"`
+	Error            string `json:"error"`
 }
 
 // postForm is the body slack-go's PostMessageContext sends with

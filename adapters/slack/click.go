@@ -10,8 +10,9 @@ import (
 // it leaves the clicked message's blocks as they are: slack-go's
 // InteractionCallback decodes every block of the clicked message (its own
 // UnmarshalJSON per block type), 7 % of the bot's CPU at 1,000 employees at
-// once (issue 17), for fields the adapter never reads. The message itself is
-// read from the raw payload only where it is rebuilt (parsePayloadMessage).
+// once (issue 17), for fields the adapter never reads. The clicked message's
+// blocks are kept as they came (json.RawMessage), for markChosen to pass on
+// less its buttons (chosen.go).
 type click struct {
 	Type      slackgo.InteractionType `json:"type"`
 	TriggerID string                  `json:"trigger_id"`
@@ -25,10 +26,15 @@ type click struct {
 		ChannelID string `json:"channel_id"`
 		MessageTs string `json:"message_ts"`
 	} `json:"container"`
-	Message struct {
-		Timestamp string `json:"ts"`
-	} `json:"message"`
+	Message clickMessage  `json:"message"`
 	Actions []clickAction `json:"actions"`
+}
+
+// clickMessage is the clicked message: its ts, text and blocks (undecoded).
+type clickMessage struct {
+	Timestamp string            `json:"ts"`
+	Text      string            `json:"text"`
+	Blocks    []json.RawMessage `json:"blocks"`
 }
 
 // clickAction is one element of a block_actions payload's actions.

@@ -108,7 +108,7 @@ func (a *Adapter) MarkAlertTaken(ctx context.Context, alertID, who string) bool 
 		sb.Accessory = nil
 		sb.Text.Text = truncate(sb.Text.Text, maxSectionText-len([]rune(line))-1) + "\n" + line
 	}
-	if err := a.update(ctx, pa.channel, pa.ts, strings.TrimSpace(text), false, blocks); err != nil {
+	if err := a.updateBlocks(ctx, pa.channel, pa.ts, strings.TrimSpace(text), false, blocks); err != nil {
 		a.log.Warn("showing in Slack who took a helpdesk alert in the console failed", "alert", alertID, "err", err)
 	}
 	return true

@@ -151,7 +151,7 @@ func (a *Adapter) imOf(ctx context.Context, user string, fresh bool) (string, er
 // reply posts a catalog sentence to a DM channel.
 func (a *Adapter) reply(ctx context.Context, channel, loc, id string) {
 	text := a.cat.T(loc, id)
-	if _, err := a.post(ctx, channel, text, []slackgo.Block{textSection("pcb_text", text)}); err != nil {
+	if _, err := a.post(ctx, channel, text, textBlocks("pcb_text", text)); err != nil {
 		a.log.Warn("posting a reply failed", "channel", channel, "message", id, "err", err)
 	}
 }

@@ -23,11 +23,18 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	if !ok || cb == nil {
 		return
 	}
+	a.onMessage(cb.EventID, messageEvent{Type: m.Type, SubType: m.SubType, User: m.User, BotID: m.BotID,
+		Channel: m.Channel, ChannelType: m.ChannelType, Text: m.Text, TimeStamp: m.TimeStamp})
+}
+
+// onMessage takes a message event: a person's new message in their DM goes
+// to the engine, once.
+func (a *Adapter) onMessage(eventID string, m messageEvent) {
 	// Edits, deletions, bot_message and the like carry a subtype; only people's new messages count.
 	if m.SubType != "" || m.BotID != "" || m.User == "" || m.ChannelType != "im" {
 		return
 	}
-	key := cb.EventID
+	key := eventID
 	if key == "" {
 		key = m.Channel + "/" + m.TimeStamp
 	}
@@ -79,7 +86,8 @@ func (a *Adapter) onInteraction(cb click, raw json.RawMessage) {
 		if engine {
 			// Only the person whose DM holds the message may use it; the check
 			// needs their IM, so it runs in their queue, before the click counts.
-			a.do(user, func(ctx context.Context) { a.engineClick(ctx, user, channel, ts, value, label, raw) })
+			msg := cb.Message
+			a.do(user, func(ctx context.Context) { a.engineClick(ctx, user, channel, ts, value, label, msg) })
 			continue
 		}
 		if !a.seen.Add(key, struct{}{}) {
@@ -97,7 +105,7 @@ func (a *Adapter) onInteraction(cb click, raw json.RawMessage) {
 // does not use the message up. Otherwise the message counts once: its buttons
 // go (in the message's own queue) and the engine takes the click, in order
 // with the person's messages.
-func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, label string, raw json.RawMessage) {
+func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, label string, msg clickMessage) {
 	if !a.ownsMessage(ctx, user, channel, ts) {
 		return
 	}
@@ -108,7 +116,7 @@ func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, lab
 		a.log.Debug("dropped a repeated click", "chat_user", user)
 		return
 	}
-	a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, raw) })
+	a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, msg) })
 	a.toEngine(ctx, user, channel, resetflow.Input{Action: value})
 }
 

@@ -35,16 +35,20 @@ const (
 // exceed it; a larger batch is posted as several messages.
 const MaxAlertsPerPost = 49
 
-// render turns a neutral message into Block Kit and the plain fallback text
-// Slack shows in notifications. The fallback never holds the secret.
-func (a *Adapter) render(m resetflow.Message, loc string) (string, []slackgo.Block) {
-	var blocks []slackgo.Block
+// render turns a neutral message into Block Kit JSON (blockjson.go) and the
+// plain fallback text Slack shows in notifications. The fallback never holds
+// the secret.
+func (a *Adapter) render(m resetflow.Message, loc string) (string, []byte) {
+	w := blockJSON{b: make([]byte, 0, 512+2*len(m.Text))}
 	for i, chunk := range chunks(m.Text, maxSectionText) {
 		id := "pcb_text"
 		if i > 0 {
 			id += "_" + strconv.Itoa(i+1)
 		}
-		blocks = append(blocks, textSection(id, chunk))
+		w.sectionStart()
+		w.plain(truncate(chunk, maxSectionText))
+		w.sectionID(id)
+		w.end()
 	}
 	if len(m.Choices) > 0 && len(m.Choices) <= maxChoiceButtons {
 		for i, c := range m.Choices {
@@ -53,9 +57,13 @@ func (a *Adapter) render(m resetflow.Message, loc string) (string, []slackgo.Blo
 			if c.Detail != "" {
 				text += "\n" + escape(c.Detail)
 			}
-			btn := slackgo.NewButtonBlockElement(id, c.Value, plain(truncate(c.Label, maxButtonText)))
-			btn.URL = c.URL // when set, the click also opens the device's sign-in in the browser
-			blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(text), nil, slackgo.NewAccessory(btn), slackgo.SectionBlockOptionBlockID(id)))
+			w.sectionStart()
+			w.mrkdwn(text)
+			w.sectionID(id)
+			w.key("accessory")
+			// When URL is set, the click also opens the device's sign-in in the browser.
+			w.button(id, c.Value, truncate(c.Label, maxButtonText), c.URL, "", nil)
+			w.end()
 		}
 	} else if len(m.Choices) > maxChoiceButtons {
 		choices := m.Choices
@@ -63,59 +71,73 @@ func (a *Adapter) render(m resetflow.Message, loc string) (string, []slackgo.Blo
 			a.log.Warn("more choices than a Slack select holds; the rest are left out", "choices", len(choices))
 			choices = choices[:maxSelectOptions]
 		}
-		var opts []*slackgo.OptionBlockObject
-		for _, c := range choices {
-			var desc *slackgo.TextBlockObject
-			if c.Detail != "" {
-				desc = plain(truncate(c.Detail, maxOptionText))
+		w.start("actions")
+		w.key("block_id")
+		w.str("pcb_choices")
+		w.b = append(w.b, `,"elements":[{"type":"static_select","placeholder":`...)
+		w.plain(a.cat.T(loc, "slack_pick_placeholder"))
+		w.b = append(w.b, `,"action_id":"pcb_choose","options":[`...)
+		for i, c := range choices {
+			if i > 0 {
+				w.b = append(w.b, ',')
 			}
-			opts = append(opts, slackgo.NewOptionBlockObject(c.Value, plain(truncate(c.Label, maxOptionText)), desc))
+			w.b = append(w.b, `{"text":`...)
+			w.plain(truncate(c.Label, maxOptionText))
+			w.key("value")
+			w.str(c.Value)
+			if c.Detail != "" {
+				w.key("description")
+				w.plain(truncate(c.Detail, maxOptionText))
+			}
+			w.b = append(w.b, '}')
 		}
-		sel := slackgo.NewOptionsSelectBlockElement(slackgo.OptTypeStatic, plain(a.cat.T(loc, "slack_pick_placeholder")), actionChoose, opts...)
-		blocks = append(blocks, slackgo.NewActionBlock("pcb_choices", sel))
+		w.b = append(w.b, "]}]}"...)
 	}
 	if l := m.Link; l != nil {
 		text := "*" + escape(l.Label) + "*"
 		if !l.Expires.IsZero() {
 			text += "\n" + escape(a.cat.T(loc, "slack_link_until", map[string]any{"Until": a.clockTime(l.Expires)}))
 		}
-		btn := slackgo.NewButtonBlockElement(actionLink, "", plain(truncate(l.Label, maxButtonText)))
-		btn.URL = l.URL
-		btn.Style = slackgo.StylePrimary
-		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(text), nil, slackgo.NewAccessory(btn), slackgo.SectionBlockOptionBlockID("pcb_link")))
+		w.sectionStart()
+		w.mrkdwn(text)
+		w.sectionID("pcb_link")
+		w.key("accessory")
+		w.button(actionLink, "", truncate(l.Label, maxButtonText), l.URL, stylePrimary, nil)
+		w.end()
 	}
 	if s := m.Secret; s != nil {
 		// A code span: easy to read and copy. Backticks cannot occur in a
 		// passcode, and would end the span, so they are dropped.
 		v := escape(strings.ReplaceAll(s.Reveal(), "`", ""))
-		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn("*"+escape(s.Label)+"*\n`"+v+"`"), nil, nil, slackgo.SectionBlockOptionBlockID("pcb_secret")))
+		w.sectionStart()
+		w.mrkdwn("*" + escape(s.Label) + "*\n`" + v + "`")
+		w.sectionID("pcb_secret")
+		w.end()
 	}
 	if len(m.Buttons) > 0 {
-		var els []slackgo.BlockElement
+		w.start("actions")
+		w.key("block_id")
+		w.str("pcb_buttons")
+		w.b = append(w.b, `,"elements":[`...)
 		for i, b := range m.Buttons {
-			btn := slackgo.NewButtonBlockElement(actionButton+strconv.Itoa(i), b.Value, plain(truncate(b.Label, maxButtonText)))
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			style := ""
 			switch b.Style {
 			case resetflow.StylePrimary:
-				btn.Style = slackgo.StylePrimary
+				style = stylePrimary
 			case resetflow.StyleDanger:
-				btn.Style = slackgo.StyleDanger
+				style = styleDanger
 			}
-			if c := b.Confirm; c != nil {
-				conf := slackgo.NewConfirmationBlockObject(plain(truncate(c.Title, 100)), plain(truncate(c.Text, 300)),
-					plain(truncate(c.OK, 30)), plain(truncate(c.Cancel, 30)))
-				if b.Style == resetflow.StyleDanger {
-					conf.Style = slackgo.StyleDanger
-				}
-				btn.Confirm = conf
-			}
-			els = append(els, btn)
+			w.button(actionButton+strconv.Itoa(i), b.Value, truncate(b.Label, maxButtonText), "", style, b.Confirm)
 		}
-		blocks = append(blocks, slackgo.NewActionBlock("pcb_buttons", els...))
+		w.b = append(w.b, "]}"...)
 	}
 	if m.Notice != "" {
-		blocks = append(blocks, contextLine("pcb_notice", m.Notice))
+		w.context("pcb_notice", truncate(m.Notice, maxSectionText))
 	}
-	return m.Text, blocks
+	return m.Text, w.bytes()
 }
 
 // renderAlerts is one helpdesk message: a heading when there are several, then

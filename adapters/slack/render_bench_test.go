@@ -11,7 +11,8 @@ import (
 )
 
 // BenchmarkRender is one neutral message rendered as Slack Block Kit and
-// encoded as the JSON that chat.postMessage carries.
+// encoded as the JSON that chat.postMessage carries: with slack-go's types
+// (before) and with the append-based writer (render, blockjson.go).
 func BenchmarkRender(b *testing.B) {
 	a, err := New(Config{BotToken: "xoxb-bench", AppToken: "xapp-bench", Catalog: catalog.MustNew("en"), Location: time.UTC})
 	if err != nil {
@@ -44,13 +45,20 @@ func BenchmarkRender(b *testing.B) {
 			Secret: resetflow.NewSecret(cat.T("en", "passcode_label"), "Xy7kP2qR"), Notice: cat.T("en", "guide_android_temporary", map[string]any{"Device": "Phone 1"})}},
 	}
 	for _, tc := range messages {
-		b.Run(tc.name, func(b *testing.B) {
+		// slack-go: its block types marshalled, as before blockjson.go.
+		b.Run(tc.name+"/slack-go", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_, blocks := a.render(tc.m, "en")
+				_, blocks := a.renderSlackGo(tc.m, "en")
 				if _, err := json.Marshal(blocks); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+		b.Run(tc.name+"/writer", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = a.render(tc.m, "en")
 			}
 		})
 	}

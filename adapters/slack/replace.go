@@ -5,15 +5,13 @@ import (
 	"fmt"
 	"strings"
 
-	slackgo "github.com/slack-go/slack"
-
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
 // replace updates the message an earlier one with the same Replace key posted
 // (chat.update), and reports whether it did. A message with a secret is never
 // an update.
-func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Message, text string, blocks []slackgo.Block) (bool, error) {
+func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Message, text string, blocks []byte) (bool, error) {
 	if m.Replace == "" || m.Secret != nil {
 		return false, nil
 	}

@@ -60,25 +60,34 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	return nil
 }
 
-// post sends a message, waiting out up to two rate limits.
-func (a *Adapter) post(ctx context.Context, channel, text string, blocks []slackgo.Block) (string, error) {
+// post sends a message (its blocks as JSON), waiting out up to two rate limits.
+func (a *Adapter) post(ctx context.Context, channel, text string, blocks []byte) (string, error) {
+	form := a.postForm(channel, text, blocks)
 	var ts string
 	err := a.retry(ctx, func() error {
 		var err error
-		_, ts, err = a.api.PostMessageContext(ctx, channel,
-			slackgo.MsgOptionText(text, true), slackgo.MsgOptionBlocks(blocks...),
-			slackgo.MsgOptionDisableLinkUnfurl(), slackgo.MsgOptionDisableMediaUnfurl())
+		_, ts, err = a.chatSend(ctx, "chat.postMessage", form)
 		return err
 	})
 	return ts, err
 }
 
-// update replaces a message's text and blocks, waiting out up to two rate limits.
-func (a *Adapter) update(ctx context.Context, channel, ts, text string, escapeText bool, blocks []slackgo.Block) error {
+// update replaces a message's text and blocks (as JSON), waiting out up to two rate limits.
+func (a *Adapter) update(ctx context.Context, channel, ts, text string, escapeText bool, blocks []byte) error {
+	form := a.updateForm(channel, ts, text, escapeText, blocks)
 	return a.retry(ctx, func() error {
-		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, slackgo.MsgOptionText(text, escapeText), slackgo.MsgOptionBlocks(blocks...))
+		_, _, err := a.chatSend(ctx, "chat.update", form)
 		return err
 	})
+}
+
+// updateBlocks is update with slack-go blocks.
+func (a *Adapter) updateBlocks(ctx context.Context, channel, ts, text string, escapeText bool, blocks []slackgo.Block) error {
+	b, err := blocksOf(blocks)
+	if err != nil {
+		return err
+	}
+	return a.update(ctx, channel, ts, text, escapeText, b)
 }
 
 // retry calls f again after a rate limit's Retry-After, on the adapter's clock, at most three times in all.
@@ -109,7 +118,7 @@ func (a *Adapter) Restore(channel, ts, loc string, at time.Time) {
 func (a *Adapter) removeSecret(ctx context.Context, it onscreen.Item, _ int) error {
 	channel, ts := it.Channel, it.MessageID
 	text := a.cat.T(it.Locale, "removed_for_safety")
-	err := a.update(ctx, channel, ts, text, true, []slackgo.Block{textSection("pcb_removed", text)})
+	err := a.update(ctx, channel, ts, text, true, textBlocks("pcb_removed", text))
 	if err == nil || isGone(err) {
 		a.log.Info("removed a temporary passcode from Slack", "channel", channel)
 		return nil
@@ -129,22 +138,15 @@ func isGone(err error) bool {
 }
 
 // markChosen removes the buttons and selects of a clicked message and adds a
-// line naming what was chosen, so nothing can be clicked twice.
-func (a *Adapter) markChosen(ctx context.Context, user, channel, ts, label string, raw json.RawMessage) {
-	msg, err := parsePayloadMessage(raw)
-	if err != nil {
-		a.log.Warn("a click without its message; its buttons stay", "err", err)
+// line naming what was chosen, so nothing can be clicked twice. The clicked
+// message's blocks are passed on as Slack sent them (click.go), less what is
+// removed (chosen.go).
+func (a *Adapter) markChosen(ctx context.Context, user, channel, ts, label string, msg clickMessage) {
+	if msg.Blocks == nil {
+		a.log.Warn("a click without its message; its buttons stay")
 		return
 	}
-	var blocks []slackgo.Block
-	for _, b := range msg.Blocks {
-		if b["type"] == "actions" || b["block_id"] == "pcb_chosen" {
-			continue
-		}
-		delete(b, "accessory")
-		blocks = append(blocks, toBlock(b))
-	}
-	blocks = append(blocks, contextLine("pcb_chosen", a.cat.T(a.localeOf(ctx, user), "slack_chosen", map[string]any{"Choice": label})))
+	blocks := chosenBlocks(msg.Blocks, a.cat.T(a.localeOf(ctx, user), "slack_chosen", map[string]any{"Choice": label}))
 	if err := a.update(ctx, channel, ts, msg.Text, false, blocks); err != nil {
 		a.log.Warn("removing the buttons of a clicked message failed", "channel", channel, "err", err)
 	}
@@ -210,7 +212,7 @@ func (a *Adapter) takeAlert(ctx context.Context, user, channel, ts, alertID stri
 		}
 		blocks = append(blocks, toBlock(b))
 	}
-	if err := a.update(ctx, channel, ts, strings.TrimSpace(msg.Text), false, blocks); err != nil {
+	if err := a.updateBlocks(ctx, channel, ts, strings.TrimSpace(msg.Text), false, blocks); err != nil {
 		a.log.Warn("showing who took a helpdesk alert failed", "alert", alertID, "err", err)
 	}
 }

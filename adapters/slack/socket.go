@@ -300,6 +300,10 @@ func (a *Adapter) dispatch(typ string, payload json.RawMessage) {
 	}
 	switch typ {
 	case "events_api":
+		if cb, ok := parseMessageCallback(payload); ok {
+			a.onMessage(cb.EventID, cb.Event)
+			return
+		}
 		ev, err := slackevents.ParseEvent(payload, slackevents.OptionNoVerifyToken())
 		if err != nil {
 			a.log.Debug("ignored a Slack event the client could not parse", "err", err)

@@ -30,7 +30,7 @@ func clickFrame(b testing.TB) []byte {
 		"team":      map[string]any{"id": "T0FAKE", "domain": "fake"},
 		"container": map[string]any{"type": "message", "message_ts": "1700000000.000002", "channel_id": "D0ALICE"},
 		"channel":   map[string]any{"id": "D0ALICE", "name": "directmessage"},
-		"message":   map[string]any{"type": "message", "user": "U0BOT", "ts": "1700000000.000002", "text": text, "blocks": slackgo.Blocks{BlockSet: blocks}},
+		"message":   map[string]any{"type": "message", "user": "U0BOT", "ts": "1700000000.000002", "text": text, "blocks": json.RawMessage(blocks)},
 		"actions":   []any{map[string]any{"action_id": "pcb_choice_1", "block_id": "pcb_c1", "type": "button", "value": "pick:0123456789abcdef:2", "text": map[string]any{"type": "plain_text", "text": "Alice's Pixel 8"}}},
 	})
 	frame, _ := json.Marshal(map[string]any{"envelope_id": "0b0f3e1c-7a44-4e0a-9a52-3b1c6f3f2d11", "type": "interactive", "payload": json.RawMessage(payload), "accepts_response_payload": false, "retry_attempt": 0, "retry_reason": ""})

@@ -116,3 +116,64 @@ func TestLimitBoundsRunningJobs(t *testing.T) {
 		q.Close()
 	})
 }
+
+func (q *Queue) counts() (workers, parked int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.workers, len(q.parked)
+}
+
+// TestWorkersAreReused: jobs of new keys go to the workers already started
+// (parked after their last job) instead of a goroutine each, never more
+// than Limit; an idle worker ends after idleWorker, and Close ends the
+// parked ones at once. Time is synctest's: nothing waits for the wall clock.
+func TestWorkersAreReused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := Queue{Limit: 3}
+		var ran atomic.Int64
+		// One key after another: one worker does them all.
+		for k := range 50 {
+			q.Do(fmt.Sprint("seq", k), func() { ran.Add(1) })
+			synctest.Wait()
+			if w, p := q.counts(); w != 1 || p != 1 {
+				t.Fatalf("after %d sequential keys: %d workers, %d parked; want 1, 1", k+1, w, p)
+			}
+		}
+		// A burst of 30 blocked keys: Limit workers, the parked one among them.
+		release := make(chan struct{})
+		for k := range 30 {
+			q.Do(fmt.Sprint("burst", k), func() { <-release; ran.Add(1) })
+		}
+		synctest.Wait()
+		if w, p := q.counts(); w != 3 || p != 0 {
+			t.Fatalf("in the burst: %d workers, %d parked; want 3, 0", w, p)
+		}
+		close(release)
+		synctest.Wait()
+		if w, p := q.counts(); w != 3 || p != 3 {
+			t.Fatalf("after the burst: %d workers, %d parked; want 3, 3", w, p)
+		}
+		// More work is handed to the parked workers.
+		for k := range 3 {
+			q.Do(fmt.Sprint("again", k), func() { ran.Add(1) })
+		}
+		synctest.Wait()
+		if w, p := q.counts(); w != 3 || p != 3 || ran.Load() != 83 {
+			t.Fatalf("after more: %d workers, %d parked, %d ran; want 3, 3, 83", w, p, ran.Load())
+		}
+		// Idle for idleWorker (synctest's clock): they end.
+		time.Sleep(idleWorker + time.Second)
+		synctest.Wait()
+		if w, p := q.counts(); w != 0 || p != 0 {
+			t.Fatalf("after idling: %d workers, %d parked; want 0, 0", w, p)
+		}
+		// And Close ends parked workers without waiting for their idle time.
+		q.Do("last", func() { ran.Add(1) })
+		synctest.Wait()
+		q.Close()
+		synctest.Wait()
+		if w, p := q.counts(); w != 0 || p != 0 || ran.Load() != 84 {
+			t.Fatalf("after Close: %d workers, %d parked, %d ran; want 0, 0, 84", w, p, ran.Load())
+		}
+	})
+}

@@ -65,6 +65,12 @@ func main() {
 	o.Unlock = *unlock
 	o.Progress = os.Stderr
 	o.ProfileDir, o.ProfileSeconds = *profile, *profileSecs
+	if *profile != "" {
+		// Made here: a run of 13 minutes whose profiles all failed to save was a lost run.
+		if err := os.MkdirAll(*profile, 0o755); err != nil {
+			fail(err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "passcodebot-load-")
 	if err != nil {
 		fail(err)

@@ -93,7 +93,7 @@ func (d *DB) Migrate(ctx context.Context) ([]migrate.Migration, error) {
 	}
 	var done []migrate.Migration
 	for _, m := range migrate.Pending(all, applied) {
-		err := connTx(ctx, conn, func(tx *sql.Tx) error {
+		err := runTx(ctx, conn, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
@@ -106,17 +106,4 @@ func (d *DB) Migrate(ctx context.Context) ([]migrate.Migration, error) {
 		done = append(done, m)
 	}
 	return done, nil
-}
-
-// connTx is inTx on one connection.
-func connTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }

@@ -15,7 +15,17 @@ import (
 // the advisory locks they take are always taken one at a time, in one order
 // (a deadlock, 40P01, would be returned like any error, as before).
 func (d *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	return runTx(ctx, d.db, fn)
+}
+
+// beginner is a pool (*sql.DB) or one of its connections (*sql.Conn).
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// runTx is inTx on b.
+func runTx(ctx context.Context, b beginner, fn func(*sql.Tx) error) error {
+	tx, err := b.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/httppool"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -79,7 +80,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("intune.graph_url: %w", err)
 	}
-	hc := &http.Client{Transport: pooledTransport()}
+	hc := &http.Client{Transport: httppool.Transport()}
 	if opts.HTTPClient != nil {
 		copied := *opts.HTTPClient
 		hc = &copied
@@ -114,17 +115,6 @@ func New(cfg Config, opts Options) (*Client, error) {
 		},
 	}
 	return c, nil
-}
-
-// pooledTransport keeps connections to Graph for many people resetting at
-// once: the default transport keeps two, so a burst would open (and, over TLS,
-// handshake) a connection per request and close it after. At most 64 are used
-// at once; more requests wait for one rather than open sockets without bound.
-func pooledTransport() *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	tr.MaxConnsPerHost = 64
-	return tr
 }
 
 // Config returns the effective configuration (defaults applied).

@@ -23,6 +23,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/httppool"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
 	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/internal/ttlcache"
@@ -153,7 +154,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	base := cfg.Transport
 	if base == nil {
-		base = http.DefaultTransport.(*http.Transport).Clone()
+		base = httppool.Transport() // many people's requests to one host at once
 	}
 	rt, err := newRewriteTransport(cfg.APIURL, base)
 	if err != nil {

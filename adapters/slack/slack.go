@@ -26,6 +26,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/httppool"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
 	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/internal/ttlcache"
@@ -176,10 +177,7 @@ func New(cfg Config) (*Adapter, error) {
 		// default keeps two), use at most as many at once (a burst waits for a
 		// connection instead of opening sockets without bound), and never let a
 		// hung request hold a person's queue.
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 64
-		tr.MaxConnsPerHost = 64
-		cfg.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		cfg.HTTPClient = &http.Client{Transport: httppool.Transport(), Timeout: 30 * time.Second}
 	}
 	opts = append(opts, slackgo.OptionHTTPClient(cfg.HTTPClient))
 	life, end := context.WithCancel(context.Background())

@@ -24,6 +24,7 @@ import (
 
 	"github.com/passcodebot/passcodebot/catalog"
 	"github.com/passcodebot/passcodebot/internal/clock"
+	"github.com/passcodebot/passcodebot/internal/httppool"
 	"github.com/passcodebot/passcodebot/internal/keyqueue"
 	"github.com/passcodebot/passcodebot/internal/onscreen"
 	"github.com/passcodebot/passcodebot/internal/ttlcache"
@@ -177,7 +178,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	base := cfg.HTTPClient
 	if base == nil {
-		base = &http.Client{Timeout: 20 * time.Second}
+		base = &http.Client{Transport: httppool.Transport(), Timeout: 20 * time.Second}
 	}
 	cc := clientcredentials.Config{ClientID: cfg.AppID, ClientSecret: cfg.AppPassword, TokenURL: cfg.TokenURL, Scopes: []string{cfg.Scope}}
 	authed := cc.Client(context.WithValue(context.Background(), oauth2.HTTPClient, base))

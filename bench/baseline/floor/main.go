@@ -63,6 +63,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 	_ "modernc.org/sqlite"
 
+	"github.com/passcodebot/passcodebot/internal/httppool"
 	"github.com/passcodebot/passcodebot/resetflow"
 )
 
@@ -123,12 +124,7 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("FLOOR_POLL_MAX: %w", err)
 	}
 	// The same connection pools and timeouts as passcodebot's Slack and Intune clients.
-	pool := func() *http.Client {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 64
-		tr.MaxConnsPerHost = 64
-		return &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	}
+	pool := func() *http.Client { return &http.Client{Transport: httppool.Transport(), Timeout: 30 * time.Second} }
 	api := slack.New(env("FLOOR_SLACK_BOT_TOKEN"),
 		slack.OptionAPIURL(env("FLOOR_SLACK_API_URL")),
 		slack.OptionAppLevelToken(env("FLOOR_SLACK_APP_TOKEN")),

@@ -49,6 +49,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/passcodebot/passcodebot/internal/httppool"
 )
 
 // firstDevice is the person's first device: one Graph list.
@@ -163,7 +165,7 @@ func (f *floor) runDiscord(ctx context.Context, ln net.Listener, mux *http.Serve
 	}
 	// The same HTTP client as passcodebot's Discord adapter: a clone of Go's
 	// default transport (no cap on connections), 20 s timeout.
-	s.Client = &http.Client{Transport: rewrite{to: os.Getenv("FLOOR_DISCORD_API_URL"), base: http.DefaultTransport.(*http.Transport).Clone()}, Timeout: 20 * time.Second}
+	s.Client = &http.Client{Transport: rewrite{to: os.Getenv("FLOOR_DISCORD_API_URL"), base: httppool.Transport()}, Timeout: 20 * time.Second}
 	s.StateEnabled = false
 	s.SyncEvents = true
 	s.ShouldReconnectOnError = false
@@ -333,8 +335,8 @@ func (f *floor) runTeams(ctx context.Context, ln net.Listener, mux *http.ServeMu
 	cc := &clientcredentials.Config{ClientID: appID, ClientSecret: env("FLOOR_TEAMS_APP_PASSWORD"), TokenURL: env("FLOOR_TEAMS_TOKEN_URL"),
 		Scopes: []string{"https://api.botframework.com/.default"}, AuthStyle: oauth2.AuthStyleInParams}
 	// The same HTTP client under the app token as passcodebot's Teams adapter
-	// (Go's default transport, 20 s timeout).
-	out := teamsOutput{connector: cc.Client(context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: 20 * time.Second}))}
+	// (internal/httppool's transport, 20 s timeout).
+	out := teamsOutput{connector: cc.Client(context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: httppool.Transport(), Timeout: 20 * time.Second}))}
 	f.out = out
 	parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer("https://api.botframework.com"), jwt.WithAudience(appID), jwt.WithExpirationRequired())
 	keyFor := func(t *jwt.Token) (any, error) {

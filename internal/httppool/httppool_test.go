@@ -56,7 +56,7 @@ func TestBurstsReuseConnections(t *testing.T) {
 				wg.Wait()
 			}
 			n := opened.Load()
-			t.Logf("%s: %d connections opened", tc.name, n)
+			t.Logf("%s transport: %d connections opened", tc.name, n)
 			if tc.pooled && n >= 2*burst {
 				t.Errorf("pooled transport: %d connections opened for 3 bursts of %d; want about %d", n, burst, burst)
 			}

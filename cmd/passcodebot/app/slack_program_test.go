@@ -261,27 +261,12 @@ func TestProgramRemovesPasscodesLeftByACrash(t *testing.T) {
 	if _, err := fs.WaitCall(p.ctx, func(c slacktest.Call) bool { return c.Method == "chat.update" && c.Channel == left.Channel }); err != nil {
 		t.Fatalf("the left-over passcode message was not edited: %v", err)
 	}
-	// The ledger row goes once the edit has answered: wait for it, through a
-	// second handle on the file, before stopping (a stop in between would
-	// rightly leave the row for the next start to remove again).
 	db, err = sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	gone := func() bool {
-		still, err := db.SecretsShown(context.Background(), "slack")
-		return err == nil && len(still) == 0
-	}
-	tick := time.NewTicker(5 * time.Millisecond) // the row changes outside the fake: look again until it is gone
-	defer tick.Stop()
-	for deadline := time.After(15 * time.Second); !gone(); {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("the ledger row of the removed passcode is still there")
-		}
-	}
+	app.WaitNoSecretsShown(t, db, "slack")
 	p.stop()
 	p.code <- <-p.code // stopped; the cleanup reads the exit code again
 	if still, err := db.SecretsShown(context.Background(), "slack"); err != nil || len(still) != 0 {

@@ -258,27 +258,12 @@ func TestTeamsRemovesPasscodesLeftByACrash(t *testing.T) {
 		}
 		return false
 	})
-	// The ledger row goes once the edit has answered: wait for it, through a
-	// second handle on the file, before stopping (a stop in between would
-	// rightly leave the row for the next start to remove again).
 	db, err = sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	gone := func() bool {
-		still, err := db.SecretsShown(context.Background(), teams.Platform)
-		return err == nil && len(still) == 0
-	}
-	tick := time.NewTicker(5 * time.Millisecond) // the row changes outside the fake: look again until it is gone
-	defer tick.Stop()
-	for deadline := time.After(15 * time.Second); !gone(); {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("the ledger row of the removed passcode is still there")
-		}
-	}
+	WaitNoSecretsShown(t, db, teams.Platform)
 	stop()
 	if still, err := db.SecretsShown(context.Background(), teams.Platform); err != nil || len(still) != 0 {
 		t.Errorf("still in the ledger after the removal: %+v, %v", still, err)

@@ -165,7 +165,10 @@ type Level struct {
 	Bot      Memory
 	Heap     uint64        // the bot's live heap after the run (after a GC)
 	Graph    GraphPerReset // over completed resets
-	Elapsed  time.Duration
+	// API is the fake Slack's Web API calls per completed reset, by method
+	// (Slack levels only).
+	API     map[string]float64
+	Elapsed time.Duration
 
 	// CPU is the CPU time the bot used during the run; DriverCPU is this
 	// driver's, with the fake Slack and Graph (they share the machine).
@@ -472,6 +475,17 @@ func graphPerReset(before, after graphtest.Counts, n int) GraphPerReset {
 	}
 }
 
+// apiPerReset is the Web API calls between two counts per completed reset.
+func apiPerReset(before, after map[string]int, n int) map[string]float64 {
+	out := map[string]float64{}
+	for m, c := range after {
+		if d := c - before[m]; d > 0 && n > 0 {
+			out[m] = float64(d) / float64(n)
+		}
+	}
+	return out
+}
+
 // runStart starts passcodebot against fresh fakes and measures how it started.
 func runStart(ctx context.Context, o *Options, i int) (Startup, error) {
 	s := newSession()
@@ -544,6 +558,7 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	var errs errorLog
 	var completed atomic.Int64
 	before := s.graph.Counts()
+	apiBefore := s.routes.counts()
 	firstEnv := s.delivered()
 	if profile != "" {
 		profiled := s.profileCPU(o, profile)
@@ -568,6 +583,7 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 		l.ByAction[k] = sm.summary(k)
 	}
 	l.Graph = graphPerReset(before, s.graph.Counts(), l.Completed)
+	l.API = apiPerReset(apiBefore, s.routes.counts(), l.Completed)
 	l.Acks = s.acks(ctx, firstEnv)
 	return l
 }

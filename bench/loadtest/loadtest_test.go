@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,17 @@ func TestShortRun(t *testing.T) {
 		t.Errorf("the floor: %+v", f)
 	} else if f.Graph.Lists != 1 || f.Graph.Resets != 1 || f.Graph.Results < 1 {
 		t.Errorf("the floor's Graph calls per reset %+v; want one list, one reset, some result reads", f.Graph)
+	}
+	// The Web API calls per reset: the floor's are its list (README); the bot's
+	// are its messages, users.info once, and what it does beyond the floor.
+	wantAPI := map[string]map[string]float64{
+		"floor": {"chat.postMessage": 6, "users.info": 1},
+		"bot":   {"chat.postMessage": 6, "users.info": 1, "chat.update": 4, "conversations.open": 1},
+	}
+	for name, got := range map[string]map[string]float64{"floor": l.floor().API, "bot": l.API} {
+		if !maps.Equal(got, wantAPI[name]) {
+			t.Errorf("%s: Web API calls per reset %v; want %v", name, got, wantAPI[name])
+		}
 	}
 	// Every envelope of a reset (DM, device click, confirm click) is acknowledged, by each bot.
 	for name, a := range map[string]Acks{"bot": l.Acks, "floor": l.floor().Acks, "echo": l.BaselineAcks} {

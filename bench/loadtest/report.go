@@ -111,6 +111,11 @@ func (r *Report) Print(w io.Writer) {
 		}
 		tw.Flush()
 		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Slack Web API calls per completed reset (the fake's count, whole level), bot / floor:")
+		for _, l := range r.Levels {
+			fmt.Fprintf(w, "  %d: %s\n", l.Concurrency, apiCell(l.API, l.floor().API))
+		}
+		fmt.Fprintln(w)
 		fmt.Fprintf(w, "Socket Mode acknowledgements (envelope written -> its ack read by the fake), ms p50 / p99 / max; late: after %v:\n", AckLate)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "employees at once\tpasscodebot\tfloor\techo\t")
@@ -267,5 +272,28 @@ func (r *Report) Targets() []Target {
 func (r *Report) String() string {
 	var b strings.Builder
 	r.Print(&b)
+	return b.String()
+}
+
+// apiCell is "method bot / floor" for every method either called, in name order.
+func apiCell(bot, floor map[string]float64) string {
+	var names []string
+	for m := range bot {
+		names = append(names, m)
+	}
+	for m := range floor {
+		if _, ok := bot[m]; !ok {
+			names = append(names, m)
+		}
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	var tb, tf float64
+	for _, m := range names {
+		fmt.Fprintf(&b, "%s %.2f / %.2f, ", m, bot[m], floor[m])
+		tb += bot[m]
+		tf += floor[m]
+	}
+	fmt.Fprintf(&b, "all %.2f / %.2f", tb, tf)
 	return b.String()
 }

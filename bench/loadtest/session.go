@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -87,6 +88,16 @@ var errTimeout = errors.New("timed out waiting for the bot")
 type router struct {
 	mu    sync.RWMutex
 	boxes map[string]*inbox
+
+	cmu     sync.Mutex
+	methods map[string]int // Web API calls by method, all channels
+}
+
+// counts is a copy of the Web API calls made so far, by method.
+func (r *router) counts() map[string]int {
+	r.cmu.Lock()
+	defer r.cmu.Unlock()
+	return maps.Clone(r.methods)
 }
 
 func (r *router) inbox(channel string) *inbox {
@@ -105,6 +116,12 @@ func (r *router) inbox(channel string) *inbox {
 
 func (r *router) onCall(c slacktest.Call) {
 	now := time.Now()
+	r.cmu.Lock()
+	if r.methods == nil {
+		r.methods = map[string]int{}
+	}
+	r.methods[c.Method]++
+	r.cmu.Unlock()
 	if c.Channel == "" {
 		return
 	}

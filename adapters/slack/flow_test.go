@@ -281,13 +281,36 @@ func TestDoubleClickOnResetResetsOnce(t *testing.T) {
 }
 
 func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
-	t.Run("whole reset", func(t *testing.T) {
+	t.Run("whole reset: the IM of the person's own DM, not conversations.open's answer", func(t *testing.T) {
+		// Slack's event said alice wrote in her IM with the bot: the passcode
+		// goes there, whatever conversations.open would answer, and nothing
+		// asks it (issue 17: one Web API call fewer per reset).
 		e := start(t, options{})
 		e.fs.OverrideOpen(alice, slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"})
 		e.confirm(e.resetUntilWarning(nil))
 		im := slacktest.IM(alice)
 		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
 		e.clk.WaitForTimers(1)
+		e.clk.Advance(2 * time.Second)
+		e.waitMessage(im, "passcode", hasBlock("pcb_secret"))
+		e.waitMessage(im, "success", hasText("Done: the passcode"))
+		for _, c := range e.fs.Calls() {
+			if c.Channel == "C0PUBLIC" || c.Method == "conversations.open" {
+				t.Errorf("call %d %s to %s", c.Seq, c.Method, c.Channel)
+			}
+		}
+	})
+	t.Run("whole reset after the IM was forgotten", func(t *testing.T) {
+		// Once the IM the event gave is forgotten (user_cache_ttl), the
+		// passcode waits for conversations.open's answer, checked; a public
+		// channel is refused.
+		e := start(t, options{})
+		e.fs.OverrideOpen(alice, slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"})
+		e.confirm(e.resetUntilWarning(nil))
+		im := slacktest.IM(alice)
+		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
+		e.clk.WaitForTimers(1)
+		e.adapter.ForgetIM(alice)
 		e.clk.Advance(2 * time.Second)
 		// The passcode is not shown, so the person is not told "success" (issue 11).
 		e.waitMessage(im, "undelivered", hasText("can't show you its result"))
@@ -301,6 +324,34 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 		}
 		if !strings.Contains(e.logs.String(), "refusing to post a temporary passcode") {
 			t.Error("the refusal is not logged")
+		}
+	})
+	t.Run("events that are not the person's own DM teach no IM", func(t *testing.T) {
+		// A message in a channel, a group DM, an edit, a bot's message, or an
+		// "im" whose id is not an IM's is not a person writing in their IM; none
+		// of them may name where a passcode goes.
+		r := newRecorder()
+		e := start(t, options{handler: r})
+		e.fs.OverrideOpen(alice, slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"})
+		for _, inner := range []map[string]any{
+			{"type": "message", "user": alice, "channel": "C0PUBLIC", "channel_type": "channel", "text": "reset", "ts": "1.1"},
+			{"type": "message", "user": alice, "channel": "G0MPIM", "channel_type": "mpim", "text": "reset", "ts": "1.2"},
+			{"type": "message", "subtype": "message_changed", "user": alice, "channel": "C0PUBLIC", "channel_type": "im", "text": "reset", "ts": "1.3"},
+			{"type": "message", "bot_id": "B0OTHER", "user": alice, "channel": "C0PUBLIC", "channel_type": "im", "text": "reset", "ts": "1.4"},
+			{"type": "message", "user": alice, "channel": "C0PUBLIC", "channel_type": "im", "text": "reset", "ts": "1.5"},
+		} {
+			e.deliver(e.fs.Event(inner))
+		}
+		const value = "S3CR3T-VALUE-43"
+		err := e.adapter.Send(e.ctx, resetflow.Address{Platform: "slack", UserID: alice, Channel: "C0PUBLIC"},
+			resetflow.Message{Text: "here", Secret: resetflow.NewSecret("Temporary passcode", value)})
+		if err == nil {
+			t.Fatal("Send succeeded")
+		}
+		for _, c := range e.fs.Calls() {
+			if c.Method == "chat.postMessage" || strings.Contains(c.AllText(), value) {
+				t.Errorf("call %d %s to %s", c.Seq, c.Method, c.Channel)
+			}
 		}
 	})
 	for _, tc := range []struct {

@@ -91,7 +91,7 @@ func (a *Adapter) onHomeClick(user, trigger string) {
 		return
 	}
 	a.do(user, func(ctx context.Context) {
-		im, err := a.imOf(ctx, user, false)
+		im, err := a.imOf(ctx, user)
 		if err != nil {
 			a.log.Warn("opening the DM for a Home tab click failed", "chat_user", user, "err", err)
 			return

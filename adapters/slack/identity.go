@@ -121,10 +121,10 @@ func (a *Adapter) localeOf(ctx context.Context, user string) string {
 
 var errNotIM = errors.New("conversations.open did not answer the user's own IM")
 
-// imOf opens (or finds) the bot's direct-message channel with user and checks
-// that it is an IM with exactly that user. fresh skips the cache.
-func (a *Adapter) imOf(ctx context.Context, user string, fresh bool) (string, error) {
-	if id, ok := a.ims.Get(user); ok && !fresh {
+// imOf is the bot's direct-message channel with user: as their own DM's event
+// gave it (receive.go), or opened and checked to be an IM with exactly that user.
+func (a *Adapter) imOf(ctx context.Context, user string) (string, error) {
+	if id, ok := a.ims.Get(user); ok {
 		return id, nil
 	}
 	ch, _, _, err := a.api.OpenConversationContext(ctx, &slackgo.OpenConversationParameters{Users: []string{user}, ReturnIM: true})

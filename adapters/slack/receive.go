@@ -43,6 +43,13 @@ func (a *Adapter) onMessage(eventID string, m messageEvent) {
 		return
 	}
 	user, channel, text := m.User, m.Channel, unescape(m.Text)
+	// Slack says, in an event only it can send us, that the person wrote in
+	// their IM with the bot (an IM has exactly those two members): that is
+	// the channel a passcode may go to, as conversations.open would answer.
+	// (IM ids start with D; anything else is not taken as one.)
+	if strings.HasPrefix(channel, "D") {
+		a.ims.Set(user, channel)
+	}
 	a.do(user, func(ctx context.Context) { a.toEngine(ctx, user, channel, resetflow.Input{Text: text}) })
 }
 
@@ -130,7 +137,7 @@ func (a *Adapter) ownsMessage(ctx context.Context, user, channel, ts string) boo
 		}
 		return owner == user
 	}
-	im, err := a.imOf(ctx, user, false)
+	im, err := a.imOf(ctx, user)
 	if err != nil {
 		a.log.Warn("ignoring a click: the clicker's IM could not be confirmed", "chat_user", user, "channel", channel, "err", err)
 		return false
@@ -159,7 +166,7 @@ func (a *Adapter) onCommand(cmd slackgo.SlashCommand) {
 			return
 		}
 		// A DM between two people is a "directmessage" too: only the bot's own counts.
-		im, err := a.imOf(ctx, cmd.UserID, false)
+		im, err := a.imOf(ctx, cmd.UserID)
 		if err != nil || im != cmd.ChannelID {
 			if err != nil {
 				a.log.Warn("opening the IM for a slash command failed", "chat_user", cmd.UserID, "err", err)

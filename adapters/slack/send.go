@@ -16,9 +16,10 @@ import (
 )
 
 // Send posts a message to the person's DM. A message with a secret goes only to
-// the IM that conversations.open answers for the person and that is checked to
-// be an IM with them; otherwise it is not sent at all. The secret is replaced
-// by a notice after SecretTTL.
+// the person's IM with the bot as Slack told it: the channel of their own
+// direct message's event (channel_type im), or what conversations.open answers
+// for them, checked to be an IM with them; otherwise it is not sent at all.
+// The secret is replaced by a notice after SecretTTL.
 func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Message) error {
 	if to.Platform != Platform || to.UserID == "" {
 		return fmt.Errorf("slack: cannot send to %q user %q", to.Platform, to.UserID)
@@ -29,14 +30,14 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	}
 	channel := to.Channel
 	if m.Secret != nil {
-		im, err := a.imOf(ctx, to.UserID, true)
+		im, err := a.imOf(ctx, to.UserID)
 		if err != nil {
 			a.log.Error("refusing to post a temporary passcode: the requester's IM could not be confirmed", "chat_user", to.UserID, "err", err)
 			return fmt.Errorf("slack: temporary passcode not sent: %w", err)
 		}
 		channel = im
 	} else if channel == "" {
-		im, err := a.imOf(ctx, to.UserID, false)
+		im, err := a.imOf(ctx, to.UserID)
 		if err != nil {
 			return fmt.Errorf("slack: opening the DM: %w", err)
 		}

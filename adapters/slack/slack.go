@@ -98,7 +98,7 @@ type Adapter struct {
 	log *slog.Logger
 
 	users   *ttlcache.Cache[*member]  // users.info answers, by user id
-	ims     *ttlcache.Cache[string]   // user id -> the bot's IM with them, as conversations.open answered
+	ims     *ttlcache.Cache[string]   // user id -> the bot's IM with them, from their DM's event or conversations.open
 	seen    *ttlcache.Cache[struct{}] // event ids, click keys, command trigger ids
 	refused *ttlcache.Cache[struct{}] // bots already told that the bot only talks with people
 	taken   *ttlcache.Cache[string]   // alert id -> who took it

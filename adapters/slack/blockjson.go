@@ -21,6 +21,9 @@ const (
 type blockJSON struct {
 	b []byte
 	n int // blocks written
+	// idSuffix follows every block_id written: an answer written into the
+	// message that was clicked (answer.go) must not repeat that message's ids.
+	idSuffix string
 }
 
 // start opens a block: the separator, then {"type":typ.
@@ -72,9 +75,12 @@ func (w *blockJSON) sectionStart() {
 
 // sectionEnd closes a section block with its id, after its text and before
 // any accessory (accessory follows block_id in slack-go's SectionBlock).
-func (w *blockJSON) sectionID(id string) {
+func (w *blockJSON) sectionID(id string) { w.blockID(id) }
+
+// blockID writes ,"block_id":id (with idSuffix).
+func (w *blockJSON) blockID(id string) {
 	w.key("block_id")
-	w.str(id)
+	w.str(id + w.idSuffix)
 }
 
 func (w *blockJSON) end() { w.b = append(w.b, '}') }
@@ -82,8 +88,7 @@ func (w *blockJSON) end() { w.b = append(w.b, '}') }
 // context is a context block of one plain text element.
 func (w *blockJSON) context(id, text string) {
 	w.start("context")
-	w.key("block_id")
-	w.str(id)
+	w.blockID(id)
 	w.b = append(w.b, `,"elements":[`...)
 	w.plain(text)
 	w.b = append(w.b, "]}"...)

@@ -124,8 +124,8 @@ var errNotIM = errors.New("conversations.open did not answer the user's own IM")
 // imOf is the bot's direct-message channel with user: as their own DM's event
 // gave it (receive.go), or opened and checked to be an IM with exactly that user.
 func (a *Adapter) imOf(ctx context.Context, user string) (string, error) {
-	if id, ok := a.ims.Get(user); ok {
-		return id, nil
+	if d, ok := a.ims.Get(user); ok {
+		return d.channel, nil
 	}
 	ch, _, _, err := a.api.OpenConversationContext(ctx, &slackgo.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
 	if err != nil {
@@ -144,7 +144,7 @@ func (a *Adapter) imOf(ctx context.Context, user string) (string, error) {
 			return "", fmt.Errorf("%w: channel %s is_im=%v user=%q", errNotIM, ch.ID, info.IsIM, info.User)
 		}
 	}
-	a.ims.Set(user, ch.ID)
+	a.sawIM(user, ch.ID, "")
 	return ch.ID, nil
 }
 

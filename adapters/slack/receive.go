@@ -48,7 +48,7 @@ func (a *Adapter) onMessage(eventID string, m messageEvent) {
 	// the channel a passcode may go to, as conversations.open would answer.
 	// (IM ids start with D; anything else is not taken as one.)
 	if strings.HasPrefix(channel, "D") {
-		a.ims.Set(user, channel)
+		a.sawIM(user, channel, m.TimeStamp)
 	}
 	a.do(user, func(ctx context.Context) { a.toEngine(ctx, user, channel, resetflow.Input{Text: text}) })
 }
@@ -109,9 +109,9 @@ func (a *Adapter) onInteraction(cb click, raw json.RawMessage) {
 
 // engineClick takes a click on an engine message, in the clicker's queue. A
 // click from anyone but the person whose DM holds the message is ignored and
-// does not use the message up. Otherwise the message counts once: its buttons
-// go (in the message's own queue) and the engine takes the click, in order
-// with the person's messages.
+// does not use the message up. Otherwise the message counts once: the engine
+// takes the click, in order with the person's messages, and its answer takes
+// the buttons' place (or they go in the message's own queue).
 func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, label string, msg clickMessage) {
 	if !a.ownsMessage(ctx, user, channel, ts) {
 		return
@@ -123,20 +123,19 @@ func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, lab
 		a.log.Debug("dropped a repeated click", "chat_user", user)
 		return
 	}
-	a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, msg) })
-	a.toEngine(ctx, user, channel, resetflow.Input{Action: value})
+	// The engine's answer goes into the clicked message with the chosen line
+	// (answer.go); when it does not, the buttons go in an update of their own.
+	c := &clickAnswer{user: user, channel: channel, ts: ts, label: label, msg: msg}
+	a.toEngine(withClickAnswer(ctx, c), user, channel, resetflow.Input{Action: value})
+	if !c.answered() {
+		a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, msg) })
+	}
 }
 
-// ownsMessage reports whether the message channel/ts was sent to user: as
-// Send remembered it, or (for a message from before a restart) because the
-// channel is user's IM with the bot.
+// ownsMessage reports whether the message channel/ts was sent to user: it is
+// in user's IM with the bot (no one else can click there; a copy of it shared
+// elsewhere is not).
 func (a *Adapter) ownsMessage(ctx context.Context, user, channel, ts string) bool {
-	if owner, ok := a.owners.Get(channel + "/" + ts); ok {
-		if owner != user {
-			a.log.Warn("ignoring a click on another person's message", "chat_user", user, "owner", owner, "channel", channel)
-		}
-		return owner == user
-	}
 	im, err := a.imOf(ctx, user)
 	if err != nil {
 		a.log.Warn("ignoring a click: the clicker's IM could not be confirmed", "chat_user", user, "channel", channel, "err", err)

@@ -39,7 +39,12 @@ const MaxAlertsPerPost = 49
 // plain fallback text Slack shows in notifications. The fallback never holds
 // the secret.
 func (a *Adapter) render(m resetflow.Message, loc string) (string, []byte) {
-	w := blockJSON{b: make([]byte, 0, 512+2*len(m.Text))}
+	return a.renderIDs(m, loc, "")
+}
+
+// renderIDs is render with idSuffix after every block_id.
+func (a *Adapter) renderIDs(m resetflow.Message, loc, idSuffix string) (string, []byte) {
+	w := blockJSON{b: make([]byte, 0, 512+2*len(m.Text)), idSuffix: idSuffix}
 	for i, chunk := range chunks(m.Text, maxSectionText) {
 		id := "pcb_text"
 		if i > 0 {
@@ -72,8 +77,7 @@ func (a *Adapter) render(m resetflow.Message, loc string) (string, []byte) {
 			choices = choices[:maxSelectOptions]
 		}
 		w.start("actions")
-		w.key("block_id")
-		w.str("pcb_choices")
+		w.blockID("pcb_choices")
 		w.b = append(w.b, `,"elements":[{"type":"static_select","placeholder":`...)
 		w.plain(a.cat.T(loc, "slack_pick_placeholder"))
 		w.b = append(w.b, `,"action_id":"pcb_choose","options":[`...)
@@ -116,8 +120,7 @@ func (a *Adapter) render(m resetflow.Message, loc string) (string, []byte) {
 	}
 	if len(m.Buttons) > 0 {
 		w.start("actions")
-		w.key("block_id")
-		w.str("pcb_buttons")
+		w.blockID("pcb_buttons")
 		w.b = append(w.b, `,"elements":[`...)
 		for i, b := range m.Buttons {
 			if i > 0 {

@@ -43,18 +43,19 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		}
 		channel = im
 	}
-	text, blocks := a.render(m, loc)
-	if done, err := a.replace(ctx, to.UserID, m, text, blocks); done {
+	if done, err := a.replace(ctx, to.UserID, m, loc); done {
 		return err
 	}
+	if c := a.answerFor(ctx, to, m); c != nil && a.answerInPlace(ctx, c, m, loc) == nil {
+		return nil
+	}
+	text, blocks := a.render(m, loc)
 	ts, err := a.post(ctx, channel, text, blocks)
 	if err != nil {
 		return fmt.Errorf("slack: posting to %s: %w", channel, err)
 	}
-	if m.Interactive() {
-		a.owners.Set(channel+"/"+ts, to.UserID)
-	}
-	a.remember(to.UserID, m, channel, ts)
+	a.postedIn(to.UserID, channel, ts)
+	a.remember(to.UserID, m, channel, ts, nil)
 	if m.Secret != nil {
 		a.screen.Show(onscreen.Item{Channel: channel, MessageID: ts, Locale: loc})
 	}

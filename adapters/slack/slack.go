@@ -98,11 +98,10 @@ type Adapter struct {
 	log *slog.Logger
 
 	users   *ttlcache.Cache[*member]  // users.info answers, by user id
-	ims     *ttlcache.Cache[string]   // user id -> the bot's IM with them, from their DM's event or conversations.open
+	ims     *ttlcache.Cache[dm]       // user id -> the bot's IM with them and its newest message (dm.go)
 	seen    *ttlcache.Cache[struct{}] // event ids, click keys, command trigger ids
 	refused *ttlcache.Cache[struct{}] // bots already told that the bot only talks with people
 	taken   *ttlcache.Cache[string]   // alert id -> who took it
-	owners  *ttlcache.Cache[string]   // channel/ts of a message with buttons -> the person it was sent to
 	updated *ttlcache.Cache[string]   // user id + Message.Replace -> channel + ts of the message it updates
 	screen  *onscreen.Screen          // the temporary passcodes on screen
 	posted  postedAlerts              // where alerts were posted, for takes in the console
@@ -188,11 +187,10 @@ func New(cfg Config) (*Adapter, error) {
 		clk:       cfg.Clock,
 		log:       cfg.Log.With("platform", Platform),
 		users:     ttlcache.New[*member](cfg.Clock, cfg.UserCacheTTL, 50_000),
-		ims:       ttlcache.New[string](cfg.Clock, cfg.UserCacheTTL, 50_000),
+		ims:       ttlcache.New[dm](cfg.Clock, 24*time.Hour, 100_000), // an IM's id does not change
 		seen:      ttlcache.New[struct{}](cfg.Clock, cfg.DedupeTTL, cfg.DedupeMax),
 		refused:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 10_000),
 		taken:     ttlcache.New[string](cfg.Clock, 7*24*time.Hour, 100_000),
-		owners:    ttlcache.New[string](cfg.Clock, 24*time.Hour, 100_000),
 		updated:   ttlcache.New[string](cfg.Clock, time.Hour, 50_000),
 		ready:     make(chan struct{}),
 		life:      life,

@@ -79,17 +79,18 @@ func (t texts) say(id string, e employee) string {
 
 var en = texts{catalog.MustNew("en")}
 
-// expectPost waits for the bot's next chat.postMessage in the employee's IM
-// and checks it with ok. Updates (a clicked message losing its buttons) and
-// calls the fake refused (a rate limit the bot retries) are skipped; any
-// other post is an error.
+// expectPost waits for the bot's next message in the employee's IM and
+// checks it with ok: a chat.postMessage, or a chat.update that ok accepts
+// (passcodebot answers a click in the clicked message). Other updates (a
+// clicked message losing its buttons, progress) and calls the fake refused
+// (a rate limit the bot retries) are skipped; any other post is an error.
 func expectPost(ctx context.Context, box *inbox, timeout time.Duration, what string, ok func(slacktest.Call) bool) (reply, error) {
 	for {
 		r, err := box.next(ctx, timeout)
 		if err != nil {
 			return r, fmt.Errorf("waiting for %s: %w", what, err)
 		}
-		if r.call.Method != "chat.postMessage" || !r.call.OK() {
+		if !r.call.OK() || r.call.Method == "chat.update" && !ok(r.call) || r.call.Method != "chat.postMessage" && r.call.Method != "chat.update" {
 			continue
 		}
 		if !ok(r.call) {

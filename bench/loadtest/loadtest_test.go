@@ -89,6 +89,12 @@ func TestExpectPostSkipsUpdatesAndRefusals(t *testing.T) {
 	if _, err := expectPost(context.Background(), b, time.Second, "hello", hasText("hello")); err == nil || !strings.Contains(err.Error(), "something else") {
 		t.Errorf("an unexpected post: %v; want an error quoting it", err)
 	}
+	// An update that carries the answer (a click answered in the clicked message) is the answer.
+	b.push(reply{call: slacktest.Call{Method: "chat.update", Status: 200, Text: "progress"}})
+	b.push(reply{call: slacktest.Call{Method: "chat.update", Status: 200, Text: "hello in place"}})
+	if r, err := expectPost(context.Background(), b, time.Second, "hello", hasText("hello")); err != nil || r.call.Text != "hello in place" {
+		t.Errorf("expectPost = %q, %v; want the update that answers", r.call.Text, err)
+	}
 }
 
 func TestAlertsIn(t *testing.T) {
@@ -155,7 +161,7 @@ func TestShortRun(t *testing.T) {
 	// are its messages, users.info once, and what it does beyond the floor.
 	wantAPI := map[string]map[string]float64{
 		"floor": {"chat.postMessage": 6, "users.info": 1},
-		"bot":   {"chat.postMessage": 6, "users.info": 1, "chat.update": 4},
+		"bot":   {"chat.postMessage": 5, "users.info": 1, "chat.update": 4},
 	}
 	for name, got := range map[string]map[string]float64{"floor": l.floor().API, "bot": l.API} {
 		if !maps.Equal(got, wantAPI[name]) {

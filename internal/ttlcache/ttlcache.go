@@ -76,6 +76,23 @@ func (c *Cache[V]) Add(key string, v V) bool {
 	return true
 }
 
+// Update calls f with the live entry under key (and whether there is one)
+// and, when f says so, stores what it returns, for ttl from now: in one step,
+// so that concurrent updates of a key do not undo each other.
+func (c *Cache[V]) Update(key string, f func(v V, ok bool) (V, bool)) {
+	now := c.clk.Now().UnixNano()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	it, ok := c.items[key]
+	if ok && now-it.at >= int64(c.ttl) {
+		var zero V
+		it.v, ok = zero, false
+	}
+	if v, store := f(it.v, ok); store {
+		c.putLocked(key, v, now)
+	}
+}
+
 // Has reports whether a live entry is under key.
 func (c *Cache[V]) Has(key string) bool {
 	_, ok := c.Get(key)

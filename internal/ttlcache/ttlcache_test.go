@@ -2,6 +2,7 @@ package ttlcache
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,5 +73,41 @@ func TestRemoveHasUnbounded(t *testing.T) {
 	clk.Advance(time.Nanosecond)
 	if c.Has("k") || c.Has("9999") {
 		t.Fatal("entries outlived their ttl")
+	}
+}
+
+// TestUpdate: Update sees the live entry (not an expired one), stores only
+// when told to, and concurrent updates of one key all count.
+func TestUpdate(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	c := New[int](clk, time.Minute, 0)
+	inc := func(v int, ok bool) (int, bool) {
+		if !ok {
+			return 100, true
+		}
+		return v + 1, true
+	}
+	onlyIfThere := func(v int, ok bool) (int, bool) { return v + 1000, ok }
+	c.Update("none", onlyIfThere)
+	if c.Has("none") {
+		t.Fatal("an update that declined to store stored")
+	}
+	c.Update("k", inc)
+	c.Update("k", inc)
+	if v, _ := c.Get("k"); v != 101 {
+		t.Fatalf("after two updates k = %d, want 101", v)
+	}
+	clk.Advance(time.Minute)
+	c.Update("k", inc)
+	if v, _ := c.Get("k"); v != 100 {
+		t.Fatalf("an update after expiry saw the expired entry: k = %d, want 100", v)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { c.Update("k", inc) })
+	}
+	wg.Wait()
+	if v, _ := c.Get("k"); v != 150 {
+		t.Errorf("after 50 concurrent updates k = %d, want 150", v)
 	}
 }

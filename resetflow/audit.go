@@ -74,7 +74,7 @@ func newEvent(at time.Time, flow string, from Address, u User, deviceID string) 
 // event is the audit event of the conversation at a time: its attempt, chat
 // account, directory user (once known) and device (once chosen).
 func (c *conversation) event(at time.Time) Event {
-	return newEvent(at, c.flow, c.addr, c.user, c.device.ID)
+	return newEvent(at, c.flow, c.addr, c.user, c.chosen().ID)
 }
 
 func withStep(ev Event, step Step, outcome, detail string) Event {

@@ -69,7 +69,7 @@ type conversation struct {
 	step     step
 	picked   uint8    // the chosen device's number in the list (0: past 255), once chosen
 	devices  []Device // offered, while picking
-	device   Device   // chosen
+	device   *Device  // chosen (nil until then: a conversation held at the device list is smaller, issue 8)
 	outcome  Outcome
 	window   string // sign-in token, while signing in or linking
 	deadline time.Time
@@ -77,6 +77,14 @@ type conversation struct {
 	reauth   *Identity // a sign-in made while linking the account, if any
 	account  string    // how the platform names the chat account, for the linking pages
 	pair     *pairing  // while pairing: the sign-in waiting for its code
+}
+
+// chosen is the chosen device, or the zero Device before one is chosen.
+func (c *conversation) chosen() Device {
+	if c.device == nil {
+		return Device{}
+	}
+	return *c.device
 }
 
 // Handle takes one thing a person did in chat. Replies go out through the Messenger.
@@ -347,7 +355,7 @@ func (e *Engine) pick(ctx context.Context, from Address, loc, flow string, n int
 		}
 		d := c.devices[n-1]
 		c.devices = nil
-		c.device = d
+		c.device = &d
 		if n <= 255 {
 			c.picked = uint8(n)
 		}
@@ -410,7 +418,7 @@ func (e *Engine) warnLocked(c *conversation, authTime, now time.Time) Message {
 		deadline = now.Add(e.cfg.Window)
 	}
 	e.arm(c, deadline, "expired_confirm")
-	loc, flow, name := c.locale, c.flow, c.device.Name
+	loc, flow, name := c.locale, c.flow, c.chosen().Name
 	return Message{
 		Text: e.cat.T(loc, "warning", map[string]any{"Device": name, "Until": e.clockTime(deadline)}),
 		Buttons: []Button{

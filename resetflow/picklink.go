@@ -137,7 +137,7 @@ func (e *Engine) PickFromLink(ctx context.Context, token string, n int) PickResu
 	defer e.mu.Unlock()
 	c = e.convs[w.key]
 	switch {
-	case c == nil || c.flow != flow || c.device.ID != want:
+	case c == nil || c.flow != flow || c.chosen().ID != want:
 		return PickResult{Status: WindowUnknown, Locale: loc}
 	case c.step == stepSigningIn:
 		return PickResult{Status: WindowOpen, Locale: loc, SignIn: c.window}

@@ -58,7 +58,8 @@ func (e *Engine) startReset(ctx context.Context, from Address, loc string, c *co
 	// two processes on one database cannot both pass the last free slot; with
 	// one database for both, the confirmation is recorded in the same commit.
 	confirmed := withStep(base, StepConfirm, "", "")
-	inf := InFlight{Flow: cs.flow, Address: from, Locale: loc, User: cs.user, Device: cs.device, Outcome: cs.outcome, Started: now}
+	dev := cs.chosen()
+	inf := InFlight{Flow: cs.flow, Address: from, Locale: loc, User: cs.user, Device: dev, Outcome: cs.outcome, Started: now}
 	begin := BeginReset{Reset: inf, Since: now.Add(-24 * time.Hour), Limit: e.cfg.MaxResetsPerDay}
 	together, err := e.together(ctx, Commit{Events: []Event{confirmed}, Begin: &begin})
 	if !together {
@@ -69,13 +70,13 @@ func (e *Engine) startReset(ctx context.Context, from Address, loc string, c *co
 	if err != nil {
 		fail()
 		if errors.Is(err, ErrLimitReached) {
-			e.limitReached(ctx, from, loc, cs.flow, cs.user, &cs.device)
+			e.limitReached(ctx, from, loc, cs.flow, cs.user, &dev)
 			return
 		}
-		e.auditDown(ctx, from, loc, cs.user, &cs.device, err)
+		e.auditDown(ctx, from, loc, cs.user, &dev, err)
 		return
 	}
-	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": cs.device.Name}), Replace: progressKey(cs.flow)})
+	e.send(ctx, from, Message{Text: e.cat.T(loc, "resetting", map[string]any{"Device": dev.Name}), Replace: progressKey(cs.flow)})
 	go func() {
 		defer e.bg.Done()
 		e.runReset(e.bgCtx, inf, true)
@@ -317,7 +318,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 			continue
 		}
 		e.mu.Lock()
-		c := &conversation{addr: r.Address, flow: r.Flow, locale: r.Locale, user: r.User, step: stepResetting, device: r.Device, outcome: r.Outcome}
+		c := &conversation{addr: r.Address, flow: r.Flow, locale: r.Locale, user: r.User, step: stepResetting, device: &r.Device, outcome: r.Outcome}
 		e.convs[r.Address.key()] = c
 		if uk := r.User.Key(); uk != "" {
 			e.byUser[uk] = r.Address.key()

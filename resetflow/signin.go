@@ -64,7 +64,7 @@ func (e *Engine) Window(token string) (WindowInfo, WindowStatus) {
 	if c == nil {
 		return WindowInfo{Locale: e.cat.Default()}, WindowUnknown
 	}
-	info := WindowInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, DeviceName: c.device.Name, UserID: c.device.UserID, UserUPN: c.device.UserUPN}
+	info := WindowInfo{Locale: c.locale, Issued: w.issued, Expires: w.deadline, DeviceName: c.chosen().Name, UserID: c.chosen().UserID, UserUPN: c.chosen().UserUPN}
 	if info.UserID == "" {
 		info.UserID = c.user.ID
 	}
@@ -175,11 +175,11 @@ func (e *Engine) CompleteSignIn(ctx context.Context, token string, who Identity)
 				return e.beginPairing(ctx, c, w.flow, base, who)
 			}
 		}
-		if !e.isOwner(c.device, c.user, who) {
+		if !e.isOwner(c.chosen(), c.user, who) {
 			e.endLocked(c)
 			return func() SignInResult {
 				e.record(ctx, base, StepSignIn, "wrong_person", detail)
-				d := c.device
+				d := c.chosen()
 				e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, detail)
 				e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_wrong_person"), Buttons: e.startAgain(loc)})
 				return SignInResult{Status: SignInWrongPerson, Locale: loc}
@@ -243,7 +243,7 @@ func (e *Engine) RefuseSignIn(ctx context.Context, token, reason string) SignInR
 				e.pairRefused(ctx, c, nil, reason)
 			} else {
 				e.record(ctx, base, StepSignIn, "refused", "reason="+reason)
-				d := c.device
+				d := c.chosen()
 				e.alert(ctx, AlertWrongPerson, c.addr, c.user, &d, "reason="+reason)
 			}
 			e.send(ctx, c.addr, Message{Text: e.cat.T(loc, "signin_other_browser"), Buttons: e.startAgain(loc)})

@@ -123,3 +123,45 @@ func TestAnswerInPlaceFailsThenPosted(t *testing.T) {
 	e.clk.Advance(2 * time.Second)
 	e.waitMessage(im, "success", hasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
 }
+
+// TestCancelOnTheAnsweredList: the sign-in link's Cancel, written into the
+// device list by the pick, takes its own click (the pick's did not use it
+// up), and its answer goes in place too, under the next generation of block
+// ids (the fake refuses a repeated block_id, as Slack does). A second click
+// on Cancel is dropped.
+func TestCancelOnTheAnsweredList(t *testing.T) {
+	e := start(t, options{})
+	im := slacktest.IM(alice)
+	e.deliver(e.fs.DM(alice, "reset"))
+	list := e.waitMessage(im, "device list", hasAction("pcb_choice_1"))
+	e.click(alice, list, "pcb_choice_1", "")
+	answered := e.waitMessage(im, "the list with the link", func(m slacktest.Message) bool {
+		return m.TS == list.TS && hasAction("pcb_link")(m)
+	})
+	var cancel slacktest.Action
+	for _, a := range answered.Actions() {
+		if a.Text == "Cancel" {
+			cancel = a
+		}
+	}
+	if cancel.ActionID == "" || !strings.HasSuffix(cancel.BlockID, "_a") {
+		t.Fatalf("the answer's Cancel %+v; want it in a block of generation _a", cancel)
+	}
+	seq := lastSeq(e)
+	env := e.click(alice, answered, cancel.ActionID, "")
+	m := e.waitMessage(im, "cancelled in place", func(m slacktest.Message) bool {
+		return m.TS == list.TS && strings.Contains(m.Texts(), "Cancelled. Nothing was changed.")
+	})
+	if len(m.Actions()) != 0 || !strings.Contains(m.Texts(), "You chose: Alice's Pixel 8") || !strings.Contains(m.Texts(), "You chose: Cancel") {
+		t.Errorf("the twice-answered list: %q, %d actions; want both choices named and nothing to click", m.Texts(), len(m.Actions()))
+	}
+	if n := len(e.callsAfter(seq, "chat.postMessage")); n != 0 {
+		t.Errorf("%d posts after Cancel; want its answer in place", n)
+	}
+	// The same Cancel again (Slack redelivers, people double-click): nothing.
+	e.deliver(e.fs.Retry(env))
+	e.barrier()
+	if n := e.countMessages(im, "Cancelled. Nothing was changed."); n != 1 {
+		t.Errorf("%d messages say cancelled; want 1", n)
+	}
+}

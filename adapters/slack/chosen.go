@@ -13,7 +13,11 @@ import (
 // and encoding them again was most of a click's cost in the adapter (issue 17).
 // The blocks come from a payload that json.Unmarshal took whole (parseClick),
 // so they are valid JSON.
-func chosenBlocks(blocks []json.RawMessage, chosen string) []byte {
+//
+// gen is the block id suffix of the clicked button's blocks ("" for a message
+// as posted; answer.go): the chosen line takes it, so the lines of earlier
+// clicks on a message answered in place stay.
+func chosenBlocks(blocks []json.RawMessage, chosen, gen string) []byte {
 	n := 64 + len(chosen)
 	for _, b := range blocks {
 		n += len(b) + 1
@@ -37,7 +41,7 @@ func chosenBlocks(blocks []json.RawMessage, chosen string) []byte {
 				accessory = true
 			}
 		})
-		if string(typ) == "actions" || string(id) == "pcb_chosen" {
+		if string(typ) == "actions" || string(id) == "pcb_chosen"+gen {
 			continue
 		}
 		if !accessory {
@@ -58,7 +62,7 @@ func chosenBlocks(blocks []json.RawMessage, chosen string) []byte {
 		})
 		w.b = append(w.b, '}')
 	}
-	w.context("pcb_chosen", truncate(chosen, maxSectionText))
+	w.context("pcb_chosen"+gen, truncate(chosen, maxSectionText))
 	return w.bytes()
 }
 

@@ -40,6 +40,7 @@ type clickMessage struct {
 // clickAction is one element of a block_actions payload's actions.
 type clickAction struct {
 	ActionID string `json:"action_id"`
+	BlockID  string `json:"block_id"`
 	Type     string `json:"type"`
 	Value    string `json:"value"`
 	Text     struct {

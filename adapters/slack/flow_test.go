@@ -30,14 +30,19 @@ func (e *env) resetUntilWarning(between func()) slacktest.Message {
 		e.t.Fatalf("second device button = %q", a.Text)
 	}
 	e.click(alice, list, "pcb_choice_1", "")
-	// The clicked message loses its buttons and names the choice.
-	e.waitMessage(im, "device list without buttons", func(m slacktest.Message) bool {
-		return m.TS == list.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "You chose: Alice's Pixel 8")
+	// The clicked message loses its device buttons, names the choice and,
+	// under it, holds the sign-in link: the click is answered in place.
+	linkMsg := e.waitMessage(im, "device list answered with the sign-in link", func(m slacktest.Message) bool {
+		return m.TS == list.TS && strings.Contains(m.Texts(), "You chose: Alice's Pixel 8") && hasAction("pcb_link")(m)
 	})
+	for _, a := range linkMsg.Actions() {
+		if strings.HasPrefix(a.ActionID, "pcb_choice") {
+			e.t.Fatalf("the answered device list still has device button %s", a.ActionID)
+		}
+	}
 	if between != nil {
 		between()
 	}
-	linkMsg := e.waitMessage(im, "sign-in link", hasAction("pcb_link"))
 	link := action(linkMsg, "pcb_link")
 	if !strings.HasPrefix(link.URL, e.base+"/r/") {
 		e.t.Fatalf("link %q does not point at the bot", link.URL)
@@ -50,12 +55,10 @@ func (e *env) resetUntilWarning(between func()) slacktest.Message {
 	if e.clk != nil && until != nil && until[1] != "09:05 UTC" {
 		e.t.Errorf("link works until %s, want 09:05 UTC (five minutes)", until[1])
 	}
-	post, _ := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool { return c.Method == "chat.postMessage" && c.TS == linkMsg.TS })
-	if post.Params.Get("unfurl_links") != "false" || post.Params.Get("unfurl_media") != "false" {
-		e.t.Errorf("link posted with unfurl_links=%q unfurl_media=%q, want false", post.Params.Get("unfurl_links"), post.Params.Get("unfurl_media"))
-	}
-	if strings.Contains(post.Text, link.URL) {
-		e.t.Errorf("the notification text carries the link: %q", post.Text)
+	// The link is only the button's: no text of the message (nothing Slack
+	// could unfurl) and not the notification text carries it.
+	if strings.Contains(linkMsg.Texts(), link.URL) || strings.Contains(linkMsg.Text, link.URL) {
+		e.t.Errorf("a text of the message carries the link: %q / %q", linkMsg.Texts(), linkMsg.Text)
 	}
 	e.signIn(link.URL, "alice@contoso.example")
 	warning := e.waitMessage(im, "warning", hasText("Warning: after the passcode"))
@@ -407,10 +410,10 @@ func TestMoreThanFiveDevicesUseASelect(t *testing.T) {
 		t.Errorf("the select's placeholder is not in the user's language: %q", list.Texts())
 	}
 	e.click(erin, list, "pcb_choose", sel.Options[6].Value)
-	e.waitMessage(im, "select removed", func(m slacktest.Message) bool {
-		return m.TS == list.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "Erin's phone G")
+	// The select goes; the sign-in link takes its place in the same message.
+	link := e.waitMessage(im, "select replaced by the sign-in link", func(m slacktest.Message) bool {
+		return m.TS == list.TS && hasAction("pcb_link")(m) && !hasAction("pcb_choose")(m) && strings.Contains(m.Texts(), "Erin's phone G")
 	})
-	link := e.waitMessage(im, "sign-in link", hasAction("pcb_link"))
 	if !strings.Contains(link.Texts(), "Erin's phone G") {
 		t.Errorf("the link is not for the picked device: %q", link.Texts())
 	}

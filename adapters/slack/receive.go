@@ -93,8 +93,8 @@ func (a *Adapter) onInteraction(cb click, raw json.RawMessage) {
 		if engine {
 			// Only the person whose DM holds the message may use it; the check
 			// needs their IM, so it runs in their queue, before the click counts.
-			msg := cb.Message
-			a.do(user, func(ctx context.Context) { a.engineClick(ctx, user, channel, ts, value, label, msg) })
+			msg, gen := cb.Message, genOf(act.BlockID)
+			a.do(user, func(ctx context.Context) { a.engineClick(ctx, user, channel, ts, value, label, gen, msg) })
 			continue
 		}
 		if !a.seen.Add(key, struct{}{}) {
@@ -112,23 +112,25 @@ func (a *Adapter) onInteraction(cb click, raw json.RawMessage) {
 // does not use the message up. Otherwise the message counts once: the engine
 // takes the click, in order with the person's messages, and its answer takes
 // the buttons' place (or they go in the message's own queue).
-func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, label string, msg clickMessage) {
+func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, label, gen string, msg clickMessage) {
 	if !a.ownsMessage(ctx, user, channel, ts) {
 		return
 	}
 	// A click counts once: Slack redelivers, people double-click. An engine
 	// message takes one click in all (its buttons go away after it), so a
-	// second click on another of its buttons is dropped too.
-	if !a.seen.Add("msg:"+channel+"/"+ts, struct{}{}) {
+	// second click on another of its buttons is dropped too. A message
+	// answered in place (answer.go) has new buttons, of the next generation:
+	// they take their own one click.
+	if !a.seen.Add("msg:"+channel+"/"+ts+gen, struct{}{}) {
 		a.log.Debug("dropped a repeated click", "chat_user", user)
 		return
 	}
 	// The engine's answer goes into the clicked message with the chosen line
 	// (answer.go); when it does not, the buttons go in an update of their own.
-	c := &clickAnswer{user: user, channel: channel, ts: ts, label: label, msg: msg}
+	c := &clickAnswer{user: user, channel: channel, ts: ts, label: label, gen: gen, msg: msg}
 	a.toEngine(withClickAnswer(ctx, c), user, channel, resetflow.Input{Action: value})
 	if !c.answered() {
-		a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, msg) })
+		a.do("msg:"+channel+"/"+ts, func(ctx context.Context) { a.markChosen(ctx, user, channel, ts, label, gen, msg) })
 	}
 }
 

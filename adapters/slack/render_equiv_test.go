@@ -225,7 +225,7 @@ func TestChosenBlocksAsBefore(t *testing.T) {
 		}
 		for _, chosen := range []string{"Alice's Pixel 8", hostile[i%len(hostile)]} {
 			wantText, want := chosenBefore(t, p, chosen)
-			got := chosenBlocks(c.Message.Blocks, chosen)
+			got := chosenBlocks(c.Message.Blocks, chosen, "")
 			if c.Message.Text != wantText {
 				t.Errorf("payload %d: text %q, want %q", i, c.Message.Text, wantText)
 			}
@@ -238,7 +238,7 @@ func TestChosenBlocksAsBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, want := chosenBefore(t, []byte(`{}`), "x")
-	sameJSON(t, "no message", chosenBlocks(c.Message.Blocks, "x"), want)
+	sameJSON(t, "no message", chosenBlocks(c.Message.Blocks, "x", ""), want)
 }
 
 func BenchmarkChosen(b *testing.B) {
@@ -298,7 +298,7 @@ func BenchmarkChosen(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			_ = chosenBlocks(c.Message.Blocks, "Alice's Pixel 8")
+			_ = chosenBlocks(c.Message.Blocks, "Alice's Pixel 8", "")
 		}
 	})
 }

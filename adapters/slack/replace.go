@@ -22,7 +22,8 @@ func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Messag
 		return false, nil
 	}
 	channel, rest, _ := strings.Cut(at, "\x00")
-	ts, prefix, _ := strings.Cut(rest, "\x00")
+	ts, rest, _ := strings.Cut(rest, "\x00")
+	gen, prefix, _ := strings.Cut(rest, "\x00")
 	if m.Final {
 		a.updated.Set(key, "") // forgotten: nothing updates it any more
 	}
@@ -31,7 +32,7 @@ func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Messag
 	if prefix == "" {
 		text, blocks = a.render(m, loc)
 	} else {
-		text, blocks = a.renderIDs(m, loc, answerIDSuffix)
+		text, blocks = a.renderIDs(m, loc, gen)
 		blocks = joinBlocks([]byte(prefix), blocks)
 	}
 	if err := a.update(ctx, channel, ts, text, true, blocks); err != nil {
@@ -42,8 +43,8 @@ func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Messag
 
 // remember notes where a message that later ones update was posted, and the
 // blocks above it when it answered a click in place.
-func (a *Adapter) remember(userID string, m resetflow.Message, channel, ts string, prefix []byte) {
+func (a *Adapter) remember(userID string, m resetflow.Message, channel, ts, gen string, prefix []byte) {
 	if m.Replace != "" && m.Secret == nil && !m.Final {
-		a.updated.Set(userID+"\x00"+m.Replace, channel+"\x00"+ts+"\x00"+string(prefix))
+		a.updated.Set(userID+"\x00"+m.Replace, channel+"\x00"+ts+"\x00"+gen+"\x00"+string(prefix))
 	}
 }

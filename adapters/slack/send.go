@@ -55,7 +55,7 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		return fmt.Errorf("slack: posting to %s: %w", channel, err)
 	}
 	a.postedIn(to.UserID, channel, ts)
-	a.remember(to.UserID, m, channel, ts, nil)
+	a.remember(to.UserID, m, channel, ts, "", nil)
 	if m.Secret != nil {
 		a.screen.Show(onscreen.Item{Channel: channel, MessageID: ts, Locale: loc})
 	}
@@ -143,12 +143,12 @@ func isGone(err error) bool {
 // line naming what was chosen, so nothing can be clicked twice. The clicked
 // message's blocks are passed on as Slack sent them (click.go), less what is
 // removed (chosen.go).
-func (a *Adapter) markChosen(ctx context.Context, user, channel, ts, label string, msg clickMessage) {
+func (a *Adapter) markChosen(ctx context.Context, user, channel, ts, label, gen string, msg clickMessage) {
 	if msg.Blocks == nil {
 		a.log.Warn("a click without its message; its buttons stay")
 		return
 	}
-	blocks := chosenBlocks(msg.Blocks, a.cat.T(a.localeOf(ctx, user), "slack_chosen", map[string]any{"Choice": label}))
+	blocks := chosenBlocks(msg.Blocks, a.cat.T(a.localeOf(ctx, user), "slack_chosen", map[string]any{"Choice": label}), gen)
 	if err := a.update(ctx, channel, ts, msg.Text, false, blocks); err != nil {
 		a.log.Warn("removing the buttons of a clicked message failed", "channel", channel, "err", err)
 	}

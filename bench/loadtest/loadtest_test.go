@@ -161,7 +161,7 @@ func TestShortRun(t *testing.T) {
 	// are its messages, users.info once, and what it does beyond the floor.
 	wantAPI := map[string]map[string]float64{
 		"floor": {"chat.postMessage": 6, "users.info": 1},
-		"bot":   {"chat.postMessage": 5, "users.info": 1, "chat.update": 4},
+		"bot":   {"chat.postMessage": 4, "users.info": 1, "chat.update": 4},
 	}
 	for name, got := range map[string]map[string]float64{"floor": l.floor().API, "bot": l.API} {
 		if !maps.Equal(got, wantAPI[name]) {

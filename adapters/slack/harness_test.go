@@ -178,7 +178,7 @@ func start(t testing.TB, o options) *env {
 		pages := &reauth.Pages{Catalog: cat, Location: time.UTC}
 		provider := &local.Provider{Windows: engine, Pages: pages, Clock: clk, Users: fl.Users()}
 		(&reauth.Server{Windows: engine, Provider: provider, Pages: pages}).Register(mux)
-		b := &bot.Bot{Engine: engine, Adapters: []bot.Adapter{ad}, Alerts: e.alerts, Mux: mux, Listener: ln, Log: log, ShutdownTimeout: time.Second}
+		b := &bot.Bot{Engine: engine, Adapters: []bot.Adapter{ad}, Alerts: e.alerts, Mux: mux, Listener: ln, Log: log, ShutdownTimeout: time.Second, AlertsTimeout: time.Second}
 		go func() { e.err = b.Run(runCtx); close(e.done) }()
 	}
 	t.Cleanup(func() {

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -79,6 +80,7 @@ type Message struct {
 type Call struct {
 	Method string
 	Path   string
+	Route  string // the route it matched, "POST /v3/conversations/{conv}/activities"
 	Body   []byte
 	Status int
 }
@@ -98,6 +100,7 @@ type Server struct {
 	channels map[string]bool
 	msgs     []*Message
 	calls    []Call
+	counts   map[string]int // calls by Route
 	tokens   map[string]bool
 	throttle map[string][]time.Duration // conversation -> Retry-After of the next 429s
 	refuse   map[string]int             // conversation -> how many of the next updates fail
@@ -137,7 +140,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, key: key, kid: "fake-key-1", changed: make(chan struct{}),
 		users: map[string]*User{}, convs: map[string]string{}, channels: map[string]bool{},
-		tokens: map[string]bool{}, throttle: map[string][]time.Duration{}, refuse: map[string]int{}}
+		counts: map[string]int{}, tokens: map[string]bool{}, throttle: map[string][]time.Duration{}, refuse: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", s.metadata)
 	mux.HandleFunc("GET /v1/.well-known/keys", s.keys)
@@ -330,9 +333,23 @@ func (s *Server) Calls() []Call {
 	return slices.Clone(s.calls)
 }
 
-func (s *Server) record(r *http.Request, body []byte, status int) {
+// RouteCounts is how many Connector and token calls each route has served so
+// far ("POST /v3/conversations/{conv}/activities": n), whatever their status;
+// a load driver takes the difference of two counts instead of copying every call.
+func (s *Server) RouteCounts() map[string]int {
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Body: body, Status: status})
+	defer s.mu.Unlock()
+	return maps.Clone(s.counts)
+}
+
+func (s *Server) record(r *http.Request, body []byte, status int) {
+	route := r.Pattern
+	if method, path, ok := strings.Cut(route, " "); ok {
+		route = method + " " + strings.TrimPrefix(path, "/amer")
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Route: route, Body: body, Status: status})
+	s.counts[route]++
 	s.change()
 	s.mu.Unlock()
 }

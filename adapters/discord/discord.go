@@ -76,7 +76,8 @@ type Config struct {
 	// must go) and removed, so it can outlive a crash; Restore takes its
 	// entries back at the next start.
 	Ledger onscreen.Ledger
-	// Transport is the HTTP transport under the URL rewriting; default a clone of http.DefaultTransport.
+	// Transport is the HTTP transport under the URL rewriting, for every REST
+	// call; default two of httppool's, one for interaction callbacks alone.
 	Transport http.RoundTripper
 }
 
@@ -89,7 +90,12 @@ type Adapter struct {
 	clk    clock.Clock
 	client *http.Client
 	rest   *discordgo.Session // REST only; never opened
-	gw     *gateway
+	// answers is REST for interaction callbacks only, on connections of its
+	// own: an answer due within 3 s never waits for a connection behind the
+	// messages being posted (issue 17: at 1,000 people at once the answers
+	// queued behind them for the transport's PerHost connections).
+	answers *discordgo.Session
+	gw      *gateway
 
 	mu       sync.Mutex
 	h        resetflow.Handler
@@ -152,11 +158,16 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	base := cfg.Transport
+	base, answersBase := cfg.Transport, cfg.Transport
 	if base == nil {
 		base = httppool.Transport() // many people's requests to one host at once
+		answersBase = httppool.Transport()
 	}
 	rt, err := newRewriteTransport(cfg.APIURL, base)
+	if err != nil {
+		return nil, err
+	}
+	answersRT, err := newRewriteTransport(cfg.APIURL, answersBase)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +191,11 @@ func New(cfg Config) (*Adapter, error) {
 	a.rest.ShouldRetryOnRateLimit = false
 	a.rest.StateEnabled = false
 	a.rest.LogLevel = discordgo.LogError
+	a.answers, _ = discordgo.New("Bot " + cfg.Token)
+	a.answers.Client = &http.Client{Transport: answersRT, Timeout: 20 * time.Second}
+	a.answers.ShouldRetryOnRateLimit = false
+	a.answers.StateEnabled = false
+	a.answers.LogLevel = discordgo.LogError
 	a.gw = newGateway(a, cfg.WatchdogClock, cfg.Watchdog, a.log)
 	return a, nil
 }

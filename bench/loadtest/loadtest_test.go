@@ -248,8 +248,9 @@ func TestShortRunDiscordAndTeams(t *testing.T) {
 	// six messages (the floor posts nothing at the pick: the bot's "your
 	// browser is opening the sign-in" notice), an edit per superseded message
 	// (the device list, the notice), the two progress edits of issue 13, the
-	// callback, the clicked message's buttons taken off in a webhook edit, and
-	// the DM opened (checked) before the passcode; on Teams the member read
+	// callback (which also takes the clicked message's buttons off: type 7;
+	// and its context BOT_DM is Discord's word that the channel is the
+	// person's DM, so no DM is opened before the passcode); on Teams the member read
 	// (the person's UPN), the superseded and clicked cards updated, and the
 	// progress posted as new cards.
 	token := 1 / float64(n)
@@ -257,7 +258,7 @@ func TestShortRunDiscordAndTeams(t *testing.T) {
 		PlatformDiscord: {
 			"floor": {"POST /channels/{cid}/messages": 5, "POST /interactions/{iid}/{token}/callback": 1},
 			"bot": {"POST /channels/{cid}/messages": 6, "POST /interactions/{iid}/{token}/callback": 1,
-				"PATCH /channels/{cid}/messages/{mid}": 4, "PATCH /webhooks/{app}/{token}/messages/{mid}": 1, "POST /users/@me/channels": 1},
+				"PATCH /channels/{cid}/messages/{mid}": 4},
 		},
 		PlatformTeams: {
 			"floor": {"POST /v3/conversations/{conv}/activities": 5, "POST /{tenant}/oauth2/v2.0/token": token},

@@ -104,6 +104,7 @@ type Server struct {
 	tokens   map[string]bool
 	throttle map[string][]time.Duration // conversation -> Retry-After of the next 429s
 	refuse   map[string]int             // conversation -> how many of the next updates fail
+	holds    map[string]chan struct{}   // conversation -> updates wait until it is closed
 	seq      int
 	last     []byte
 	tokenReq int
@@ -247,6 +248,27 @@ func (s *Server) Throttle(conversationID string, retryAfter ...time.Duration) {
 	s.mu.Lock()
 	s.throttle[conversationID] = append(s.throttle[conversationID], retryAfter...)
 	s.mu.Unlock()
+}
+
+// HoldUpdates keeps every update of a message in the conversation waiting,
+// unanswered, until release is called (a slow Connector).
+func (s *Server) HoldUpdates(conversationID string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	if s.holds == nil {
+		s.holds = map[string]chan struct{}{}
+	}
+	s.holds[conversationID] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.holds, conversationID)
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 // RefuseUpdates answers the next n updates of messages in the conversation
@@ -494,6 +516,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, body []byte) int
 	if err := json.Unmarshal(body, &a); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"code": "BadArgument"}})
 		return http.StatusBadRequest
+	}
+	s.mu.Lock()
+	hold := s.holds[r.PathValue("conv")]
+	s.mu.Unlock()
+	if hold != nil {
+		<-hold
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

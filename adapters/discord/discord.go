@@ -125,8 +125,14 @@ type Adapter struct {
 
 	alertPosts alertPosts // where alerts were posted, for takes in the console
 
-	queues *keyqueue.Queue  // each person's events in order, people in parallel
-	screen *onscreen.Screen // the temporary passcodes on screen
+	queues *keyqueue.Queue // each person's events in order, people in parallel
+	// settles greys out the buttons of messages a newer one replaced, each
+	// person's in order, a few at a time: nobody waits for these edits, so
+	// they neither hold up the message that replaced them nor fill the REST
+	// connections the replies need (issue 17: at 1,000 people at once,
+	// about 500 requests waited for one of the 64 connections).
+	settles *keyqueue.Queue
+	screen  *onscreen.Screen // the temporary passcodes on screen
 }
 
 // New checks the configuration and returns an adapter. It does no I/O.
@@ -177,12 +183,13 @@ func New(cfg Config) (*Adapter, error) {
 		appID:  cfg.ApplicationID,
 		dms:    map[string]string{}, dmOwners: map[string]string{}, heard: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
 		originals: map[string]*pendingOriginal{}, updated: map[string][2]string{},
-		seen:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
-		used:   ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
-		posted: ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
-		taken:  map[string]map[string]taker{},
-		queues: &keyqueue.Queue{},
-		runCtx: context.Background(),
+		seen:    ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
+		used:    ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		posted:  ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		taken:   map[string]map[string]taker{},
+		queues:  &keyqueue.Queue{},
+		settles: &keyqueue.Queue{Limit: settleWorkers},
+		runCtx:  context.Background(),
 	}
 	a.screen = onscreen.New(onscreen.Config{Clock: cfg.Clock, Log: a.log, TTL: cfg.SecretTTL, Ledger: cfg.Ledger,
 		Remove: a.redact, Retry: redactRetry, Timeout: 15 * time.Second})
@@ -235,6 +242,9 @@ func (a *Adapter) setAppID(id string) {
 	a.mu.Unlock()
 }
 
+// settleWorkers is how many edits of replaced messages run at once.
+const settleWorkers = 8
+
 // ErrUnauthorized is returned by Run when Discord refuses the bot token.
 var ErrUnauthorized = errors.New("discord: the bot token was refused (check " + EnvToken + ")")
 
@@ -254,6 +264,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	// Shutting down: finish the work people started, then take every passcode
 	// still on screen out of the chat, so none is left behind by a restart.
 	a.queues.Wait(5 * time.Second)
+	a.settles.Wait(5 * time.Second)
 	a.screen.RemoveAll()
 	return nil
 }

@@ -113,7 +113,7 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 	}
 	a.remember(to.UserID, m, channelID, msgID)
 	if m.Interactive() {
-		a.supersede(ctx, to.UserID, liveMessage{channelID: channelID, messageID: msgID, components: r.components})
+		a.supersede(to.UserID, liveMessage{channelID: channelID, messageID: msgID, components: r.components})
 	}
 	if m.Secret != nil {
 		a.scheduleRedaction(to.UserID, channelID, msgID, m)
@@ -137,8 +137,10 @@ func (a *Adapter) takeOriginal(userID string, m resetflow.Message) *pendingOrigi
 }
 
 // supersede makes next the person's live message and disables the components
-// of the one before, so an old button can't be pressed by mistake.
-func (a *Adapter) supersede(ctx context.Context, userID string, next liveMessage) {
+// of the one before, so an old button can't be pressed by mistake: at once
+// for clicks, on Discord's screen by an edit in settles (Send does not wait
+// for it).
+func (a *Adapter) supersede(userID string, next liveMessage) {
 	a.mu.Lock()
 	prev, ok := a.live[userID]
 	a.live[userID] = next
@@ -147,11 +149,15 @@ func (a *Adapter) supersede(ctx context.Context, userID string, next liveMessage
 		return
 	}
 	a.used.Add("m\x00"+prev.messageID, struct{}{}) // a click on it from a stale screen does nothing
-	comps := settled(prev.components, "", nil)
-	err := a.editMessage(&discordgo.MessageEdit{ID: prev.messageID, Channel: prev.channelID, Components: &comps}, discordgo.WithContext(ctx))
-	if err != nil && apiCode(err) != codeUnknownMessage {
-		a.log.Warn("disabling the buttons of an earlier message failed", "err", safe("", err))
-	}
+	a.settles.Do(userID, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		comps := settled(prev.components, "", nil)
+		err := a.editMessage(&discordgo.MessageEdit{ID: prev.messageID, Channel: prev.channelID, Components: &comps}, discordgo.WithContext(ctx))
+		if err != nil && apiCode(err) != codeUnknownMessage {
+			a.log.Warn("disabling the buttons of an earlier message failed", "err", safe("", err))
+		}
+	})
 }
 
 // forgetLive drops the message the person just used from their live one: its

@@ -149,7 +149,8 @@ type Server struct {
 	mu           sync.Mutex
 	changed      chan struct{}
 	calls        []Call
-	routeCounts  map[string]int // calls by Route
+	routeCounts  map[string]int           // calls by Route
+	holds        map[string]chan struct{} // channel id -> message edits there wait until it is closed
 	channels     map[string]*Channel
 	dms          map[string]string // user id -> DM channel id
 	misdirect    map[string]string // user id -> channel id UserChannelCreate returns instead of a DM
@@ -403,6 +404,28 @@ func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.calls)
+}
+
+// HoldEdits keeps every edit of a message in the channel (PATCH
+// /channels/{cid}/messages/{mid}) waiting, unanswered, until release is
+// called (a slow Discord).
+func (s *Server) HoldEdits(channelID string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	if s.holds == nil {
+		s.holds = map[string]chan struct{}{}
+	}
+	s.holds[channelID] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.holds, channelID)
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 // RouteCounts is how many REST calls each route has served so far ("POST

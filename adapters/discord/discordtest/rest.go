@@ -430,6 +430,12 @@ func (s *Server) editLocked(w http.ResponseWriter, m *Message, body []byte) {
 
 func (s *Server) editMessage(w http.ResponseWriter, r *http.Request, body []byte) {
 	s.mu.Lock()
+	hold := s.holds[r.PathValue("cid")]
+	s.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m := s.findMessageLocked(w, r.PathValue("cid"), r.PathValue("mid")); m != nil {
 		s.editLocked(w, m, body)

@@ -1,10 +1,13 @@
 package teams_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/passcodebot/passcodebot/adapters/teams"
 	"github.com/passcodebot/passcodebot/adapters/teams/teamstest"
+	"github.com/passcodebot/passcodebot/resetflow"
 )
 
 // TestAnswerDoesNotWaitForTheClickedCard (issue 17): after "Reset passcode",
@@ -52,4 +55,50 @@ func TestAnswerDoesNotWaitForTheClickedCard(t *testing.T) {
 	h.waitTimers(1)
 	h.clk.Advance(2 * time.Second)
 	h.says(conv, h.cat.T("en", "success", dev("Alice's Pixel 8")))
+}
+
+// TestSendDoesNotWaitForTheReplacedCard (issue 17): a card with buttons
+// that replaces another is posted, and Send returns, while the update that
+// takes the other's buttons off is still on its way (a slow Connector); the
+// buttons go once it is through.
+func TestSendDoesNotWaitForTheReplacedCard(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	alice := h.user(aliceID, "alice@contoso.example", "en-US")
+	conv := h.fake.PersonalChat(alice)
+	h.say(alice, "help") // the bot knows the personal chat from here
+	to := resetflow.Address{Platform: teams.Platform, UserID: aliceID, Channel: conv}
+	ctx := context.Background()
+	if err := h.adapter.Send(ctx, to, resetflow.Message{Text: "First", Buttons: []resetflow.Button{{Label: "One", Value: "one"}}}); err != nil {
+		t.Fatal(err)
+	}
+	first := h.says(conv, "First")
+	release := h.fake.HoldUpdates(conv)
+	defer release()
+	sent := make(chan error, 1)
+	go func() {
+		sent <- h.adapter.Send(ctx, to, resetflow.Message{Text: "Second", Buttons: []resetflow.Button{{Label: "Two", Value: "two"}}})
+	}()
+	select {
+	case err := <-sent:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second): // a bound on a wait that should not happen, not a pause
+		t.Fatal("Send waits for the update of the card it replaced")
+	}
+	h.says(conv, "Second")
+	updated := func() bool {
+		for _, m := range h.fake.Messages(conv) {
+			if m.ID == first.ID {
+				return len(m.Versions) > 1
+			}
+		}
+		return false
+	}
+	if updated() {
+		t.Fatal("the first card was updated while the Connector held every update")
+	}
+	release()
+	h.fake.WaitFor(t, "the first card's buttons taken off", updated)
 }

@@ -76,7 +76,8 @@ type Config struct {
 	// must go) and removed, so it can outlive a crash; Restore takes its
 	// entries back at the next start.
 	Ledger onscreen.Ledger
-	// Transport is the HTTP transport under the URL rewriting; default a clone of http.DefaultTransport.
+	// Transport is the HTTP transport under the URL rewriting, for every REST
+	// call; default two of httppool's, one for interaction callbacks alone.
 	Transport http.RoundTripper
 }
 
@@ -89,7 +90,12 @@ type Adapter struct {
 	clk    clock.Clock
 	client *http.Client
 	rest   *discordgo.Session // REST only; never opened
-	gw     *gateway
+	// answers is REST for interaction callbacks only, on connections of its
+	// own: an answer due within 3 s never waits for a connection behind the
+	// messages being posted (issue 17: at 1,000 people at once the answers
+	// queued behind them for the transport's PerHost connections).
+	answers *discordgo.Session
+	gw      *gateway
 
 	mu       sync.Mutex
 	h        resetflow.Handler
@@ -119,8 +125,14 @@ type Adapter struct {
 
 	alertPosts alertPosts // where alerts were posted, for takes in the console
 
-	queues *keyqueue.Queue  // each person's events in order, people in parallel
-	screen *onscreen.Screen // the temporary passcodes on screen
+	queues *keyqueue.Queue // each person's events in order, people in parallel
+	// settles greys out the buttons of messages a newer one replaced, each
+	// person's in order, a few at a time: nobody waits for these edits, so
+	// they neither hold up the message that replaced them nor fill the REST
+	// connections the replies need (issue 17: at 1,000 people at once,
+	// about 500 requests waited for one of the 64 connections).
+	settles *keyqueue.Queue
+	screen  *onscreen.Screen // the temporary passcodes on screen
 }
 
 // New checks the configuration and returns an adapter. It does no I/O.
@@ -152,11 +164,16 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	base := cfg.Transport
+	base, answersBase := cfg.Transport, cfg.Transport
 	if base == nil {
 		base = httppool.Transport() // many people's requests to one host at once
+		answersBase = httppool.Transport()
 	}
 	rt, err := newRewriteTransport(cfg.APIURL, base)
+	if err != nil {
+		return nil, err
+	}
+	answersRT, err := newRewriteTransport(cfg.APIURL, answersBase)
 	if err != nil {
 		return nil, err
 	}
@@ -166,12 +183,13 @@ func New(cfg Config) (*Adapter, error) {
 		appID:  cfg.ApplicationID,
 		dms:    map[string]string{}, dmOwners: map[string]string{}, heard: map[string]string{}, locales: map[string]string{}, live: map[string]liveMessage{},
 		originals: map[string]*pendingOriginal{}, updated: map[string][2]string{},
-		seen:   ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
-		used:   ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
-		posted: ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
-		taken:  map[string]map[string]taker{},
-		queues: &keyqueue.Queue{},
-		runCtx: context.Background(),
+		seen:    ttlcache.New[struct{}](cfg.Clock, time.Hour, 0),
+		used:    ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		posted:  ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
+		taken:   map[string]map[string]taker{},
+		queues:  &keyqueue.Queue{},
+		settles: &keyqueue.Queue{Limit: settleWorkers},
+		runCtx:  context.Background(),
 	}
 	a.screen = onscreen.New(onscreen.Config{Clock: cfg.Clock, Log: a.log, TTL: cfg.SecretTTL, Ledger: cfg.Ledger,
 		Remove: a.redact, Retry: redactRetry, Timeout: 15 * time.Second})
@@ -180,6 +198,11 @@ func New(cfg Config) (*Adapter, error) {
 	a.rest.ShouldRetryOnRateLimit = false
 	a.rest.StateEnabled = false
 	a.rest.LogLevel = discordgo.LogError
+	a.answers, _ = discordgo.New("Bot " + cfg.Token)
+	a.answers.Client = &http.Client{Transport: answersRT, Timeout: 20 * time.Second}
+	a.answers.ShouldRetryOnRateLimit = false
+	a.answers.StateEnabled = false
+	a.answers.LogLevel = discordgo.LogError
 	a.gw = newGateway(a, cfg.WatchdogClock, cfg.Watchdog, a.log)
 	return a, nil
 }
@@ -219,6 +242,9 @@ func (a *Adapter) setAppID(id string) {
 	a.mu.Unlock()
 }
 
+// settleWorkers is how many edits of replaced messages run at once.
+const settleWorkers = 8
+
 // ErrUnauthorized is returned by Run when Discord refuses the bot token.
 var ErrUnauthorized = errors.New("discord: the bot token was refused (check " + EnvToken + ")")
 
@@ -238,6 +264,7 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	// Shutting down: finish the work people started, then take every passcode
 	// still on screen out of the chat, so none is left behind by a restart.
 	a.queues.Wait(5 * time.Second)
+	a.settles.Wait(5 * time.Second)
 	a.screen.RemoveAll()
 	return nil
 }

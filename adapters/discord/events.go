@@ -133,7 +133,7 @@ func inBotDM(i *discordgo.Interaction) bool {
 // refuseNotDM answers an interaction from anywhere but the bot's DM with a
 // message only that person sees.
 func (a *Adapter) refuseNotDM(i *discordgo.Interaction) {
-	err := a.rest.InteractionRespond(i, &discordgo.InteractionResponse{
+	err := a.answers.InteractionRespond(i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Content: a.cat.T(string(i.Locale), "refused_not_dm"), Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions()},
 	})
@@ -147,7 +147,34 @@ func (a *Adapter) refuseNotDM(i *discordgo.Interaction) {
 func (a *Adapter) ack(i *discordgo.Interaction, typ discordgo.InteractionResponseType) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	err := a.rest.InteractionRespond(i, &discordgo.InteractionResponse{Type: typ}, discordgo.WithContext(ctx))
+	err := a.answers.InteractionRespond(i, &discordgo.InteractionResponse{Type: typ}, discordgo.WithContext(ctx))
+	if err == nil {
+		return true
+	}
+	a.log.Warn("acknowledging an interaction failed; ignoring it", "interaction", i.ID, "discord_error", apiCode(err), "err", safe("", err))
+	return false
+}
+
+// updateResponse is an interaction answer of type 7 (UPDATE_MESSAGE) that
+// changes only the message's components: discordgo's InteractionResponseData
+// always sends "content", which would empty the message.
+type updateResponse struct {
+	Type discordgo.InteractionResponseType `json:"type"`
+	Data struct {
+		Components []discordgo.MessageComponent `json:"components"`
+	} `json:"data"`
+}
+
+// ackSettled answers a click on a person's message by updating that message
+// to comps (its buttons disabled, the used one marked) in the same call. It
+// reports whether Discord took the answer.
+func (a *Adapter) ackSettled(i *discordgo.Interaction, comps []discordgo.MessageComponent) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	r := updateResponse{Type: discordgo.InteractionResponseUpdateMessage}
+	r.Data.Components = comps
+	endpoint := discordgo.EndpointInteractionResponse(i.ID, i.Token)
+	_, err := a.answers.RequestWithBucketID("POST", endpoint, r, endpoint, discordgo.WithContext(ctx))
 	if err == nil {
 		return true
 	}
@@ -206,6 +233,32 @@ func (a *Adapter) onComponent(i *discordgo.Interaction, u *discordgo.User) {
 	a.takeComponent(i, u, data, key)
 }
 
+// dmFromInteraction takes Discord's word, in an interaction it delivered and
+// took the answer to, that its channel is userID's DM with the bot: the
+// context BOT_DM (1) outside any server is Discord saying the interaction
+// came from the DM between that person and the bot, as its answer to
+// "open the DM" would. A payload without context (0) proves nothing here. A
+// DM already confirmed, or a channel known as someone else's, is kept as it
+// is. So the passcode after a "Reset passcode" press goes without a request
+// to open the DM (issue 17: one call per reset; discordgo sends those one at
+// a time for all people).
+func (a *Adapter) dmFromInteraction(i *discordgo.Interaction, userID string) {
+	if i.Context != discordgo.InteractionContextBotDM || i.GuildID != "" || i.ChannelID == "" || userID == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.dms[userID]; ok {
+		return
+	}
+	if owner, ok := a.dmOwners[i.ChannelID]; ok && owner != userID {
+		return
+	}
+	a.dms[userID] = i.ChannelID
+	a.dmOwners[i.ChannelID] = userID
+	delete(a.heard, userID)
+}
+
 // ownsChannel reports whether channelID is userID's DM with the bot, and
 // whether the adapter knows (it knows the DMs it sent to in this run).
 func (a *Adapter) ownsChannel(userID, channelID string) (owns, known bool) {
@@ -232,9 +285,17 @@ func (a *Adapter) takeComponent(i *discordgo.Interaction, u *discordgo.User, dat
 		go a.ack(i, discordgo.InteractionResponseDeferredMessageUpdate)
 		return
 	}
+	_, take := strings.CutPrefix(data.CustomID, prefixTake)
 	acked := make(chan bool, 1)
 	go func() {
-		ok := a.ack(i, discordgo.InteractionResponseDeferredMessageUpdate)
+		var ok bool
+		if take {
+			ok = a.ack(i, discordgo.InteractionResponseDeferredMessageUpdate)
+		} else {
+			// The answer itself takes the used message's buttons off (type 7):
+			// no edit of its own after it.
+			ok = a.ackSettled(i, settled(i.Message.Components, data.CustomID, data.Values))
+		}
 		if !ok {
 			a.used.Remove(key) // not answered, so not acted on: a fresh click may count
 		}
@@ -267,7 +328,8 @@ func (a *Adapter) takeComponent(i *discordgo.Interaction, u *discordgo.User, dat
 		if !<-acked {
 			return
 		}
-		a.settleClicked(i, data)
+		a.forgetLive(i)
+		a.dmFromInteraction(i, u.ID)
 		h, ctx := a.handler()
 		if h != nil {
 			h.Handle(ctx, in)

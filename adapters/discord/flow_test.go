@@ -3,6 +3,7 @@ package discord_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -90,8 +91,22 @@ func TestLinkThenReset(t *testing.T) {
 	confirm := h.click(alice, warn, h.cat.T("en", "button_reset"))
 	h.dmSays(alice, h.cat.T("en", "resetting", dev("Alice's Pixel 8")))
 	in := h.fake.Interaction(confirm)
-	if len(in.Callbacks) != 1 || in.Callbacks[0] != discordgo.InteractionResponseDeferredMessageUpdate {
-		t.Errorf("confirm click answered with %v; want one deferred update (6)", in.Callbacks)
+	if len(in.Callbacks) != 1 || in.Callbacks[0] != discordgo.InteractionResponseUpdateMessage {
+		t.Errorf("confirm click answered with %v; want one update of the message (7)", in.Callbacks)
+	}
+	// That answer took the warning's buttons off, the pressed one marked, and
+	// kept its words: no edit of its own after it (issue 17).
+	if w, _ := h.fake.Message(warn.ID); w.Live() || w.Content != warn.Content {
+		t.Errorf("the warning after the press: live %v, content %q; want its buttons off and its words kept", w.Live(), w.Content)
+	} else if b := w.Button(h.cat.T("en", "button_reset")); b == nil || b.Style != discordgo.DangerButton {
+		t.Error("the pressed Reset button lost its style")
+	} else if b := w.Button(h.cat.T("en", "button_cancel")); b == nil || b.Style != discordgo.SecondaryButton {
+		t.Error("Cancel, not pressed, was not greyed")
+	}
+	for _, c := range h.fake.Calls() {
+		if strings.HasPrefix(c.Path, "/webhooks/") && c.Method == http.MethodPatch {
+			t.Errorf("a webhook edit after a click: %s %s; the click's answer updates the message", c.Method, c.Path)
+		}
 	}
 	if in.AckDelay > 3*time.Second {
 		t.Errorf("confirm click answered after %v; Discord wants 3 s", in.AckDelay)

@@ -28,36 +28,49 @@ func dmOpens(h *harness) int {
 // who wrote to the bot go to the DM they wrote from, without asking Discord to
 // open it (at 1,000 new people at once those requests, sent one at a time by
 // discordgo, were most of the wait); the passcode still goes only where Discord
-// itself answered that the channel is that person's DM.
+// itself said the channel is that person's DM: the "Reset passcode" press came
+// from there in the context BOT_DM, or, for a press without that context (a
+// payload without "context"), Discord's answer to opening the DM.
 func TestRepliesGoToTheDMThePersonWroteFrom(t *testing.T) {
-	h := newHarness(t)
-	h.run()
-	alice := h.fake.NewUser("alice")
-	preload(t, h, alice, "alice@contoso.example")
-	h.fake.UserSays(alice, "reset")
-	list := h.dm(alice, "the device list", func(m discordtest.Message) bool { return m.Button("2. Alice's Pixel 8") != nil })
-	h.click(alice, list, "2. Alice's Pixel 8")
-	linkMsg := h.dm(alice, "the sign-in link", func(m discordtest.Message) bool {
-		return len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton && strings.Contains(m.Content, "Alice's Pixel 8")
-	})
-	h.signIn(linkURL(t, linkMsg), "alice@contoso.example")
-	warn := h.dm(alice, "the warning", func(m discordtest.Message) bool { return m.Button(h.cat.T("en", "button_reset")) != nil })
-	if n := dmOpens(h); n != 0 {
-		t.Fatalf("%d DM opens before the warning; want 0", n)
-	}
-	if ch, _ := h.fake.Channel(warn.ChannelID); ch.Type != discordgo.ChannelTypeDM || ch.Recipient != alice.ID {
-		t.Fatalf("the warning went to %+v", ch)
-	}
-	h.click(alice, warn, h.cat.T("en", "button_reset"))
-	h.dmSays(alice, h.cat.T("en", "resetting", dev("Alice's Pixel 8")))
-	h.waitTimers(1)
-	h.clk.Advance(2 * time.Second)
-	pass := h.dmSays(alice, h.cat.T("en", "passcode_label")+":")
-	if ch, _ := h.fake.Channel(pass.ChannelID); ch.Type != discordgo.ChannelTypeDM || ch.Recipient != alice.ID {
-		t.Fatalf("the passcode went to %+v", ch)
-	}
-	if n := dmOpens(h); n != 1 {
-		t.Errorf("%d DM opens for the passcode; want 1 (Discord confirms the DM first)", n)
+	for _, tc := range []struct {
+		name  string
+		opts  []discordtest.InteractionOption
+		opens int
+	}{
+		{"press in the context BOT_DM", nil, 0},
+		{"press without a context", []discordtest.InteractionOption{discordtest.Context(discordgo.InteractionContextGuild)}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.run()
+			alice := h.fake.NewUser("alice")
+			preload(t, h, alice, "alice@contoso.example")
+			h.fake.UserSays(alice, "reset")
+			list := h.dm(alice, "the device list", func(m discordtest.Message) bool { return m.Button("2. Alice's Pixel 8") != nil })
+			h.click(alice, list, "2. Alice's Pixel 8")
+			linkMsg := h.dm(alice, "the sign-in link", func(m discordtest.Message) bool {
+				return len(m.Buttons()) > 0 && m.Buttons()[0].Style == discordgo.LinkButton && strings.Contains(m.Content, "Alice's Pixel 8")
+			})
+			h.signIn(linkURL(t, linkMsg), "alice@contoso.example")
+			warn := h.dm(alice, "the warning", func(m discordtest.Message) bool { return m.Button(h.cat.T("en", "button_reset")) != nil })
+			if n := dmOpens(h); n != 0 {
+				t.Fatalf("%d DM opens before the warning; want 0", n)
+			}
+			if ch, _ := h.fake.Channel(warn.ChannelID); ch.Type != discordgo.ChannelTypeDM || ch.Recipient != alice.ID {
+				t.Fatalf("the warning went to %+v", ch)
+			}
+			h.click(alice, warn, h.cat.T("en", "button_reset"), tc.opts...)
+			h.dmSays(alice, h.cat.T("en", "resetting", dev("Alice's Pixel 8")))
+			h.waitTimers(1)
+			h.clk.Advance(2 * time.Second)
+			pass := h.dmSays(alice, h.cat.T("en", "passcode_label")+":")
+			if ch, _ := h.fake.Channel(pass.ChannelID); ch.Type != discordgo.ChannelTypeDM || ch.Recipient != alice.ID {
+				t.Fatalf("the passcode went to %+v", ch)
+			}
+			if n := dmOpens(h); n != tc.opens {
+				t.Errorf("%d DM opens for the passcode; want %d", n, tc.opens)
+			}
+		})
 	}
 }
 

@@ -24,7 +24,7 @@ func (a *Adapter) replace(ctx context.Context, userID string, m resetflow.Messag
 	if !ok {
 		return false, nil
 	}
-	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{
+	err := a.editMessage(&discordgo.MessageEdit{
 		ID: at[1], Channel: at[0], Content: &r.content, Components: &r.components, AllowedMentions: noMentions(),
 	}, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
 	if err != nil {

@@ -94,28 +94,29 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		return err
 	}
 
-	var msg *discordgo.Message
+	var msgID string
 	if p := a.takeOriginal(to.UserID, m); p != nil {
-		msg, err = a.rest.InteractionResponseEdit(p.i, &discordgo.WebhookEdit{Content: &r.content, Components: &r.components, AllowedMentions: noMentions()}, discordgo.WithContext(ctx))
+		msg, err := a.rest.InteractionResponseEdit(p.i, &discordgo.WebhookEdit{Content: &r.content, Components: &r.components, AllowedMentions: noMentions()}, discordgo.WithContext(ctx))
 		if err != nil {
 			a.log.Warn("filling the command's answer failed; sending a message instead", "err", safe("", err))
-			msg = nil
+		} else {
+			msgID = msg.ID
 		}
 	}
-	if msg == nil {
-		msg, err = a.rest.ChannelMessageSendComplex(channelID, &discordgo.MessageSend{
+	if msgID == "" {
+		msgID, err = a.postMessage(channelID, &discordgo.MessageSend{
 			Content: r.content, Components: r.components, AllowedMentions: noMentions(), Flags: discordgo.MessageFlagsSuppressEmbeds,
 		}, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
 		if err != nil {
 			return safe("send", err)
 		}
 	}
-	a.remember(to.UserID, m, channelID, msg.ID)
+	a.remember(to.UserID, m, channelID, msgID)
 	if m.Interactive() {
-		a.supersede(ctx, to.UserID, liveMessage{channelID: channelID, messageID: msg.ID, components: r.components})
+		a.supersede(to.UserID, liveMessage{channelID: channelID, messageID: msgID, components: r.components})
 	}
 	if m.Secret != nil {
-		a.scheduleRedaction(to.UserID, channelID, msg.ID, m)
+		a.scheduleRedaction(to.UserID, channelID, msgID, m)
 	}
 	return nil
 }
@@ -136,8 +137,10 @@ func (a *Adapter) takeOriginal(userID string, m resetflow.Message) *pendingOrigi
 }
 
 // supersede makes next the person's live message and disables the components
-// of the one before, so an old button can't be pressed by mistake.
-func (a *Adapter) supersede(ctx context.Context, userID string, next liveMessage) {
+// of the one before, so an old button can't be pressed by mistake: at once
+// for clicks, on Discord's screen by an edit in settles (Send does not wait
+// for it).
+func (a *Adapter) supersede(userID string, next liveMessage) {
 	a.mu.Lock()
 	prev, ok := a.live[userID]
 	a.live[userID] = next
@@ -146,31 +149,26 @@ func (a *Adapter) supersede(ctx context.Context, userID string, next liveMessage
 		return
 	}
 	a.used.Add("m\x00"+prev.messageID, struct{}{}) // a click on it from a stale screen does nothing
-	comps := settled(prev.components, "", nil)
-	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: prev.messageID, Channel: prev.channelID, Components: &comps}, discordgo.WithContext(ctx))
-	if err != nil && apiCode(err) != codeUnknownMessage {
-		a.log.Warn("disabling the buttons of an earlier message failed", "err", safe("", err))
-	}
+	a.settles.Do(userID, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		comps := settled(prev.components, "", nil)
+		err := a.editMessage(&discordgo.MessageEdit{ID: prev.messageID, Channel: prev.channelID, Components: &comps}, discordgo.WithContext(ctx))
+		if err != nil && apiCode(err) != codeUnknownMessage {
+			a.log.Warn("disabling the buttons of an earlier message failed", "err", safe("", err))
+		}
+	})
 }
 
-// settleClicked disables the components of the message the person just used.
-func (a *Adapter) settleClicked(i *discordgo.Interaction, data discordgo.MessageComponentInteractionData) {
+// forgetLive drops the message the person just used from their live one: its
+// buttons went off in the click's answer (ackSettled).
+func (a *Adapter) forgetLive(i *discordgo.Interaction) {
 	u := interactionUser(i)
 	a.mu.Lock()
 	if l, ok := a.live[u.ID]; ok && l.messageID == i.Message.ID {
 		delete(a.live, u.ID)
 	}
 	a.mu.Unlock()
-	comps := settled(i.Message.Components, data.CustomID, data.Values)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := a.rest.InteractionResponseEdit(i, &discordgo.WebhookEdit{Components: &comps}, discordgo.WithContext(ctx)); err != nil {
-		a.log.Warn("disabling the buttons of a clicked message failed", "err", safe("", err))
-		_, err = a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: i.Message.ID, Channel: i.ChannelID, Components: &comps}, discordgo.WithContext(ctx))
-		if err != nil {
-			a.log.Warn("disabling the buttons of a clicked message failed twice", "err", safe("", err))
-		}
-	}
 }
 
 // secretLocale is the language of a passcode message: the engine's
@@ -211,7 +209,7 @@ func (a *Adapter) redact(ctx context.Context, it onscreen.Item, try int) error {
 	if content == "" {
 		content = a.cat.T(it.Locale, "removed_for_safety")
 	}
-	_, err := a.rest.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: it.MessageID, Channel: it.Channel, Content: &content, AllowedMentions: noMentions()},
+	err := a.editMessage(&discordgo.MessageEdit{ID: it.MessageID, Channel: it.Channel, Content: &content, AllowedMentions: noMentions()},
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
 	if err == nil || apiCode(err) == codeUnknownMessage {
 		return nil

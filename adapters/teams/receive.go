@@ -274,12 +274,24 @@ func (a *Adapter) onCardAction(act *Activity, data cardData, inline chan<- any) 
 		}
 	}
 	a.queues.Do(queueKey(act), func() {
+		var settled chan struct{}
 		if inlined == nil && cardID != "" && personal(act) {
 			if c := a.settleLive(act.From.AADObjectID, cardID, action, -1); c != nil {
-				a.updateCard(act.ServiceURL, act.Conversation.ID, cardID, c)
+				// The update and the engine's answer go out together: the
+				// answer does not wait a Connector round trip (issue 17). The
+				// card is no longer the person's live one, so nothing the
+				// engine sends touches it; the job ends with both done.
+				settled = make(chan struct{})
+				go func() {
+					defer close(settled)
+					a.updateCard(act.ServiceURL, act.Conversation.ID, cardID, c)
+				}()
 			}
 		}
 		a.toEngine(act, resetflow.Input{Action: action})
+		if settled != nil {
+			<-settled
+		}
 	})
 }
 

@@ -80,7 +80,7 @@ func (a *Adapter) Send(ctx context.Context, to resetflow.Address, m resetflow.Me
 		return err
 	}
 	if m.Interactive() {
-		a.supersede(ctx, to.UserID, liveCard{ref: ref, activityID: id, msg: m, locale: loc})
+		a.supersede(to.UserID, liveCard{ref: ref, activityID: id, msg: m, locale: loc})
 	}
 	if m.Secret != nil {
 		a.scheduleRedaction(ref, id, m, loc)
@@ -105,7 +105,7 @@ func (a *Adapter) localeFor(oid string, m resetflow.Message) string {
 
 // supersede makes next the person's live card and takes the buttons off the
 // one before, so an old button can't be pressed by mistake.
-func (a *Adapter) supersede(ctx context.Context, oid string, next liveCard) {
+func (a *Adapter) supersede(oid string, next liveCard) {
 	a.mu.Lock()
 	prev, ok := a.live[oid]
 	a.live[oid] = next
@@ -114,7 +114,11 @@ func (a *Adapter) supersede(ctx context.Context, oid string, next liveCard) {
 		return
 	}
 	a.superseded.Add(prev.ref.conversationID+"\x00"+prev.activityID, struct{}{})
-	a.updateCard(prev.ref.serviceURL, prev.ref.conversationID, prev.activityID, a.render(prev.msg, prev.locale, true, ""))
+	// Send does not wait for the update (issue 17): nobody does, and a few at
+	// a time it leaves the Connector's connections to the cards people wait for.
+	a.settles.Do(oid, func() {
+		a.updateCard(prev.ref.serviceURL, prev.ref.conversationID, prev.activityID, a.render(prev.msg, prev.locale, true, ""))
+	})
 }
 
 // settleLive takes the person's live card if it is cardID and returns it

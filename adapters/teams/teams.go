@@ -121,9 +121,12 @@ type Adapter struct {
 	boards map[string]*alertBoard // helpdesk activity id -> its alerts
 
 	queues *keyqueue.Queue
-	sendMu sync.Map // Entra object id -> *sync.Mutex: a card is live before a click on it is read
-	ready  chan struct{}
-	once   sync.Once
+	// settles takes the buttons off cards a newer one replaced, each
+	// person's in order, settleWorkers at once.
+	settles *keyqueue.Queue
+	sendMu  sync.Map // Entra object id -> *sync.Mutex: a card is live before a click on it is read
+	ready   chan struct{}
+	once    sync.Once
 }
 
 type convRef struct{ serviceURL, conversationID string }
@@ -193,7 +196,7 @@ func New(cfg Config) (*Adapter, error) {
 		used:       ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
 		superseded: ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
 		posted:     ttlcache.New[struct{}](cfg.Clock, 24*time.Hour, 0),
-		boards:     map[string]*alertBoard{}, queues: &keyqueue.Queue{}, runCtx: context.Background(), ready: make(chan struct{}),
+		boards:     map[string]*alertBoard{}, queues: &keyqueue.Queue{}, settles: &keyqueue.Queue{Limit: settleWorkers}, runCtx: context.Background(), ready: make(chan struct{}),
 	}
 	a.screen = onscreen.New(onscreen.Config{Clock: cfg.Clock, Log: a.log, TTL: cfg.SecretTTL, Ledger: cfg.Ledger,
 		Remove: a.redact, Retry: redactRetry, Timeout: 60 * time.Second})
@@ -231,9 +234,13 @@ func (a *Adapter) Run(ctx context.Context, h resetflow.Handler) error {
 	// Finish the work people started, then take every passcode still shown
 	// out of the chat, so none is left behind by a restart.
 	a.queues.Wait(5 * time.Second)
+	a.settles.Wait(5 * time.Second)
 	a.screen.RemoveAll()
 	return nil
 }
+
+// settleWorkers is how many updates of replaced cards run at once.
+const settleWorkers = 8
 
 // Ready is closed once Run takes activities.
 func (a *Adapter) Ready() <-chan struct{} { return a.ready }

@@ -109,6 +109,8 @@ func (d *discordDriver) connected(ctx context.Context, ps *platformSession) erro
 
 func (d *discordDriver) close() { d.fake.Close() }
 
+func (d *discordDriver) calls() map[string]int { return d.fake.RouteCounts() }
+
 // discordText is all a message shows in words: content and embeds.
 func discordText(m discordtest.Message) string {
 	var b strings.Builder

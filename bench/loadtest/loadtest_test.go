@@ -248,6 +248,30 @@ func TestShortRunDiscordAndTeams(t *testing.T) {
 	}
 	// Discord: one interaction per reset ("Reset passcode"); Teams: two activities ("reset" and the press).
 	acts := map[string]int{PlatformDiscord: n, PlatformTeams: 2 * n}
+	// The platform calls per reset, by route. The floor's are its list
+	// (bench/baseline/floor/platforms.go): five messages, the interaction's
+	// callback; on Teams the app token once for the level. The bot's: its
+	// six messages (the floor posts nothing at the pick: the bot's "your
+	// browser is opening the sign-in" notice), an edit per superseded message
+	// (the device list, the notice), the two progress edits of issue 13, the
+	// callback (which also takes the clicked message's buttons off: type 7;
+	// and its context BOT_DM is Discord's word that the channel is the
+	// person's DM, so no DM is opened before the passcode); on Teams the member read
+	// (the person's UPN), the superseded and clicked cards updated, and the
+	// progress posted as new cards.
+	token := 1 / float64(n)
+	wantAPI := map[string]map[string]map[string]float64{
+		PlatformDiscord: {
+			"floor": {"POST /channels/{cid}/messages": 5, "POST /interactions/{iid}/{token}/callback": 1},
+			"bot": {"POST /channels/{cid}/messages": 6, "POST /interactions/{iid}/{token}/callback": 1,
+				"PATCH /channels/{cid}/messages/{mid}": 4},
+		},
+		PlatformTeams: {
+			"floor": {"POST /v3/conversations/{conv}/activities": 5, "POST /{tenant}/oauth2/v2.0/token": token},
+			"bot": {"POST /v3/conversations/{conv}/activities": 8, "POST /{tenant}/oauth2/v2.0/token": token,
+				"PUT /v3/conversations/{conv}/activities/{id}": 3, "GET /v3/conversations/{conv}/members/{id}": 1},
+		},
+	}
 	for _, l := range r.Platforms {
 		if l.Completed != n || l.Errors != 0 {
 			t.Errorf("%s: %d of %d completed, %d errors: %v", l.Platform, l.Completed, l.Resets, l.Errors, l.FirstErrors)
@@ -265,6 +289,12 @@ func TestShortRunDiscordAndTeams(t *testing.T) {
 		}
 		if l.Graph.Lists != 1 || l.Graph.Resets != 1 || l.Graph.Results < 1 {
 			t.Errorf("%s: Graph calls per reset %+v; want one list, one reset, some result reads", l.Platform, l.Graph)
+		}
+		if !maps.Equal(l.API, wantAPI[l.Platform]["bot"]) {
+			t.Errorf("%s: platform calls per reset %v; want %v", l.Platform, l.API, wantAPI[l.Platform]["bot"])
+		}
+		if f := l.floor(); !maps.Equal(f.API, wantAPI[l.Platform]["floor"]) {
+			t.Errorf("%s floor: platform calls per reset %v; want %v", l.Platform, f.API, wantAPI[l.Platform]["floor"])
 		}
 		if l.Bot.Peak == 0 || l.Heap == 0 || l.CPU <= 0 || l.Start.Ready <= 0 || l.Start.IdleRSS <= 0 {
 			t.Errorf("%s: not measured: memory %+v, heap %d, CPU %v, start %+v", l.Platform, l.Bot, l.Heap, l.CPU, l.Start)

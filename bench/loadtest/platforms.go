@@ -64,6 +64,10 @@ type PlatformLevel struct {
 	Bot   Memory
 	Heap  uint64 // live heap after the run (after a GC)
 	Graph GraphPerReset
+	// API is the platform calls the fake served per completed reset, by
+	// route: Discord REST ("POST /channels/{cid}/messages"), Teams Connector
+	// and token ("POST /v3/conversations/{conv}/activities").
+	API map[string]float64
 	// CPU is the bot's over the level; DriverCPU this driver's with the fakes.
 	CPU, DriverCPU time.Duration
 	Elapsed        time.Duration
@@ -163,6 +167,7 @@ func measurePlatform(ctx context.Context, o *Options, platform string, c int, fl
 	var errs errorLog
 	var completed atomic.Int64
 	before := ps.graph.Counts()
+	apiBefore := d.calls()
 	if !floor && o.ProfileDir != "" {
 		profiled := ps.profile(o, tag)
 		defer profiled()
@@ -187,6 +192,8 @@ func measurePlatform(ctx context.Context, o *Options, platform string, c int, fl
 	}
 	l.Graph = graphPerReset(before, ps.graph.Counts(), l.Completed)
 	l.Acks = d.acks(ctx)
+	// After the acks: they wait for the callbacks still due, which are calls of the level.
+	l.API = apiPerReset(apiBefore, d.calls(), l.Completed)
 	l.Bot, _ = ReadMemory(ps.proc.pid())
 	if !floor {
 		l.Heap, _ = ReadHeap(httpClient, ps.admin)
@@ -207,6 +214,8 @@ type platformDriver interface {
 	connected(ctx context.Context, ps *platformSession) error
 	fullReset(ctx context.Context, o *Options, ps *platformSession, e employee, sm *samples) error
 	acks(ctx context.Context) Acks
+	// calls is the platform calls the fake has served so far, by route.
+	calls() map[string]int
 	close()
 }
 

@@ -44,6 +44,11 @@ func (r *Report) printPlatforms(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Platform calls per completed reset (the fake's count by route, whole level; Discord REST, Teams Connector and token), bot / floor:")
+	for _, l := range r.Platforms {
+		fmt.Fprintf(w, "  %s at %d: %s\n", l.Platform, l.Concurrency, apiCell(l.API, l.floor().API))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Acknowledgements, ms p50 / p99 / max; late: after %v:\n", AckLate)
 	for _, l := range r.Platforms {
 		fmt.Fprintf(w, "  %s at %d (%s): passcodebot %s; floor %s\n", l.Platform, l.Concurrency, platformAck[l.Platform], ackCell(l.Acks), ackCell(l.floor().Acks))

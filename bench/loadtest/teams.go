@@ -72,6 +72,8 @@ func (d *teamsDriver) connected(ctx context.Context, ps *platformSession) error 
 
 func (d *teamsDriver) close() { d.fake.Close() }
 
+func (d *teamsDriver) calls() map[string]int { return d.fake.RouteCounts() }
+
 // post delivers an activity as the Bot Framework does, and records the time
 // to the bot's HTTP answer.
 func (d *teamsDriver) post(ctx context.Context, act map[string]any) error {

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -60,6 +61,7 @@ type Call struct {
 	Seq    int
 	Method string
 	Path   string // without the /api/v9 prefix
+	Route  string // the route it matched, "POST /channels/{cid}/messages" ("" for an unknown one)
 	Query  string
 	Body   []byte
 	Status int
@@ -147,6 +149,8 @@ type Server struct {
 	mu           sync.Mutex
 	changed      chan struct{}
 	calls        []Call
+	routeCounts  map[string]int           // calls by Route
+	holds        map[string]chan struct{} // channel id -> message edits there wait until it is closed
 	channels     map[string]*Channel
 	dms          map[string]string // user id -> DM channel id
 	misdirect    map[string]string // user id -> channel id UserChannelCreate returns instead of a DM
@@ -227,7 +231,7 @@ func Start(opts Options) *Server {
 		opts: opts, changed: make(chan struct{}),
 		channels: map[string]*Channel{}, dms: map[string]string{}, misdirect: map[string]string{}, users: map[string]User{},
 		messages: map[string]*Message{}, interactions: map[string]*Interaction{}, byToken: map[string]string{},
-		conns: map[int]*gwConn{},
+		routeCounts: map[string]int{}, conns: map[int]*gwConn{},
 	}
 	s.users[opts.BotID] = User{ID: opts.BotID, Username: opts.BotName, Bot: true}
 	mux := http.NewServeMux()
@@ -400,6 +404,37 @@ func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.calls)
+}
+
+// HoldEdits keeps every edit of a message in the channel (PATCH
+// /channels/{cid}/messages/{mid}) waiting, unanswered, until release is
+// called (a slow Discord).
+func (s *Server) HoldEdits(channelID string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	if s.holds == nil {
+		s.holds = map[string]chan struct{}{}
+	}
+	s.holds[channelID] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.holds, channelID)
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// RouteCounts is how many REST calls each route has served so far ("POST
+// /channels/{cid}/messages": n), whatever their status; a load driver takes
+// the difference of two counts instead of copying every call.
+func (s *Server) RouteCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.routeCounts)
 }
 
 // CallsTo returns the calls with the method ("" for any) whose path contains path.

@@ -81,9 +81,11 @@ func (s *Server) serve(needAuth bool, h func(w http.ResponseWriter, r *http.Requ
 		path := strings.TrimPrefix(r.URL.Path, apiPrefix)
 		authed := r.Header.Get("Authorization") == "Bot "+s.opts.Token
 		rec := &recorder{ResponseWriter: w}
+		route := routeOf(r.Pattern)
 		defer func() {
 			s.mu.Lock()
-			s.calls = append(s.calls, Call{Seq: len(s.calls) + 1, Method: r.Method, Path: path, Query: r.URL.RawQuery, Body: body, Status: rec.status, Authed: authed})
+			s.calls = append(s.calls, Call{Seq: len(s.calls) + 1, Method: r.Method, Path: path, Route: route, Query: r.URL.RawQuery, Body: body, Status: rec.status, Authed: authed})
+			s.routeCounts[route]++
 			s.bump()
 			s.mu.Unlock()
 		}()
@@ -103,6 +105,16 @@ func (s *Server) serve(needAuth bool, h func(w http.ResponseWriter, r *http.Requ
 		}
 		h(rec, r, body)
 	}
+}
+
+// routeOf is a mux pattern without the API prefix: "POST /channels/{cid}/messages";
+// the catch-all (an unknown route) is "".
+func routeOf(pattern string) string {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		return ""
+	}
+	return method + " " + strings.TrimPrefix(path, apiPrefix)
 }
 
 func (s *Server) takeLimit(method, path string) *rateLimit {
@@ -417,6 +429,12 @@ func (s *Server) editLocked(w http.ResponseWriter, m *Message, body []byte) {
 }
 
 func (s *Server) editMessage(w http.ResponseWriter, r *http.Request, body []byte) {
+	s.mu.Lock()
+	hold := s.holds[r.PathValue("cid")]
+	s.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m := s.findMessageLocked(w, r.PathValue("cid"), r.PathValue("mid")); m != nil {

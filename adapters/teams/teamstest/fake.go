@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -79,6 +80,7 @@ type Message struct {
 type Call struct {
 	Method string
 	Path   string
+	Route  string // the route it matched, "POST /v3/conversations/{conv}/activities"
 	Body   []byte
 	Status int
 }
@@ -98,9 +100,11 @@ type Server struct {
 	channels map[string]bool
 	msgs     []*Message
 	calls    []Call
+	counts   map[string]int // calls by Route
 	tokens   map[string]bool
 	throttle map[string][]time.Duration // conversation -> Retry-After of the next 429s
 	refuse   map[string]int             // conversation -> how many of the next updates fail
+	holds    map[string]chan struct{}   // conversation -> updates wait until it is closed
 	seq      int
 	last     []byte
 	tokenReq int
@@ -137,7 +141,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, key: key, kid: "fake-key-1", changed: make(chan struct{}),
 		users: map[string]*User{}, convs: map[string]string{}, channels: map[string]bool{},
-		tokens: map[string]bool{}, throttle: map[string][]time.Duration{}, refuse: map[string]int{}}
+		counts: map[string]int{}, tokens: map[string]bool{}, throttle: map[string][]time.Duration{}, refuse: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", s.metadata)
 	mux.HandleFunc("GET /v1/.well-known/keys", s.keys)
@@ -246,6 +250,27 @@ func (s *Server) Throttle(conversationID string, retryAfter ...time.Duration) {
 	s.mu.Unlock()
 }
 
+// HoldUpdates keeps every update of a message in the conversation waiting,
+// unanswered, until release is called (a slow Connector).
+func (s *Server) HoldUpdates(conversationID string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	if s.holds == nil {
+		s.holds = map[string]chan struct{}{}
+	}
+	s.holds[conversationID] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.holds, conversationID)
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
 // RefuseUpdates answers the next n updates of messages in the conversation
 // with 403 (a failure the client does not retry on its own).
 func (s *Server) RefuseUpdates(conversationID string, n int) {
@@ -330,9 +355,23 @@ func (s *Server) Calls() []Call {
 	return slices.Clone(s.calls)
 }
 
-func (s *Server) record(r *http.Request, body []byte, status int) {
+// RouteCounts is how many Connector and token calls each route has served so
+// far ("POST /v3/conversations/{conv}/activities": n), whatever their status;
+// a load driver takes the difference of two counts instead of copying every call.
+func (s *Server) RouteCounts() map[string]int {
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Body: body, Status: status})
+	defer s.mu.Unlock()
+	return maps.Clone(s.counts)
+}
+
+func (s *Server) record(r *http.Request, body []byte, status int) {
+	route := r.Pattern
+	if method, path, ok := strings.Cut(route, " "); ok {
+		route = method + " " + strings.TrimPrefix(path, "/amer")
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Route: route, Body: body, Status: status})
+	s.counts[route]++
 	s.change()
 	s.mu.Unlock()
 }
@@ -477,6 +516,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, body []byte) int
 	if err := json.Unmarshal(body, &a); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"code": "BadArgument"}})
 		return http.StatusBadRequest
+	}
+	s.mu.Lock()
+	hold := s.holds[r.PathValue("conv")]
+	s.mu.Unlock()
+	if hold != nil {
+		<-hold
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -283,17 +283,24 @@ func TestDoubleClickOnResetResetsOnce(t *testing.T) {
 	}
 }
 
+// untilTheResultWithALyingOpen runs alice's reset to the engine's first
+// result read, with conversations.open answering a public channel for her.
+func untilTheResultWithALyingOpen(t *testing.T) (*env, string) {
+	e := start(t, options{})
+	e.fs.OverrideOpen(alice, slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"})
+	e.confirm(e.resetUntilWarning(nil))
+	im := slacktest.IM(alice)
+	e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
+	e.clk.WaitForTimers(1)
+	return e, im
+}
+
 func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 	t.Run("whole reset: the IM of the person's own DM, not conversations.open's answer", func(t *testing.T) {
 		// Slack's event said alice wrote in her IM with the bot: the passcode
 		// goes there, whatever conversations.open would answer, and nothing
 		// asks it (issue 17: one Web API call fewer per reset).
-		e := start(t, options{})
-		e.fs.OverrideOpen(alice, slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"})
-		e.confirm(e.resetUntilWarning(nil))
-		im := slacktest.IM(alice)
-		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
-		e.clk.WaitForTimers(1)
+		e, im := untilTheResultWithALyingOpen(t)
 		e.clk.Advance(2 * time.Second)
 		e.waitMessage(im, "passcode", hasBlock("pcb_secret"))
 		e.waitMessage(im, "success", hasText("Done: the passcode"))
@@ -304,15 +311,10 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 		}
 	})
 	t.Run("whole reset after the IM was forgotten", func(t *testing.T) {
-		// Once the IM the event gave is forgotten (user_cache_ttl), the
-		// passcode waits for conversations.open's answer, checked; a public
-		// channel is refused.
-		e := start(t, options{})
-		e.fs.OverrideOpen(alice, slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"})
-		e.confirm(e.resetUntilWarning(nil))
-		im := slacktest.IM(alice)
-		e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
-		e.clk.WaitForTimers(1)
+		// Once the IM the event gave is forgotten (after 24 h, or a restart),
+		// the passcode waits for conversations.open's answer, checked; a
+		// public channel is refused.
+		e, im := untilTheResultWithALyingOpen(t)
 		e.adapter.ForgetIM(alice)
 		e.clk.Advance(2 * time.Second)
 		// The passcode is not shown, so the person is not told "success" (issue 11).

@@ -3,9 +3,11 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/passcodebot/passcodebot/resetflow"
@@ -111,6 +113,33 @@ func TestExposition(t *testing.T) {
 		}
 		if i := strings.LastIndexByte(line, ' '); i <= 0 || i == len(line)-1 {
 			t.Errorf("malformed line %q", line)
+		}
+	}
+}
+
+// TestCounterVecConcurrent: people counting under the same and new labels at
+// once all land, each label set in one series.
+func TestCounterVecConcurrent(t *testing.T) {
+	v := newCounterVec("x_total", "x", "kind")
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			for range 100 {
+				v.WithLabelValues("same").n.Add(1)
+				v.WithLabelValues(fmt.Sprint("k", i%8)).n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := v.WithLabelValues("same").n.Load(); n != 6400 {
+		t.Errorf("same: %d, want 6400", n)
+	}
+	if len(v.series) != 9 {
+		t.Errorf("%d series, want 9", len(v.series))
+	}
+	for i := range 8 {
+		if n := v.WithLabelValues(fmt.Sprint("k", i)).n.Load(); n != 800 {
+			t.Errorf("k%d: %d, want 800", i, n)
 		}
 	}
 }

@@ -113,7 +113,7 @@ func (a *Adapter) onInteraction(cb click, raw json.RawMessage) {
 // takes the click, in order with the person's messages, and its answer takes
 // the buttons' place (or they go in the message's own queue).
 func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, label, gen string, msg clickMessage) {
-	if !a.ownsMessage(ctx, user, channel, ts) {
+	if !a.inOwnIM(ctx, user, channel) {
 		return
 	}
 	// A click counts once: Slack redelivers, people double-click. An engine
@@ -134,10 +134,10 @@ func (a *Adapter) engineClick(ctx context.Context, user, channel, ts, value, lab
 	}
 }
 
-// ownsMessage reports whether the message channel/ts was sent to user: it is
-// in user's IM with the bot (no one else can click there; a copy of it shared
-// elsewhere is not).
-func (a *Adapter) ownsMessage(ctx context.Context, user, channel, ts string) bool {
+// inOwnIM reports whether a message in channel is user's to click: channel
+// is user's IM with the bot (no one else can click there; a copy of the
+// message shared elsewhere is not).
+func (a *Adapter) inOwnIM(ctx context.Context, user, channel string) bool {
 	im, err := a.imOf(ctx, user)
 	if err != nil {
 		a.log.Warn("ignoring a click: the clicker's IM could not be confirmed", "chat_user", user, "channel", channel, "err", err)

@@ -90,7 +90,17 @@ func expectPost(ctx context.Context, box *inbox, timeout time.Duration, what str
 		if err != nil {
 			return r, fmt.Errorf("waiting for %s: %w", what, err)
 		}
-		if !r.call.OK() || r.call.Method == "chat.update" && !ok(r.call) || r.call.Method != "chat.postMessage" && r.call.Method != "chat.update" {
+		if !r.call.OK() {
+			continue // refused (a rate limit the bot retries)
+		}
+		switch r.call.Method {
+		case "chat.update":
+			if ok(r.call) {
+				return r, nil // the click answered in the clicked message
+			}
+			continue // buttons removed, progress
+		case "chat.postMessage":
+		default:
 			continue
 		}
 		if !ok(r.call) {

@@ -236,6 +236,17 @@ func (g gaugeFunc) write(w *bufio.Writer) {
 	fmt.Fprintf(w, "%s %s\n", g.name, number(g.read()))
 }
 
+// counterFunc is a counter kept elsewhere, read when scraped.
+type counterFunc struct {
+	name, help string
+	read       func() int64
+}
+
+func (c counterFunc) write(w *bufio.Writer) {
+	header(w, c.name, c.help, "counter")
+	fmt.Fprintf(w, "%s %d\n", c.name, c.read())
+}
+
 // runtimeFamilies are the Go runtime's and the process's usual metrics, under
 // the names client_golang's Go and process collectors give them.
 type runtimeFamilies struct{}

@@ -53,6 +53,15 @@ func New(active, queued func() int) *Metrics {
 	return m
 }
 
+// StoreWrites adds the store's counters, read when scraped: writes asked for
+// and transactions committed (each one sync to disk; concurrent writes share
+// one). Call it before Handler.
+func (m *Metrics) StoreWrites(writes, commits func() int64) {
+	m.families = append(m.families,
+		counterFunc{"passcodebot_store_writes_total", "Durable writes asked of the store (one per step that changes it).", writes},
+		counterFunc{"passcodebot_store_commits_total", "Store transactions committed, each one sync to disk (concurrent writes share one).", commits})
+}
+
 // Handler serves /metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler { return handler(m.families) }
 

@@ -49,8 +49,13 @@ func TestCounters(t *testing.T) {
 	d := m.Devices(dev{})
 	d.ResetPasscode(ctx, resetflow.Device{})
 	d.ListDevices(ctx, resetflow.User{})
+	writes := int64(9)
+	m.StoreWrites(func() int64 { return writes }, func() int64 { return 4 })
+	writes++ // read when scraped
 	out := scrape(t, m)
 	for _, want := range []string{
+		"# TYPE passcodebot_store_writes_total counter\npasscodebot_store_writes_total 10\n",
+		"# TYPE passcodebot_store_commits_total counter\npasscodebot_store_commits_total 4\n",
 		`passcodebot_conversation_steps_total{outcome="ok",step="signin"} 1`,
 		`passcodebot_resets_total{platform="slack",result="done"} 1`,
 		`passcodebot_reauth_total{outcome="ok"} 1`,

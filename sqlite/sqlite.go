@@ -80,6 +80,13 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
+// Writes is how many writes were queued: one per step's commit or other write.
+func (d *DB) Writes() int64 { return d.w.writes.Load() }
+
+// Commits is how many transactions were committed, each one sync of the WAL:
+// writes queued while one commits share the next.
+func (d *DB) Commits() int64 { return d.w.commits.Load() }
+
 // Ping checks the file is reachable and writable enough to read.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 

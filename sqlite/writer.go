@@ -24,8 +24,9 @@ type writer struct {
 	queue chan *write
 	exit  chan struct{}
 	stmts map[string]*sql.Stmt // prepared once; used by the writer's goroutine only
-	// commits counts the transactions committed: each is one WAL sync.
-	commits atomic.Int64
+	// writes counts the writes queued; commits the transactions committed,
+	// each one WAL sync (the writes queued meanwhile share it).
+	writes, commits atomic.Int64
 
 	mu     sync.RWMutex // held for reading while a write is being queued
 	closed bool
@@ -65,6 +66,7 @@ func (w *writer) execAll(ctx context.Context, stmts ...statement) (int64, error)
 	}
 	select {
 	case w.queue <- wr:
+		w.writes.Add(1)
 	case <-ctx.Done():
 		w.mu.RUnlock()
 		return 0, ctx.Err()

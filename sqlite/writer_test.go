@@ -16,6 +16,7 @@ func TestConcurrentWritesAllCommit(t *testing.T) {
 	db, _ := open(t)
 	ctx := context.Background()
 	const n = 200
+	writes0, commits0 := db.Writes(), db.Commits()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
@@ -33,6 +34,11 @@ func TestConcurrentWritesAllCommit(t *testing.T) {
 	got, err := db.Events(ctx, Filter{})
 	if err != nil || len(got) != n {
 		t.Fatalf("%d events, %v; want %d", len(got), err, n)
+	}
+	// The counters /metrics shows: every write counted once, and the commits
+	// (one WAL sync each) no more than the writes.
+	if w, c := db.Writes()-writes0, db.Commits()-commits0; w != n || c < 1 || c > n {
+		t.Errorf("%d writes and %d commits counted; want %d writes in 1 to %d commits", w, c, n, n)
 	}
 }
 

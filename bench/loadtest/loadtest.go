@@ -168,6 +168,8 @@ type Level struct {
 	// API is the fake Slack's Web API calls per completed reset, by method
 	// (Slack levels only).
 	API     map[string]float64
+	// Durable is the durable writes and syncs per completed reset.
+	Durable Durable
 	Elapsed time.Duration
 
 	// CPU is the CPU time the bot used during the run; DriverCPU is this
@@ -559,6 +561,7 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	var completed atomic.Int64
 	before := s.graph.Counts()
 	apiBefore := s.routes.counts()
+	durableBefore := s.durable()
 	firstEnv := s.delivered()
 	if profile != "" {
 		profiled := s.profileCPU(o, profile)
@@ -585,6 +588,8 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	l.Graph = graphPerReset(before, s.graph.Counts(), l.Completed)
 	l.API = apiPerReset(apiBefore, s.routes.counts(), l.Completed)
 	l.Acks = s.acks(ctx, firstEnv)
+	// After the acks: the bot's last step of a reset may still be committing.
+	l.Durable = durablePerReset(durableBefore, s.durable(), l.Completed)
 	return l
 }
 

@@ -168,6 +168,18 @@ func TestShortRun(t *testing.T) {
 			t.Errorf("%s: Web API calls per reset %v; want %v", name, got, wantAPI[name])
 		}
 	}
+	// Durable writes per reset (README, "What the bot keeps through a crash
+	// and a power loss"): the floor syncs before each post the promise covers
+	// and once after the passcode is shown (6); the bot commits one write
+	// before each of those, plus the reset request's record once Graph has
+	// answered and the passcode message's ledger beside its delivery (8).
+	// Concurrent writes may share a sync, so syncs are at most the writes.
+	wantDurable := map[string]float64{"floor": 6, "bot": 8}
+	for name, d := range map[string]Durable{"floor": l.floor().Durable, "bot": l.Durable} {
+		if d.Writes != wantDurable[name] || d.Syncs <= 0 || d.Syncs > d.Writes {
+			t.Errorf("%s: durable writes per reset %+v; want %v writes in at most as many syncs", name, d, wantDurable[name])
+		}
+	}
 	// Every envelope of a reset (DM, device click, confirm click) is acknowledged, by each bot.
 	for name, a := range map[string]Acks{"bot": l.Acks, "floor": l.floor().Acks, "echo": l.BaselineAcks} {
 		if a.Sent != n*len(chatActions) || a.N != a.Sent || a.Missing != 0 {
@@ -313,6 +325,12 @@ func TestShortRunDiscordAndTeams(t *testing.T) {
 		}
 		if f.Graph.Lists != 1 || f.Graph.Resets != 1 || f.Graph.Results < 1 {
 			t.Errorf("%s floor: Graph calls per reset %+v; want one list, one reset, some result reads", l.Platform, f.Graph)
+		}
+		// Durable writes per reset, as on Slack (TestShortRun).
+		for name, d := range map[string]Durable{"floor": f.Durable, "bot": l.Durable} {
+			if want := map[string]float64{"floor": 6, "bot": 8}[name]; d.Writes != want || d.Syncs <= 0 || d.Syncs > d.Writes {
+				t.Errorf("%s %s: durable writes per reset %+v; want %v writes in at most as many syncs", l.Platform, name, d, want)
+			}
 		}
 	}
 	for _, tg := range r.Targets() {

@@ -68,6 +68,8 @@ type PlatformLevel struct {
 	// route: Discord REST ("POST /channels/{cid}/messages"), Teams Connector
 	// and token ("POST /v3/conversations/{conv}/activities").
 	API map[string]float64
+	// Durable is the durable writes and syncs per completed reset.
+	Durable Durable
 	// CPU is the bot's over the level; DriverCPU this driver's with the fakes.
 	CPU, DriverCPU time.Duration
 	Elapsed        time.Duration
@@ -168,6 +170,13 @@ func measurePlatform(ctx context.Context, o *Options, platform string, c int, fl
 	var completed atomic.Int64
 	before := ps.graph.Counts()
 	apiBefore := d.calls()
+	durable := func() durableCount {
+		if floor {
+			return readDurable(httpClient, ps.listen, true)
+		}
+		return readDurable(httpClient, ps.admin, false)
+	}
+	durableBefore := durable()
 	if !floor && o.ProfileDir != "" {
 		profiled := ps.profile(o, tag)
 		defer profiled()
@@ -194,6 +203,7 @@ func measurePlatform(ctx context.Context, o *Options, platform string, c int, fl
 	l.Acks = d.acks(ctx)
 	// After the acks: they wait for the callbacks still due, which are calls of the level.
 	l.API = apiPerReset(apiBefore, d.calls(), l.Completed)
+	l.Durable = durablePerReset(durableBefore, durable(), l.Completed)
 	l.Bot, _ = ReadMemory(ps.proc.pid())
 	if !floor {
 		l.Heap, _ = ReadHeap(httpClient, ps.admin)

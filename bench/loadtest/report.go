@@ -116,6 +116,11 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %d: %s\n", l.Concurrency, apiCell(l.API, l.floor().API))
 		}
 		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Durable writes and syncs to disk per completed reset (concurrent writes share a sync), bot / floor:")
+		for _, l := range r.Levels {
+			fmt.Fprintf(w, "  %d: %s\n", l.Concurrency, durableCell(l.Durable, l.floor().Durable))
+		}
+		fmt.Fprintln(w)
 		fmt.Fprintf(w, "Socket Mode acknowledgements (envelope written -> its ack read by the fake), ms p50 / p99 / max; late: after %v:\n", AckLate)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "employees at once\tpasscodebot\tfloor\techo\t")
@@ -296,4 +301,9 @@ func apiCell(bot, floor map[string]float64) string {
 	}
 	fmt.Fprintf(&b, "all %.2f / %.2f", tb, tf)
 	return b.String()
+}
+
+// durableCell says a level's durable writes and syncs per reset, bot / floor.
+func durableCell(bot, floor Durable) string {
+	return fmt.Sprintf("writes %.2f / %.2f, syncs %.2f / %.2f", bot.Writes, floor.Writes, bot.Syncs, floor.Syncs)
 }

@@ -205,6 +205,7 @@ type session struct {
 	graph  *graphtest.Server
 	proc   *process
 	admin  string // passcodebot's admin listener
+	floor  string // the floor's sign-in server, when the session runs it
 	routes *router
 	plan   func(n int) graphtest.Plan // how employee n's reset plays out; nil: pending once, then done
 	start  Startup
@@ -358,7 +359,7 @@ func (s *session) startFloor(ctx context.Context, o *Options, tag string) error 
 	if err != nil {
 		return err
 	}
-	s.proc = p
+	s.proc, s.floor = p, listen
 	deadline := time.Now().Add(o.Timeout)
 	for {
 		if _, err := os.Stat(ready); err == nil {
@@ -444,6 +445,14 @@ intune: {graph_url: %q, login_url: %q}
 	s.start.IdleHeap, _ = ReadHeap(httpClient, s.admin)
 	s.profile(o, tag+"-idle-heap.pprof", "heap?gc=1")
 	return nil
+}
+
+// durable reads the session's bot's durable writes and syncs so far.
+func (s *session) durable() durableCount {
+	if s.floor != "" {
+		return readDurable(httpClient, s.floor, true)
+	}
+	return readDurable(httpClient, s.admin, false)
 }
 
 // profile saves /debug/pprof/<what> of the bot into ProfileDir, when set.

@@ -176,6 +176,53 @@ func ParseHeapAlloc(r io.Reader) (uint64, error) {
 	return 0, fmt.Errorf("no HeapAlloc line in the heap profile")
 }
 
+// Durable is the durable writes a bot asked for per completed reset and the
+// syncs to disk they took (concurrent writes share one): passcodebot's from
+// its /metrics (SQLite's writer), the floor's from its GET /durable.
+type Durable struct{ Writes, Syncs float64 }
+
+// durableCount is a bot's running totals; ok is false when they could not be read.
+type durableCount struct {
+	writes, syncs float64
+	ok            bool
+}
+
+// readDurable reads passcodebot's totals from its admin listener, or with
+// floor the floor's from its sign-in server.
+func readDurable(client *http.Client, addr string, floor bool) durableCount {
+	if floor {
+		resp, err := client.Get("http://" + addr + "/durable")
+		if err != nil {
+			return durableCount{}
+		}
+		defer resp.Body.Close()
+		var c durableCount
+		if _, err := fmt.Fscan(resp.Body, &c.writes, &c.syncs); err != nil {
+			return durableCount{}
+		}
+		c.ok = true
+		return c
+	}
+	w, err := ReadMetric(client, addr, "passcodebot_store_writes_total")
+	if err != nil {
+		return durableCount{}
+	}
+	s, err := ReadMetric(client, addr, "passcodebot_store_commits_total")
+	if err != nil {
+		return durableCount{}
+	}
+	return durableCount{w, s, true}
+}
+
+// durablePerReset is the writes and syncs between two totals per completed
+// reset; zero when either could not be read.
+func durablePerReset(before, after durableCount, n int) Durable {
+	if !before.ok || !after.ok || n == 0 {
+		return Durable{}
+	}
+	return Durable{(after.writes - before.writes) / float64(n), (after.syncs - before.syncs) / float64(n)}
+}
+
 // ReadMetric reads one series' value from a Prometheus text exposition.
 func ReadMetric(client *http.Client, admin, series string) (float64, error) {
 	resp, err := client.Get("http://" + admin + "/metrics")

@@ -5,10 +5,11 @@
 // the flow must do. Per action:
 //
 //   - DM "reset": one users.info (the first time a person writes), one Graph
-//     device list, one chat.postMessage (the device list);
-//   - device click: one chat.postMessage (the sign-in link);
+//     device list, one sync, one chat.postMessage (the device list);
+//   - device click: one sync, one chat.postMessage (the sign-in link);
 //   - sign-in (three requests to its own HTTP server: the landing page, its
-//     button, the demo sign-in form): one chat.postMessage (the warning);
+//     button, the demo sign-in form): one sync, one chat.postMessage (the
+//     warning);
 //   - "Reset passcode" click: one durable record in SQLite (WAL,
 //     synchronous=FULL: synced before the reset is asked for, so a crash can
 //     never leave a reset nobody knows about; concurrent records share a
@@ -16,8 +17,17 @@
 //   - the result: Graph result reads every reset.poll_first until the
 //     passcode is there, paced across all resets at the bot's Graph budget
 //     (resetflow.GraphReadsPerSecond: a share of Intune's documented limit,
-//     so both wait alike when many resets are in flight), then one
-//     chat.postMessage with it and one with the success notice.
+//     so both wait alike when many resets are in flight), then one sync, one
+//     chat.postMessage with the passcode, one sync (the message on screen)
+//     and one chat.postMessage with the success notice.
+//
+// A sync is a line appended to a journal beside the SQLite file and
+// fdatasync'd before the post it precedes: the least a bot that promises what
+// passcodebot does (every step durable before its effect is shown, README
+// "What the bot keeps through a crash and a power loss") must do there. Lines
+// queued while one is synced share the next sync. GET /durable on the sign-in
+// server answers "writes syncs": the records and journal lines asked for, and
+// the syncs (SQLite commits and journal fdatasyncs) they took, for the driver.
 //
 // It acknowledges every envelope on the socket's event loop before anything
 // else and does the work of each action on its own goroutine. It checks
@@ -53,6 +63,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -91,10 +102,12 @@ type floor struct {
 	graph              *http.Client // with the client-credentials token
 	graphURL           string
 	db                 *records
+	journal            *journal
 	base               string // the sign-in server's URL
 	first              time.Duration
 	maxWait            time.Duration
 	resetting, success string
+	pickOnPage         bool // Discord and Teams: the device list links to the pick page
 
 	mu     sync.Mutex
 	people map[string]*person // Slack user id
@@ -140,6 +153,10 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	jr, err := openJournal(env("FLOOR_DB") + ".journal")
+	if err != nil {
+		return err
+	}
 	// Nothing closes it: a record is on disk once add returns, and the
 	// process ends with the driver's SIGTERM.
 	ln, err := net.Listen("tcp", env("FLOOR_LISTEN"))
@@ -147,11 +164,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	f := &floor{
-		api: api, graph: cc.Client(context.WithValue(ctx, oauth2.HTTPClient, pool())), graphURL: graphURL, db: db,
+		api: api, graph: cc.Client(context.WithValue(ctx, oauth2.HTTPClient, pool())), graphURL: graphURL, db: db, journal: jr,
 		base: "http://" + ln.Addr().String(), first: first, maxWait: maxWait,
 		resetting: env("FLOOR_TEXT_RESETTING"), success: env("FLOOR_TEXT_SUCCESS"),
 		people: map[string]*person{}, links: map[string]string{},
 	}
+	f.pickOnPage = env("FLOOR_PLATFORM") == "discord" || env("FLOOR_PLATFORM") == "teams"
 	mux := f.routes()
 	switch env("FLOOR_PLATFORM") {
 	case "discord":
@@ -255,6 +273,9 @@ func (f *floor) devices(ctx context.Context, user, channel string) error {
 	f.mu.Lock()
 	f.people[user] = p
 	f.mu.Unlock()
+	if err := f.journal.add(ctx, "devices listed"); err != nil {
+		return err
+	}
 	return f.post(ctx, channel, "Which device?",
 		slack.NewActionBlock("pcb_choices", slack.NewButtonBlockElement("pcb_choice_0", p.device, slack.NewTextBlockObject(slack.PlainTextType, p.name, false, false))))
 }
@@ -273,6 +294,9 @@ func (f *floor) link(ctx context.Context, user string) error {
 	f.mu.Unlock()
 	btn := slack.NewButtonBlockElement("pcb_link", "", slack.NewTextBlockObject(slack.PlainTextType, "Sign in", false, false))
 	btn.URL = f.base + "/r/" + token
+	if err := f.journal.add(ctx, "link issued"); err != nil {
+		return err
+	}
 	return f.post(ctx, p.channel, "Sign in again", slack.NewActionBlock("pcb_signin", btn))
 }
 
@@ -285,6 +309,13 @@ func (f *floor) routes() *http.ServeMux {
 		fmt.Fprintf(w, `<form method="post" action="/r/%s"><button>Continue</button></form><script>document.forms[0].submit()</script>`, html.EscapeString(r.PathValue("token")))
 	})
 	mux.HandleFunc("POST /r/{token}", func(w http.ResponseWriter, r *http.Request) {
+		if f.pickOnPage {
+			// Discord and Teams: this is the device's pick, recorded before the sign-in.
+			if err := f.journal.add(r.Context(), "link issued"); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
 		fmt.Fprintf(w, `<form method="post" action="/local/signin"><input type="hidden" name="token" value="%s"><button>Sign in</button></form>`, html.EscapeString(r.PathValue("token")))
 	})
 	mux.HandleFunc("POST /local/signin", func(w http.ResponseWriter, r *http.Request) {
@@ -297,11 +328,18 @@ func (f *floor) routes() *http.ServeMux {
 			http.Error(w, "unknown link", http.StatusNotFound)
 			return
 		}
+		if err := f.journal.add(r.Context(), "signed in"); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		if err := f.out.warning(r.Context(), p); err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		_, _ = w.Write([]byte("Signed in. Go back to Slack.\n"))
+	})
+	mux.HandleFunc("GET /durable", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%d %d\n", f.db.writes.Load()+f.journal.writes.Load(), f.db.syncs.Load()+f.journal.syncs.Load())
 	})
 	return mux
 }
@@ -341,7 +379,13 @@ func (f *floor) reset(ctx context.Context, user string) error {
 		}
 		for _, r := range res.Results {
 			if r.Type == "#microsoft.graph.resetPasscodeActionResult" && r.State == "done" {
+				if err := f.journal.add(ctx, "result"); err != nil {
+					return err
+				}
 				if err := f.out.secret(ctx, p, r.Passcode); err != nil {
+					return err
+				}
+				if err := f.journal.add(ctx, "passcode shown"); err != nil {
 					return err
 				}
 				return f.out.text(ctx, p, strings.ReplaceAll(f.success, "{device}", p.name))
@@ -408,8 +452,9 @@ func (f *floor) graphDo(ctx context.Context, method, path string, into any) erro
 // records is the durable record of resets asked for: each add returns once
 // its row is synced, and the adds that queued meanwhile share one commit.
 type records struct {
-	db    *sql.DB
-	queue chan *record
+	db            *sql.DB
+	queue         chan *record
+	writes, syncs atomic.Int64
 }
 
 type record struct {
@@ -437,6 +482,7 @@ func (r *records) add(ctx context.Context, user, device string) error {
 	rec := &record{user: user, device: device, at: time.Now(), err: make(chan error, 1)}
 	select {
 	case r.queue <- rec:
+		r.writes.Add(1)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -461,6 +507,9 @@ func (r *records) run() {
 			}
 		}
 		err := r.commit(batch)
+		if err == nil {
+			r.syncs.Add(1)
+		}
 		for _, b := range batch {
 			b.err <- err
 		}
@@ -479,4 +528,74 @@ func (r *records) commit(batch []*record) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// journal is where the floor syncs the steps before their posts: each add
+// appends a line and returns once it is fdatasync'd; lines queued while one
+// sync runs share the next (group commit, as passcodebot's SQLite writer).
+type journal struct {
+	file          *os.File
+	queue         chan *entry
+	writes, syncs atomic.Int64
+}
+
+type entry struct {
+	line string
+	err  chan error
+}
+
+func openJournal(path string) (*journal, error) {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	j := &journal{file: fh, queue: make(chan *entry, 256)}
+	go j.run()
+	return j, nil
+}
+
+func (j *journal) add(ctx context.Context, what string) error {
+	e := &entry{line: time.Now().UTC().Format(time.RFC3339Nano) + " " + what + "\n", err: make(chan error, 1)}
+	select {
+	case j.queue <- e:
+		j.writes.Add(1)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-e.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (j *journal) run() {
+	var buf []byte
+	for e := range j.queue {
+		batch := []*entry{e}
+	more:
+		for len(batch) < 256 {
+			select {
+			case next := <-j.queue:
+				batch = append(batch, next)
+			default:
+				break more
+			}
+		}
+		buf = buf[:0]
+		for _, b := range batch {
+			buf = append(buf, b.line...)
+		}
+		_, err := j.file.Write(buf)
+		if err == nil {
+			err = syscall.Fdatasync(int(j.file.Fd()))
+		}
+		if err == nil {
+			j.syncs.Add(1)
+		}
+		for _, b := range batch {
+			b.err <- err
+		}
+	}
 }

@@ -219,6 +219,9 @@ func (f *floor) discordDevices(ctx context.Context, s *discordgo.Session, user, 
 		return err
 	}
 	token := f.remember(user, &person{email: upn, channel: channel, device: id, name: name})
+	if err := f.journal.add(ctx, "devices listed"); err != nil {
+		return err
+	}
 	_, err = s.ChannelMessageSendComplex(channel, &discordgo.MessageSend{Content: "Which device?", Components: []discordgo.MessageComponent{
 		discordgo.ActionsRow{Components: []discordgo.MessageComponent{discordgo.Button{Label: "1. " + name, Style: discordgo.LinkButton, URL: f.base + "/r/" + token}}},
 	}}, discordgo.WithContext(ctx))
@@ -385,5 +388,8 @@ func (f *floor) teamsDevices(ctx context.Context, out teamsOutput, user string, 
 	}
 	p.device, p.name = id, name
 	token := f.remember(user, p)
+	if err := f.journal.add(ctx, "devices listed"); err != nil {
+		return err
+	}
 	return out.send(ctx, p, card("Which device?", map[string]any{"type": "Action.OpenUrl", "title": "1. " + name, "url": f.base + "/r/" + token}))
 }

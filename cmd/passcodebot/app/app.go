@@ -304,6 +304,9 @@ func run(ctx context.Context, cfg *config.Config, stdin io.Reader, stdout io.Wri
 
 	var engine *resetflow.Engine
 	m := metrics.New(func() int { return engine.Active() }, alerts.Pending)
+	if c, ok := db.(commitCounter); ok {
+		m.StoreWrites(c.Writes, c.Commits)
+	}
 	engine, err = resetflow.New(cfg.EngineConfig(publicURL), resetflow.Deps{
 		Clock: clk, Catalog: cat, Devices: m.Devices(tap.Devices(devices)), Directory: directory,
 		Messenger: router, Alerter: m.Alerter(tap.Alerter(alerts)), Recorder: m.Recorder(tap.Recorder(db)), Store: db, Links: db, Log: log,

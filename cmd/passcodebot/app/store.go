@@ -35,9 +35,17 @@ type store interface {
 	KeepAlerts(ctx context.Context, channel string, alerts []resetflow.Alert) error
 }
 
+// commitCounter is a store that counts its writes and commits (SQLite's group
+// commit), shown on /metrics.
+type commitCounter interface {
+	Writes() int64
+	Commits() int64
+}
+
 var (
-	_ store = (*sqlite.DB)(nil)
-	_ store = (*postgres.DB)(nil)
+	_ commitCounter = (*sqlite.DB)(nil)
+	_ store         = (*sqlite.DB)(nil)
+	_ store         = (*postgres.DB)(nil)
 )
 
 // openStore opens the configured store and applies its pending migrations.

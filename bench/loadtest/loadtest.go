@@ -167,7 +167,7 @@ type Level struct {
 	Graph    GraphPerReset // over completed resets
 	// API is the fake Slack's Web API calls per completed reset, by method
 	// (Slack levels only).
-	API     map[string]float64
+	API map[string]float64
 	// Durable is the durable writes and syncs per completed reset.
 	Durable Durable
 	Elapsed time.Duration

@@ -334,8 +334,9 @@ func TestShortRunDiscordAndTeams(t *testing.T) {
 		}
 	}
 	for _, tg := range r.Targets() {
-		// Completion and acknowledgement in time; the ratios to the floor are measurements, not checks.
-		if (strings.HasPrefix(tg.Name, PlatformDiscord+":") || strings.HasPrefix(tg.Name, PlatformTeams+":")) && !strings.Contains(tg.Name, "x of the floor") {
+		// Completion and acknowledgement in time; the ratios to the floor and the idle RSS are measurements, not checks.
+		if (strings.HasPrefix(tg.Name, PlatformDiscord+":") || strings.HasPrefix(tg.Name, PlatformTeams+":")) &&
+			!strings.Contains(tg.Name, "x of the floor") && !strings.Contains(tg.Name, "idle RSS") {
 			if !tg.Met {
 				t.Errorf("target %s: %s", tg.Name, tg.Got)
 			}
@@ -355,5 +356,29 @@ func TestParsePlatforms(t *testing.T) {
 		if _, err := ParsePlatforms(bad); err == nil {
 			t.Errorf("ParsePlatforms(%q): no error", bad)
 		}
+	}
+}
+
+// TestPlatformIdleRSSTarget: Discord's and Teams' idle RSS is held to the
+// same 20 MiB as Slack's, from the median of their levels' starts.
+func TestPlatformIdleRSSTarget(t *testing.T) {
+	lv := func(p string, idle int64) PlatformLevel {
+		return PlatformLevel{Platform: p, Start: Startup{IdleRSS: idle}}
+	}
+	r := &Report{Platforms: []PlatformLevel{
+		lv(PlatformDiscord, 21<<20), lv(PlatformDiscord, 19<<20), lv(PlatformDiscord, 23<<20),
+		lv(PlatformTeams, 17<<20), lv(PlatformTeams, 18<<20),
+	}}
+	got := map[string]Target{}
+	for _, tg := range r.platformTargets() {
+		if strings.Contains(tg.Name, "idle RSS") {
+			got[strings.SplitN(tg.Name, ":", 2)[0]] = tg
+		}
+	}
+	if d := got[PlatformDiscord]; d.Met || !strings.HasPrefix(d.Got, "21.0 MiB") {
+		t.Errorf("discord: %+v; want missed at the median, 21.0 MiB", d)
+	}
+	if tm := got[PlatformTeams]; !tm.Met || !strings.HasPrefix(tm.Got, "17.0 MiB") {
+		t.Errorf("teams: %+v; want met at 17.0 MiB (the lower middle of two)", tm)
 	}
 }

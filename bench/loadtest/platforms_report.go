@@ -83,6 +83,20 @@ func (l PlatformLevel) FloorRSS() float64 {
 // floor there (when it ran) and the acknowledgements; there is no echo bot.
 func (r *Report) platformTargets() []Target {
 	var ts []Target
+	// Idle RSS, as on Slack: each level starts its own bot; the median of their starts.
+	idle := map[string][]Startup{}
+	var order []string
+	for _, l := range r.Platforms {
+		if _, ok := idle[l.Platform]; !ok {
+			order = append(order, l.Platform)
+		}
+		idle[l.Platform] = append(idle[l.Platform], l.Start)
+	}
+	for _, p := range order {
+		_, m := medianStart(idle[p])
+		ts = append(ts, Target{fmt.Sprintf("%s: idle RSS (ready, connected, no conversation) at most %s MiB", p, mib(TargetIdleRSS)),
+			fmt.Sprintf("%s MiB (median of its %d levels' starts)", mib(m), len(idle[p])), m > 0 && m <= TargetIdleRSS})
+	}
 	for _, l := range r.Platforms {
 		if f := l.Floor; f != nil {
 			ok := l.Reply.N > 0 && f.Reply.N > 0

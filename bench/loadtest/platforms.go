@@ -236,6 +236,7 @@ type platformSession struct {
 	proc   *process
 	admin  string // the admin listener (metrics, pprof)
 	listen string // the bot's HTTP server (sign-in pages; Teams' endpoint)
+	tag    string // names the level's files
 	start  Startup
 }
 
@@ -250,6 +251,7 @@ func (ps *platformSession) close() {
 // startBot runs passcodebot with the driver's chat against its fake, Intune
 // on the fake Graph and the demo sign-in on loopback, as the Slack run does.
 func (ps *platformSession) startBot(ctx context.Context, o *Options, tag string) error {
+	ps.tag = tag
 	var err error
 	if ps.admin, err = freeAddr(); err != nil {
 		return err
@@ -385,6 +387,14 @@ func (ps *platformSession) settle(ctx context.Context, o *Options, p *process, t
 	time.Sleep(idleSettle)
 	if m, err := ReadMemory(p.pid()); err == nil {
 		ps.start.IdleRSS, ps.start.IdleAnon, ps.start.IdleFile = m.RSS, m.Anon, m.File
+	}
+	if ps.admin != "" { // passcodebot, not the floor
+		ps.start.IdleHeap, _ = ReadHeap(httpClient, ps.admin)
+		if o.ProfileDir != "" {
+			if err := saveProfile("http://"+ps.admin+"/debug/pprof/heap?gc=1", filepath.Join(o.ProfileDir, ps.tag+"-idle-heap.pprof")); err != nil {
+				fmt.Fprintf(o.Progress, "profile %s-idle-heap.pprof: %v\n", ps.tag, err)
+			}
+		}
 	}
 	return nil
 }

@@ -49,6 +49,14 @@ func (r *Report) printPlatforms(w io.Writer) {
 		fmt.Fprintf(w, "  %s at %d: %s\n", l.Platform, l.Concurrency, apiCell(l.API, l.floor().API))
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Idle, 500ms after the bot is ready and connected, before its level's first conversation:")
+	for _, l := range r.Platforms {
+		f := l.floor()
+		fmt.Fprintf(w, "  %s at %d: passcodebot RSS %s MiB (anonymous %s, file %s), live heap %s MiB; floor RSS %s MiB (anonymous %s, file %s)\n",
+			l.Platform, l.Concurrency, mib(l.Start.IdleRSS), mib(l.Start.IdleAnon), mib(l.Start.IdleFile), mib(int64(l.Start.IdleHeap)),
+			mib(f.Start.IdleRSS), mib(f.Start.IdleAnon), mib(f.Start.IdleFile))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Durable writes and syncs to disk per completed reset, bot / floor:")
 	for _, l := range r.Platforms {
 		fmt.Fprintf(w, "  %s at %d: %s\n", l.Platform, l.Concurrency, durableCell(l.Durable, l.floor().Durable))

@@ -17,19 +17,22 @@ import (
 // of what the bot spends in SQLite per reset (README, "Load benchmark").
 func BenchmarkCommit(b *testing.B) {
 	ctx := context.Background()
+	dm := func(i int) resetflow.Commit {
+		flow := fmt.Sprintf("f%d", i)
+		ev := resetflow.Event{Time: t0, Flow: flow, Step: "request", Platform: "slack", ChatUser: "U1", UserID: "u1", UserUPN: "alice@contoso.example"}
+		listed := ev
+		listed.Step, listed.Outcome, listed.Detail = "devices", "listed", "3 devices"
+		return resetflow.Commit{Events: []resetflow.Event{ev, listed},
+			Opened: &resetflow.OpenedConversation{Flow: flow, To: resetflow.Address{Platform: "slack", UserID: "U1", Channel: "D1"}, Locale: "en", At: t0}}
+	}
 	for _, tc := range []struct {
-		name string
-		c    func(i int) resetflow.Commit
+		name    string
+		console bool // the helpdesk console's indexes and rollup triggers
+		c       func(i int) resetflow.Commit
 	}{
-		{"dm", func(i int) resetflow.Commit {
-			flow := fmt.Sprintf("f%d", i)
-			ev := resetflow.Event{Time: t0, Flow: flow, Step: "request", Platform: "slack", ChatUser: "U1", UserID: "u1", UserUPN: "alice@contoso.example"}
-			listed := ev
-			listed.Step, listed.Outcome, listed.Detail = "devices", "listed", "3 devices"
-			return resetflow.Commit{Events: []resetflow.Event{ev, listed},
-				Opened: &resetflow.OpenedConversation{Flow: flow, To: resetflow.Address{Platform: "slack", UserID: "U1", Channel: "D1"}, Locale: "en", At: t0}}
-		}},
-		{"signin", func(i int) resetflow.Commit {
+		{"dm", false, dm},
+		{"dm-console", true, dm},
+		{"signin", false, func(i int) resetflow.Commit {
 			return resetflow.Commit{Events: []resetflow.Event{{Time: t0, Flow: fmt.Sprintf("f%d", i), Step: "signin", Outcome: "ok",
 				Platform: "slack", ChatUser: "U1", UserID: "u1", UserUPN: "alice@contoso.example", DeviceID: "dev-1"}}}
 		}},
@@ -40,6 +43,11 @@ func BenchmarkCommit(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer db.Close()
+			if tc.console {
+				if _, err := db.Console(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			i := 0

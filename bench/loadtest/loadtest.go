@@ -168,8 +168,10 @@ type Level struct {
 	// API is the fake Slack's Web API calls per completed reset, by method
 	// (Slack levels only).
 	API map[string]float64
-	// Durable is the durable writes and syncs per completed reset.
+	// Durable is the durable writes and syncs per completed reset; Allocs
+	// the heap allocated and the GCs run per completed reset.
 	Durable Durable
+	Allocs  Allocs
 	Elapsed time.Duration
 
 	// CPU is the CPU time the bot used during the run; DriverCPU is this
@@ -561,7 +563,7 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	var completed atomic.Int64
 	before := s.graph.Counts()
 	apiBefore := s.routes.counts()
-	durableBefore := s.durable()
+	totalsBefore := s.totals()
 	firstEnv := s.delivered()
 	if profile != "" {
 		profiled := s.profileCPU(o, profile)
@@ -589,7 +591,7 @@ func (s *session) resets(ctx context.Context, o *Options, c, from, total int, pr
 	l.API = apiPerReset(apiBefore, s.routes.counts(), l.Completed)
 	l.Acks = s.acks(ctx, firstEnv)
 	// After the acks: the bot's last step of a reset may still be committing.
-	l.Durable = durablePerReset(durableBefore, s.durable(), l.Completed)
+	l.Durable, l.Allocs = countsPerReset(totalsBefore, s.totals(), l.Completed)
 	return l
 }
 

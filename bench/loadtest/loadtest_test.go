@@ -180,6 +180,12 @@ func TestShortRun(t *testing.T) {
 			t.Errorf("%s: durable writes per reset %+v; want %v writes in at most as many syncs", name, d, wantDurable[name])
 		}
 	}
+	// The heap each allocated per reset is read (a reset allocates some).
+	for name, al := range map[string]Allocs{"floor": l.floor().Allocs, "bot": l.Allocs} {
+		if al.KiB <= 0 || al.GCs < 0 {
+			t.Errorf("%s: allocations per reset %+v; not read", name, al)
+		}
+	}
 	// Every envelope of a reset (DM, device click, confirm click) is acknowledged, by each bot.
 	for name, a := range map[string]Acks{"bot": l.Acks, "floor": l.floor().Acks, "echo": l.BaselineAcks} {
 		if a.Sent != n*len(chatActions) || a.N != a.Sent || a.Missing != 0 {
@@ -330,6 +336,11 @@ func TestShortRunDiscordAndTeams(t *testing.T) {
 		for name, d := range map[string]Durable{"floor": f.Durable, "bot": l.Durable} {
 			if want := map[string]float64{"floor": 6, "bot": 8}[name]; d.Writes != want || d.Syncs <= 0 || d.Syncs > d.Writes {
 				t.Errorf("%s %s: durable writes per reset %+v; want %v writes in at most as many syncs", l.Platform, name, d, want)
+			}
+		}
+		for name, al := range map[string]Allocs{"floor": f.Allocs, "bot": l.Allocs} {
+			if al.KiB <= 0 || al.GCs < 0 {
+				t.Errorf("%s %s: allocations per reset %+v; not read", l.Platform, name, al)
 			}
 		}
 	}

@@ -68,8 +68,10 @@ type PlatformLevel struct {
 	// route: Discord REST ("POST /channels/{cid}/messages"), Teams Connector
 	// and token ("POST /v3/conversations/{conv}/activities").
 	API map[string]float64
-	// Durable is the durable writes and syncs per completed reset.
+	// Durable is the durable writes and syncs per completed reset; Allocs
+	// the heap allocated and the GCs run per completed reset.
 	Durable Durable
+	Allocs  Allocs
 	// CPU is the bot's over the level; DriverCPU this driver's with the fakes.
 	CPU, DriverCPU time.Duration
 	Elapsed        time.Duration
@@ -170,13 +172,13 @@ func measurePlatform(ctx context.Context, o *Options, platform string, c int, fl
 	var completed atomic.Int64
 	before := ps.graph.Counts()
 	apiBefore := d.calls()
-	durable := func() durableCount {
+	read := func() totals {
 		if floor {
-			return readDurable(httpClient, ps.listen, true)
+			return readTotals(httpClient, ps.listen, true)
 		}
-		return readDurable(httpClient, ps.admin, false)
+		return readTotals(httpClient, ps.admin, false)
 	}
-	durableBefore := durable()
+	totalsBefore := read()
 	if !floor && o.ProfileDir != "" {
 		profiled := ps.profile(o, tag)
 		defer profiled()
@@ -203,7 +205,7 @@ func measurePlatform(ctx context.Context, o *Options, platform string, c int, fl
 	l.Acks = d.acks(ctx)
 	// After the acks: they wait for the callbacks still due, which are calls of the level.
 	l.API = apiPerReset(apiBefore, d.calls(), l.Completed)
-	l.Durable = durablePerReset(durableBefore, durable(), l.Completed)
+	l.Durable, l.Allocs = countsPerReset(totalsBefore, read(), l.Completed)
 	l.Bot, _ = ReadMemory(ps.proc.pid())
 	if !floor {
 		l.Heap, _ = ReadHeap(httpClient, ps.admin)

@@ -62,6 +62,11 @@ func (r *Report) printPlatforms(w io.Writer) {
 		fmt.Fprintf(w, "  %s at %d: %s\n", l.Platform, l.Concurrency, durableCell(l.Durable, l.floor().Durable))
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Heap allocated and garbage collections per completed reset, bot / floor:")
+	for _, l := range r.Platforms {
+		fmt.Fprintf(w, "  %s at %d: %s\n", l.Platform, l.Concurrency, allocCell(l.Allocs, l.floor().Allocs))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Acknowledgements, ms p50 / p99 / max; late: after %v:\n", AckLate)
 	for _, l := range r.Platforms {
 		fmt.Fprintf(w, "  %s at %d (%s): passcodebot %s; floor %s\n", l.Platform, l.Concurrency, platformAck[l.Platform], ackCell(l.Acks), ackCell(l.floor().Acks))

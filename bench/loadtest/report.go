@@ -121,6 +121,11 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %d: %s\n", l.Concurrency, durableCell(l.Durable, l.floor().Durable))
 		}
 		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Heap allocated and garbage collections per completed reset, bot / floor:")
+		for _, l := range r.Levels {
+			fmt.Fprintf(w, "  %d: %s\n", l.Concurrency, allocCell(l.Allocs, l.floor().Allocs))
+		}
+		fmt.Fprintln(w)
 		fmt.Fprintf(w, "Socket Mode acknowledgements (envelope written -> its ack read by the fake), ms p50 / p99 / max; late: after %v:\n", AckLate)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "employees at once\tpasscodebot\tfloor\techo\t")
@@ -306,4 +311,9 @@ func apiCell(bot, floor map[string]float64) string {
 // durableCell says a level's durable writes and syncs per reset, bot / floor.
 func durableCell(bot, floor Durable) string {
 	return fmt.Sprintf("writes %.2f / %.2f, syncs %.2f / %.2f", bot.Writes, floor.Writes, bot.Syncs, floor.Syncs)
+}
+
+// allocCell says a level's heap allocated and GCs per reset, bot / floor.
+func allocCell(bot, floor Allocs) string {
+	return fmt.Sprintf("%.0f / %.0f KiB, %.3f / %.3f GCs", bot.KiB, floor.KiB, bot.GCs, floor.GCs)
 }

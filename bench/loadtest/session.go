@@ -447,12 +447,12 @@ intune: {graph_url: %q, login_url: %q}
 	return nil
 }
 
-// durable reads the session's bot's durable writes and syncs so far.
-func (s *session) durable() durableCount {
+// totals reads the session's bot's counters so far.
+func (s *session) totals() totals {
 	if s.floor != "" {
-		return readDurable(httpClient, s.floor, true)
+		return readTotals(httpClient, s.floor, true)
 	}
-	return readDurable(httpClient, s.admin, false)
+	return readTotals(httpClient, s.admin, false)
 }
 
 // profile saves /debug/pprof/<what> of the bot into ProfileDir, when set.

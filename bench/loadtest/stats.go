@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -181,46 +182,64 @@ func ParseHeapAlloc(r io.Reader) (uint64, error) {
 // its /metrics (SQLite's writer), the floor's from its GET /durable.
 type Durable struct{ Writes, Syncs float64 }
 
-// durableCount is a bot's running totals; ok is false when they could not be read.
-type durableCount struct {
-	writes, syncs float64
-	ok            bool
+// Allocs is the heap a bot allocated per completed reset (Go's TotalAlloc),
+// in KiB, and the garbage collections it ran per reset: what its GC pays for.
+type Allocs struct{ KiB, GCs float64 }
+
+// totals are a bot's running counters; ok is false when they could not be read.
+type totals struct {
+	writes, syncs, alloc, gcs float64
+	ok                        bool
 }
 
-// readDurable reads passcodebot's totals from its admin listener, or with
-// floor the floor's from its sign-in server.
-func readDurable(client *http.Client, addr string, floor bool) durableCount {
+// readTotals reads passcodebot's counters from its admin listener's /metrics,
+// or with floor the floor's from GET /durable on its sign-in server.
+func readTotals(client *http.Client, addr string, floor bool) totals {
+	url := "http://" + addr + "/metrics"
 	if floor {
-		resp, err := client.Get("http://" + addr + "/durable")
-		if err != nil {
-			return durableCount{}
-		}
-		defer resp.Body.Close()
-		var c durableCount
-		if _, err := fmt.Fscan(resp.Body, &c.writes, &c.syncs); err != nil {
-			return durableCount{}
+		url = "http://" + addr + "/durable"
+	}
+	resp, err := client.Get(url)
+	if err != nil {
+		return totals{}
+	}
+	defer resp.Body.Close()
+	var c totals
+	if floor {
+		if _, err := fmt.Fscan(resp.Body, &c.writes, &c.syncs, &c.alloc, &c.gcs); err != nil {
+			return totals{}
 		}
 		c.ok = true
 		return c
 	}
-	w, err := ReadMetric(client, addr, "passcodebot_store_writes_total")
+	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return durableCount{}
+		return totals{}
 	}
-	s, err := ReadMetric(client, addr, "passcodebot_store_commits_total")
-	if err != nil {
-		return durableCount{}
+	for _, m := range []struct {
+		series string
+		v      *float64
+	}{
+		{"passcodebot_store_writes_total", &c.writes}, {"passcodebot_store_commits_total", &c.syncs},
+		{"go_memstats_alloc_bytes_total", &c.alloc}, {"go_gc_cycles_total", &c.gcs},
+	} {
+		if *m.v, err = ParseMetric(bytes.NewReader(b), m.series); err != nil {
+			return totals{}
+		}
 	}
-	return durableCount{w, s, true}
+	c.ok = true
+	return c
 }
 
-// durablePerReset is the writes and syncs between two totals per completed
-// reset; zero when either could not be read.
-func durablePerReset(before, after durableCount, n int) Durable {
+// countsPerReset is the writes, syncs and allocations between two readings per
+// completed reset; zero when either could not be read.
+func countsPerReset(before, after totals, n int) (Durable, Allocs) {
 	if !before.ok || !after.ok || n == 0 {
-		return Durable{}
+		return Durable{}, Allocs{}
 	}
-	return Durable{(after.writes - before.writes) / float64(n), (after.syncs - before.syncs) / float64(n)}
+	f := func(a, b float64) float64 { return (b - a) / float64(n) }
+	return Durable{f(before.writes, after.writes), f(before.syncs, after.syncs)},
+		Allocs{f(before.alloc, after.alloc) / 1024, f(before.gcs, after.gcs)}
 }
 
 // ReadMetric reads one series' value from a Prometheus text exposition.

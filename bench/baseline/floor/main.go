@@ -26,8 +26,9 @@
 // passcodebot does (every step durable before its effect is shown, README
 // "What the bot keeps through a crash and a power loss") must do there. Lines
 // queued while one is synced share the next sync. GET /durable on the sign-in
-// server answers "writes syncs": the records and journal lines asked for, and
-// the syncs (SQLite commits and journal fdatasyncs) they took, for the driver.
+// server answers "writes syncs alloc gcs": the records and journal lines asked
+// for, the syncs (SQLite commits and journal fdatasyncs) they took, the heap
+// allocated so far and the garbage collections run, for the driver.
 //
 // It acknowledges every envelope on the socket's event loop before anything
 // else and does the work of each action on its own goroutine. It checks
@@ -61,6 +62,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -339,7 +341,9 @@ func (f *floor) routes() *http.ServeMux {
 		_, _ = w.Write([]byte("Signed in. Go back to Slack.\n"))
 	})
 	mux.HandleFunc("GET /durable", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "%d %d\n", f.db.writes.Load()+f.journal.writes.Load(), f.db.syncs.Load()+f.journal.syncs.Load())
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(w, "%d %d %d %d\n", f.db.writes.Load()+f.journal.writes.Load(), f.db.syncs.Load()+f.journal.syncs.Load(), ms.TotalAlloc, ms.NumGC)
 	})
 	return mux
 }

@@ -32,7 +32,7 @@ func TestHelpdeskAlertsSurviveARateLimit(t *testing.T) {
 		t.Fatalf("posted before Retry-After: %d", n)
 	}
 	e.clk.Advance(3 * time.Second)
-	digest := e.waitMessage(helpdesk, "digest", hasText("3 helpdesk alerts"))
+	digest := e.WaitMessage(helpdesk, "digest", slacktest.HasText("3 helpdesk alerts"))
 	text := digest.Texts()
 	for _, want := range []string{
 		"Passcode reset failed", "Passcode reset impossible: factory reset needed", "Possible malicious reset attempt",
@@ -60,14 +60,14 @@ func TestHelpdeskAlertsSurviveARateLimit(t *testing.T) {
 	e.alerts.Alert(e.ctx, alert("a4", resetflow.AlertLimitReached))
 	e.clk.WaitForTimers(1)
 	e.clk.Advance(time.Second)
-	single := e.waitMessage(helpdesk, "single alert", hasText("Passcode reset limit reached"))
+	single := e.WaitMessage(helpdesk, "single alert", slacktest.HasText("Passcode reset limit reached"))
 	if strings.Contains(single.Texts(), "helpdesk alerts while") || len(single.Actions()) != 1 {
 		t.Errorf("single alert: %q %+v", single.Texts(), single.Actions())
 	}
 
 	// "I'm on it" on the second alert of the digest.
-	click := e.click(helper, digest, "alert_take", "a2")
-	e.waitMessage(helpdesk, "taken", func(m slacktest.Message) bool {
+	click := e.Click(helper, digest, "alert_take", "a2")
+	e.WaitMessage(helpdesk, "taken", func(m slacktest.Message) bool {
 		return m.TS == digest.TS && strings.Contains(m.Texts(), "<@U0HELPER> is on it")
 	})
 	m, _ := e.fs.Message(helpdesk, digest.TS)
@@ -82,7 +82,7 @@ func TestHelpdeskAlertsSurviveARateLimit(t *testing.T) {
 	case <-e.ctx.Done():
 		t.Fatal("OnAlertTaken not called")
 	}
-	e.deliver(e.fs.Retry(click))
+	e.Deliver(e.fs.Retry(click))
 	e.barrier()
 	select {
 	case got := <-e.taken:
@@ -127,7 +127,7 @@ func TestAccountLinkingAlerts(t *testing.T) {
 	e := start(t, options{})
 	u := resetflow.User{ID: "u-alice", UPN: "alice@contoso.example", DisplayName: "Alice Anderson"}
 	e.alerts.Alert(e.ctx, resetflow.Alert{ID: "l1", Kind: resetflow.AlertLinkRefused, Time: e.clk.Now(), Platform: "discord", ChatUser: "1175000000000000042", ChatName: "Mallory (@mallory)", User: u, Detail: "reason=typed_by_other_account"})
-	m := e.waitMessage(helpdesk, "link refused", hasText("Account linking refused"))
+	m := e.WaitMessage(helpdesk, "link refused", slacktest.HasText("Account linking refused"))
 	for _, want := range []string{"Account linking refused: possible account takeover attempt", "discord 1175000000000000042 Mallory (@mallory)", "Alice Anderson (alice@contoso.example)", "reason=typed_by_other_account"} {
 		if !strings.Contains(m.Texts(), want) {
 			t.Errorf("alert lacks %q:\n%s", want, m.Texts())
@@ -136,7 +136,7 @@ func TestAccountLinkingAlerts(t *testing.T) {
 	e.clk.WaitForTimers(1)
 	e.clk.Advance(time.Second)
 	e.alerts.Alert(e.ctx, resetflow.Alert{ID: "l2", Kind: resetflow.AlertAccountLinked, Time: e.clk.Now(), Platform: "discord", ChatUser: "1175000000000000042", ChatName: "Alice (@alice)", User: u})
-	m = e.waitMessage(helpdesk, "account linked", hasText("Chat account linked to a company account"))
+	m = e.WaitMessage(helpdesk, "account linked", slacktest.HasText("Chat account linked to a company account"))
 	if !strings.Contains(m.Texts(), "Alice (@alice)") {
 		t.Errorf("alert lacks the chat account name:\n%s", m.Texts())
 	}

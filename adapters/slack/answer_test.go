@@ -32,7 +32,7 @@ func TestConfirmAnsweredInTheWarning(t *testing.T) {
 	warning := e.resetUntilWarning(nil)
 	seq := lastSeq(e)
 	e.confirm(warning)
-	m := e.waitMessage(im, "resetting in the warning", func(m slacktest.Message) bool {
+	m := e.WaitMessage(im, "resetting in the warning", func(m slacktest.Message) bool {
 		return m.TS == warning.TS && strings.Contains(m.Texts(), "Resetting the passcode of Alice's Pixel 8")
 	})
 	if !strings.Contains(m.Texts(), "Warning: after the passcode") || !strings.Contains(m.Texts(), "You chose: Reset passcode") || len(m.Actions()) != 0 {
@@ -49,7 +49,7 @@ func TestConfirmAnsweredInTheWarning(t *testing.T) {
 	if pass.TS == warning.TS {
 		t.Fatal("the passcode was written into the warning")
 	}
-	final := e.waitMessage(im, "progress done", func(m slacktest.Message) bool {
+	final := e.WaitMessage(im, "progress done", func(m slacktest.Message) bool {
 		return m.TS == warning.TS && strings.Contains(m.Texts(), "Passcode reset of Alice's Pixel 8: done")
 	})
 	if !strings.Contains(final.Texts(), "Warning: after the passcode") || !strings.Contains(final.Texts(), "You chose: Reset passcode") ||
@@ -79,13 +79,13 @@ func TestConfirmAnsweredInTheWarning(t *testing.T) {
 func TestClickOnAnOlderMessageIsAnsweredBelow(t *testing.T) {
 	e := start(t, options{})
 	im := slacktest.IM(alice)
-	e.deliver(e.fs.DM(alice, "reset"))
-	old := e.waitMessage(im, "device list", hasAction("pcb_choice_1"))
-	e.deliver(e.fs.DM(alice, "cancel"))
-	e.waitMessage(im, "cancelled", hasText("Cancelled. Nothing was changed."))
+	e.Deliver(e.fs.DM(alice, "reset"))
+	old := e.WaitMessage(im, "device list", slacktest.HasAction("pcb_choice_1"))
+	e.Deliver(e.fs.DM(alice, "cancel"))
+	e.WaitMessage(im, "cancelled", slacktest.HasText("Cancelled. Nothing was changed."))
 	seq := lastSeq(e)
-	e.click(alice, old, "pcb_choice_1", "")
-	e.waitMessage(im, "the old list without buttons", func(m slacktest.Message) bool {
+	e.Click(alice, old, "pcb_choice_1", "")
+	e.WaitMessage(im, "the old list without buttons", func(m slacktest.Message) bool {
 		return m.TS == old.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "You chose: Alice's Pixel 8")
 	})
 	answer, err := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool { return c.Seq > seq && c.Method == "chat.postMessage" })
@@ -109,7 +109,7 @@ func TestAnswerInPlaceFailsThenPosted(t *testing.T) {
 	warning := e.resetUntilWarning(nil)
 	e.fs.FailNextWith("chat.update", im, 2, "message_not_found")
 	seq := lastSeq(e)
-	e.click(alice, warning, "pcb_button_0", "")
+	e.Click(alice, warning, "pcb_button_0", "")
 	post, err := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool {
 		return c.Seq > seq && c.Method == "chat.postMessage" && strings.Contains(c.Text, "Resetting the passcode")
 	})
@@ -121,7 +121,7 @@ func TestAnswerInPlaceFailsThenPosted(t *testing.T) {
 	}
 	e.clk.WaitForTimers(1)
 	e.clk.Advance(2 * time.Second)
-	e.waitMessage(im, "success", hasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
+	e.WaitMessage(im, "success", slacktest.HasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
 }
 
 // TestCancelOnTheAnsweredList: the sign-in link's Cancel, written into the
@@ -132,11 +132,11 @@ func TestAnswerInPlaceFailsThenPosted(t *testing.T) {
 func TestCancelOnTheAnsweredList(t *testing.T) {
 	e := start(t, options{})
 	im := slacktest.IM(alice)
-	e.deliver(e.fs.DM(alice, "reset"))
-	list := e.waitMessage(im, "device list", hasAction("pcb_choice_1"))
-	e.click(alice, list, "pcb_choice_1", "")
-	answered := e.waitMessage(im, "the list with the link", func(m slacktest.Message) bool {
-		return m.TS == list.TS && hasAction("pcb_link")(m)
+	e.Deliver(e.fs.DM(alice, "reset"))
+	list := e.WaitMessage(im, "device list", slacktest.HasAction("pcb_choice_1"))
+	e.Click(alice, list, "pcb_choice_1", "")
+	answered := e.WaitMessage(im, "the list with the link", func(m slacktest.Message) bool {
+		return m.TS == list.TS && slacktest.HasAction("pcb_link")(m)
 	})
 	var cancel slacktest.Action
 	for _, a := range answered.Actions() {
@@ -148,8 +148,8 @@ func TestCancelOnTheAnsweredList(t *testing.T) {
 		t.Fatalf("the answer's Cancel %+v; want it in a block of generation _a", cancel)
 	}
 	seq := lastSeq(e)
-	env := e.click(alice, answered, cancel.ActionID, "")
-	m := e.waitMessage(im, "cancelled in place", func(m slacktest.Message) bool {
+	env := e.Click(alice, answered, cancel.ActionID, "")
+	m := e.WaitMessage(im, "cancelled in place", func(m slacktest.Message) bool {
 		return m.TS == list.TS && strings.Contains(m.Texts(), "Cancelled. Nothing was changed.")
 	})
 	if len(m.Actions()) != 0 || !strings.Contains(m.Texts(), "You chose: Alice's Pixel 8") || !strings.Contains(m.Texts(), "You chose: Cancel") {
@@ -159,7 +159,7 @@ func TestCancelOnTheAnsweredList(t *testing.T) {
 		t.Errorf("%d posts after Cancel; want its answer in place", n)
 	}
 	// The same Cancel again (Slack redelivers, people double-click): nothing.
-	e.deliver(e.fs.Retry(env))
+	e.Deliver(e.fs.Retry(env))
 	e.barrier()
 	if n := e.countMessages(im, "Cancelled. Nothing was changed."); n != 1 {
 		t.Errorf("%d messages say cancelled; want 1", n)

@@ -70,5 +70,5 @@ func BenchmarkConversation(b *testing.B) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "conversations/s")
 	b.ReportMetric(float64(ackTotal.Load())/float64(2*b.N)/1e6, "ms/ack")
-	b.ReportMetric(float64(len(e.fs.CallsWhere(method("users.info"))))/float64(b.N), "users.info/op")
+	b.ReportMetric(float64(len(e.fs.CallsWhere(slacktest.Method("users.info"))))/float64(b.N), "users.info/op")
 }

@@ -34,17 +34,17 @@ func TestAlertTakenInConsole(t *testing.T) {
 			return false
 		}
 	}
-	m1 := e.waitMessage(helpdesk, "a1", with("a1"))
+	m1 := e.WaitMessage(helpdesk, "a1", with("a1"))
 	if !with("a2")(m1) {
 		e.clk.WaitForTimers(1)
 		e.clk.Advance(time.Second)
 	}
-	m2 := e.waitMessage(helpdesk, "a2", with("a2"))
+	m2 := e.WaitMessage(helpdesk, "a2", with("a2"))
 
 	// The fake shows the post a moment before the adapter has its answer; a
 	// take in that moment is shown once the answer is in.
 	e.adapter.MarkAlertTaken(e.ctx, "a1", "helen@contoso.example")
-	m := e.waitMessage(helpdesk, "taken in the console", func(m slacktest.Message) bool {
+	m := e.WaitMessage(helpdesk, "taken in the console", func(m slacktest.Message) bool {
 		return m.TS == m1.TS && strings.Contains(m.Texts(), "helen@contoso.example (console) is on it")
 	})
 	if with("a1")(m) || with("a2")(m) != (m1.TS == m2.TS) {
@@ -53,8 +53,8 @@ func TestAlertTakenInConsole(t *testing.T) {
 
 	// "I'm on it" on a2 in Slack keeps the console's line for a1.
 	cur, _ := e.fs.Message(helpdesk, m2.TS)
-	e.click(helper, cur, "alert_take", "a2")
-	m = e.waitMessage(helpdesk, "taken in Slack", func(m slacktest.Message) bool {
+	e.Click(helper, cur, "alert_take", "a2")
+	m = e.WaitMessage(helpdesk, "taken in Slack", func(m slacktest.Message) bool {
 		return m.TS == m2.TS && strings.Contains(m.Texts(), "<@U0HELPER> is on it")
 	})
 	if m1.TS == m2.TS && !strings.Contains(m.Texts(), "helen@contoso.example (console) is on it") || len(m.Actions()) != 0 {
@@ -90,7 +90,7 @@ func TestAlertTakenInConsoleBeforePosted(t *testing.T) {
 		t.Fatal("an alert not posted yet was marked")
 	}
 	e.alerts.Alert(e.ctx, resetflow.Alert{ID: "a9", Kind: resetflow.AlertResetFailed, Time: e.clk.Now(), Platform: "slack", ChatUser: bob})
-	m := e.waitMessage(helpdesk, "taken in the console", func(m slacktest.Message) bool {
+	m := e.WaitMessage(helpdesk, "taken in the console", func(m slacktest.Message) bool {
 		return strings.Contains(m.Texts(), "helen@contoso.example (console) is on it")
 	})
 	if len(m.Actions()) != 0 || m.Updates != 1 {

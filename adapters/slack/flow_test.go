@@ -21,19 +21,19 @@ var worksUntil = regexp.MustCompile(`This link works until (\d\d:\d\d \w+)`)
 func (e *env) resetUntilWarning(between func()) slacktest.Message {
 	e.t.Helper()
 	im := slacktest.IM(alice)
-	e.deliver(e.fs.DM(alice, "reset"))
-	list := e.waitMessage(im, "device list", hasAction("pcb_choice_1"))
+	e.Deliver(e.fs.DM(alice, "reset"))
+	list := e.WaitMessage(im, "device list", slacktest.HasAction("pcb_choice_1"))
 	if got := len(list.Actions()); got != 4 { // three devices and Cancel
 		e.t.Fatalf("device list has %d elements, want 4: %+v", got, list.Actions())
 	}
-	if a := action(list, "pcb_choice_1"); a.Text != "Alice's Pixel 8" {
+	if a := list.Action("pcb_choice_1"); a.Text != "Alice's Pixel 8" {
 		e.t.Fatalf("second device button = %q", a.Text)
 	}
-	e.click(alice, list, "pcb_choice_1", "")
+	e.Click(alice, list, "pcb_choice_1", "")
 	// The clicked message loses its device buttons, names the choice and,
 	// under it, holds the sign-in link: the click is answered in place.
-	linkMsg := e.waitMessage(im, "device list answered with the sign-in link", func(m slacktest.Message) bool {
-		return m.TS == list.TS && strings.Contains(m.Texts(), "You chose: Alice's Pixel 8") && hasAction("pcb_link")(m)
+	linkMsg := e.WaitMessage(im, "device list answered with the sign-in link", func(m slacktest.Message) bool {
+		return m.TS == list.TS && strings.Contains(m.Texts(), "You chose: Alice's Pixel 8") && slacktest.HasAction("pcb_link")(m)
 	})
 	for _, a := range linkMsg.Actions() {
 		if strings.HasPrefix(a.ActionID, "pcb_choice") {
@@ -43,7 +43,7 @@ func (e *env) resetUntilWarning(between func()) slacktest.Message {
 	if between != nil {
 		between()
 	}
-	link := action(linkMsg, "pcb_link")
+	link := linkMsg.Action("pcb_link")
 	if !strings.HasPrefix(link.URL, e.base+"/r/") {
 		e.t.Fatalf("link %q does not point at the bot", link.URL)
 	}
@@ -60,13 +60,13 @@ func (e *env) resetUntilWarning(between func()) slacktest.Message {
 	if strings.Contains(linkMsg.Texts(), link.URL) || strings.Contains(linkMsg.Text, link.URL) {
 		e.t.Errorf("a text of the message carries the link: %q / %q", linkMsg.Texts(), linkMsg.Text)
 	}
-	e.signIn(link.URL, "alice@contoso.example")
-	warning := e.waitMessage(im, "warning", hasText("Warning: after the passcode"))
-	confirm := action(warning, "pcb_button_0")
+	e.SignIn(link.URL, "alice@contoso.example")
+	warning := e.WaitMessage(im, "warning", slacktest.HasText("Warning: after the passcode"))
+	confirm := warning.Action("pcb_button_0")
 	if confirm.Style != "danger" || confirm.Confirm == nil || confirm.Confirm.Style != "danger" || confirm.Confirm.Title != "Reset passcode?" {
 		e.t.Fatalf("reset button without a danger confirm dialog: %+v %+v", confirm, confirm.Confirm)
 	}
-	if c := action(warning, "pcb_button_1"); c.Text != "Cancel" {
+	if c := warning.Action("pcb_button_1"); c.Text != "Cancel" {
 		e.t.Fatalf("second button = %+v, want Cancel", c)
 	}
 	return warning
@@ -75,8 +75,8 @@ func (e *env) resetUntilWarning(between func()) slacktest.Message {
 // confirm presses "Reset passcode" and waits for the warning to lose its buttons.
 func (e *env) confirm(warning slacktest.Message) {
 	e.t.Helper()
-	e.click(alice, warning, "pcb_button_0", "")
-	e.waitMessage(warning.Channel, "warning without buttons", func(m slacktest.Message) bool {
+	e.Click(alice, warning, "pcb_button_0", "")
+	e.WaitMessage(warning.Channel, "warning without buttons", func(m slacktest.Message) bool {
 		return m.TS == warning.TS && len(m.Actions()) == 0 && strings.Contains(m.Texts(), "You chose: Reset passcode")
 	})
 }
@@ -85,11 +85,11 @@ func (e *env) confirm(warning slacktest.Message) {
 func (e *env) finishReset() slacktest.Message {
 	e.t.Helper()
 	im := slacktest.IM(alice)
-	e.waitMessage(im, "resetting", hasText("Resetting the passcode of Alice's Pixel 8"))
+	e.WaitMessage(im, "resetting", slacktest.HasText("Resetting the passcode of Alice's Pixel 8"))
 	e.clk.WaitForTimers(1) // the engine's first poll
 	e.clk.Advance(2 * time.Second)
-	pass := e.waitMessage(im, "passcode", hasBlock("pcb_secret"))
-	e.waitMessage(im, "success", hasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
+	pass := e.WaitMessage(im, "passcode", slacktest.HasBlock("pcb_secret"))
+	e.WaitMessage(im, "success", slacktest.HasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
 	return pass
 }
 
@@ -98,7 +98,7 @@ func TestWholeResetFromDMToSuccess(t *testing.T) {
 	warning := e.resetUntilWarning(nil)
 	e.confirm(warning)
 	pass := e.finishReset()
-	code := passcodeOf(t, pass)
+	code := slacktest.PasscodeOf(t, pass)
 	if len(code) != 8 {
 		t.Fatalf("passcode %q: want 8 letters and digits", code)
 	}
@@ -129,7 +129,7 @@ func TestPasscodeRemovedAfterSecretTTL(t *testing.T) {
 	e := start(t, options{configure: func(c *slackadapter.Config) { c.SecretTTL = 7 * time.Minute }})
 	e.confirm(e.resetUntilWarning(nil))
 	pass := e.finishReset()
-	code := passcodeOf(t, pass)
+	code := slacktest.PasscodeOf(t, pass)
 
 	e.clk.WaitForTimers(1) // the removal
 	e.clk.Advance(7*time.Minute - time.Second)
@@ -137,7 +137,7 @@ func TestPasscodeRemovedAfterSecretTTL(t *testing.T) {
 		t.Fatal("the passcode was removed before its time")
 	}
 	e.clk.Advance(time.Second)
-	m := e.waitMessage(pass.Channel, "removed passcode", func(m slacktest.Message) bool { return m.TS == pass.TS && m.Updates > 0 })
+	m := e.WaitMessage(pass.Channel, "removed passcode", func(m slacktest.Message) bool { return m.TS == pass.TS && m.Updates > 0 })
 	if strings.Contains(string(m.Blocks), code) || strings.Contains(m.Text, code) {
 		t.Fatalf("the passcode is still in the message: %s", m.Blocks)
 	}
@@ -152,7 +152,7 @@ func TestPasscodeRemovedAtShutdown(t *testing.T) {
 	e := start(t, options{})
 	e.confirm(e.resetUntilWarning(nil))
 	pass := e.finishReset()
-	code := passcodeOf(t, pass)
+	code := slacktest.PasscodeOf(t, pass)
 	e.clk.WaitForTimers(1)
 	e.stop()
 	<-e.done
@@ -169,7 +169,7 @@ func TestPasscodeRemovalDeletesWhenUpdateFails(t *testing.T) {
 	e.clk.WaitForTimers(1)
 	e.fs.FailNextWith("chat.update", pass.Channel, 1, "cant_update_message")
 	e.clk.Advance(10 * time.Minute)
-	e.waitMessage(pass.Channel, "deleted passcode", func(m slacktest.Message) bool { return m.TS == pass.TS && m.Deleted })
+	e.WaitMessage(pass.Channel, "deleted passcode", func(m slacktest.Message) bool { return m.TS == pass.TS && m.Deleted })
 }
 
 func TestReconnectInTheMiddle(t *testing.T) {
@@ -196,7 +196,7 @@ func TestReconnectInTheMiddle(t *testing.T) {
 				}
 			})
 			e.confirm(warning)
-			passcodeOf(t, e.finishReset())
+			slacktest.PasscodeOf(t, e.finishReset())
 			if got := e.fleet.Resets(); got != 1 {
 				t.Errorf("fleet resets = %d, want 1", got)
 			}
@@ -223,7 +223,7 @@ func (e *env) countMessages(channel, s string) int {
 func (e *env) barrier() {
 	e.t.Helper()
 	before := e.countMessages(slacktest.IM(alice), "I reset the passcode")
-	e.deliver(e.fs.DM(alice, "help"))
+	e.Deliver(e.fs.DM(alice, "help"))
 	if err := e.fs.WaitFor(e.ctx, func() bool { return e.countMessages(slacktest.IM(alice), "I reset the passcode") > before }); err != nil {
 		e.t.Fatal(err)
 	}
@@ -232,9 +232,9 @@ func (e *env) barrier() {
 func TestSlackRetryOfTheSameEventAnswersOnce(t *testing.T) {
 	e := start(t, options{})
 	dm := e.fs.DM(alice, "reset")
-	e.deliver(dm)
-	e.deliver(e.fs.Retry(dm))
-	e.deliver(e.fs.Retry(e.fs.Retry(dm)))
+	e.Deliver(dm)
+	e.Deliver(e.fs.Retry(dm))
+	e.Deliver(e.fs.Retry(e.fs.Retry(dm)))
 	e.barrier()
 	im := slacktest.IM(alice)
 	if n := e.countMessages(im, "Which device's passcode"); n != 1 {
@@ -290,7 +290,7 @@ func untilTheResultWithALyingOpen(t *testing.T) (*env, string) {
 	e.fs.OverrideOpen(alice, slacktest.Channel{ID: "C0PUBLIC", Name: "everyone"})
 	e.confirm(e.resetUntilWarning(nil))
 	im := slacktest.IM(alice)
-	e.waitMessage(im, "resetting", hasText("Resetting the passcode"))
+	e.WaitMessage(im, "resetting", slacktest.HasText("Resetting the passcode"))
 	e.clk.WaitForTimers(1)
 	return e, im
 }
@@ -302,8 +302,8 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 		// asks it (issue 17: one Web API call fewer per reset).
 		e, im := untilTheResultWithALyingOpen(t)
 		e.clk.Advance(2 * time.Second)
-		e.waitMessage(im, "passcode", hasBlock("pcb_secret"))
-		e.waitMessage(im, "success", hasText("Done: the passcode"))
+		e.WaitMessage(im, "passcode", slacktest.HasBlock("pcb_secret"))
+		e.WaitMessage(im, "success", slacktest.HasText("Done: the passcode"))
 		for _, c := range e.fs.Calls() {
 			if c.Channel == "C0PUBLIC" || c.Method == "conversations.open" {
 				t.Errorf("call %d %s to %s", c.Seq, c.Method, c.Channel)
@@ -318,7 +318,7 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 		e.adapter.ForgetIM(alice)
 		e.clk.Advance(2 * time.Second)
 		// The passcode is not shown, so the person is not told "success" (issue 11).
-		e.waitMessage(im, "undelivered", hasText("can't show you its result"))
+		e.WaitMessage(im, "undelivered", slacktest.HasText("can't show you its result"))
 		if n := e.countMessages(im, "Done: the passcode"); n != 0 {
 			t.Errorf("said success after the passcode was refused")
 		}
@@ -345,7 +345,7 @@ func TestPasscodeNeverSentToANonIMChannel(t *testing.T) {
 			{"type": "message", "bot_id": "B0OTHER", "user": alice, "channel": "C0PUBLIC", "channel_type": "im", "text": "reset", "ts": "1.4"},
 			{"type": "message", "user": alice, "channel": "C0PUBLIC", "channel_type": "im", "text": "reset", "ts": "1.5"},
 		} {
-			e.deliver(e.fs.Event(inner))
+			e.Deliver(e.fs.Event(inner))
 		}
 		const value = "S3CR3T-VALUE-43"
 		err := e.adapter.Send(e.ctx, resetflow.Address{Platform: "slack", UserID: alice, Channel: "C0PUBLIC"},
@@ -398,10 +398,10 @@ func TestMoreThanFiveDevicesUseASelect(t *testing.T) {
 	e := start(t, options{fleetYAML: b.String()})
 	const erin = "U0ERIN"
 	e.fs.AddUser(slacktest.User{ID: erin, Name: "erin", Email: "erin@contoso.example", Locale: "ja-JP"})
-	e.deliver(e.fs.DM(erin, "reset"))
+	e.Deliver(e.fs.DM(erin, "reset"))
 	im := slacktest.IM(erin)
-	list := e.waitMessage(im, "device select", hasAction("pcb_choose"))
-	sel := action(list, "pcb_choose")
+	list := e.WaitMessage(im, "device select", slacktest.HasAction("pcb_choose"))
+	sel := list.Action("pcb_choose")
 	if sel.Type != "static_select" || len(sel.Options) != 7 {
 		t.Fatalf("select = %+v", sel)
 	}
@@ -411,10 +411,10 @@ func TestMoreThanFiveDevicesUseASelect(t *testing.T) {
 	if !strings.Contains(list.Texts(), "デバイスを選択") {
 		t.Errorf("the select's placeholder is not in the user's language: %q", list.Texts())
 	}
-	e.click(erin, list, "pcb_choose", sel.Options[6].Value)
+	e.Click(erin, list, "pcb_choose", sel.Options[6].Value)
 	// The select goes; the sign-in link takes its place in the same message.
-	link := e.waitMessage(im, "select replaced by the sign-in link", func(m slacktest.Message) bool {
-		return m.TS == list.TS && hasAction("pcb_link")(m) && !hasAction("pcb_choose")(m) && strings.Contains(m.Texts(), "Erin's phone G")
+	link := e.WaitMessage(im, "select replaced by the sign-in link", func(m slacktest.Message) bool {
+		return m.TS == list.TS && slacktest.HasAction("pcb_link")(m) && !slacktest.HasAction("pcb_choose")(m) && strings.Contains(m.Texts(), "Erin's phone G")
 	})
 	if !strings.Contains(link.Texts(), "Erin's phone G") {
 		t.Errorf("the link is not for the picked device: %q", link.Texts())
@@ -441,7 +441,7 @@ func TestSendWaitsOutAChannelRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ms := e.fs.Messages(im); len(ms) != 2 || ms[1].Text != "two" {
-		t.Fatalf("messages: %s", dump(ms))
+		t.Fatalf("messages: %s", slacktest.Dump(ms))
 	}
 }
 
@@ -485,7 +485,7 @@ func TestSecretLedgerAndRestore(t *testing.T) {
 	msgs := e.fs.Messages(slacktest.IM(alice))
 	old := msgs[len(msgs)-1]
 	e.adapter.Restore(old.Channel, old.TS, "ja", e.clk.Now().Add(-time.Minute))
-	e.waitMessage(old.Channel, "restored removal", func(m slacktest.Message) bool {
+	e.WaitMessage(old.Channel, "restored removal", func(m slacktest.Message) bool {
 		return m.TS == old.TS && strings.Contains(m.Texts(), "安全のため")
 	})
 	if r := <-removed; r.ts != old.TS {

@@ -19,11 +19,11 @@ func TestForgedClickIsIgnored(t *testing.T) {
 	mallory := bob
 	bobIM := slacktest.IM(mallory)
 	for _, button := range []string{"pcb_button_0", "pcb_button_1"} {
-		e.click(mallory, warning, button, "")
+		e.Click(mallory, warning, button, "")
 	}
 	// Mallory's inputs are handled in order: once her "help" is answered, her clicks were too.
 	before := len(e.fs.Messages(bobIM))
-	e.deliver(e.fs.DM(mallory, "help"))
+	e.Deliver(e.fs.DM(mallory, "help"))
 	if err := e.fs.WaitFor(e.ctx, func() bool { return len(e.fs.Messages(bobIM)) > before }); err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +66,10 @@ func TestForgedClickAfterRestart(t *testing.T) {
 	if !ok {
 		t.Fatal("the fake did not keep the message")
 	}
-	e.click(bob, m, "pcb_button_0", "")
-	e.click(alice, m, "pcb_button_0", "")
+	e.Click(bob, m, "pcb_button_0", "")
+	e.Click(alice, m, "pcb_button_0", "")
 	// Mallory's inputs are handled in order: her "help" comes after her click.
-	e.deliver(e.fs.DM(bob, "help"))
+	e.Deliver(e.fs.DM(bob, "help"))
 	var aliceClicked, bobHelped bool
 	for !aliceClicked || !bobHelped {
 		in := r.next(t)

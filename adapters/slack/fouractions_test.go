@@ -39,9 +39,9 @@ func TestFourActionsToThePasscode(t *testing.T) {
 	act := func(what string) { actions = append(actions, what) }
 
 	act("write reset")
-	e.deliver(e.fs.DM(alice, "reset"))
-	list := e.waitMessage(im, "device list", hasAction("pcb_choice_1"))
-	pixel := action(list, "pcb_choice_1")
+	e.Deliver(e.fs.DM(alice, "reset"))
+	list := e.WaitMessage(im, "device list", slacktest.HasAction("pcb_choice_1"))
+	pixel := list.Action("pcb_choice_1")
 	if !strings.HasPrefix(pixel.URL, e.base+"/r/") || !strings.Contains(pixel.URL, "?d=2") {
 		t.Fatalf("the device button does not open the sign-in: %+v", pixel)
 	}
@@ -62,7 +62,7 @@ func TestFourActionsToThePasscode(t *testing.T) {
 	}
 
 	act("click the Pixel")
-	e.click(alice, list, "pcb_choice_1", "")
+	e.Click(alice, list, "pcb_choice_1", "")
 	browserGet(t, pixel.URL)                           // the browser opens the button's URL
 	res, err := http.PostForm(pixel.URL, url.Values{}) // and the page submits itself
 	if err != nil {
@@ -77,8 +77,8 @@ func TestFourActionsToThePasscode(t *testing.T) {
 
 	// The chat's own sign-in link (for a person who picked in the chat) is the same
 	// window; its preview changes nothing either.
-	linkMsg := e.waitMessage(im, "sign-in link", hasAction("pcb_link"))
-	link := action(linkMsg, "pcb_link").URL
+	linkMsg := e.WaitMessage(im, "sign-in link", slacktest.HasAction("pcb_link"))
+	link := linkMsg.Action("pcb_link").URL
 	if !strings.HasSuffix(link, "/r/"+tok[1]) {
 		t.Errorf("the chat's link %q and the browser's sign-in (%s) are different windows", link, tok[1])
 	}
@@ -86,7 +86,7 @@ func TestFourActionsToThePasscode(t *testing.T) {
 	browserGet(t, link)
 	browserGet(t, link)
 	if n := len(e.fs.Messages(im)); n != posts {
-		t.Fatalf("a preview of the sign-in link posted %d messages%s", n-posts, dump(e.fs.Messages(im)))
+		t.Fatalf("a preview of the sign-in link posted %d messages%s", n-posts, slacktest.Dump(e.fs.Messages(im)))
 	}
 
 	act("sign in")
@@ -95,12 +95,12 @@ func TestFourActionsToThePasscode(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	warning := e.waitMessage(im, "warning", hasText("Warning: after the passcode"))
+	warning := e.WaitMessage(im, "warning", slacktest.HasText("Warning: after the passcode"))
 
 	act("click Reset passcode")
-	e.click(alice, warning, "pcb_button_0", "")
+	e.Click(alice, warning, "pcb_button_0", "")
 	pass := e.finishReset()
-	if len(passcodeOf(t, pass)) != 8 {
+	if len(slacktest.PasscodeOf(t, pass)) != 8 {
 		t.Fatalf("no passcode")
 	}
 	if len(actions) != 4 {

@@ -2,14 +2,9 @@ package slack_test
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,20 +85,21 @@ type options struct {
 
 // env is a running bot (engine, runtime, sign-in pages, Slack adapter) against a fake Slack, on a fake clock.
 type env struct {
-	t       testing.TB
-	ctx     context.Context
-	fs      *slacktest.Server
-	clk     *clock.Fake
-	cat     *catalog.Catalog
-	fleet   *fleet.Fleet
-	adapter *slackadapter.Adapter
-	alerts  *bot.Alerts
-	base    string // the bot's own HTTP server
-	logs    *syncBuffer
-	done    chan struct{} // closed when the bot (or the adapter alone) has stopped
-	stop    func()        // stops the bot (also done at the end of the test)
-	err     error         // why it stopped
-	taken   chan [2]string
+	*slacktest.Driver // delivers, waits, clicks and signs in on the fake
+	t                 testing.TB
+	ctx               context.Context
+	fs                *slacktest.Server
+	clk               *clock.Fake
+	cat               *catalog.Catalog
+	fleet             *fleet.Fleet
+	adapter           *slackadapter.Adapter
+	alerts            *bot.Alerts
+	base              string // the bot's own HTTP server
+	logs              *syncBuffer
+	done              chan struct{} // closed when the bot (or the adapter alone) has stopped
+	stop              func()        // stops the bot (also done at the end of the test)
+	err               error         // why it stopped
+	taken             chan [2]string
 }
 
 func start(t testing.TB, o options) *env {
@@ -137,7 +133,8 @@ func start(t testing.TB, o options) *env {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	e := &env{t: t, ctx: ctx, fs: fs, clk: clk, cat: cat, fleet: fl, base: base, logs: logs, done: make(chan struct{}), taken: make(chan [2]string, 10)}
+	e := &env{Driver: &slacktest.Driver{T: t, Ctx: ctx, FS: fs, Base: base},
+		t: t, ctx: ctx, fs: fs, clk: clk, cat: cat, fleet: fl, base: base, logs: logs, done: make(chan struct{}), taken: make(chan [2]string, 10)}
 	if o.before != nil {
 		o.before(fs)
 	}
@@ -198,7 +195,7 @@ func start(t testing.TB, o options) *env {
 	})
 	if !o.noWait {
 		if cfg.Mode == slackadapter.ModeHTTP {
-			if _, err := fs.WaitCall(ctx, method("auth.test")); err != nil {
+			if _, err := fs.WaitCall(ctx, slacktest.Method("auth.test")); err != nil {
 				t.Fatal(err)
 			}
 			e.waitReady()
@@ -217,148 +214,6 @@ func (e *env) waitReady() {
 	case <-e.ctx.Done():
 		e.t.Fatal("the adapter never became ready")
 	}
-}
-
-func method(m string) func(slacktest.Call) bool {
-	return func(c slacktest.Call) bool { return c.Method == m }
-}
-
-// deliver sends an envelope over the socket and waits for its ack.
-func (e *env) deliver(env slacktest.Envelope) slacktest.Ack {
-	e.t.Helper()
-	if err := e.fs.Deliver(env); err != nil {
-		e.t.Fatal(err)
-	}
-	ack, err := e.fs.WaitAck(e.ctx, env.EnvelopeID)
-	if err != nil {
-		e.t.Fatalf("envelope %s not acked: %v", env.EnvelopeID, err)
-	}
-	return ack
-}
-
-// deliverHTTP sends an envelope to the bot's HTTP endpoints, signed at ts.
-func (e *env) deliverHTTP(env slacktest.Envelope, signingSecret string, ts time.Time) (*http.Response, string) {
-	e.t.Helper()
-	req, err := env.HTTPRequest(e.base, signingSecret, ts)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res, string(body)
-}
-
-// waitMessage waits for a message in channel that matches.
-func (e *env) waitMessage(channel, what string, match func(slacktest.Message) bool) slacktest.Message {
-	e.t.Helper()
-	m, err := e.fs.WaitMessage(e.ctx, channel, match)
-	if err != nil {
-		e.t.Fatalf("no message %s in %s: %v\nmessages: %s", what, channel, err, dump(e.fs.Messages(channel)))
-	}
-	return m
-}
-
-func dump(ms []slacktest.Message) string {
-	var b strings.Builder
-	for _, m := range ms {
-		fmt.Fprintf(&b, "\n  %s deleted=%v updates=%d: %q", m.TS, m.Deleted, m.Updates, m.Texts())
-	}
-	return b.String()
-}
-
-func hasAction(id string) func(slacktest.Message) bool {
-	return func(m slacktest.Message) bool {
-		for _, a := range m.Actions() {
-			if a.ActionID == id {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-func hasText(s string) func(slacktest.Message) bool {
-	return func(m slacktest.Message) bool { return strings.Contains(m.Texts(), s) }
-}
-
-func action(m slacktest.Message, id string) slacktest.Action {
-	for _, a := range m.Actions() {
-		if a.ActionID == id {
-			return a
-		}
-	}
-	return slacktest.Action{}
-}
-
-// click presses an element of a message and waits for the ack.
-func (e *env) click(user string, m slacktest.Message, actionID, value string) slacktest.Envelope {
-	e.t.Helper()
-	env, err := e.fs.Click(user, m.Channel, m.TS, actionID, value)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.deliver(env)
-	return env
-}
-
-var formAction = regexp.MustCompile(`action="([^"]+)"`)
-
-// signIn follows a sign-in link as a browser would: the landing page, its
-// button, and the demo sign-in form, choosing upn.
-func (e *env) signIn(link, upn string) {
-	e.t.Helper()
-	u, err := url.Parse(link)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	token := strings.TrimPrefix(u.Path, "/r/")
-	res, err := http.Get(link)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !formAction.Match(page) {
-		e.t.Fatalf("GET %s: %s\n%s", link, res.Status, page)
-	}
-	res, err = http.PostForm(link, url.Values{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	page, _ = io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "/local/signin") {
-		e.t.Fatalf("POST %s: %s\n%s", link, res.Status, page)
-	}
-	res, err = http.PostForm(u.Scheme+"://"+u.Host+"/local/signin", url.Values{"token": {token}, "choice": {upn}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	page, _ = io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		e.t.Fatalf("POST /local/signin: %s\n%s", res.Status, page)
-	}
-}
-
-var codeSpan = regexp.MustCompile("`([^`]+)`")
-
-// passcodeOf reads the passcode out of the secret block of a message.
-func passcodeOf(t testing.TB, m slacktest.Message) string {
-	t.Helper()
-	got := codeSpan.FindStringSubmatch(m.Texts())
-	if got == nil {
-		t.Fatalf("no code span in %q", m.Texts())
-	}
-	return got[1]
-}
-
-func hasBlock(id string) func(slacktest.Message) bool {
-	return func(m slacktest.Message) bool { return strings.Contains(string(m.Blocks), `"block_id":"`+id+`"`) }
 }
 
 func (e *env) addr(user string) resetflow.Address {

@@ -30,7 +30,7 @@ func TestAppHome(t *testing.T) {
 		}
 	}})
 
-	e.deliver(e.fs.AppHomeOpened(alice, "home"))
+	e.Deliver(e.fs.AppHomeOpened(alice, "home"))
 	var home slacktest.Home
 	if err := e.fs.WaitFor(e.ctx, func() bool { var ok bool; home, ok = e.fs.Home(alice); return ok }); err != nil {
 		t.Fatal("no Home tab published")
@@ -55,9 +55,9 @@ func TestAppHome(t *testing.T) {
 		t.Fatalf("no Reset a passcode button: %+v", home.Actions())
 	}
 	// The Messages tab's events are not the Home tab's.
-	e.deliver(e.fs.AppHomeOpened(alice, "messages"))
-	e.deliver(e.fs.DM(alice, "help"))
-	e.waitMessage(slacktest.IM(alice), "help", hasText("Company Portal"))
+	e.Deliver(e.fs.AppHomeOpened(alice, "messages"))
+	e.Deliver(e.fs.DM(alice, "help"))
+	e.WaitMessage(slacktest.IM(alice), "help", slacktest.HasText("Company Portal"))
 	if h, _ := e.fs.Home(alice); h.Publishes != 1 {
 		t.Errorf("opening the Messages tab published the Home tab (%d publishes)", h.Publishes)
 	}
@@ -67,11 +67,11 @@ func TestAppHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.deliver(env)
-	e.waitMessage(slacktest.IM(alice), "device list", hasAction("pcb_choice_1"))
+	e.Deliver(env)
+	e.WaitMessage(slacktest.IM(alice), "device list", slacktest.HasAction("pcb_choice_1"))
 
 	// Bob reads it in Japanese, with no resets yet.
-	e.deliver(e.fs.AppHomeOpened(bob, "home"))
+	e.Deliver(e.fs.AppHomeOpened(bob, "home"))
 	var bh slacktest.Home
 	if err := e.fs.WaitFor(e.ctx, func() bool { var ok bool; bh, ok = e.fs.Home(bob); return ok }); err != nil {
 		t.Fatal("no Home tab for bob")

@@ -32,7 +32,7 @@ func TestSecretInEngineLocale(t *testing.T) {
 	sent := msgs[len(msgs)-1]
 	e.clk.WaitForTimers(1)
 	e.clk.Advance(10 * time.Minute)
-	e.waitMessage(sent.Channel, "the passcode replaced in Japanese", func(m slacktest.Message) bool {
+	e.WaitMessage(sent.Channel, "the passcode replaced in Japanese", func(m slacktest.Message) bool {
 		return m.TS == sent.TS && !strings.Contains(m.Texts(), "Qw3rTy7u") && strings.Contains(m.Texts(), "安全のため")
 	})
 }

@@ -15,7 +15,7 @@ func TestProgressIsOneMessageUpdated(t *testing.T) {
 	e.confirm(warning)
 	e.finishReset()
 	im := slacktest.IM(alice)
-	final := e.waitMessage(im, "final progress", hasText("done after"))
+	final := e.WaitMessage(im, "final progress", slacktest.HasText("done after"))
 	var progress []slacktest.Message
 	for _, m := range e.fs.Messages(im) {
 		if strings.Contains(m.Text+m.Texts(), "Passcode reset of") || strings.Contains(m.Text+m.Texts(), "Resetting the passcode of") {

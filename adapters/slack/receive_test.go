@@ -16,15 +16,15 @@ func TestAckComesBeforeTheWork(t *testing.T) {
 	r.block = make(chan struct{})
 	e := start(t, options{handler: r})
 	// alice's handler blocks; her envelope is acked all the same, and bob is not held up.
-	ack := e.deliver(e.fs.DM(alice, "reset"))
+	ack := e.Deliver(e.fs.DM(alice, "reset"))
 	if in := r.next(t); in.From.UserID != alice {
 		t.Fatalf("first input from %s", in.From.UserID)
 	}
-	e.deliver(e.fs.DM(bob, "reset"))
+	e.Deliver(e.fs.DM(bob, "reset"))
 	if in := r.next(t); in.From.UserID != bob {
 		t.Fatalf("second input from %s", in.From.UserID)
 	}
-	e.deliver(e.fs.DM(alice, "help")) // queued behind her first, acked at once
+	e.Deliver(e.fs.DM(alice, "help")) // queued behind her first, acked at once
 	close(r.block)
 	if in := r.next(t); in.From.UserID != alice || in.Text != "help" {
 		t.Fatalf("third input = %+v", in)
@@ -35,7 +35,7 @@ func TestAckComesBeforeTheWork(t *testing.T) {
 func TestInputCarriesIdentityAndLocale(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r})
-	e.deliver(e.fs.DM(bob, "パスコードをリセット &lt;now&gt;"))
+	e.Deliver(e.fs.DM(bob, "パスコードをリセット &lt;now&gt;"))
 	in := r.next(t)
 	want := "bob@contoso.example" // @corp.example rewritten
 	if in.Email != want || in.Locale != "ja-JP" || in.From.Platform != "slack" || in.From.UserID != bob || in.From.Channel != slacktest.IM(bob) {
@@ -50,16 +50,16 @@ func TestUsersInfoIsCached(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r, configure: func(c *slackadapter.Config) { c.UserCacheTTL = time.Minute }})
 	for range 3 {
-		e.deliver(e.fs.DM(alice, "hello"))
+		e.Deliver(e.fs.DM(alice, "hello"))
 		r.next(t)
 	}
-	if n := len(e.fs.CallsWhere(method("users.info"))); n != 1 {
+	if n := len(e.fs.CallsWhere(slacktest.Method("users.info"))); n != 1 {
 		t.Errorf("users.info calls = %d, want 1", n)
 	}
 	e.clk.Advance(time.Minute)
-	e.deliver(e.fs.DM(alice, "hello"))
+	e.Deliver(e.fs.DM(alice, "hello"))
 	r.next(t)
-	if n := len(e.fs.CallsWhere(method("users.info"))); n != 2 {
+	if n := len(e.fs.CallsWhere(slacktest.Method("users.info"))); n != 2 {
 		t.Errorf("users.info calls after the TTL = %d, want 2", n)
 	}
 }
@@ -81,14 +81,14 @@ func TestRefusedUsersNeverReachTheEngine(t *testing.T) {
 			e := start(t, options{handler: r})
 			e.fs.AddUser(tc.user)
 			im := slacktest.IM(tc.user.ID)
-			e.deliver(e.fs.DM(tc.user.ID, "reset"))
-			e.waitMessage(im, "refusal", hasText(tc.want))
+			e.Deliver(e.fs.DM(tc.user.ID, "reset"))
+			e.WaitMessage(im, "refusal", slacktest.HasText(tc.want))
 			// A click or a command from them is refused too.
-			e.deliver(e.fs.Command(tc.user.ID, im, ""))
+			e.Deliver(e.fs.Command(tc.user.ID, im, ""))
 			if _, err := e.fs.WaitCall(e.ctx, func(c slacktest.Call) bool { return c.Method == "response_url" || tc.user.IsBot }); err != nil {
 				t.Fatal(err)
 			}
-			e.deliver(e.fs.DM(alice, "barrier"))
+			e.Deliver(e.fs.DM(alice, "barrier"))
 			if in := r.next(t); in.From.UserID != alice {
 				t.Fatalf("input from %s reached the engine", in.From.UserID)
 			}
@@ -98,8 +98,8 @@ func TestRefusedUsersNeverReachTheEngine(t *testing.T) {
 				}
 			}
 			if tc.user.IsBot {
-				e.deliver(e.fs.DM(tc.user.ID, "reset again"))
-				e.deliver(e.fs.DM(alice, "barrier 2"))
+				e.Deliver(e.fs.DM(tc.user.ID, "reset again"))
+				e.Deliver(e.fs.DM(alice, "barrier 2"))
 				r.next(t)
 				if n := e.countMessages(im, tc.want); n != 1 {
 					t.Errorf("the bot was answered %d times; twice makes bots talk in circles", n)
@@ -120,9 +120,9 @@ func TestIgnoredMessages(t *testing.T) {
 		{"type": "message", "user": alice, "channel": "C0GENERAL", "channel_type": "channel", "text": "reset"},
 		{"type": "app_home_opened", "user": alice, "channel": im, "tab": "messages"},
 	} {
-		e.deliver(e.fs.Event(ev))
+		e.Deliver(e.fs.Event(ev))
 	}
-	e.deliver(e.fs.DM(alice, "barrier"))
+	e.Deliver(e.fs.DM(alice, "barrier"))
 	if in := r.next(t); in.Text != "barrier" {
 		t.Fatalf("an ignored message reached the engine: %+v", in)
 	}
@@ -134,7 +134,7 @@ func TestSlashCommand(t *testing.T) {
 	e.fs.AddChannel(slacktest.Channel{ID: "D0ALICEBOB", IsIM: true, User: bob}) // a DM between two people
 
 	for _, ch := range []string{"C0GENERAL", "D0ALICEBOB"} {
-		ack := e.deliver(e.fs.Command(alice, ch, ""))
+		ack := e.Deliver(e.fs.Command(alice, ch, ""))
 		if len(ack.Payload) > 0 && string(ack.Payload) != "null" {
 			t.Errorf("ack payload %s", ack.Payload)
 		}
@@ -146,12 +146,12 @@ func TestSlashCommand(t *testing.T) {
 			t.Errorf("answer in %s = %q (%s)", ch, c.Text, c.Params.Get("response_type"))
 		}
 	}
-	e.deliver(e.fs.Command(alice, slacktest.IM(alice), ""))
+	e.Deliver(e.fs.Command(alice, slacktest.IM(alice), ""))
 	in := r.next(t)
 	if in.Text != "reset" || in.From.Channel != slacktest.IM(alice) || in.Email != "alice@contoso.example" {
 		t.Fatalf("input = %+v", in)
 	}
-	e.deliver(e.fs.Command(alice, slacktest.IM(alice), "help"))
+	e.Deliver(e.fs.Command(alice, slacktest.IM(alice), "help"))
 	if in := r.next(t); in.Text != "help" {
 		t.Fatalf("input = %+v", in)
 	}
@@ -171,7 +171,7 @@ func TestHTTPMode(t *testing.T) {
 
 	t.Run("url verification", func(t *testing.T) {
 		env := slacktest.Envelope{Type: "events_api", Payload: []byte(`{"token":"x","challenge":"c4llenge","type":"url_verification"}`)}
-		res, body := e.deliverHTTP(env, secret, time.Now())
+		res, body := e.DeliverHTTP(env, secret, time.Now())
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"challenge":"c4llenge"`) {
 			t.Fatalf("%s %s", res.Status, body)
 		}
@@ -188,7 +188,7 @@ func TestHTTPMode(t *testing.T) {
 			{"from the future", secret, time.Now().Add(6 * time.Minute)},
 		} {
 			for _, env := range []slacktest.Envelope{e.fs.DM(alice, "reset"), e.fs.Command(alice, slacktest.IM(alice), "")} {
-				if res, body := e.deliverHTTP(env, tc.secret, tc.at); res.StatusCode != http.StatusUnauthorized {
+				if res, body := e.DeliverHTTP(env, tc.secret, tc.at); res.StatusCode != http.StatusUnauthorized {
 					t.Errorf("%s %s: %s %s", tc.name, env.Type, res.Status, body)
 				}
 			}
@@ -208,7 +208,7 @@ func TestHTTPMode(t *testing.T) {
 	t.Run("valid event, its retry, a click and a command", func(t *testing.T) {
 		dm := e.fs.DM(alice, "reset")
 		for _, env := range []slacktest.Envelope{dm, e.fs.Retry(dm)} {
-			if res, body := e.deliverHTTP(env, secret, time.Now()); res.StatusCode != http.StatusOK {
+			if res, body := e.DeliverHTTP(env, secret, time.Now()); res.StatusCode != http.StatusOK {
 				t.Fatalf("%s %s", res.Status, body)
 			}
 		}
@@ -217,23 +217,23 @@ func TestHTTPMode(t *testing.T) {
 		}
 		// The reply the engine would send, with a button to click.
 		im := slacktest.IM(alice)
-		_, _ = e.fs.WaitCall(e.ctx, method("users.info"))
+		_, _ = e.fs.WaitCall(e.ctx, slacktest.Method("users.info"))
 		if err := e.adapter.Send(e.ctx, e.addr(alice), e.buttonMessage()); err != nil {
 			t.Fatal(err)
 		}
-		m := e.waitMessage(im, "buttons", hasAction("pcb_button_0"))
+		m := e.WaitMessage(im, "buttons", slacktest.HasAction("pcb_button_0"))
 		click, err := e.fs.Click(alice, im, m.TS, "pcb_button_0", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, body := e.deliverHTTP(click, secret, time.Now()); res.StatusCode != http.StatusOK {
+		if res, body := e.DeliverHTTP(click, secret, time.Now()); res.StatusCode != http.StatusOK {
 			t.Fatalf("%s %s", res.Status, body)
 		}
 		if in := r.next(t); in.Action != "start" {
 			t.Fatalf("input = %+v; the retry of the event reached the engine?", in)
 		}
-		e.waitMessage(im, "clicked", func(m2 slacktest.Message) bool { return m2.TS == m.TS && len(m2.Actions()) == 0 })
-		if res, body := e.deliverHTTP(e.fs.Command(alice, im, ""), secret, time.Now()); res.StatusCode != http.StatusOK {
+		e.WaitMessage(im, "clicked", func(m2 slacktest.Message) bool { return m2.TS == m.TS && len(m2.Actions()) == 0 })
+		if res, body := e.DeliverHTTP(e.fs.Command(alice, im, ""), secret, time.Now()); res.StatusCode != http.StatusOK {
 			t.Fatalf("%s %s", res.Status, body)
 		}
 		if in := r.next(t); in.Text != "reset" {
@@ -251,21 +251,21 @@ func TestOneClickPerMessage(t *testing.T) {
 	if err := e.adapter.Send(e.ctx, e.addr(alice), msg); err != nil {
 		t.Fatal(err)
 	}
-	m := e.waitMessage(im, "choices", hasAction("pcb_choice_1"))
+	m := e.WaitMessage(im, "choices", slacktest.HasAction("pcb_choice_1"))
 	first, _ := e.fs.Click(alice, im, m.TS, "pcb_choice_0", "")
 	second, _ := e.fs.Click(alice, im, m.TS, "pcb_choice_1", "")
 	third, _ := e.fs.Click(alice, im, m.TS, "pcb_button_0", "")
-	e.deliver(first)
-	e.deliver(second)
-	e.deliver(third)
-	e.deliver(e.fs.DM(alice, "barrier"))
+	e.Deliver(first)
+	e.Deliver(second)
+	e.Deliver(third)
+	e.Deliver(e.fs.DM(alice, "barrier"))
 	if in := r.next(t); in.Action != "pick:f:0" {
 		t.Fatalf("first input = %+v", in)
 	}
 	if in := r.next(t); in.Text != "barrier" {
 		t.Fatalf("a second click on the same message reached the engine: %+v", in)
 	}
-	e.waitMessage(im, "chosen", func(m2 slacktest.Message) bool {
+	e.WaitMessage(im, "chosen", func(m2 slacktest.Message) bool {
 		return m2.TS == m.TS && len(m2.Actions()) == 0 && strings.Contains(m2.Texts(), "You chose: Phone A")
 	})
 	if got, _ := e.fs.Message(im, m.TS); strings.Contains(got.Texts(), "Phone B\nYou chose") || got.Updates != 1 {

@@ -83,10 +83,10 @@ func TestAckIsSentBeforeTheHandlerRuns(t *testing.T) {
 		if i%2 == 1 {
 			who = bob
 		}
-		e.deliver(e.fs.DM(who, "more"))
+		e.Deliver(e.fs.DM(who, "more"))
 	}
 	// An envelope type the adapter does not know is acknowledged too (or Slack redelivers it).
-	e.deliver(slacktest.Envelope{EnvelopeID: "env-unknown", Type: "a_new_kind", Payload: json.RawMessage(`{}`)})
+	e.Deliver(slacktest.Envelope{EnvelopeID: "env-unknown", Type: "a_new_kind", Payload: json.RawMessage(`{}`)})
 	// bob is not held up by alice.
 	for range 10 {
 		select {
@@ -118,7 +118,7 @@ func TestRefreshReadsTheOldConnectionUntilTheNewIsUp(t *testing.T) {
 				t.Fatal("the bot did not ask for a new connection:", err)
 			}
 			one := e.fs.DM(alice, "one")
-			e.deliver(one) // on the old connection, while the new one is being opened
+			e.Deliver(one) // on the old connection, while the new one is being opened
 			if in := r.next(t); in.Text != "one" {
 				t.Fatalf("input = %+v", in)
 			}
@@ -126,15 +126,15 @@ func TestRefreshReadsTheOldConnectionUntilTheNewIsUp(t *testing.T) {
 			if err := e.fs.WaitConnections(e.ctx, 2); err != nil {
 				t.Fatal(err)
 			}
-			e.deliver(e.fs.Retry(one)) // Slack's redelivery, on the new connection: dropped
-			e.deliver(e.fs.DM(alice, "two"))
+			e.Deliver(e.fs.Retry(one)) // Slack's redelivery, on the new connection: dropped
+			e.Deliver(e.fs.DM(alice, "two"))
 			if in := r.next(t); in.Text != "two" {
 				t.Fatalf("input = %+v; the retry of one reached the handler?", in)
 			}
 			if got := texts(r); !slices.Equal(got, []string{"one", "two"}) {
 				t.Errorf("inputs = %q", got)
 			}
-			if n := len(e.fs.CallsWhere(method("apps.connections.open"))); n != 2 {
+			if n := len(e.fs.CallsWhere(slacktest.Method("apps.connections.open"))); n != 2 {
 				t.Errorf("apps.connections.open calls = %d, want 2 (each connection a fresh URL)", n)
 			}
 			if err := e.adapter.Healthy(); err != nil {
@@ -152,7 +152,7 @@ func TestDroppedConnectionReconnectsWithAFreshURL(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r})
 	one := e.fs.DM(alice, "one")
-	e.deliver(one)
+	e.Deliver(one)
 	r.next(t)
 	for i := range 2 {
 		e.clk.Advance(slackadapter.StableFor) // a connection that has been up a while
@@ -162,15 +162,15 @@ func TestDroppedConnectionReconnectsWithAFreshURL(t *testing.T) {
 		}
 		e.probe()
 	}
-	e.deliver(e.fs.Retry(one))
-	e.deliver(e.fs.DM(alice, "two"))
+	e.Deliver(e.fs.Retry(one))
+	e.Deliver(e.fs.DM(alice, "two"))
 	if in := r.next(t); in.Text != "two" {
 		t.Fatalf("input = %+v", in)
 	}
 	if got := texts(r); !slices.Equal(got, []string{"one", "two"}) {
 		t.Errorf("inputs = %q", got)
 	}
-	if n := len(e.fs.CallsWhere(method("apps.connections.open"))); n != 3 {
+	if n := len(e.fs.CallsWhere(slacktest.Method("apps.connections.open"))); n != 3 {
 		t.Errorf("apps.connections.open calls = %d, want 3", n)
 	}
 }
@@ -181,7 +181,7 @@ func TestDroppedConnectionReconnectsWithAFreshURL(t *testing.T) {
 // connection that failed, which waits RestartBackoff on the fake clock.)
 func (e *env) probe() {
 	e.t.Helper()
-	e.deliver(slacktest.Envelope{EnvelopeID: fmt.Sprintf("env-probe-%d", e.fs.Connections()), Type: "probe", Payload: json.RawMessage(`{}`)})
+	e.Deliver(slacktest.Envelope{EnvelopeID: fmt.Sprintf("env-probe-%d", e.fs.Connections()), Type: "probe", Payload: json.RawMessage(`{}`)})
 }
 
 // TestDisconnectThatRefusesWaitsBeforeReconnecting: link_disabled (Socket Mode
@@ -209,7 +209,7 @@ func TestDisconnectThatRefusesWaitsBeforeReconnecting(t *testing.T) {
 			if err := e.fs.WaitConnections(e.ctx, 2); err != nil {
 				t.Fatal(err)
 			}
-			e.deliver(e.fs.DM(alice, "after"))
+			e.Deliver(e.fs.DM(alice, "after"))
 			if in := r.next(t); in.Text != "after" {
 				t.Fatalf("input = %+v", in)
 			}
@@ -253,11 +253,11 @@ func TestConnectionEndingSoonAfterHelloBacksOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	dropSoon(5, time.Minute)
-	e.deliver(e.fs.DM(alice, "after"))
+	e.Deliver(e.fs.DM(alice, "after"))
 	if in := r.next(t); in.Text != "after" {
 		t.Fatalf("input = %+v", in)
 	}
-	if n := len(e.fs.CallsWhere(method("apps.connections.open"))); n != 6 {
+	if n := len(e.fs.CallsWhere(slacktest.Method("apps.connections.open"))); n != 6 {
 		t.Errorf("apps.connections.open calls = %d, want 6", n)
 	}
 }
@@ -284,7 +284,7 @@ func TestPingsAnsweredAndSilenceReplaced(t *testing.T) {
 	if err := e.fs.WaitConnections(e.ctx, 2); err != nil {
 		t.Fatal("a silent connection was kept:", err)
 	}
-	e.deliver(e.fs.DM(alice, "still here"))
+	e.Deliver(e.fs.DM(alice, "still here"))
 	if in := r.next(t); in.Text != "still here" {
 		t.Fatalf("input = %+v", in)
 	}
@@ -298,26 +298,26 @@ func TestRetriedEnvelopesAreHandledOnce(t *testing.T) {
 	e := start(t, options{handler: r})
 	im := slacktest.IM(alice)
 	dm := e.fs.DM(alice, "one")
-	e.deliver(dm)
-	e.deliver(e.fs.Retry(dm))
-	e.deliver(e.fs.Retry(e.fs.Retry(dm)))
+	e.Deliver(dm)
+	e.Deliver(e.fs.Retry(dm))
+	e.Deliver(e.fs.Retry(e.fs.Retry(dm)))
 	r.next(t)
 	cmd := e.fs.Command(alice, im, "help")
-	e.deliver(cmd)
-	e.deliver(e.fs.Retry(cmd))
+	e.Deliver(cmd)
+	e.Deliver(e.fs.Retry(cmd))
 	r.next(t)
 	if err := e.adapter.Send(e.ctx, e.addr(alice), e.buttonMessage()); err != nil {
 		t.Fatal(err)
 	}
-	m := e.waitMessage(im, "buttons", hasAction("pcb_button_0"))
+	m := e.WaitMessage(im, "buttons", slacktest.HasAction("pcb_button_0"))
 	click, err := e.fs.Click(alice, im, m.TS, "pcb_button_0", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.deliver(click)
-	e.deliver(e.fs.Retry(click))
+	e.Deliver(click)
+	e.Deliver(e.fs.Retry(click))
 	r.next(t)
-	e.deliver(e.fs.DM(alice, "end"))
+	e.Deliver(e.fs.DM(alice, "end"))
 	if in := r.next(t); in.Text != "end" {
 		t.Fatalf("input = %+v: a retry reached the handler", in)
 	}
@@ -348,7 +348,7 @@ func adapterGoroutines() []string {
 func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	r := newRecorder()
 	e := start(t, options{handler: r})
-	e.deliver(e.fs.DM(alice, "one"))
+	e.Deliver(e.fs.DM(alice, "one"))
 	r.next(t)
 	if err := e.fs.Disconnect(); err != nil {
 		t.Fatal(err)
@@ -362,7 +362,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	if err := e.fs.WaitConnections(e.ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	e.deliver(e.fs.DM(bob, "two"))
+	e.Deliver(e.fs.DM(bob, "two"))
 	r.next(t)
 	if len(adapterGoroutines()) == 0 {
 		t.Fatal("the check sees no goroutine of the running adapter: it would see none after either")

@@ -72,7 +72,7 @@ func TestSocketModeClientIsRestartedAfterItGivesUp(t *testing.T) {
 	if err := e.fs.WaitConnections(e.ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	e.deliver(e.fs.DM(alice, "reset"))
+	e.Deliver(e.fs.DM(alice, "reset"))
 	r.next(t)
 	if err := e.adapter.Healthy(); err != nil {
 		t.Errorf("Healthy after the restart = %v", err)

@@ -118,7 +118,7 @@ slack:
 	if !ok {
 		t.Fatalf("the program did not start:\n%s", p.stderr.String())
 	}
-	p.env = &env{t: t, ctx: ctx, fs: fs, cat: catalog.MustNew("en"), base: base}
+	p.env = &env{Driver: &slacktest.Driver{T: t, Ctx: ctx, FS: fs, Base: base}, t: t, ctx: ctx, fs: fs, cat: catalog.MustNew("en"), base: base}
 	return p
 }
 
@@ -142,9 +142,9 @@ func TestProgramResetsOverSocketMode(t *testing.T) {
 	warning := p.resetUntilWarning(nil)
 	p.confirm(warning)
 	im := slacktest.IM(alice)
-	pass := p.waitMessage(im, "passcode", hasBlock("pcb_secret"))
-	code := passcodeOf(t, pass)
-	p.waitMessage(im, "success", hasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
+	pass := p.WaitMessage(im, "passcode", slacktest.HasBlock("pcb_secret"))
+	code := slacktest.PasscodeOf(t, pass)
+	p.WaitMessage(im, "success", slacktest.HasText("Done: the passcode of Alice's Pixel 8 was reset successfully."))
 
 	res, err := http.Get(p.base + "/healthz")
 	if err != nil || res.StatusCode != http.StatusOK {
@@ -168,18 +168,18 @@ func TestProgramTakesEventsOverHTTP(t *testing.T) {
 	p := runProgram(t, fs, "http", map[string]string{
 		"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_SIGNING_SECRET": secret,
 	})
-	if res, _ := p.deliverHTTP(fs.DM(bob, "リセット"), "wrong", time.Now()); res.StatusCode != http.StatusUnauthorized {
+	if res, _ := p.DeliverHTTP(fs.DM(bob, "リセット"), "wrong", time.Now()); res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("bad signature: %s", res.Status)
 	}
-	if res, body := p.deliverHTTP(fs.DM(bob, "リセット"), secret, time.Now()); res.StatusCode != http.StatusOK {
+	if res, body := p.DeliverHTTP(fs.DM(bob, "リセット"), secret, time.Now()); res.StatusCode != http.StatusOK {
 		t.Fatalf("%s %s", res.Status, body)
 	}
 	// bob@corp.example is bob@contoso.example in the directory; he writes Japanese.
-	list := p.waitMessage(slacktest.IM(bob), "device list", hasAction("pcb_choice_0"))
+	list := p.WaitMessage(slacktest.IM(bob), "device list", slacktest.HasAction("pcb_choice_0"))
 	if !strings.Contains(list.Texts(), "Bob's Galaxy S9") || !strings.Contains(list.Texts(), "4 台見つかりました") {
 		t.Errorf("device list: %q", list.Texts())
 	}
-	if n := len(fs.CallsWhere(method("chat.postMessage"))); n != 1 {
+	if n := len(fs.CallsWhere(slacktest.Method("chat.postMessage"))); n != 1 {
 		t.Errorf("%d posts, want 1 (the refused request must change nothing)", n)
 	}
 }

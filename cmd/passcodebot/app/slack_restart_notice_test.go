@@ -28,8 +28,8 @@ func TestProgramTellsPeopleItRestarted(t *testing.T) {
 	db.Close()
 	env := map[string]string{"PASSCODEBOT_SLACK_BOT_TOKEN": fs.BotToken, "PASSCODEBOT_SLACK_APP_TOKEN": fs.AppToken}
 	p := runProgramAt(t, fs, "socket", env, dbPath)
-	notice := p.waitMessage(slacktest.IM(alice), "restart notice", hasText("ボットが再起動したため"))
-	if a := action(notice, "pcb_button_0"); a.Text != "最初からやり直す" {
+	notice := p.WaitMessage(slacktest.IM(alice), "restart notice", slacktest.HasText("ボットが再起動したため"))
+	if a := notice.Action("pcb_button_0"); a.Text != "最初からやり直す" {
 		t.Errorf("start-again button: %+v", a)
 	}
 	p.stop()
@@ -43,7 +43,7 @@ func TestProgramTellsPeopleItRestarted(t *testing.T) {
 	p2.code <- <-p2.code
 	n := 0
 	for _, m := range fs.Messages(slacktest.IM(alice)) {
-		if hasText("ボットが再起動したため")(m) {
+		if slacktest.HasText("ボットが再起動したため")(m) {
 			n++
 		}
 	}

@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"flag"
 	"fmt"
 	"os"
@@ -104,7 +105,14 @@ func main() {
 			o.FloorBin = b.Floor
 		}
 	}
-	fmt.Printf("passcodebot load benchmark, %s, %s/%s, %d CPUs\n\n", time.Now().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	// The toolchain the bot was built with (the go command's, GOTOOLCHAIN
+	// included): results of different toolchains are not comparable.
+	built := "unknown"
+	if bi, err := buildinfo.ReadFile(o.BotBin); err == nil {
+		built = bi.GoVersion
+	}
+	fmt.Printf("passcodebot load benchmark, %s, %s/%s, %d CPUs, passcodebot built with %s\n\n",
+		time.Now().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), built)
 	r, err := loadtest.Run(ctx, o)
 	if r != nil {
 		r.Print(os.Stdout)

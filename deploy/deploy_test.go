@@ -57,10 +57,18 @@ func TestDockerfile(t *testing.T) {
 	if len(stages) < 2 {
 		t.Fatalf("%d stages, want a multi-stage build", len(stages))
 	}
-	// The build image has the toolchain go.mod asks for (else it would fetch one).
+	// The build image has the toolchain go.mod asks for (else it would fetch
+	// one): its toolchain line, or without one its go line.
 	gomod := string(mustRead(t, "../go.mod"))
-	if m := regexp.MustCompile(`(?m)^toolchain go(\S+)$`).FindStringSubmatch(gomod); m != nil && stages[0].from != "golang:"+m[1]+"-bookworm" {
-		t.Errorf("build stage FROM %s, but go.mod's toolchain is go%s", stages[0].from, m[1])
+	m := regexp.MustCompile(`(?m)^toolchain go(\S+)$`).FindStringSubmatch(gomod)
+	if m == nil {
+		m = regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(gomod)
+	}
+	if m == nil {
+		t.Fatal("go.mod names no Go version")
+	}
+	if stages[0].from != "golang:"+m[1]+"-bookworm" {
+		t.Errorf("build stage FROM %s, but go.mod asks for go%s", stages[0].from, m[1])
 	}
 	final := stages[len(stages)-1]
 	if !strings.HasPrefix(final.from, "gcr.io/distroless/static") && final.from != "scratch" {

@@ -2,6 +2,7 @@ package discord_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -102,7 +103,11 @@ func TestForgedClickAfterRestart(t *testing.T) {
 	if cb := h.fake.Interaction(forged).Callbacks; len(cb) != 0 {
 		t.Errorf("Mallory's click was answered: %v", cb)
 	}
-	if !strings.Contains(h.logs.String(), "ignoring a click on another person's message") {
+	// The log line comes after the DM lookup the fake saw, on Mallory's own
+	// queue: Carol's answer may come first, so wait for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, ok := h.logs.Wait(ctx, func(s string) bool { return strings.Contains(s, "ignoring a click on another person's message") }); !ok {
 		t.Error("the forged click was not logged")
 	}
 }

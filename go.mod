@@ -1,6 +1,8 @@
 module github.com/passcodebot/passcodebot
 
-go 1.27.3
+go 1.26.0
+
+toolchain go1.27.3
 
 require (
 	github.com/bwmarrin/discordgo v0.29.0

@@ -74,6 +74,13 @@ func (r *recorder) take() []recorded {
 // so the same fields and values).
 func sameRequest(t *testing.T, what string, got, want recorded) {
 	t.Helper()
+	if wv, err := url.ParseQuery(want.body); err == nil && len(wv["blocks"]) == 1 {
+		// slack-go's blocks as go1.27's encoding/json writes them (asGo127).
+		if b := string(asGo127([]byte(wv["blocks"][0]))); b != wv["blocks"][0] {
+			wv["blocks"][0] = b
+			want.body = wv.Encode()
+		}
+	}
 	if got != want {
 		gv, _ := url.ParseQuery(got.body)
 		wv, _ := url.ParseQuery(want.body)

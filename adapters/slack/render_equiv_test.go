@@ -80,6 +80,39 @@ func messageShapes(s string) map[string]resetflow.Message {
 	}
 }
 
+// asGo127 is JSON as go1.27's encoding/json writes it. Where a string holds
+// invalid UTF-8, encoding/json writes U+FFFD in its place: before go1.27 as
+// the escape \ufffd, since as the character itself. Both decode to the same
+// string, and Slack reads them alike; the byte-for-byte checks compare with
+// the newer form, so they hold on either toolchain.
+func asGo127(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 == len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if b[i+1] == 'u' && i+6 <= len(b) && string(b[i+2:i+6]) == "fffd" {
+			out = append(out, "\uFFFD"...)
+			i += 5
+			continue
+		}
+		out = append(out, b[i], b[i+1]) // another escape, \\ included
+		i++
+	}
+	return out
+}
+
+// TestAsGo127: only the escape itself is rewritten, not an escaped backslash
+// before the letters.
+func TestAsGo127(t *testing.T) {
+	in := `["a\ufffd\ufffd", "b\\ufffd", "c\\\ufffd", "d\u00e9"]`
+	want := `["a` + "\uFFFD\uFFFD" + `", "b\\ufffd", "c\\` + "\uFFFD" + `", "d\u00e9"]`
+	if got := string(asGo127([]byte(in))); got != want {
+		t.Errorf("asGo127(%s) = %s, want %s", in, got, want)
+	}
+}
+
 // sameJSON fails unless a and b decode to the same value.
 func sameJSON(t *testing.T, what string, got, want []byte) {
 	t.Helper()
@@ -119,7 +152,7 @@ func TestRenderWritesWhatSlackGoWrites(t *testing.T) {
 					t.Errorf("%s: text %q, want %q", what, text, wantText)
 				}
 				sameJSON(t, what, got, want)
-				if !bytes.Equal(got, want) {
+				if want = asGo127(want); !bytes.Equal(got, want) {
 					t.Errorf("%s: bytes differ\n got: %s\nwant: %s", what, got, want)
 				}
 				n++
@@ -141,7 +174,7 @@ func TestTextBlocksWritesWhatSlackGoWrites(t *testing.T) {
 		}
 		got := textBlocks("pcb_removed", s)
 		sameJSON(t, fmt.Sprintf("%q", s), got, want)
-		if !bytes.Equal(got, want) {
+		if want = asGo127(want); !bytes.Equal(got, want) {
 			t.Errorf("%q: bytes differ\n got: %s\nwant: %s", s, got, want)
 		}
 	}

@@ -103,9 +103,9 @@ type floor struct {
 	api                *slack.Client
 	graph              *http.Client // with the client-credentials token
 	graphURL           string
-	db                 *records
-	journal            *journal
-	base               string // the sign-in server's URL
+	db                 *group[record] // the resets asked for, in SQLite
+	journal            *group[string] // the steps synced before their posts
+	base               string         // the sign-in server's URL
 	first              time.Duration
 	maxWait            time.Duration
 	resetting, success string
@@ -355,7 +355,7 @@ func (f *floor) reset(ctx context.Context, user string) error {
 	if p == nil {
 		return errors.New("no device")
 	}
-	if err := f.db.add(ctx, user, p.device); err != nil {
+	if err := f.db.add(ctx, record{user: user, device: p.device, at: time.Now()}); err != nil {
 		return err
 	}
 	if err := f.graphDo(ctx, http.MethodPost, "/v1.0/deviceManagement/managedDevices/"+url.PathEscape(p.device)+"/resetPasscode", nil); err != nil {
@@ -453,21 +453,77 @@ func (f *floor) graphDo(ctx context.Context, method, path string, into any) erro
 	return json.NewDecoder(resp.Body).Decode(into)
 }
 
-// records is the durable record of resets asked for: each add returns once
-// its row is synced, and the adds that queued meanwhile share one commit.
-type records struct {
-	db            *sql.DB
-	queue         chan *record
+// group commits what was queued while a commit ran in the next one (group
+// commit, as passcodebot's SQLite writer does): each add returns once its item
+// is committed. writes counts the items, syncs the commits.
+type group[T any] struct {
+	queue         chan *pending[T]
+	commit        func([]T) error
 	writes, syncs atomic.Int64
 }
 
+type pending[T any] struct {
+	item T
+	err  chan error
+}
+
+func newGroup[T any](commit func([]T) error) *group[T] {
+	g := &group[T]{queue: make(chan *pending[T], 256), commit: commit}
+	go g.run()
+	return g
+}
+
+func (g *group[T]) add(ctx context.Context, item T) error {
+	p := &pending[T]{item: item, err: make(chan error, 1)}
+	select {
+	case g.queue <- p:
+		g.writes.Add(1)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-p.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *group[T]) run() {
+	for p := range g.queue {
+		batch := []*pending[T]{p}
+	more:
+		for len(batch) < 256 {
+			select {
+			case next := <-g.queue:
+				batch = append(batch, next)
+			default:
+				break more
+			}
+		}
+		items := make([]T, len(batch))
+		for i, b := range batch {
+			items[i] = b.item
+		}
+		err := g.commit(items)
+		if err == nil {
+			g.syncs.Add(1)
+		}
+		for _, b := range batch {
+			b.err <- err
+		}
+	}
+}
+
+// record is a reset asked for, the durable record before resetPasscode.
 type record struct {
 	user, device string
 	at           time.Time
-	err          chan error
 }
 
-func openRecords(ctx context.Context, path string) (*records, error) {
+// openRecords opens the SQLite file of the resets asked for (WAL,
+// synchronous=FULL: a commit returns once synced).
+func openRecords(ctx context.Context, path string) (*group[record], error) {
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, err
@@ -477,129 +533,40 @@ func openRecords(ctx context.Context, path string) (*records, error) {
 		db.Close()
 		return nil, err
 	}
-	r := &records{db: db, queue: make(chan *record, 256)}
-	go r.run()
-	return r, nil
-}
-
-func (r *records) add(ctx context.Context, user, device string) error {
-	rec := &record{user: user, device: device, at: time.Now(), err: make(chan error, 1)}
-	select {
-	case r.queue <- rec:
-		r.writes.Add(1)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-rec.err:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *records) run() {
-	for rec := range r.queue {
-		batch := []*record{rec}
-	more:
-		for len(batch) < 256 {
-			select {
-			case next := <-r.queue:
-				batch = append(batch, next)
-			default:
-				break more
-			}
-		}
-		err := r.commit(batch)
-		if err == nil {
-			r.syncs.Add(1)
-		}
-		for _, b := range batch {
-			b.err <- err
-		}
-	}
-}
-
-func (r *records) commit(batch []*record) error {
-	tx, err := r.db.Begin()
-	if err != nil {
-		return err
-	}
-	for _, b := range batch {
-		if _, err := tx.Exec(`INSERT INTO resets (user, device, at) VALUES (?, ?, ?)`, b.user, b.device, b.at.UTC().Format(time.RFC3339Nano)); err != nil {
-			tx.Rollback()
+	return newGroup(func(batch []record) error {
+		tx, err := db.Begin()
+		if err != nil {
 			return err
 		}
-	}
-	return tx.Commit()
+		for _, b := range batch {
+			if _, err := tx.Exec(`INSERT INTO resets (user, device, at) VALUES (?, ?, ?)`, b.user, b.device, b.at.UTC().Format(time.RFC3339Nano)); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		return tx.Commit()
+	}), nil
 }
 
-// journal is where the floor syncs the steps before their posts: each add
-// appends a line and returns once it is fdatasync'd; lines queued while one
-// sync runs share the next (group commit, as passcodebot's SQLite writer).
-type journal struct {
-	file          *os.File
-	queue         chan *entry
-	writes, syncs atomic.Int64
-}
-
-type entry struct {
-	line string
-	err  chan error
-}
-
-func openJournal(path string) (*journal, error) {
+// openJournal opens the journal where the floor syncs the steps before their
+// posts: a line each, appended and fdatasync'd.
+func openJournal(path string) (*group[string], error) {
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{file: fh, queue: make(chan *entry, 256)}
-	go j.run()
-	return j, nil
-}
-
-func (j *journal) add(ctx context.Context, what string) error {
-	e := &entry{line: time.Now().UTC().Format(time.RFC3339Nano) + " " + what + "\n", err: make(chan error, 1)}
-	select {
-	case j.queue <- e:
-		j.writes.Add(1)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-e.err:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (j *journal) run() {
 	var buf []byte
-	for e := range j.queue {
-		batch := []*entry{e}
-	more:
-		for len(batch) < 256 {
-			select {
-			case next := <-j.queue:
-				batch = append(batch, next)
-			default:
-				break more
-			}
-		}
+	return newGroup(func(lines []string) error {
 		buf = buf[:0]
-		for _, b := range batch {
-			buf = append(buf, b.line...)
+		for _, l := range lines {
+			buf = append(buf, time.Now().UTC().Format(time.RFC3339Nano)...)
+			buf = append(buf, ' ')
+			buf = append(buf, l...)
+			buf = append(buf, '\n')
 		}
-		_, err := j.file.Write(buf)
-		if err == nil {
-			err = syscall.Fdatasync(int(j.file.Fd()))
+		if _, err := fh.Write(buf); err != nil {
+			return err
 		}
-		if err == nil {
-			j.syncs.Add(1)
-		}
-		for _, b := range batch {
-			b.err <- err
-		}
-	}
+		return syscall.Fdatasync(int(fh.Fd()))
+	}), nil
 }
